@@ -1,0 +1,46 @@
+"""Runtime settings, read from the environment (prefix ``MATCHING_``) or a ``.env`` file.
+
+Embedded defaults everywhere: SQLite file, built-in referential, built-in geography. Production points
+the same settings at real parts (PostgreSQL URL, official ROME export, La Poste commune base).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Engine settings.
+
+    Attributes
+    ----------
+    rome_dir
+        Folder of the official ROME 4.0 CSV export (``unix_*_v460_utf8.csv``). ``None`` uses the small
+        built-in referential.
+    communes_file
+        La Poste ``laposte_hexasmal`` CSV with coordinates. ``None`` uses built-in département centroids.
+    reference_data
+        Folder of the shared reference data (tests, benchmarks and evaluation read from it).
+    database_url
+        SQLAlchemy URL; SQLite file by default, e.g. ``postgresql+psycopg://user@host/db`` in production.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="MATCHING_", env_file=".env", extra="ignore")
+
+    rome_dir: Path | None = None
+    communes_file: Path | None = None
+    reference_data: Path = Field(default=PROJECT_ROOT.parent / "shared" / "data")
+    database_url: str = Field(default=f"sqlite:///{PROJECT_ROOT / 'var' / 'matching.sqlite'}")
+    sample_dir: Path = Field(default=PROJECT_ROOT / "data" / "sample" / "world")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings (cached; tests build their own :class:`Settings`)."""
+    return Settings()
