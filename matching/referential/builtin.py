@@ -28,7 +28,9 @@ def referential_from_dict(data: dict[str, Any]) -> Referential:
     fiche_skills: dict[str, FicheSkills] = {}
     for f in data["fiches"]:
         code = f["code"]
-        fiches[code] = Fiche(code, f["label"], f["parent"], f["domain"], f["domain"][0], f.get("definition", ""))
+        fiches[code] = Fiche(
+            code, f["label"], f["parent"], f["domain"], f["domain"][0], f.get("definition", "")
+        )
         for app_code, label, principal in f["appellations"]:
             appellations[app_code] = Appellation(app_code, label, label, code, principal)
         fiche_skills[code] = FicheSkills(core=tuple(f["core_skills"]), other=tuple(f["other_skills"]))

@@ -199,7 +199,9 @@ class Referential:
 
     def find_appellations(self, label: str) -> tuple[Appellation, ...]:
         """Return the appellations whose long or short label equals ``label`` up to case and accents."""
-        return tuple(self.appellations[c] for c in self._appellations_by_label.get(normalize_label(label), ()))
+        return tuple(
+            self.appellations[c] for c in self._appellations_by_label.get(normalize_label(label), ())
+        )
 
     def skills_of(self, fiche_code: str) -> FicheSkills:
         """Return the core and other skills of a fiche (empty when the fiche lists none)."""
@@ -215,7 +217,9 @@ class Referential:
         self.fiche(fiche_code)
         return tuple(self.fiches[c] for c in self._children.get(fiche_code, ()))
 
-    def mobility_neighbours(self, fiche_code: str, max_rank: int | None = None) -> tuple[tuple[str, int], ...]:
+    def mobility_neighbours(
+        self, fiche_code: str, max_rank: int | None = None
+    ) -> tuple[tuple[str, int], ...]:
         """Return ``(target code, rank)`` pairs of the mobility graph from a fiche, closest first."""
         self.fiche(fiche_code)
         links = self.mobility.get(fiche_code, ())

@@ -1,6 +1,6 @@
 """Loader for the official ROME 4.0 CSV export (``unix_*_v<NNN>_utf8.csv`` files).
 
-I/O edge: reads the files, checks columns, decodes cp1252 files that are named ``utf8`` (France
+I/O edge: reads the files, checks columns, decodes 8-bit files that are named ``utf8`` (France
 Travail ships at least one), and hands plain tables to :class:`~matching.referential.model.Referential`.
 """
 
@@ -41,7 +41,7 @@ REQUIRED_TABLES: dict[str, tuple[str, ...]] = {
 OPTIONAL_TABLES: dict[str, tuple[str, ...]] = {
     "texte": ("code_rome", "libelle_type_texte", "position_phrase", "libelle_texte"),
     "referentiel_contexte_travail": ("code_ogr", "libelle_cont_travail"),
-    # This one is cp1252-encoded in the v460 export, despite its name.
+    # This one is 8-bit (ISO-8859-15) in the v460 export, despite its name.
     "arborescence_secteur_naf": ("code_rome", "libelle_secteur_naf"),
 }
 
@@ -51,8 +51,20 @@ def _find_file(rome_dir: Path, table: str) -> Path | None:
     return matches[-1] if matches else None
 
 
+def decode_legacy_text(raw: bytes) -> str:
+    """Decode bytes that are not UTF-8: Windows-1252 or ISO-8859-15, told apart by the bytes themselves.
+
+    Bytes 0x80-0x9F are letters in Windows-1252 but control codes in ISO-8859-15, so their presence
+    means Windows-1252. Without them ISO-8859-15 is the right reading for French: the v460 NAF file
+    writes "œ" as 0xBD, which Windows-1252 would show as "½" ("Man½uvre").
+    """
+    if any(0x80 <= byte <= 0x9F for byte in raw):
+        return raw.decode("cp1252", errors="replace")
+    return raw.decode("iso-8859-15")
+
+
 def read_rome_table(path: Path, columns: tuple[str, ...]) -> Iterator[dict[str, str]]:
-    """Yield the rows of one export file as dicts, decoding cp1252 files despite their ``utf8`` name.
+    """Yield the rows of one export file as dicts, decoding legacy 8-bit files despite their ``utf8`` name.
 
     Raises
     ------
@@ -63,8 +75,8 @@ def read_rome_table(path: Path, columns: tuple[str, ...]) -> Iterator[dict[str, 
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        # France Travail ships some "utf8" files in Windows-1252; every byte decodes there.
-        text = raw.decode("cp1252")
+        # France Travail ships some "utf8" files in an 8-bit encoding (the NAF tree in v460).
+        text = decode_legacy_text(raw)
     reader = csv.DictReader(text.splitlines())
     missing = [c for c in columns if c not in (reader.fieldnames or [])]
     if missing:
@@ -118,8 +130,13 @@ def load_rome_csv(rome_dir: Path) -> Referential:
         return read_rome_table(path, columns)
 
     grand_domains = {r["code_grand_domaine"]: r["libelle_grand_domaine"] for r in rows("grand_domaine")}
-    domains = {r["code_domaine_professionnel"]: r["libelle_domaine_professionnel"] for r in rows("domaine_professionnel")}
-    fiche_domain = {r["code_rome"]: (r["code_grand_domaine"], r["code_domaine_professionel"]) for r in rows("cr_gd_dp")}
+    domains = {
+        r["code_domaine_professionnel"]: r["libelle_domaine_professionnel"]
+        for r in rows("domaine_professionnel")
+    }
+    fiche_domain = {
+        r["code_rome"]: (r["code_grand_domaine"], r["code_domaine_professionel"]) for r in rows("cr_gd_dp")
+    }
 
     definitions: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for r in rows("texte"):
@@ -157,7 +174,9 @@ def load_rome_csv(rome_dir: Path) -> Referential:
     for r in rows("referentiel_contexte_travail"):
         context_labels.setdefault(r["code_ogr"], r["libelle_cont_travail"])
 
-    core_pairs = {(r["code_rome"], r["code_ogr"]) for r in rows("coherence_item") if r["coeur_metier"] == _CORE_FLAG}
+    core_pairs = {
+        (r["code_rome"], r["code_ogr"]) for r in rows("coherence_item") if r["coeur_metier"] == _CORE_FLAG
+    }
     core: dict[str, list[str]] = defaultdict(list)
     other: dict[str, list[str]] = defaultdict(list)
     contexts: dict[str, list[str]] = defaultdict(list)
@@ -181,7 +200,9 @@ def load_rome_csv(rome_dir: Path) -> Referential:
                 f"mobility link {r['code_rome']}->{r['code_rome_cible']}: rank {r['numero_ordre']!r} is not a number"
             ) from None
         mobility_lists[r["code_rome"]].append((r["code_rome_cible"], rank))
-    mobility = {code: tuple(sorted(links, key=lambda link: link[1])) for code, links in mobility_lists.items()}
+    mobility = {
+        code: tuple(sorted(links, key=lambda link: link[1])) for code, links in mobility_lists.items()
+    }
 
     sectors: dict[str, list[str]] = defaultdict(list)
     for r in rows("arborescence_secteur_naf"):

@@ -1,0 +1,1 @@
+"""Offline metrics, baselines and benchmarks. Filled by the retrieval and ranking issues."""

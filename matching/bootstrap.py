@@ -1,0 +1,42 @@
+"""The one place that wires settings to concrete parts: referential, geography, database."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from matching.config import Settings, get_settings
+from matching.geo import Communes, load_communes
+from matching.referential import Referential, load_referential
+from matching.storage.db import make_engine
+from matching.storage.repository import SqlRepository
+
+
+@lru_cache(maxsize=4)
+def _referential(rome_dir: Path | None) -> Referential:
+    return load_referential(rome_dir)
+
+
+@lru_cache(maxsize=4)
+def _communes(communes_file: Path | None) -> Communes:
+    return load_communes(communes_file)
+
+
+def referential(settings: Settings | None = None, rome_dir: Path | None = None) -> Referential:
+    """The official export when a folder is given (argument, else ``MATCHING_ROME_DIR``), else the built-in one."""
+    return _referential(rome_dir or (settings or get_settings()).rome_dir)
+
+
+def communes(settings: Settings | None = None, communes_file: Path | None = None) -> Communes:
+    """The La Poste base when a file is given (argument, else ``MATCHING_COMMUNES_FILE``), else the fallback."""
+    return _communes(communes_file or (settings or get_settings()).communes_file)
+
+
+def engine(settings: Settings | None = None, database_url: str | None = None) -> Engine:
+    return make_engine(database_url or (settings or get_settings()).database_url)
+
+
+def repository(settings: Settings | None = None, database_url: str | None = None) -> SqlRepository:
+    return SqlRepository(engine(settings, database_url))

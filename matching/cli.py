@@ -1,0 +1,323 @@
+"""Command line: ``matching rome …``, ``matching ingest …``, ``matching sample``, ``matching db …``.
+
+Every user error (:class:`~matching.errors.MatchingError`) ends as a one-line red message and exit
+code 2, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from matching import bootstrap
+from matching.errors import MatchingError
+
+app = typer.Typer(
+    help="Matching engine for job offers, jobseeker profiles and trainings (ROME 4.0).",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+rome_app = typer.Typer(help="Query the ROME 4.0 referential.", no_args_is_help=True)
+ingest_app = typer.Typer(help="Ingest external data.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema and loading.", no_args_is_help=True)
+geo_app = typer.Typer(help="Geography tools.", no_args_is_help=True)
+app.add_typer(rome_app, name="rome")
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(db_app, name="db")
+app.add_typer(geo_app, name="geo")
+
+console = Console()
+err_console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+RomeDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--rome-dir",
+        envvar="MATCHING_ROME_DIR",
+        help="Official ROME 4.0 CSV export folder (default: built-in referential).",
+    ),
+]
+CommunesFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--communes",
+        envvar="MATCHING_COMMUNES_FILE",
+        help="La Poste commune base CSV (default: built-in département centroids).",
+    ),
+]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="MATCHING_DATABASE_URL",
+        help="SQLAlchemy URL (default: SQLite file under var/).",
+    ),
+]
+
+
+def user_errors(func: F) -> F:
+    """Turn engine errors into a clear message and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except MatchingError as error:
+            err_console.print(f"[bold red]error:[/] {error}")
+            raise typer.Exit(code=2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
+
+
+# -- rome ---------------------------------------------------------------------------------------------
+@rome_app.command("info")
+@user_errors
+def rome_info(rome_dir: RomeDir = None) -> None:
+    """Print the referential's version and table sizes."""
+    ref = bootstrap.referential(rome_dir=rome_dir)
+    table = Table(title=ref.version)
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, count in ref.counts().items():
+        table.add_row(name, f"{count:,}")
+    console.print(table)
+
+
+@rome_app.command("show")
+@user_errors
+def rome_show(code: str, rome_dir: RomeDir = None) -> None:
+    """Show a fiche: parent, appellations, core skills, mobility neighbours."""
+    ref = bootstrap.referential(rome_dir=rome_dir)
+    fiche = ref.fiche(code.upper())
+    parent = ref.parent(fiche.code)
+    console.print(f"[bold]{fiche.code}[/] {fiche.label}")
+    console.print(
+        f"domain {fiche.domain_code} {ref.domains.get(fiche.domain_code, '')} | parent {parent.code} {parent.label}"
+    )
+    if fiche.definition:
+        console.print(fiche.definition)
+    apps = ref.appellations_of(fiche.code)
+    console.print(
+        f"[bold]appellations[/] ({len(apps)}): "
+        + "; ".join(a.label for a in apps[:10])
+        + (" …" if len(apps) > 10 else "")
+    )
+    skills = ref.skills_of(fiche.code)
+    console.print(
+        f"[bold]core skills[/] ({len(skills.core)}): "
+        + "; ".join(ref.skill(s).label for s in skills.core[:8])
+    )
+    console.print(f"other skills: {len(skills.other)}")
+    neighbours = ref.mobility_neighbours(fiche.code)
+    console.print("[bold]mobility[/]: " + ", ".join(f"{t} (rank {r})" for t, r in neighbours))
+
+
+@rome_app.command("appellation")
+@user_errors
+def rome_appellation(code: str, rome_dir: RomeDir = None) -> None:
+    """Show an appellation (OGR code) and its fiche."""
+    ref = bootstrap.referential(rome_dir=rome_dir)
+    app_ = ref.appellation(code)
+    fiche = ref.fiche_of_appellation(code)
+    console.print(f"{app_.code} {app_.label} -> {fiche.code} {fiche.label}")
+
+
+@rome_app.command("distance")
+@user_errors
+def rome_distance(source: str, target: str, rome_dir: RomeDir = None) -> None:
+    """ROME distance from SOURCE to TARGET: same, parent/child, sibling, mobility rank k, domain, far."""
+    ref = bootstrap.referential(rome_dir=rome_dir)
+    d = ref.rome_distance(source.upper(), target.upper())
+    rank = f" rank {d.mobility_rank}" + (" (via parents)" if d.via_parent else "") if d.mobility_rank else ""
+    console.print(
+        f"{source.upper()} -> {target.upper()}: {d.relation.name.lower()}{rank} (level {int(d.relation)})"
+    )
+
+
+# -- ingest -------------------------------------------------------------------------------------------
+@ingest_app.command("offers")
+@user_errors
+def ingest_offers(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="Offers in France Travail 'Offres d'emploi v2' JSON (array, API page or JSON lines)."
+        ),
+    ],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Parse and report without writing.")] = False,
+    rome_dir: RomeDir = None,
+    communes_file: CommunesFile = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Parse offers, report field-level problems, and upsert them (same id: update, not duplicate)."""
+    from matching.ingest import parse_offer, read_offer_records
+    from matching.ingest.ft_offers import IngestReport
+    from matching.storage.db import migrate
+
+    ref = bootstrap.referential(rome_dir=rome_dir)
+    geo = bootstrap.communes(communes_file=communes_file)
+    records = read_offer_records(file)
+    report = IngestReport()
+    offers = {}
+    with _progress() as progress:
+        task = progress.add_task("parsing offers", total=len(records))
+        for raw in records:
+            result = parse_offer(raw, referential=ref, communes=geo)
+            report.add(raw, result)
+            if result.offer is not None:
+                offers[result.offer.id] = result.offer
+            progress.advance(task)
+    _print_ingest_report(report)
+    if not dry_run:
+        engine = bootstrap.engine(database_url=database_url)
+        migrate(engine)
+        counts = bootstrap.repository(database_url=database_url).upsert_offers(list(offers.values()))
+        console.print(
+            f"stored: {counts.inserted} inserted, {counts.updated} updated, {counts.unchanged} unchanged"
+        )
+    console.print(f"parsed {report.parsed} rejected {report.rejected}")
+    for (field, problem), count in sorted(report.rejections.items(), key=lambda kv: -kv[1]):
+        console.print(f"  rejected {count}: {field}: {problem}")
+
+
+def _print_ingest_report(report: Any) -> None:
+    if report.warnings:
+        table = Table(title="fields dropped or corrected (offer kept)")
+        for column in ("field", "problem", "offers"):
+            table.add_column(column)
+        for (field, problem), count in sorted(report.warnings.items(), key=lambda kv: -kv[1]):
+            table.add_row(field, problem, str(count))
+        console.print(table)
+    console.print(
+        f"salary parsed {report.salary_parsed}/{report.salary_stated} stated ({report.rate(report.salary_parsed, report.salary_stated):.1%}); "
+        f"weekly hours parsed {report.hours_parsed}/{report.hours_stated} stated ({report.rate(report.hours_parsed, report.hours_stated):.1%}); "
+        f"geolocated {report.located}/{report.parsed}"
+    )
+
+
+# -- sample -------------------------------------------------------------------------------------------
+@app.command("sample")
+@user_errors
+def sample(
+    profiles: Annotated[int, typer.Option(help="Number of jobseeker profiles (1k to 1M).")] = 2000,
+    offers: Annotated[int, typer.Option(help="Number of job offers.")] = 1500,
+    trainings: Annotated[int, typer.Option(help="Number of training courses.")] = 300,
+    months: Annotated[int, typer.Option(help="Months of interactions to simulate (0: entities only).")] = 3,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same world.")] = 42,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: data/sample/world).")] = None,
+    load: Annotated[bool, typer.Option("--load", help="Also load the world into the database.")] = False,
+    rome_dir: RomeDir = None,
+    communes_file: CommunesFile = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Generate a seeded synthetic market (profiles, offers, trainings, interactions) as Parquet."""
+    from pydantic import ValidationError
+
+    from matching.config import get_settings
+    from matching.simulator import MarketConfig, simulate_market, write_world
+
+    try:
+        config = MarketConfig(
+            n_profiles=profiles, n_offers=offers, n_trainings=trainings, months=months, seed=seed
+        )
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise MatchingError(f"invalid sample settings: {problems}") from None
+    ref = bootstrap.referential(rome_dir=rome_dir)
+    geo = bootstrap.communes(communes_file=communes_file)
+    folder = out or get_settings().sample_dir
+    with _progress() as progress:
+        tasks: dict[str, Any] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(f"simulating {stage}", total=total)
+            progress.update(tasks[stage], completed=done)
+
+        world = simulate_market(ref, geo, config, progress=report)
+    write_world(world, folder)
+    console.print(f"world written to {folder} ({ref.version}, seed {seed})")
+    for table in world.TABLES:
+        console.print(f"  {table}: {len(getattr(world, table)):,} rows")
+    if load:
+        _load_world(world, database_url)
+
+
+def _load_world(world: Any, database_url: str | None) -> None:
+    from matching.storage.db import migrate
+    from matching.storage.world_loader import load_world
+
+    migrate(bootstrap.engine(database_url=database_url))
+    with err_console.status("loading into the database") as status:
+        counts = load_world(
+            world, bootstrap.repository(database_url=database_url), lambda t: status.update(f"loading {t}")
+        )
+    console.print("loaded: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+
+
+# -- db -----------------------------------------------------------------------------------------------
+@db_app.command("upgrade")
+@user_errors
+def db_upgrade(database_url: DatabaseUrl = None) -> None:
+    """Create or upgrade the schema to the latest migration."""
+    from matching.storage.db import current_revision, migrate
+
+    engine = bootstrap.engine(database_url=database_url)
+    migrate(engine)
+    console.print(
+        f"schema at revision {current_revision(engine)} ({engine.url.render_as_string(hide_password=True)})"
+    )
+
+
+@db_app.command("load-world")
+@user_errors
+def db_load_world(
+    folder: Annotated[Path, typer.Argument(help="World folder written by `matching sample`.")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Load a simulated world into the database (reloading replaces its events, never duplicates)."""
+    from matching.simulator import read_world
+
+    _load_world(read_world(folder), database_url)
+
+
+# -- geo ----------------------------------------------------------------------------------------------
+@geo_app.command("build-fallback")
+@user_errors
+def geo_build_fallback(
+    communes_file: Annotated[Path, typer.Option("--communes", help="La Poste commune base CSV.")],
+    out: Annotated[Path, typer.Option(help="Output CSV.")] = Path("matching/geo_data/departements.csv"),
+) -> None:
+    """Compute the built-in fallback (département centroids and a main commune each) from the La Poste base."""
+    from matching.geo import build_department_table, load_laposte, write_department_table
+
+    rows = build_department_table(load_laposte(communes_file))
+    write_department_table(rows, out)
+    console.print(f"{len(rows)} départements written to {out}")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,226 @@
+"""Geography: INSEE commune code -> coordinates, and great-circle distances.
+
+Two sources behind one :class:`Communes` interface:
+
+* the La Poste postal-code base with coordinates (``laposte_hexasmal`` CSV, ``;``-separated), exact per
+  commune;
+* a built-in fallback of département centroids computed from that base (``geo_data/departements.csv``,
+  written by :func:`build_department_table`), which resolves any INSEE code to its département's centroid.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from matching.errors import GeoError, UnknownCodeError
+
+EARTH_RADIUS_KM = 6371.0088
+FALLBACK_RESOURCE = "departements.csv"
+LAPOSTE_COLUMNS = ("Code_commune_INSEE", "Nom_commune", "Code_postal", "latitude", "longitude")
+# Paris, Lyon and Marseille are split into arrondissements in the La Poste base; offers also use the
+# whole-city code, which we place at the mean of its arrondissements.
+_CITIES_WITH_ARRONDISSEMENTS = {"75056": "751", "69123": "6938", "13055": "132"}
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def haversine_km(
+    lat1: npt.ArrayLike, lon1: npt.ArrayLike, lat2: npt.ArrayLike, lon2: npt.ArrayLike
+) -> FloatArray:
+    """Great-circle distance in km between points given in degrees; inputs broadcast like NumPy arrays.
+
+    Returns
+    -------
+    ndarray of float64
+        Distances with the broadcast shape of the inputs (a 0-d array for scalars).
+    """
+    phi1, phi2 = np.radians(lat1), np.radians(lat2)
+    dphi = phi2 - phi1
+    dlmb = np.radians(np.asarray(lon2, dtype=np.float64) - np.asarray(lon1, dtype=np.float64))
+    a = np.sin(dphi / 2.0) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(dlmb / 2.0) ** 2
+    return np.asarray(2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0))), dtype=np.float64)
+
+
+def department_of(insee: str) -> str:
+    """Return the département code of an INSEE commune code (``"2A"`` for Corsica, ``"974"`` overseas)."""
+    insee = insee.strip().upper()
+    if len(insee) != 5:
+        raise UnknownCodeError("commune", insee)
+    return insee[:3] if insee.startswith("97") or insee.startswith("98") else insee[:2]
+
+
+@dataclass
+class Communes:
+    """Commune table: INSEE code, name, latitude, longitude (arrays of equal length ``n``).
+
+    Attributes
+    ----------
+    insee, names : ndarray of str, shape (n,)
+    lat, lon : ndarray of float64, shape (n,)
+    department_centroids : dict
+        ``département -> (lat, lon)``; used to place codes missing from the table when ``approximate``.
+    approximate : bool
+        True for the built-in fallback, where unknown codes resolve to their département centroid.
+    """
+
+    insee: npt.NDArray[np.str_]
+    names: npt.NDArray[np.str_]
+    lat: FloatArray
+    lon: FloatArray
+    department_centroids: dict[str, tuple[float, float]] = field(default_factory=dict)
+    approximate: bool = False
+
+    def __post_init__(self) -> None:
+        self._row = {code: i for i, code in enumerate(self.insee.tolist())}
+
+    def __len__(self) -> int:
+        return len(self.insee)
+
+    def __contains__(self, insee: object) -> bool:
+        return insee in self._row
+
+    def coords(self, insee: str) -> tuple[float, float]:
+        """Return ``(lat, lon)`` of a commune, or raise :class:`UnknownCodeError`."""
+        row = self._row.get(insee)
+        if row is not None:
+            return float(self.lat[row]), float(self.lon[row])
+        if self.approximate:
+            centroid = self.department_centroids.get(department_of(insee))
+            if centroid is not None:
+                return centroid
+        raise UnknownCodeError("commune", insee)
+
+    def coords_many(self, codes: Iterable[str]) -> FloatArray:
+        """Return an ``(m, 2)`` array of ``(lat, lon)``; rows of unknown codes are NaN."""
+        out = []
+        for code in codes:
+            try:
+                out.append(self.coords(code))
+            except UnknownCodeError:
+                out.append((np.nan, np.nan))
+        return np.asarray(out, dtype=np.float64).reshape(-1, 2)
+
+    def distance_km(self, insee_a: str, insee_b: str) -> float:
+        """Great-circle distance between two communes in km."""
+        (lat1, lon1), (lat2, lon2) = self.coords(insee_a), self.coords(insee_b)
+        return float(haversine_km(lat1, lon1, lat2, lon2))
+
+
+def _read_laposte_rows(path: Path) -> list[dict[str, str]]:
+    if not path.is_file():
+        raise GeoError(f"commune file not found: {path}")
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle, delimiter=";")
+        missing = [c for c in LAPOSTE_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise GeoError(
+                f"{path.name}: not a La Poste commune base (missing column(s) {', '.join(missing)})"
+            )
+        return list(reader)
+
+
+def _centroids(points: dict[str, list[tuple[float, float]]]) -> dict[str, tuple[float, float]]:
+    return {
+        key: (float(np.mean([p[0] for p in pts])), float(np.mean([p[1] for p in pts])))
+        for key, pts in points.items()
+    }
+
+
+def load_laposte(path: Path) -> Communes:
+    """Load the La Poste postal-code base into a commune table (one row per INSEE code).
+
+    A commune with several postal codes appears on several rows; its coordinates are averaged. Rows
+    without coordinates are skipped (never guessed).
+    """
+    points: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    names: dict[str, str] = {}
+    for row in _read_laposte_rows(Path(path)):
+        try:
+            lat, lon = float(row["latitude"]), float(row["longitude"])
+        except ValueError:
+            continue
+        code = row["Code_commune_INSEE"].strip()
+        points[code].append((lat, lon))
+        names.setdefault(code, row["Nom_commune"].strip())
+    if not points:
+        raise GeoError(f"{path}: no commune with coordinates")
+    for city, prefix in _CITIES_WITH_ARRONDISSEMENTS.items():
+        arrondissements = [p for code, pts in points.items() if code.startswith(prefix) for p in pts]
+        if city not in points and arrondissements:
+            points[city] = arrondissements
+            names[city] = names.get(prefix + "01", city).rsplit(" ", 1)[0]
+    coords = _centroids(points)
+    codes = sorted(coords)
+    by_department: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for code in codes:
+        by_department[department_of(code)].append(coords[code])
+    return Communes(
+        insee=np.array(codes),
+        names=np.array([names[c] for c in codes]),
+        lat=np.array([coords[c][0] for c in codes]),
+        lon=np.array([coords[c][1] for c in codes]),
+        department_centroids=_centroids(by_department),
+    )
+
+
+def build_department_table(communes: Communes) -> list[dict[str, str]]:
+    """Compute the built-in fallback: per département, its centroid and a main commune.
+
+    The main commune is the one nearest to the mean position of the département's communes; it gives
+    the quickstart world one real place per département.
+    """
+    rows = []
+    departments = np.array([department_of(c) for c in communes.insee.tolist()])
+    for dept in sorted(set(departments.tolist())):
+        mask = departments == dept
+        lat_c, lon_c = communes.department_centroids[dept]
+        nearest = int(np.argmin(haversine_km(lat_c, lon_c, communes.lat[mask], communes.lon[mask])))
+        rows.append(
+            {
+                "departement": dept,
+                "centroid_lat": f"{lat_c:.5f}",
+                "centroid_lon": f"{lon_c:.5f}",
+                "commune_insee": str(communes.insee[mask][nearest]),
+                "commune_name": str(communes.names[mask][nearest]),
+                "commune_lat": f"{communes.lat[mask][nearest]:.5f}",
+                "commune_lon": f"{communes.lon[mask][nearest]:.5f}",
+            }
+        )
+    return rows
+
+
+def write_department_table(rows: Sequence[dict[str, str]], path: Path) -> None:
+    """Write the fallback table as CSV (``geo_data/departements.csv`` in the package)."""
+    with Path(path).open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def load_fallback() -> Communes:
+    """Load the built-in fallback: one main commune per département, any code placed at its centroid."""
+    text = resources.files("matching").joinpath("geo_data", FALLBACK_RESOURCE).read_text("utf-8")
+    rows = list(csv.DictReader(text.splitlines()))
+    return Communes(
+        insee=np.array([r["commune_insee"] for r in rows]),
+        names=np.array([r["commune_name"] for r in rows]),
+        lat=np.array([float(r["commune_lat"]) for r in rows]),
+        lon=np.array([float(r["commune_lon"]) for r in rows]),
+        department_centroids={
+            r["departement"]: (float(r["centroid_lat"]), float(r["centroid_lon"])) for r in rows
+        },
+        approximate=True,
+    )
+
+
+def load_communes(communes_file: Path | str | None = None) -> Communes:
+    """Load the La Poste base from ``communes_file``, or the built-in fallback when it is ``None``."""
+    return load_fallback() if communes_file is None else load_laposte(Path(communes_file))

@@ -1,0 +1,49 @@
+"""Settings of the market simulator."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class MarketConfig(BaseModel):
+    """Size, period and behaviour knobs of a simulated labour market.
+
+    Defaults give the committed sample world. Every random draw derives from ``seed`` through
+    independent streams, so changing ``months`` does not change the generated people and offers.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    n_profiles: int = Field(default=2000, ge=10, le=2_000_000)
+    n_offers: int = Field(default=1500, ge=10, le=1_000_000)
+    n_trainings: int = Field(default=300, ge=0, le=500_000)
+    months: int = Field(default=3, ge=0, le=24, description="months of interactions to simulate (0: none)")
+    start: date = date(2025, 1, 6)
+    seed: int = 42
+    alerts_per_week: int = Field(default=5, ge=1, le=50)
+    candidates_per_alert_list: int = Field(default=30, ge=5, le=500)
+    profiles_per_hub: int = Field(
+        default=400, ge=10, description="one employment area per this many profiles"
+    )
+    hub_radius_km: float = Field(
+        default=12.0, gt=0, description="spread of homes and workplaces around a hub"
+    )
+    visible_share: float = Field(default=0.7, ge=0, le=1)
+    reason_noise: float = Field(
+        default=0.1, ge=0, le=1, description="share of refusals whose reason is 'autre'"
+    )
+    spurious_refusal: float = Field(
+        default=0.03, ge=0, le=1, description="refusals with no violated preference"
+    )
+    weekly_exit_rate: float = Field(
+        default=0.01, ge=0, le=1, description="weekly hazard of finding a job elsewhere"
+    )
+    counsellor_share: float = Field(
+        default=0.1, ge=0, le=1, description="share of open offers sourced each week"
+    )
+
+    @property
+    def weeks(self) -> int:
+        return round(self.months * 52 / 12)

@@ -1,0 +1,184 @@
+"""SQLAlchemy storage models (tables), separate from the domain models in :mod:`matching.domain`.
+
+Lists of codes are JSON columns (portable across SQLite and PostgreSQL); the engine reads them in bulk
+into memory for features and indexes, so no join on them is ever needed. Protected attributes live in
+``audit_attributes`` alone, a table that only fairness evaluation reads.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timestamp stored in UTC and always read back timezone-aware (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class OfferRow(Base):
+    __tablename__ = "offers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
+    rome_code: Mapped[str] = mapped_column(String(5), index=True)
+    appellation_code: Mapped[str | None] = mapped_column(String(16))
+    appellation_label: Mapped[str | None] = mapped_column(Text)
+    insee: Mapped[str | None] = mapped_column(String(5))
+    location_label: Mapped[str | None] = mapped_column(Text)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    contract_type: Mapped[str | None] = mapped_column(String(8))
+    weekly_hours: Mapped[float | None] = mapped_column(Float)
+    full_time: Mapped[bool | None] = mapped_column(Boolean)
+    salary_min_monthly: Mapped[float | None] = mapped_column(Float)
+    salary_max_monthly: Mapped[float | None] = mapped_column(Float)
+    experience: Mapped[str | None] = mapped_column(String(1))
+    experience_months: Mapped[int | None] = mapped_column(Integer)
+    qualification_code: Mapped[str | None] = mapped_column(String(4))
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    required_skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    formacodes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    positions: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    need_date: Mapped[date | None] = mapped_column(Date)
+    expires_at: Mapped[date | None] = mapped_column(Date, index=True)
+    source: Mapped[str] = mapped_column(String(32), default="france_travail")
+    content_hash: Mapped[str] = mapped_column(String(64))
+
+
+class ProfileRow(Base):
+    __tablename__ = "profiles"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    rome_codes: Mapped[list[str]] = mapped_column(JSON)
+    appellation_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    experience_months: Mapped[int] = mapped_column(Integer, default=0)
+    qualification_code: Mapped[str | None] = mapped_column(String(4))
+    home_insee: Mapped[str | None] = mapped_column(String(5))
+    home_lat: Mapped[float | None] = mapped_column(Float)
+    home_lon: Mapped[float | None] = mapped_column(Float)
+    max_commute_km: Mapped[float | None] = mapped_column(Float)
+    max_commute_minutes: Mapped[int | None] = mapped_column(Integer)
+    contract_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    min_weekly_hours: Mapped[float | None] = mapped_column(Float)
+    max_weekly_hours: Mapped[float | None] = mapped_column(Float)
+    salary_floor_monthly: Mapped[float | None] = mapped_column(Float)
+    available_from: Mapped[date | None] = mapped_column(Date)
+    visible: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    registered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class TrainingRow(Base):
+    __tablename__ = "trainings"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    rome_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    hours: Mapped[float] = mapped_column(Float)
+    start_date: Mapped[date] = mapped_column(Date, index=True)
+    end_date: Mapped[date] = mapped_column(Date)
+    insee: Mapped[str | None] = mapped_column(String(5))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    modality: Mapped[str] = mapped_column(String(16))
+    organisation: Mapped[str] = mapped_column(Text, default="")
+    outcome_rate: Mapped[float | None] = mapped_column(Float)
+    poe_eligible: Mapped[bool] = mapped_column(Boolean, default=False)
+    formacode: Mapped[str | None] = mapped_column(String(8))
+
+
+class SubscriptionRow(Base):
+    __tablename__ = "subscriptions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    profile_id: Mapped[str] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"), index=True)
+    rome_codes: Mapped[list[str]] = mapped_column(JSON)
+    radius_km: Mapped[float] = mapped_column(Float)
+    contract_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    excluded_contract_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    min_weekly_hours: Mapped[float | None] = mapped_column(Float)
+    salary_floor_monthly: Mapped[float | None] = mapped_column(Float)
+    channel: Mapped[str] = mapped_column(String(16))
+    cadence: Mapped[str] = mapped_column(String(16))
+    max_alerts_per_run: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class InteractionRow(Base):
+    __tablename__ = "interactions"
+    __table_args__ = (Index("ix_interactions_profile_time", "profile_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    event: Mapped[str] = mapped_column(String(32), index=True)
+    profile_id: Mapped[str] = mapped_column(String(64))
+    offer_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    training_id: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(32))
+    rank: Mapped[int | None] = mapped_column(Integer)
+    list_id: Mapped[str | None] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(32), default="system")
+
+
+class AuditAttributesRow(Base):
+    """Protected attributes: read by fairness evaluation only, never by features or the ranker."""
+
+    __tablename__ = "audit_attributes"
+
+    profile_id: Mapped[str] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"), primary_key=True)
+    sex: Mapped[str | None] = mapped_column(String(1))
+    age_band: Mapped[str | None] = mapped_column(String(8))
+    qpv: Mapped[bool | None] = mapped_column(Boolean)
+
+
+# Tables that feature code may read; audit_attributes is deliberately absent (checked by a test).
+FEATURE_READABLE_TABLES = frozenset({"offers", "profiles", "trainings", "subscriptions", "interactions"})

@@ -1,0 +1,93 @@
+"""Shared fixtures: reference data from ../shared/data, and databases (SQLite always, PostgreSQL when set)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from matching.config import PROJECT_ROOT
+from matching.geo import Communes, load_laposte
+from matching.referential import Referential, load_builtin, load_rome_csv
+from matching.storage.db import make_engine
+from matching.storage.tables import Base
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _require(path: Path, what: str) -> Path:
+    if path.exists():
+        return path
+    message = f"{what} not found at {path} (set MATCHING_REFERENCE_DATA)"
+    if IN_CI:
+        pytest.fail(message)  # CI always has ../shared beside the clone: a missing file is a real error
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def reference_data() -> Path:
+    root = Path(os.environ.get("MATCHING_REFERENCE_DATA", PROJECT_ROOT.parent / "shared" / "data"))
+    return _require(root, "reference data")
+
+
+@pytest.fixture(scope="session")
+def rome_dir(reference_data: Path) -> Path:
+    return _require(reference_data / "rome_v460", "ROME export")
+
+
+@pytest.fixture(scope="session")
+def offers_file(reference_data: Path) -> Path:
+    return _require(reference_data / "offers_ft_api_v2" / "offers.json", "offers file")
+
+
+@pytest.fixture(scope="session")
+def communes_file(reference_data: Path) -> Path:
+    return _require(reference_data / "communes" / "laposte_hexasmal_latlon.csv", "commune base")
+
+
+@pytest.fixture(scope="session")
+def real_referential(rome_dir: Path) -> Referential:
+    return load_rome_csv(rome_dir)
+
+
+@pytest.fixture(scope="session")
+def real_communes(communes_file: Path) -> Communes:
+    return load_laposte(communes_file)
+
+
+@pytest.fixture(scope="session")
+def builtin() -> Referential:
+    return load_builtin()
+
+
+def _postgres_url() -> str:
+    url = os.environ.get("MATCHING_TEST_POSTGRES_URL")
+    if not url:
+        if IN_CI:
+            pytest.fail("MATCHING_TEST_POSTGRES_URL is not set: .ci/run starts PostgreSQL and sets it")
+        pytest.skip("PostgreSQL not configured (run `make pg` and export MATCHING_TEST_POSTGRES_URL)")
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An empty database of each backend (PostgreSQL is wiped before and after the test)."""
+    if request.param == "sqlite":
+        eng = make_engine(f"sqlite:///{tmp_path / 'test.sqlite'}")
+        yield eng
+        eng.dispose()
+        return
+    eng = make_engine(_postgres_url())
+
+    def wipe() -> None:
+        Base.metadata.drop_all(eng)
+        with eng.begin() as connection:
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+    wipe()
+    yield eng
+    wipe()
+    eng.dispose()

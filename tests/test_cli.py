@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from matching.cli import app
+
+runner = CliRunner()
+
+
+def test_rome_commands_on_builtin() -> None:
+    result = runner.invoke(app, ["rome", "info"])
+    assert result.exit_code == 0
+    assert "builtin-1" in result.output
+    result = runner.invoke(app, ["rome", "distance", "n1101", "N1104"])
+    assert result.exit_code == 0
+    assert "mobility rank 1" in result.output
+    result = runner.invoke(app, ["rome", "show", "N1103"])
+    assert result.exit_code == 0
+    assert "N1104" in result.output
+
+
+def test_user_errors_are_one_line_messages() -> None:
+    result = runner.invoke(app, ["rome", "show", "N1102"])
+    assert result.exit_code == 2
+    assert "unknown ROME code 'N1102'" in result.output
+    assert "Did you mean" in result.output
+    assert "Traceback" not in result.output
+    result = runner.invoke(app, ["ingest", "offers", "/nonexistent.json"])
+    assert result.exit_code == 2
+    assert "not found" in result.output
+    result = runner.invoke(app, ["sample", "--profiles", "3"])
+    assert result.exit_code == 2
+    assert "n_profiles" in result.output
+
+
+def test_sample_and_load(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    out = tmp_path / "world"
+    result = runner.invoke(
+        app,
+        [
+            "sample",
+            "--profiles",
+            "200",
+            "--offers",
+            "150",
+            "--trainings",
+            "20",
+            "--months",
+            "1",
+            "--out",
+            str(out),
+            "--load",
+            "--database-url",
+            url,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert (out / "manifest.json").exists()
+    assert "loaded: profiles 200" in result.output
+    result = runner.invoke(app, ["db", "load-world", str(out), "--database-url", url])
+    assert result.exit_code == 0, result.output
+
+
+def test_bad_offers_file(tmp_path: Path) -> None:
+    bad = tmp_path / "offers.json"
+    bad.write_text('{"not": "offers"}')
+    result = runner.invoke(app, ["ingest", "offers", str(bad), "--dry-run"])
+    assert result.exit_code == 2
+    assert "resultats" in result.output
+    lines = tmp_path / "offers.jsonl"
+    lines.write_text(
+        '{"id": "1", "intitule": "Cariste", "romeCode": "N1101", "dateCreation": "2025-01-01T00:00:00Z"}\n[1]\n'
+    )
+    result = runner.invoke(app, ["ingest", "offers", str(lines), "--dry-run"])
+    assert result.exit_code == 0
+    assert "parsed 1 rejected 1" in result.output

@@ -1,0 +1,163 @@
+"""The market simulator: reproducible, coherent, and honest about the hidden behaviour it emits."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from matching.geo import Communes, haversine_km, load_communes
+from matching.referential import Referential
+from matching.simulator import MarketConfig, World, WorldFormatError, read_world, simulate_market, write_world
+
+SAMPLE_WORLD = Path(__file__).resolve().parent.parent / "data" / "sample" / "world"
+SMALL = MarketConfig(n_profiles=600, n_offers=500, n_trainings=80, months=2, seed=7)
+
+
+@pytest.fixture(scope="module")
+def fallback() -> Communes:
+    return load_communes()
+
+
+@pytest.fixture(scope="module")
+def world(builtin: Referential, fallback: Communes) -> World:
+    return simulate_market(builtin, fallback, MarketConfig(seed=3))
+
+
+def test_same_seed_same_world(builtin: Referential, fallback: Communes) -> None:
+    a = simulate_market(builtin, fallback, SMALL)
+    b = simulate_market(builtin, fallback, SMALL)
+    for table in World.TABLES:
+        pd.testing.assert_frame_equal(getattr(a, table), getattr(b, table))
+    c = simulate_market(builtin, fallback, SMALL.model_copy(update={"seed": 8}))
+    assert not c.profiles["home_lat"].equals(a.profiles["home_lat"])
+
+
+def test_period_does_not_change_the_people(builtin: Referential, fallback: Communes) -> None:
+    short = simulate_market(builtin, fallback, SMALL.model_copy(update={"months": 0}))
+    pd.testing.assert_frame_equal(short.profiles, simulate_market(builtin, fallback, SMALL).profiles)
+    assert short.interactions.empty
+
+
+def test_committed_sample_is_what_the_command_generates(
+    builtin: Referential, fallback: Communes, tmp_path: Path
+) -> None:
+    manifest = json.loads((SAMPLE_WORLD / "manifest.json").read_text())
+    config = MarketConfig(**manifest["config"])
+    assert config == MarketConfig()  # `matching sample` defaults
+    fresh = write_world(simulate_market(builtin, fallback, config), tmp_path / "world")
+    regenerated = json.loads((fresh / "manifest.json").read_text())
+    assert regenerated["tables"] == manifest["tables"]
+    assert sum(p.stat().st_size for p in SAMPLE_WORLD.iterdir()) < 5 * 2**20
+
+
+def test_exposure_is_logged_with_ranks(world: World) -> None:
+    sent = world.interactions[world.interactions["event"] == "alert_sent"]
+    assert sent["rank"].notna().all()
+    assert sent["rank"].min() == 1
+    assert sent["rank"].max() == world.config.alerts_per_week
+    assert not sent.duplicated(["profile_id", "offer_id"]).any()  # each offer alerted once per person
+    opened = world.interactions[world.interactions["event"] == "alert_opened"]
+    open_rate = opened.groupby("rank").size() / sent.groupby("rank").size()
+    assert open_rate.loc[1] > open_rate.loc[world.config.alerts_per_week]  # position bias
+
+
+def _pairs(world: World, event: str, reason: str | None = None) -> pd.DataFrame:
+    """Events joined with their offer (columns suffixed ``_o``) and person (profile + hidden truth)."""
+    events = world.interactions[world.interactions["event"] == event]
+    if reason is not None:
+        events = events[events["reason"] == reason]
+    offers = world.offers.add_suffix("_o")
+    profiles = world.profiles.rename(columns={"id": "profile_id"}).merge(world.hidden, on="profile_id")
+    return events.merge(offers, left_on="offer_id", right_on="id_o").merge(profiles, on="profile_id")
+
+
+def test_refusal_reasons_follow_hidden_preferences(world: World) -> None:
+    far = _pairs(world, "refused", "distance")
+    distance = haversine_km(far["home_lat"], far["home_lon"], far["lat_o"], far["lon_o"])
+    assert (distance > far["true_commute_km"]).mean() > 0.99
+    pay = _pairs(world, "refused", "salaire")
+    assert (pay["salary_max_monthly_o"] < pay["true_salary_floor"]).mean() > 0.99
+    contract = _pairs(world, "refused", "type_contrat")
+    accepted = [
+        row[f"true_accepts_{c}"]
+        for c, (_, row) in zip(contract["contract_type_o"], contract.iterrows(), strict=True)
+    ]
+    assert not any(accepted)
+    reasons = world.interactions.loc[world.interactions["event"] == "refused", "reason"].value_counts(
+        normalize=True
+    )
+    assert set(reasons.index) >= {
+        "distance",
+        "salaire",
+        "type_contrat",
+        "horaires",
+        "metier",
+        "competences",
+        "autre",
+    }
+    assert reasons["autre"] < 0.25
+
+
+def _coverage(frame: pd.DataFrame) -> np.ndarray:
+    return np.array(
+        [
+            len(set(req) & set(sk)) / len(req) if len(req) else 1.0
+            for req, sk in zip(frame["required_skills_o"], frame["skills"], strict=True)
+        ]
+    )
+
+
+def test_employers_and_hires_follow_fit(world: World) -> None:
+    refused = _pairs(world, "employer_refused", "competences")
+    hired = _pairs(world, "hired")
+    assert len(hired) > 50
+    assert _coverage(hired).mean() > _coverage(refused).mean() + 0.3
+    assert not hired.duplicated("profile_id").any()
+    per_offer = hired.groupby("offer_id").size()
+    assert (per_offer <= world.offers.set_index("id").loc[per_offer.index, "positions"]).all()
+
+
+def test_trainings(world: World) -> None:
+    t = world.trainings
+    assert (t.loc[t["poe_eligible"], "hours"] < 400).all()
+    assert (t["end_date"] >= t["start_date"]).all()
+    assert t["skills"].map(len).min() >= 1
+    enrolled = world.interactions[world.interactions["event"] == "training_enrolled"]
+    completed = world.interactions[world.interactions["event"] == "training_completed"]
+    assert len(enrolled) > 0
+    assert len(completed) <= len(enrolled)
+
+
+def test_audit_attributes_are_separate_and_independent(world: World) -> None:
+    assert not {"sex", "age_band", "qpv"} & set(world.profiles.columns)
+    audit = world.audit.set_index("profile_id")
+    hired = set(world.interactions.loc[world.interactions["event"] == "hired", "profile_id"])
+    share = audit.assign(hired=audit.index.isin(hired)).groupby("sex")["hired"].mean()
+    assert abs(share["F"] - share["M"]) < 0.08  # no true group effect
+
+
+def test_real_referential_world(real_referential: Referential, real_communes: Communes) -> None:
+    world = simulate_market(
+        real_referential,
+        real_communes,
+        MarketConfig(n_profiles=300, n_offers=300, n_trainings=30, months=1, seed=1),
+    )
+    assert world.offers["rome_code"].isin(list(real_referential.fiches)).all()
+    assert world.profiles["home_insee"].map(lambda c: c in real_communes).all()
+    assert (world.interactions["event"] == "alert_sent").sum() > 0
+
+
+def test_round_trip_and_corruption_refused(world: World, tmp_path: Path) -> None:
+    folder = write_world(world, tmp_path / "w")
+    again = read_world(folder)
+    pd.testing.assert_frame_equal(again.offers, world.offers)
+    (folder / "offers.parquet").write_bytes((folder / "offers.parquet").read_bytes()[:-100])
+    with pytest.raises(WorldFormatError, match="checksum"):
+        read_world(folder)
+    (folder / "manifest.json").unlink()
+    with pytest.raises(WorldFormatError, match="matching sample"):
+        read_world(folder)

@@ -1,0 +1,109 @@
+"""Storage on SQLite and PostgreSQL: migrations, idempotent upserts, round trips, the audit table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, inspect
+
+from matching.domain import AuditAttributes, Interaction, Profile
+from matching.errors import StorageError
+from matching.ingest import parse_offers, read_offer_records
+from matching.simulator import read_world
+from matching.storage.db import ensure_schema, make_engine, migrate
+from matching.storage.repository import SqlRepository
+from matching.storage.tables import FEATURE_READABLE_TABLES, Base, InteractionRow, OfferRow
+from matching.storage.world_loader import load_world
+
+SAMPLE_WORLD = Path(__file__).resolve().parent.parent / "data" / "sample" / "world"
+PROTECTED = {
+    "sex",
+    "gender",
+    "age",
+    "age_band",
+    "birth",
+    "origin",
+    "nationality",
+    "family",
+    "health",
+    "disability",
+    "handicap",
+    "qpv",
+    "address",
+    "postcode",
+    "postal_code",
+    "civility",
+    "name",
+}
+
+
+def test_migrations_match_the_models(engine: Engine) -> None:
+    with pytest.raises(StorageError, match="matching db upgrade"):
+        ensure_schema(engine)
+    migrate(engine)
+    migrate(engine)  # idempotent
+    ensure_schema(engine)
+    with engine.connect() as connection:
+        diff = compare_metadata(
+            MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata
+        )
+    assert diff == []
+    assert "audit_attributes" in inspect(engine).get_table_names()
+
+
+def test_real_offers_reingest_is_idempotent(engine: Engine, offers_file: Path) -> None:
+    migrate(engine)
+    offers, _ = parse_offers(read_offer_records(offers_file))
+    repo = SqlRepository(engine)
+    first = repo.upsert_offers(offers)
+    assert (first.inserted, first.updated) == (len(offers), 0)
+    second = repo.upsert_offers(offers)
+    assert (second.inserted, second.updated, second.unchanged) == (0, 0, len(offers))
+    changed = offers[0].model_copy(update={"title": "Nouveau titre"})
+    third = repo.upsert_offers([changed])
+    assert (third.inserted, third.updated) == (0, 1)
+    assert repo.count(OfferRow) == len(offers)
+    assert repo.get_offer(changed.id) == changed
+    assert all(repo.get_offer(o.id) == o for o in offers[1:50])
+
+
+def test_world_loads_and_reloads_without_duplicates(engine: Engine) -> None:
+    migrate(engine)
+    world = read_world(SAMPLE_WORLD)
+    world.interactions = world.interactions.head(3000)
+    repo = SqlRepository(engine)
+    counts = load_world(world, repo)
+    assert counts["profiles"] == len(world.profiles)
+    load_world(world, repo)
+    assert repo.count(InteractionRow) == 3000
+    pid = world.profiles["id"].iloc[0]
+    profile = repo.get_profile(pid)
+    assert isinstance(profile, Profile)
+    assert profile.rome_codes
+    events = repo.events_of(world.interactions["profile_id"].iloc[0])
+    assert events
+    assert all(isinstance(e, Interaction) for e in events)
+    assert events == sorted(events, key=lambda e: e.occurred_at)
+
+
+def test_protected_attributes_only_in_the_audit_table() -> None:
+    assert "audit_attributes" not in FEATURE_READABLE_TABLES
+    for table in Base.metadata.sorted_tables:
+        if table.name == "audit_attributes":
+            assert {"sex", "age_band", "qpv"} <= set(table.columns.keys())
+            continue
+        assert not PROTECTED & set(table.columns.keys()), table.name
+    assert not PROTECTED & set(Profile.model_fields)
+    assert {"sex", "age_band", "qpv"} <= set(AuditAttributes.model_fields)
+
+
+def test_bad_urls_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(StorageError, match="malformed"):
+        make_engine("not a url")
+    with pytest.raises(StorageError, match="unsupported"):
+        make_engine("mysql://x@y/z")
+    with pytest.raises(StorageError, match="cannot reach"):
+        migrate(make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2"))
