@@ -508,36 +508,21 @@ class _Interactions:
         self.log.add("alert_sent", sent_day, p, offer=o, rank=rank, list_id=list_id)
         response = respond_to_alerts(pop, p, o, rank, week, cfg, rng)
         open_day = sent_day + rng.uniform(0.05, 3.0, m)
-        opened = response.opened
-        self.log.add(
-            "alert_opened",
-            open_day[opened],
-            p[opened],
-            offer=o[opened],
-            rank=rank[opened],
-            list_id=list_id[opened],
-        )
         act_day = open_day + rng.uniform(0.001, 0.02, m)
-        refused = response.refused
-        self.log.add(
-            "refused",
-            act_day[refused],
-            p[refused],
-            offer=o[refused],
-            reason=response.reason[refused],
-            rank=rank[refused],
-            list_id=list_id[refused],
-        )
+
+        def log_alert_rows(
+            event: str, when: FloatArray, rows: npt.NDArray[np.bool_], reason: np.ndarray | None = None
+        ) -> None:
+            extra = {} if reason is None else {"reason": reason[rows]}
+            self.log.add(
+                event, when[rows], p[rows], offer=o[rows], rank=rank[rows], list_id=list_id[rows], **extra
+            )
+
+        opened, refused, applied = response.opened, response.refused, response.applied
+        log_alert_rows("alert_opened", open_day, opened)
+        log_alert_rows("refused", act_day, refused, reason=response.reason)
+        log_alert_rows("applied", act_day, applied)
         self.known_employed[p[refused & (response.reason == "deja_en_poste")]] = True
-        applied = response.applied
-        self.log.add(
-            "applied",
-            act_day[applied],
-            p[applied],
-            offer=o[applied],
-            rank=rank[applied],
-            list_id=list_id[applied],
-        )
         self._employer_step(p[applied], o[applied], act_day[applied], actor="employer")
         self._maybe_enrol(p[refused & (response.reason == "competences")], day)
 
