@@ -513,9 +513,9 @@ class _Interactions:
         def log_alert_rows(
             event: str, when: FloatArray, rows: npt.NDArray[np.bool_], reason: np.ndarray | None = None
         ) -> None:
-            extra = {} if reason is None else {"reason": reason[rows]}
+            why = np.full(int(rows.sum()), "") if reason is None else reason[rows]
             self.log.add(
-                event, when[rows], p[rows], offer=o[rows], rank=rank[rows], list_id=list_id[rows], **extra
+                event, when[rows], p[rows], offer=o[rows], rank=rank[rows], list_id=list_id[rows], reason=why
             )
 
         opened, refused, applied = response.opened, response.refused, response.applied
