@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import pyarrow as pa
 
 from matching.geo import Communes
 from matching.referential import Referential
@@ -206,25 +206,25 @@ class MarketSimulator:
         log = _EventLog()
         if cfg.weeks:
             _Interactions(self, profiles, offers, trainings, log).run(report)
+        profiles_frame = _canonical(self._profiles_frame(profiles, profile_ids))
         return World(
             config=cfg,
             referential_version=self.referential.version,
-            profiles=_canonical(self._profiles_frame(profiles, profile_ids)),
+            profiles=profiles_frame,
             offers=_canonical(self._offers_frame(offers, offer_ids)),
             trainings=_canonical(self._trainings_frame(trainings, training_ids)),
             interactions=_canonical(log.frame(cfg, profile_ids, offer_ids, training_ids)),
             audit=pd.DataFrame({"profile_id": profile_ids, **audit}),
             hidden=self._hidden_frame(profiles, profile_ids),
-            subscriptions=self._subscriptions_frame(profiles, profile_ids),
+            subscriptions=self._subscriptions_frame(profiles_frame),
         )
 
     # -- frames ---------------------------------------------------------------------------------------
     def _codes(self, lists: object, table: np.ndarray) -> pd.Series:
         assert isinstance(lists, Ragged)
-        array = pa.ListArray.from_arrays(
-            pa.array(lists.offsets.astype(np.int32)), pa.array(table[lists.values])
-        )
-        return pd.Series(array.to_pylist(), dtype=object)
+        codes = table[lists.values].tolist()
+        bounds = lists.offsets.tolist()
+        return pd.Series([codes[a:b] for a, b in pairwise(bounds)], dtype=object)
 
     def _place_columns(self, cols: Columns) -> Columns:
         place = cols["place"]
@@ -355,9 +355,9 @@ class MarketSimulator:
             frame[f"true_accepts_{contract}"] = accepts[:, k]
         return frame
 
-    def _subscriptions_frame(self, p: Columns, ids: np.ndarray) -> pd.DataFrame:
+    def _subscriptions_frame(self, profiles: pd.DataFrame) -> pd.DataFrame:
         """Every profile with a job project gets a subscription mirroring its declared preferences."""
-        profiles = self._profiles_frame(p, ids)
+        ids = profiles["id"].to_numpy().astype(str)
         return pd.DataFrame(
             {
                 "id": np.char.add("S", ids.astype(str)),
