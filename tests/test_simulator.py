@@ -161,3 +161,15 @@ def test_round_trip_and_corruption_refused(world: World, tmp_path: Path) -> None
     (folder / "manifest.json").unlink()
     with pytest.raises(WorldFormatError, match="matching sample"):
         read_world(folder)
+
+
+@pytest.mark.slow
+def test_national_size_world(builtin: Referential, fallback: Communes) -> None:
+    """1M profiles and 500k offers generate (entities only; ~1 min and ~7 GB on 2 cores)."""
+    config = MarketConfig(n_profiles=1_000_000, n_offers=500_000, n_trainings=100_000, months=0, seed=5)
+    world = simulate_market(builtin, fallback, config)
+    assert len(world.profiles) == 1_000_000
+    assert len(world.offers) == 500_000
+    assert world.profiles["id"].is_unique
+    assert world.offers["id"].is_unique
+    assert world.profiles["skills"].map(len).mean() > 1
