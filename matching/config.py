@@ -29,6 +29,9 @@ class Settings(BaseSettings):
         Folder of the shared reference data (tests, benchmarks and evaluation read from it).
     database_url
         SQLAlchemy URL; SQLite file by default, e.g. ``postgresql+psycopg://user@host/db`` in production.
+    encoder
+        ``e5`` (multilingual-e5-small built offline into ``model_dir``), ``use`` (light USE encoder), or
+        a sentence-transformers folder or hub id.
     """
 
     model_config = SettingsConfigDict(env_prefix="MATCHING_", env_file=".env", extra="ignore")
@@ -38,6 +41,11 @@ class Settings(BaseSettings):
     reference_data: Path = Field(default=PROJECT_ROOT.parent / "shared" / "data")
     database_url: str = Field(default=f"sqlite:///{PROJECT_ROOT / 'var' / 'matching.sqlite'}")
     sample_dir: Path = Field(default=PROJECT_ROOT / "data" / "sample" / "world")
+    encoder: str = Field(
+        default="e5", description="'e5' (offline build), 'use', or a sentence-transformers folder/id"
+    )
+    encoder_int8: bool = False
+    model_dir: Path = Field(default=PROJECT_ROOT / "var" / "models" / "multilingual-e5-small")
 
 
 @lru_cache(maxsize=1)

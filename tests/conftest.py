@@ -16,6 +16,7 @@ from matching.storage.db import make_engine
 from matching.storage.tables import Base
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no model hub here: never try to reach one
 
 
 def _require(path: Path, what: str) -> Path:

@@ -103,7 +103,9 @@ def dequantize_q4_0(raw: bytes | memoryview, count: int) -> npt.NDArray[np.float
     if count % QK:
         raise ModelBuildError(f"Q4_0 tensor of {count} weights is not a whole number of blocks")
     n_blocks = count // QK
-    blocks = np.frombuffer(raw, dtype=np.uint8, count=n_blocks * Q4_BLOCK_BYTES).reshape(n_blocks, Q4_BLOCK_BYTES)
+    blocks = np.frombuffer(raw, dtype=np.uint8, count=n_blocks * Q4_BLOCK_BYTES).reshape(
+        n_blocks, Q4_BLOCK_BYTES
+    )
     scales = blocks[:, :2].copy().view(np.float16).astype(np.float32)  # shape (n_blocks, 1)
     nibbles = blocks[:, 2:]
     low = (nibbles & 0x0F).astype(np.int8) - 8
@@ -144,7 +146,9 @@ def read_e5s1(path: Path) -> tuple[E5Header, dict[str, npt.NDArray[np.float32]]]
         tensor_offset, nbytes = struct.unpack_from("<QQ", data, offset + 4)
         offset += 20
         entries.append(TensorEntry(name, dtype, count, tensor_offset, nbytes))
-    header = E5Header(version, hidden, layers, heads, ffn, vocab, max_positions, type_vocab, float(np.float32(eps)))
+    header = E5Header(
+        version, hidden, layers, heads, ffn, vocab, max_positions, type_vocab, float(np.float32(eps))
+    )
     tensors: dict[str, npt.NDArray[np.float32]] = {}
     for e in entries:
         if e.offset + e.nbytes > len(data):
@@ -159,7 +163,9 @@ def read_e5s1(path: Path) -> tuple[E5Header, dict[str, npt.NDArray[np.float32]]]
     return header, tensors
 
 
-def bert_state_dict(header: E5Header, tensors: dict[str, npt.NDArray[np.float32]]) -> dict[str, npt.NDArray[np.float32]]:
+def bert_state_dict(
+    header: E5Header, tensors: dict[str, npt.NDArray[np.float32]]
+) -> dict[str, npt.NDArray[np.float32]]:
     """Rename and reshape E5S1 tensors into a Hugging Face ``BertModel`` state dict."""
     h = header.hidden
     shapes = {

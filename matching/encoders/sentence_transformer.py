@@ -1,0 +1,88 @@
+"""Sentence-transformers encoders: the offline multilingual-e5-small build, or any model folder / hub id."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from matching.encoders.base import FloatMatrix
+from matching.errors import MatchingError
+
+
+class EncoderUnavailable(MatchingError):
+    """The configured encoder cannot be loaded (model folder missing, hub unreachable...)."""
+
+
+class SentenceTransformerEncoder:
+    """Encoder backed by ``sentence_transformers.SentenceTransformer``.
+
+    Parameters
+    ----------
+    model
+        A local model folder (e.g. the one ``matching model build`` writes) or a Hugging Face id,
+        which only works where a hub is reachable.
+    int8
+        Apply PyTorch dynamic int8 quantisation to the linear layers (about 2x faster on CPU, cosine
+        to fp32 about 0.98 or more).
+    query_prompt, document_prompt
+        Prompts prepended to queries and documents (``query: `` / ``passage: `` for e5 models).
+    """
+
+    def __init__(
+        self,
+        model: str | Path,
+        *,
+        int8: bool = False,
+        query_prompt: str = "query: ",
+        document_prompt: str = "passage: ",
+        device: str = "cpu",
+    ) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        path = Path(model)
+        if not path.exists() and os.environ.get("HF_HUB_OFFLINE") == "1":
+            raise EncoderUnavailable(f"model folder {model} not found (offline): run `matching model build`")
+        try:
+            self.model = SentenceTransformer(str(model), device=device)
+        except OSError as error:
+            raise EncoderUnavailable(f"cannot load encoder {model!r}: {error}") from None
+        if int8:
+            import torch
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # torch.ao.quantization deprecation notice
+                self.model = torch.ao.quantization.quantize_dynamic(
+                    self.model, {torch.nn.Linear}, dtype=torch.qint8
+                )
+        self.query_prompt = query_prompt
+        self.document_prompt = document_prompt
+        dim = self.model.get_embedding_dimension()
+        if dim is None:
+            raise EncoderUnavailable(f"encoder {model!r} does not declare its embedding dimension")
+        self.dim = int(dim)
+        self.name = f"st:{path.name if path.exists() else model}" + (":int8" if int8 else "")
+
+    def _encode(self, texts: Sequence[str], prompt: str, batch_size: int, show_progress: bool) -> FloatMatrix:
+        vectors = self.model.encode(
+            list(texts),
+            prompt=prompt,
+            batch_size=batch_size,
+            show_progress_bar=show_progress,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+        )
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+
+    def encode_query(
+        self, texts: Sequence[str], *, batch_size: int = 64, show_progress: bool = False
+    ) -> FloatMatrix:
+        return self._encode(texts, self.query_prompt, batch_size, show_progress)
+
+    def encode_document(
+        self, texts: Sequence[str], *, batch_size: int = 64, show_progress: bool = False
+    ) -> FloatMatrix:
+        return self._encode(texts, self.document_prompt, batch_size, show_progress)
