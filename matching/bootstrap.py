@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from matching.config import Settings, get_settings
+from matching.encoders import CachedEncoder, load_encoder
 from matching.geo import Communes, load_communes
 from matching.referential import Referential, load_referential
 from matching.storage.db import make_engine
@@ -32,6 +33,27 @@ def referential(settings: Settings | None = None, rome_dir: Path | None = None) 
 def communes(settings: Settings | None = None, communes_file: Path | None = None) -> Communes:
     """The La Poste base when a file is given (argument, else ``MATCHING_COMMUNES_FILE``), else the fallback."""
     return _communes(communes_file or (settings or get_settings()).communes_file)
+
+
+def encoder(settings: Settings | None = None, spec: str | None = None) -> CachedEncoder:
+    """The configured encoder behind an embedding cache persisted in ``cache_dir`` (see :func:`save_cache`)."""
+    settings = settings or get_settings()
+    cached = CachedEncoder(
+        load_encoder(spec or settings.encoder, model_dir=settings.model_dir, int8=settings.encoder_int8)
+    )
+    cached.load(_cache_file(settings, cached))
+    return cached
+
+
+def save_cache(cached: CachedEncoder, settings: Settings | None = None) -> None:
+    path = _cache_file(settings or get_settings(), cached)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cached.save(path)
+
+
+def _cache_file(settings: Settings, cached: CachedEncoder) -> Path:
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in cached.name)
+    return settings.cache_dir / f"embeddings-{safe}.npz"
 
 
 def engine(settings: Settings | None = None, database_url: str | None = None) -> Engine:

@@ -29,11 +29,13 @@ ingest_app = typer.Typer(help="Ingest external data.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema and loading.", no_args_is_help=True)
 geo_app = typer.Typer(help="Geography tools.", no_args_is_help=True)
 model_app = typer.Typer(help="Models: build the offline encoder.", no_args_is_help=True)
+eval_app = typer.Typer(help="Offline evaluation.", no_args_is_help=True)
 app.add_typer(rome_app, name="rome")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(db_app, name="db")
 app.add_typer(geo_app, name="geo")
 app.add_typer(model_app, name="model")
+app.add_typer(eval_app, name="eval")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -153,6 +155,122 @@ def rome_distance(source: str, target: str, rome_dir: RomeDir = None) -> None:
     console.print(
         f"{source.upper()} -> {target.upper()}: {d.relation.name.lower()}{rank} (level {int(d.relation)})"
     )
+
+
+EncoderOption = Annotated[
+    str | None,
+    typer.Option(
+        "--encoder",
+        envvar="MATCHING_ENCODER",
+        help="'e5' (default), 'use', 'none' (lexical only), or a model folder.",
+    ),
+]
+
+
+def _labelled_titles(path: Path) -> tuple[list[str], list[str]]:
+    """Titles and ROME codes of labelled offers (France Travail v2 JSON)."""
+    from matching.ingest import read_offer_records
+
+    titles, codes = [], []
+    for raw in read_offer_records(path):
+        if isinstance(raw, dict) and isinstance(raw.get("romeCode"), str):
+            title = raw.get("intitule") or raw.get("appellationlibelle")
+            if isinstance(title, str) and title.strip():
+                titles.append(title)
+                codes.append(raw["romeCode"])
+    if not titles:
+        raise MatchingError(f"{path}: no offer with a title and a romeCode")
+    return titles, codes
+
+
+def _classifier_encoder(spec: str | None) -> Any:
+    return None if spec == "none" else bootstrap.encoder(spec=spec)
+
+
+@rome_app.command("classify")
+@user_errors
+def rome_classify(
+    text: Annotated[str, typer.Argument(help="Free text, e.g. a job title.")],
+    k: Annotated[int, typer.Option("-k", min=1, max=20, help="How many codes.")] = 5,
+    examples: Annotated[
+        Path | None, typer.Option(help="Labelled offers (FT v2 JSON) used as a kNN memory.")
+    ] = None,
+    rome_dir: RomeDir = None,
+    encoder: EncoderOption = None,
+) -> None:
+    """Rank ROME codes for a free text, with confidences."""
+    from matching.rome_classifier import RomeClassifier
+
+    ref = bootstrap.referential(rome_dir=rome_dir)
+    enc = _classifier_encoder(encoder)
+    titles, codes = _labelled_titles(examples) if examples else ([], [])
+    with err_console.status("indexing the referential's labels"):
+        classifier = RomeClassifier(ref, encoder=enc).fit(titles, codes)
+    for code, confidence in classifier.classify(text, k):
+        console.print(f"{code}  {confidence:.3f}  {ref.fiche(code).label}")
+    if enc is not None:
+        bootstrap.save_cache(enc)
+
+
+@eval_app.command("rome")
+@user_errors
+def eval_rome(
+    offers: Annotated[
+        Path, typer.Option("--offers", help="Labelled offers (FT v2 JSON): title -> romeCode.")
+    ],
+    rome_dir: RomeDir = None,
+    folds: Annotated[
+        int, typer.Option(min=2, max=20, help="Folds for the runs that learn from labelled titles.")
+    ] = 5,
+    encoder: EncoderOption = None,
+) -> None:
+    """ROME classification accuracy (exact code and parent fiche, top-1/top-3): ours vs a character TF-IDF baseline.
+
+    Zero-shot rows use the referential's labels only; "+ examples" rows also learn from the labelled
+    titles, evaluated out-of-fold.
+    """
+    from eval.rome import cross_validated_accuracy, rome_accuracy
+    from matching.rome_classifier import RomeClassifier, TfidfBaseline
+
+    ref = bootstrap.referential(rome_dir=rome_dir)
+    titles, codes = _labelled_titles(offers)
+    unknown = sorted({c for c in codes if c not in ref.fiches})
+    if unknown:
+        raise MatchingError(
+            f"{len(unknown)} ROME code(s) of the offers are not in {ref.version}: {', '.join(unknown[:5])}"
+        )
+    enc = _classifier_encoder(encoder)
+    rows: dict[str, dict[str, float]] = {}
+    with err_console.status("evaluating") as status:
+        status.update("TF-IDF baseline, zero-shot")
+        rows["tfidf baseline (labels)"] = rome_accuracy(TfidfBaseline(ref).fit().predict, titles, codes, ref)
+        status.update("ours, zero-shot (encoding the referential's labels)")
+        rows["ours (labels)"] = rome_accuracy(
+            RomeClassifier(ref, encoder=enc).fit().predict, titles, codes, ref
+        )
+        status.update("TF-IDF baseline with examples, cross-validated")
+        rows[f"tfidf baseline + examples ({folds}-fold)"] = cross_validated_accuracy(
+            lambda t, c: TfidfBaseline(ref).fit(t, c).predict, titles, codes, ref, folds=folds
+        )
+        status.update("ours with examples, cross-validated")
+        rows[f"ours + examples ({folds}-fold)"] = cross_validated_accuracy(
+            lambda t, c: RomeClassifier(ref, encoder=enc).fit(t, c).predict, titles, codes, ref, folds=folds
+        )
+    if enc is not None:
+        bootstrap.save_cache(enc)
+    table = Table(
+        title=f"ROME classification on {len(titles):,} offers ({ref.version}, encoder {enc.name if enc else 'none'})"
+    )
+    table.add_column("method")
+    metrics = list(next(iter(rows.values())))
+    for metric in metrics:
+        table.add_column(metric, justify="right")
+    for name, scores in rows.items():
+        table.add_row(name, *(f"{scores[m]:.3f}" for m in metrics))
+    console.print(table)
+    best = rows[f"ours + examples ({folds}-fold)"]
+    for metric in ("parent top-1", "parent top-3", "exact top-1", "exact top-3"):
+        console.print(f"{metric} {best[metric]:.2f}")
 
 
 # -- ingest -------------------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     )
     encoder_int8: bool = False
     model_dir: Path = Field(default=PROJECT_ROOT / "var" / "models" / "multilingual-e5-small")
+    cache_dir: Path = Field(default=PROJECT_ROOT / "var" / "cache")
 
 
 @lru_cache(maxsize=1)

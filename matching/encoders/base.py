@@ -117,7 +117,8 @@ class CachedEncoder:
         return self._encode("document", texts, batch_size, show_progress)
 
     def save(self, path: Path) -> None:
-        keys = np.frombuffer(b"".join(self._cache), dtype="S16") if self._cache else np.zeros(0, dtype="S16")
+        # raw bytes as uint8 rows: NumPy "S16" strings would drop trailing NUL bytes of the digests
+        keys = np.frombuffer(b"".join(self._cache), dtype=np.uint8).reshape(-1, 16)
         vectors = np.stack(list(self._cache.values())) if self._cache else np.zeros((0, self.dim), np.float32)
         np.savez(Path(path), encoder=np.array(self.name), keys=keys, vectors=vectors)
 
@@ -128,6 +129,6 @@ class CachedEncoder:
         with np.load(Path(path)) as data:
             if str(data["encoder"]) != self.name:
                 return 0
-            for key, vector in zip(data["keys"].tolist(), data["vectors"], strict=True):
-                self._cache[key] = vector
+            for key, vector in zip(data["keys"], data["vectors"], strict=True):
+                self._cache[key.tobytes()] = vector
         return len(self._cache)

@@ -1,0 +1,77 @@
+"""ROME-aware text views: what the encoders read for offers, profiles and trainings.
+
+Raw texts are enriched with the referential (fiche label, appellation, core skills), so that an offer
+titled "Cariste H/F" and a profile whose project is N1101 meet in the same region of the embedding
+space even when their own words differ. Pure functions of the domain objects and the referential.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from matching.domain import Offer, Profile, Training
+from matching.referential import Referential
+
+MAX_DESCRIPTION_CHARS = 400
+MAX_SKILLS = 12
+_GENDER_MARKS = re.compile(r"\(?\b[hf]\s*/\s*[hf]\b\)?", re.IGNORECASE)
+_SPACES = re.compile(r"\s+")
+
+
+def clean_title(title: str) -> str:
+    """Strip gender marks ("H/F", "(F/H)") and redundant spaces from a job title."""
+    return _SPACES.sub(" ", _GENDER_MARKS.sub(" ", title)).strip(" -–|,")
+
+
+def _skill_labels(referential: Referential, codes: Iterable[str]) -> list[str]:
+    return [referential.skills[c].label for c in codes if c in referential.skills][:MAX_SKILLS]
+
+
+def _fiche_part(referential: Referential, rome_code: str, appellation_code: str | None = None) -> list[str]:
+    parts = []
+    if appellation_code and appellation_code in referential.appellations:
+        parts.append(referential.appellations[appellation_code].label)
+    fiche = referential.fiches.get(rome_code)
+    if fiche is not None:
+        parts.append(fiche.label)
+    return parts
+
+
+def offer_view(offer: Offer, referential: Referential) -> str:
+    """Title, appellation and fiche labels, required then fiche core skills, start of the description."""
+    skills = offer.required_skills or offer.skills
+    if not skills and offer.rome_code in referential.fiches:
+        skills = referential.skills_of(offer.rome_code).core
+    parts = [clean_title(offer.title), *_fiche_part(referential, offer.rome_code, offer.appellation_code)]
+    labels = _skill_labels(referential, skills)
+    if labels:
+        parts.append("Compétences : " + ", ".join(labels))
+    if offer.description:
+        parts.append(offer.description[:MAX_DESCRIPTION_CHARS])
+    return ". ".join(dict.fromkeys(p for p in parts if p))
+
+
+def profile_view(profile: Profile, referential: Referential) -> str:
+    """Job project (appellations and fiche labels) and the person's skills."""
+    parts: list[str] = []
+    for app in profile.appellation_codes:
+        if app in referential.appellations:
+            parts.append(referential.appellations[app].label)
+    for code in profile.rome_codes:
+        parts.extend(_fiche_part(referential, code))
+    labels = _skill_labels(referential, profile.skills)
+    if labels:
+        parts.append("Compétences : " + ", ".join(labels))
+    return ". ".join(dict.fromkeys(parts))
+
+
+def training_view(training: Training, referential: Referential) -> str:
+    """Title, target fiches and the skills the training teaches."""
+    parts = [training.title]
+    for code in training.rome_codes:
+        parts.extend(_fiche_part(referential, code))
+    labels = _skill_labels(referential, training.skills)
+    if labels:
+        parts.append("Compétences visées : " + ", ".join(labels))
+    return ". ".join(dict.fromkeys(parts))
