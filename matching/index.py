@@ -1,0 +1,446 @@
+"""Vector index over offers, profiles or trainings, with exact search inside ROME blocks.
+
+Two search paths over the same items:
+
+* **blocked** (:meth:`VectorIndex.search_blocks`): the query names the ROME codes it accepts (the
+  person's project, expanded to mobility neighbours and parent/sub-fiches). Only the rows of those
+  blocks are scored, exactly, with one matrix-vector product; filters are applied before ranking, so
+  the result is the exact filtered top-k. This is the cheapest correct way under ROME filters: a
+  block holds a small share of the items.
+* **open** (:meth:`VectorIndex.search_open`): no ROME filter; a FAISS index (exact inner product for
+  small sets, IVF with 8-bit scalar quantisation above ``ivf_threshold`` items) returns candidates,
+  over-fetched and then filtered.
+
+Items can be added and removed (expired offers) without a rebuild: removed rows are tombstoned and
+dropped from FAISS by id; :meth:`compact` reclaims space. :func:`save_index` writes a folder atomically
+with a manifest (encoder, dimension, counts, checksums, seed, data fingerprint); :func:`load_index`
+refuses a truncated, edited or mismatched folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+import numpy.typing as npt
+
+from matching import __version__
+from matching.errors import MatchingError
+from matching.geo import haversine_km
+
+FloatMatrix = npt.NDArray[np.float32]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+class IndexIntegrityError(MatchingError):
+    """An index folder is missing, truncated, corrupted, or built with another encoder."""
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    """Constraints every returned item must meet (``None`` = no constraint).
+
+    Attributes
+    ----------
+    center, radius_km
+        Keep items within ``radius_km`` of ``(lat, lon)``; items without coordinates are kept only when
+        ``keep_unlocated`` (national or remote items).
+    item_radius
+        When true, the radius is each *item's* own ``radius_km`` attribute (offer -> profiles: each
+        candidate's declared commute), instead of ``radius_km``.
+    contract_types
+        Allowed contract codes.
+    min_hours, max_hours
+        Bounds on weekly hours (items with unknown hours pass).
+    where
+        Extra predicate: receives the attribute arrays of the candidate rows, returns a keep mask.
+    """
+
+    center: tuple[float, float] | None = None
+    radius_km: float | None = None
+    item_radius: bool = False
+    keep_unlocated: bool = True
+    contract_types: frozenset[str] | None = None
+    min_hours: float | None = None
+    max_hours: float | None = None
+    where: Callable[[dict[str, np.ndarray]], BoolArray] | None = None
+
+    def mask(self, attrs: dict[str, np.ndarray]) -> BoolArray:
+        """Keep mask over rows whose attributes are given (each array of shape ``(m,)``)."""
+        keep = np.ones(len(attrs["lat"]), dtype=bool)
+        if self.center is not None and (self.radius_km is not None or self.item_radius):
+            lat, lon = attrs["lat"], attrs["lon"]
+            located = ~np.isnan(lat)
+            distance = haversine_km(self.center[0], self.center[1], lat, lon)
+            radius = attrs["radius_km"] if self.item_radius else self.radius_km
+            keep &= np.where(located, distance <= np.asarray(radius, dtype=np.float64), self.keep_unlocated)
+        if self.contract_types is not None:
+            keep &= np.isin(attrs["contract"], list(self.contract_types))
+        if self.min_hours is not None:
+            keep &= ~(attrs["hours"] < self.min_hours)  # NaN (unknown) passes
+        if self.max_hours is not None:
+            keep &= ~(attrs["hours"] > self.max_hours)
+        if self.where is not None:
+            keep &= self.where(attrs)
+        return keep
+
+
+ATTRIBUTES: dict[str, Any] = {
+    "lat": np.float64,
+    "lon": np.float64,
+    "radius_km": np.float64,
+    "hours": np.float64,
+    "contract": object,
+}
+
+
+@dataclass
+class VectorIndex:
+    """Vectors of ``n`` items with their ids, ROME blocks and filter attributes.
+
+    Parameters
+    ----------
+    dim
+        Embedding dimension ``d``.
+    encoder
+        Name of the encoder that produced the vectors (checked at load and query time).
+    ivf_threshold
+        Above this many items the open-search index is IVF-SQ8 (approximate); below, exact.
+    nprobe
+        IVF lists probed per query (recall/latency trade-off); ``None`` probes 1/8 of the lists
+        (at least 16).
+    random_state
+        Seed of the IVF training sample.
+    """
+
+    dim: int
+    encoder: str
+    ivf_threshold: int = 20_000
+    nprobe: int | None = None
+    random_state: int = 0
+    ids_: npt.NDArray[np.object_] = field(default_factory=lambda: np.zeros(0, dtype=object))
+    vectors_: FloatMatrix = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    blocks_: list[tuple[str, ...]] = field(default_factory=list)
+    attrs_: dict[str, np.ndarray] = field(default_factory=dict)
+    alive_: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    faiss_: Any = None
+
+    def __post_init__(self) -> None:
+        if self.vectors_.shape == (0, 0):
+            self.vectors_ = np.zeros((0, self.dim), dtype=np.float32)
+        if not self.attrs_:
+            self.attrs_ = {name: np.zeros(0, dtype=dtype) for name, dtype in ATTRIBUTES.items()}
+        self._row_of: dict[str, int] = {}
+        self._block_rows: dict[str, IntArray] | None = None
+
+    # -- building -------------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return int(self.alive_.sum())
+
+    def add(
+        self,
+        ids: Sequence[str],
+        vectors: npt.ArrayLike,
+        blocks: Sequence[Iterable[str]],
+        attrs: dict[str, Sequence[Any]] | None = None,
+    ) -> VectorIndex:
+        """Add items (an id already present is replaced).
+
+        Parameters
+        ----------
+        ids : sequence of str, length m
+        vectors : array of shape (m, d), L2-normalised
+        blocks : for each item, the ROME codes it is filed under
+        attrs : optional ``lat``, ``lon``, ``radius_km``, ``hours``, ``contract`` arrays of length m
+        """
+        matrix = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+        if not len(ids) == len(matrix) == len(blocks):
+            raise ValueError("ids, vectors and blocks must have the same length")
+        if len(set(ids)) != len(ids):
+            raise ValueError("duplicate ids in one add")
+        self.remove([i for i in ids if i in self._row_of])
+        start = len(self.ids_)
+        self.ids_ = np.concatenate([self.ids_, np.asarray(list(ids), dtype=object)])
+        self.vectors_ = np.concatenate([self.vectors_, matrix])
+        self.blocks_.extend(tuple(dict.fromkeys(b)) for b in blocks)
+        self.alive_ = np.concatenate([self.alive_, np.ones(len(ids), dtype=bool)])
+        attrs = attrs or {}
+        for name, dtype in ATTRIBUTES.items():
+            default = np.full(len(ids), None if dtype is object else np.nan, dtype=dtype)
+            values = np.asarray(attrs[name], dtype=dtype) if name in attrs else default
+            self.attrs_[name] = np.concatenate([self.attrs_[name], values])
+        self._row_of.update({item: start + k for k, item in enumerate(ids)})
+        self._block_rows = None
+        rows = np.arange(start, start + len(ids), dtype=np.int64)
+        if self.faiss_ is None or (not self._is_ivf() and len(self) > self.ivf_threshold):
+            self._rebuild_faiss()
+        else:
+            self.faiss_.add_with_ids(matrix, rows)
+        return self
+
+    def remove(self, ids: Iterable[str]) -> int:
+        """Drop items (e.g. expired offers); unknown ids are ignored. Returns how many were removed."""
+        rows = np.asarray([self._row_of.pop(i) for i in ids if i in self._row_of], dtype=np.int64)
+        if len(rows) == 0:
+            return 0
+        self.alive_[rows] = False
+        self._block_rows = None
+        if self.faiss_ is not None:
+            self.faiss_.remove_ids(rows)
+        return len(rows)
+
+    def compact(self) -> VectorIndex:
+        """Rewrite the arrays without removed rows (ids are kept; row numbers change)."""
+        keep = np.flatnonzero(self.alive_)
+        self.ids_ = self.ids_[keep]
+        self.vectors_ = self.vectors_[keep]
+        self.blocks_ = [self.blocks_[i] for i in keep.tolist()]
+        self.attrs_ = {name: values[keep] for name, values in self.attrs_.items()}
+        self.alive_ = np.ones(len(keep), dtype=bool)
+        self._row_of = {item: k for k, item in enumerate(self.ids_.tolist())}
+        self._block_rows = None
+        self._rebuild_faiss()
+        return self
+
+    def probes(self, n_lists: int) -> int:
+        return int(self.nprobe if self.nprobe is not None else min(n_lists, max(16, n_lists // 8)))
+
+    def _is_ivf(self) -> bool:
+        return isinstance(self.faiss_, faiss.IndexIVF)
+
+    def _rebuild_faiss(self) -> None:
+        """IVF-SQ8 above ``ivf_threshold`` live items (ids stored natively), else an exact flat index
+        behind an id map (IDMap only suits indexes that compact like a flat one on removal)."""
+        alive = np.flatnonzero(self.alive_)
+        index: Any
+        if len(alive) > self.ivf_threshold:
+            n_lists = int(min(4 * np.sqrt(len(alive)), len(alive) // 39))
+            index = faiss.IndexIVFScalarQuantizer(
+                faiss.IndexFlatIP(self.dim),
+                self.dim,
+                n_lists,
+                faiss.ScalarQuantizer.QT_8bit,
+                faiss.METRIC_INNER_PRODUCT,
+            )
+            sample = np.random.default_rng(self.random_state).choice(
+                alive, size=min(len(alive), 256 * n_lists), replace=False
+            )
+            index.train(self.vectors_[np.sort(sample)])
+            index.nprobe = self.probes(n_lists)
+        else:
+            index = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+        if len(alive):
+            index.add_with_ids(self.vectors_[alive], alive.astype(np.int64))
+        self.faiss_ = index
+
+    # -- search ---------------------------------------------------------------------------------------
+    @property
+    def block_rows(self) -> dict[str, IntArray]:
+        """Live rows filed under each ROME code."""
+        if self._block_rows is None:
+            rows: dict[str, list[int]] = defaultdict(list)
+            for row in np.flatnonzero(self.alive_).tolist():
+                for block in self.blocks_[row]:
+                    rows[block].append(row)
+            self._block_rows = {block: np.asarray(r, dtype=np.int64) for block, r in rows.items()}
+        return self._block_rows
+
+    def _attrs_of(self, rows: IntArray) -> dict[str, np.ndarray]:
+        return {name: values[rows] for name, values in self.attrs_.items()}
+
+    def _top(self, rows: IntArray, scores: FloatMatrix, k: int) -> tuple[npt.NDArray[np.str_], FloatMatrix]:
+        if len(rows) > k:
+            part = np.argpartition(-scores, k)[:k]
+            rows, scores = rows[part], scores[part]
+        order = np.lexsort((rows, -scores))  # ties broken by row for determinism
+        return self.ids_[rows[order]].astype(str), scores[order].astype(np.float32)
+
+    def search_blocks(
+        self, query: npt.ArrayLike, blocks: Iterable[str], k: int, item_filter: ItemFilter | None = None
+    ) -> tuple[npt.NDArray[np.str_], FloatMatrix]:
+        """Exact top-``k`` by inner product among live items filed under ``blocks`` that pass the filter.
+
+        Returns
+        -------
+        ids : ndarray of str, shape (<= k,)
+        scores : ndarray of float32, same shape, decreasing
+        """
+        table = self.block_rows
+        parts = [table[b] for b in dict.fromkeys(blocks) if b in table]
+        if not parts:
+            return np.zeros(0, dtype=str), np.zeros(0, dtype=np.float32)
+        rows = np.unique(np.concatenate(parts))  # an item filed under two blocks is scored once
+        if item_filter is not None:
+            rows = rows[item_filter.mask(self._attrs_of(rows))]
+        scores = self.vectors_[rows] @ np.asarray(query, dtype=np.float32).reshape(self.dim)
+        return self._top(rows, scores, k)
+
+    def search_open(
+        self, query: npt.ArrayLike, k: int, item_filter: ItemFilter | None = None, *, overfetch: int = 4
+    ) -> tuple[npt.NDArray[np.str_], FloatMatrix]:
+        """Top-``k`` over all items through FAISS (approximate when IVF), then filtered.
+
+        Over-fetches ``overfetch * k`` candidates (doubling until ``k`` pass the filter or all items
+        were seen), so a selective filter still fills the list when enough items match.
+        """
+        if self.faiss_ is None or len(self) == 0:
+            return np.zeros(0, dtype=str), np.zeros(0, dtype=np.float32)
+        q = np.asarray(query, dtype=np.float32).reshape(1, self.dim)
+        fetch = min(len(self), max(k * overfetch, k))
+        while True:
+            _, rows = self.faiss_.search(q, fetch)
+            rows_ = rows[0][rows[0] >= 0]
+            if item_filter is not None:
+                rows_ = rows_[item_filter.mask(self._attrs_of(rows_))]
+            if len(rows_) >= k or fetch >= len(self):
+                # re-rank with the exact vectors: SQ8 scores only serve to shortlist
+                return self._top(rows_, self.vectors_[rows_] @ q[0], k)
+            fetch = min(len(self), fetch * 2)
+
+    def brute_force(self, query: npt.ArrayLike, k: int) -> tuple[npt.NDArray[np.str_], FloatMatrix]:
+        """Exact top-``k`` over all live items (the oracle for :meth:`search_open`)."""
+        rows = np.flatnonzero(self.alive_)
+        return self._top(rows, self.vectors_[rows] @ np.asarray(query, dtype=np.float32).reshape(self.dim), k)
+
+
+# -- persistence --------------------------------------------------------------------------------------
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def data_fingerprint(index: VectorIndex) -> str:
+    """Hash of the live ids and vectors: two indexes over the same data share it."""
+    digest = hashlib.sha256()
+    alive = np.flatnonzero(index.alive_)
+    digest.update("\n".join(index.ids_[alive].astype(str).tolist()).encode())
+    digest.update(np.ascontiguousarray(index.vectors_[alive]).tobytes())
+    return digest.hexdigest()
+
+
+def save_index(index: VectorIndex, folder: Path, *, extra: dict[str, Any] | None = None) -> Path:
+    """Write the index (compacted) to ``folder`` atomically, with a checksummed manifest."""
+    index.compact()
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        np.save(staging / "vectors.npy", index.vectors_)
+        (staging / "items.json").write_text(
+            json.dumps(
+                {"ids": index.ids_.astype(str).tolist(), "blocks": [list(b) for b in index.blocks_]},
+                ensure_ascii=False,
+            )
+        )
+        attributes: dict[str, Any] = {
+            k: (v.astype(str) if v.dtype == object else v) for k, v in index.attrs_.items()
+        }
+        np.savez(staging / "attributes.npz", **attributes)
+        faiss.write_index(index.faiss_, str(staging / "open.faiss"))
+        files = {p.name: _sha256(p) for p in sorted(staging.iterdir())}
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "generator": f"matching-engine {__version__}",
+            "encoder": index.encoder,
+            "dim": index.dim,
+            "count": len(index),
+            "ivf": index._is_ivf(),
+            "ivf_threshold": index.ivf_threshold,
+            "nprobe": index.nprobe,
+            "random_state": index.random_state,
+            "data_fingerprint": data_fingerprint(index),
+            "files": files,
+            **(extra or {}),
+        }
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
+        staging.chmod(0o755)
+        backup = folder.with_name(f".{folder.name}.old")
+        if folder.exists():
+            shutil.rmtree(backup, ignore_errors=True)
+            folder.rename(backup)
+        staging.rename(folder)
+        shutil.rmtree(backup, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return folder
+
+
+def read_index_manifest(folder: Path) -> dict[str, Any]:
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        raise IndexIntegrityError(f"no index in {folder}: {MANIFEST} is missing")
+    try:
+        manifest: dict[str, Any] = json.loads(path.read_text())
+    except json.JSONDecodeError:
+        raise IndexIntegrityError(f"{path} is not valid JSON (truncated?)") from None
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexIntegrityError(f"{path}: unsupported index format {manifest.get('format_version')!r}")
+    return manifest
+
+
+def load_index(folder: Path, *, encoder: str | None = None) -> VectorIndex:
+    """Load an index written by :func:`save_index`, failing closed.
+
+    Raises
+    ------
+    IndexIntegrityError
+        If a file is missing or does not match its checksum, the contents disagree with the manifest,
+        or ``encoder`` is given and differs from the one the index was built with.
+    """
+    folder = Path(folder)
+    manifest = read_index_manifest(folder)
+    if encoder is not None and manifest["encoder"] != encoder:
+        raise IndexIntegrityError(
+            f"index in {folder} was built with encoder {manifest['encoder']!r}, not {encoder!r}: rebuild it"
+        )
+    for name, digest in manifest["files"].items():
+        path = folder / name
+        if not path.is_file():
+            raise IndexIntegrityError(f"index in {folder} is incomplete: {name} is missing")
+        if _sha256(path) != digest:
+            raise IndexIntegrityError(
+                f"{path} does not match its checksum (truncated or corrupted): rebuild the index"
+            )
+    items = json.loads((folder / "items.json").read_text())
+    vectors = np.load(folder / "vectors.npy")
+    with np.load(folder / "attributes.npz") as data:
+        attrs = {k: (data[k].astype(object) if ATTRIBUTES[k] is object else data[k]) for k in ATTRIBUTES}
+    index = VectorIndex(
+        dim=int(manifest["dim"]),
+        encoder=str(manifest["encoder"]),
+        ivf_threshold=int(manifest["ivf_threshold"]),
+        nprobe=manifest["nprobe"],
+        random_state=int(manifest["random_state"]),
+        ids_=np.asarray(items["ids"], dtype=object),
+        vectors_=vectors,
+        blocks_=[tuple(b) for b in items["blocks"]],
+        attrs_=attrs,
+        alive_=np.ones(len(items["ids"]), dtype=bool),
+    )
+    index._row_of = {item: k for k, item in enumerate(items["ids"])}
+    if vectors.shape != (manifest["count"], manifest["dim"]) or len(items["ids"]) != manifest["count"]:
+        raise IndexIntegrityError(
+            f"index in {folder} holds {vectors.shape} vectors, manifest says {manifest['count']}x{manifest['dim']}"
+        )
+    index.faiss_ = faiss.read_index(str(folder / "open.faiss"))  # already the concrete class
+    if isinstance(index.faiss_, faiss.IndexIVF):
+        index.faiss_.nprobe = index.probes(index.faiss_.nlist)
+    if data_fingerprint(index) != manifest["data_fingerprint"]:
+        raise IndexIntegrityError(f"index in {folder}: data fingerprint mismatch")
+    return index
