@@ -334,13 +334,13 @@ def data_fingerprint(index: VectorIndex) -> str:
 
 
 def save_index(index: VectorIndex, folder: Path, *, extra: dict[str, Any] | None = None) -> Path:
-    """Write the index (compacted) to ``folder`` atomically, with a checksummed manifest."""
-    index.compact()
+    """Write the index to ``folder`` atomically, with a checksummed manifest (the index is unchanged)."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     try:
         np.save(staging / "vectors.npy", index.vectors_)
+        np.save(staging / "alive.npy", index.alive_)
         (staging / "items.json").write_text(
             json.dumps(
                 {"ids": index.ids_.astype(str).tolist(), "blocks": [list(b) for b in index.blocks_]},
@@ -359,6 +359,7 @@ def save_index(index: VectorIndex, folder: Path, *, extra: dict[str, Any] | None
             "encoder": index.encoder,
             "dim": index.dim,
             "count": len(index),
+            "rows": len(index.ids_),
             "ivf": index._is_ivf(),
             "ivf_threshold": index.ivf_threshold,
             "nprobe": index.nprobe,
@@ -431,12 +432,12 @@ def load_index(folder: Path, *, encoder: str | None = None) -> VectorIndex:
         vectors_=vectors,
         blocks_=[tuple(b) for b in items["blocks"]],
         attrs_=attrs,
-        alive_=np.ones(len(items["ids"]), dtype=bool),
+        alive_=np.load(folder / "alive.npy"),
     )
-    index._row_of = {item: k for k, item in enumerate(items["ids"])}
-    if vectors.shape != (manifest["count"], manifest["dim"]) or len(items["ids"]) != manifest["count"]:
+    index._row_of = {item: k for k, item in enumerate(items["ids"]) if index.alive_[k]}
+    if vectors.shape != (manifest["rows"], manifest["dim"]) or len(index) != manifest["count"]:
         raise IndexIntegrityError(
-            f"index in {folder} holds {vectors.shape} vectors, manifest says {manifest['count']}x{manifest['dim']}"
+            f"index in {folder} holds {vectors.shape} vectors, manifest says {manifest['rows']}x{manifest['dim']}"
         )
     index.faiss_ = faiss.read_index(str(folder / "open.faiss"))  # already the concrete class
     if isinstance(index.faiss_, faiss.IndexIVF):
