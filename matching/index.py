@@ -97,12 +97,15 @@ class ItemFilter:
         return keep
 
 
+# Filter attributes: coordinates, the item's own radius (profiles), weekly hours (offers) or total
+# hours (trainings), contract code, start day (days since 1970-01-01: trainings).
 ATTRIBUTES: dict[str, Any] = {
     "lat": np.float64,
     "lon": np.float64,
     "radius_km": np.float64,
     "hours": np.float64,
     "contract": object,
+    "start_day": np.float64,
 }
 
 

@@ -1,0 +1,282 @@
+"""Candidate generation: profile -> offers, offer -> profiles, (profile, offer) -> trainings.
+
+Each entry point returns ``(ids, scores)`` arrays, best first, like ``implicit``'s ``recommend``.
+Candidates come from the ROME blocks near the query (the codes themselves, their parent and sibling
+sub-fiches, and mobility neighbours up to a rank), scored exactly by embedding similarity and
+filtered by the person's *own* declared mobility, contract and hours preferences.
+
+Only consenting profiles are indexed for sourcing (:meth:`CandidateGenerator.index_profiles` drops the
+others), so a counsellor can never be shown a profile that did not agree to be visible.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import numpy.typing as npt
+
+from matching.domain import Offer, Profile, Training
+from matching.encoders import Encoder
+from matching.index import ItemFilter, VectorIndex
+from matching.referential import Referential
+from matching.views import offer_view, profile_view, training_view
+
+Ids = npt.NDArray[np.str_]
+Scores = npt.NDArray[np.float32]
+DEFAULT_RADIUS_KM = 30.0
+POE_MAX_HOURS = 400.0
+EPOCH = date(1970, 1, 1)
+
+
+def _day(value: date | None) -> float:
+    return float((value - EPOCH).days) if value is not None else np.nan
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """How far from a ROME code candidates may come from."""
+
+    family: bool = True  # parent and sibling sub-fiches
+    mobility_rank: int = 3  # mobility neighbours up to this rank (0: none)
+
+
+class RomeNeighbourhood:
+    """ROME code expansion in both directions of the (directed) mobility graph."""
+
+    def __init__(self, referential: Referential) -> None:
+        self.referential = referential
+        sources: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        for source, links in referential.mobility.items():
+            for target, rank in links:
+                sources[target].append((source, rank))
+        self._sources = {code: tuple(sorted(links, key=lambda x: x[1])) for code, links in sources.items()}
+
+    def _family(self, code: str) -> list[str]:
+        parent = self.referential.parent(code).code
+        return [parent, *(f.code for f in self.referential.children(parent))]
+
+    def outgoing(self, codes: Iterable[str], expansion: Expansion) -> list[str]:
+        """Codes a person with these project codes may move to (their own first)."""
+        out: list[str] = []
+        for code in codes:
+            out.append(code)
+            if expansion.family:
+                out.extend(self._family(code))
+            out.extend(
+                t
+                for t, _ in self.referential.mobility_neighbours(code, expansion.mobility_rank or 0)
+                if expansion.mobility_rank
+            )
+        return list(dict.fromkeys(c for c in out if c in self.referential.fiches))
+
+    def incoming(self, code: str, expansion: Expansion) -> list[str]:
+        """Codes of people who may move to ``code`` (the reverse mobility direction)."""
+        out = [code, *(self._family(code) if expansion.family else [])]
+        if expansion.mobility_rank:
+            out.extend(s for s, rank in self._sources.get(code, ()) if rank <= expansion.mobility_rank)
+        return list(dict.fromkeys(out))
+
+
+@dataclass
+class CandidateGenerator:
+    """Embedding indexes over offers, consenting profiles and trainings, and the three recommenders.
+
+    Parameters
+    ----------
+    referential, encoder
+        The ROME referential (for text views and expansion) and the text encoder.
+    expansion
+        ROME neighbourhood searched around a query's codes.
+    ivf_threshold
+        Passed to each :class:`~matching.index.VectorIndex` (approximate open search above it).
+    """
+
+    referential: Referential
+    encoder: Encoder
+    expansion: Expansion = field(default_factory=Expansion)
+    ivf_threshold: int = 20_000
+    offers_: VectorIndex | None = None
+    profiles_: VectorIndex | None = None
+    trainings_: VectorIndex | None = None
+    training_skills_: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.neighbourhood = RomeNeighbourhood(self.referential)
+
+    def _new_index(self) -> VectorIndex:
+        return VectorIndex(dim=self.encoder.dim, encoder=self.encoder.name, ivf_threshold=self.ivf_threshold)
+
+    # -- indexing -------------------------------------------------------------------------------------
+    def index_offers(self, offers: Sequence[Offer], *, show_progress: bool = False) -> CandidateGenerator:
+        """Add (or replace) offers in the offer index; call again with new offers to grow it."""
+        index = self.offers_ or self._new_index()
+        vectors = self.encoder.encode_document(
+            [offer_view(o, self.referential) for o in offers], show_progress=show_progress
+        )
+        index.add(
+            [o.id for o in offers],
+            vectors,
+            [[o.rome_code] for o in offers],
+            {
+                "lat": [o.location.lat if o.location.lat is not None else np.nan for o in offers],
+                "lon": [o.location.lon if o.location.lon is not None else np.nan for o in offers],
+                "hours": [o.weekly_hours if o.weekly_hours is not None else np.nan for o in offers],
+                "contract": [o.contract_type.value if o.contract_type else None for o in offers],
+            },
+        )
+        self.offers_ = index
+        return self
+
+    def remove_offers(self, offer_ids: Iterable[str]) -> int:
+        """Drop offers (expired, filled) from the index; returns how many were there."""
+        return self.offers_.remove(offer_ids) if self.offers_ is not None else 0
+
+    def index_profiles(
+        self, profiles: Sequence[Profile], *, show_progress: bool = False
+    ) -> CandidateGenerator:
+        """Index the profiles that agreed to be visible (the others are skipped, and removed if present)."""
+        index = self.profiles_ or self._new_index()
+        index.remove(p.id for p in profiles if not p.visible)
+        visible = [p for p in profiles if p.visible]
+        if visible:
+            vectors = self.encoder.encode_document(
+                [profile_view(p, self.referential) for p in visible], show_progress=show_progress
+            )
+            index.add(
+                [p.id for p in visible],
+                vectors,
+                [p.rome_codes for p in visible],
+                {
+                    "lat": [p.home.lat if p.home.lat is not None else np.nan for p in visible],
+                    "lon": [p.home.lon if p.home.lon is not None else np.nan for p in visible],
+                    "radius_km": [p.max_commute_km or DEFAULT_RADIUS_KM for p in visible],
+                },
+            )
+        self.profiles_ = index
+        return self
+
+    def index_trainings(
+        self, trainings: Sequence[Training], *, show_progress: bool = False
+    ) -> CandidateGenerator:
+        index = self.trainings_ or self._new_index()
+        vectors = self.encoder.encode_document(
+            [training_view(t, self.referential) for t in trainings], show_progress=show_progress
+        )
+        index.add(
+            [t.id for t in trainings],
+            vectors,
+            [t.rome_codes or ("",) for t in trainings],
+            {
+                "lat": [
+                    t.location.lat if t.location.lat is not None and t.modality != "distanciel" else np.nan
+                    for t in trainings
+                ],
+                "lon": [
+                    t.location.lon if t.location.lon is not None and t.modality != "distanciel" else np.nan
+                    for t in trainings
+                ],
+                "hours": [t.hours for t in trainings],
+                "contract": ["poe" if t.poe_eligible else None for t in trainings],
+                "start_day": [_day(t.start_date) for t in trainings],
+            },
+        )
+        self.training_skills_.update({t.id: t.skills for t in trainings})
+        self.trainings_ = index
+        return self
+
+    # -- recommenders ---------------------------------------------------------------------------------
+    def recommend_offers(
+        self, profile: Profile, k: int = 100, *, respect_preferences: bool = True
+    ) -> tuple[Ids, Scores]:
+        """Offers for a jobseeker: near their project's ROME codes, within their declared commute.
+
+        With ``respect_preferences``, wanted contract types and weekly hours are hard filters too.
+        """
+        if self.offers_ is None:
+            return np.zeros(0, dtype=str), np.zeros(0, dtype=np.float32)
+        query = self.encoder.encode_query([profile_view(profile, self.referential)])[0]
+        center = (profile.home.lat, profile.home.lon) if profile.home.has_coordinates else None
+        item_filter = ItemFilter(
+            center=center,  # type: ignore[arg-type]
+            radius_km=profile.max_commute_km or DEFAULT_RADIUS_KM,
+            contract_types=frozenset(c.value for c in profile.contract_types)
+            if respect_preferences and profile.contract_types
+            else None,
+            min_hours=profile.min_weekly_hours if respect_preferences else None,
+            max_hours=profile.max_weekly_hours if respect_preferences else None,
+        )
+        blocks = self.neighbourhood.outgoing(profile.rome_codes, self.expansion)
+        return self.offers_.search_blocks(query, blocks, k, item_filter)
+
+    def recommend_profiles(self, offer: Offer, k: int = 100) -> tuple[Ids, Scores]:
+        """Consenting candidates for an offer, each within *their own* declared commute of it."""
+        if self.profiles_ is None:
+            return np.zeros(0, dtype=str), np.zeros(0, dtype=np.float32)
+        query = self.encoder.encode_query([offer_view(offer, self.referential)])[0]
+        center = (offer.location.lat, offer.location.lon) if offer.location.has_coordinates else None
+        item_filter = ItemFilter(center=center, item_radius=True)  # type: ignore[arg-type]
+        blocks = self.neighbourhood.incoming(offer.rome_code, self.expansion)
+        return self.profiles_.search_blocks(query, blocks, k, item_filter)
+
+    def missing_skills(self, profile: Profile, offer: Offer) -> list[str]:
+        """Required skills of the offer (its fiche's core skills if it lists none) the person lacks."""
+        wanted = offer.required_skills or offer.skills
+        if not wanted and offer.rome_code in self.referential.fiches:
+            wanted = self.referential.skills_of(offer.rome_code).core
+        have = set(profile.skills)
+        return [s for s in wanted if s not in have]
+
+    def recommend_trainings(
+        self,
+        profile: Profile,
+        offer: Offer,
+        k: int = 20,
+        *,
+        today: date | None = None,
+        poe_only: bool = True,
+    ) -> tuple[Ids, Scores]:
+        """Trainings that close the missing skills before the offer's need date, within reach.
+
+        Score: share of the missing skills the training teaches, plus embedding similarity between the
+        missing skills and the training (a tie-breaker for trainings teaching no listed skill).
+        """
+        if self.trainings_ is None:
+            return np.zeros(0, dtype=str), np.zeros(0, dtype=np.float32)
+        missing = self.missing_skills(profile, offer)
+        labels = [self.referential.skills[s].label for s in missing if s in self.referential.skills]
+        text = (
+            "Compétences à acquérir : " + ", ".join(labels) if labels else offer_view(offer, self.referential)
+        )
+        query = self.encoder.encode_query([text])[0]
+        first_day, last_day = _day(today or date.today()), _day(offer.need_date)
+        index = self.trainings_
+
+        def timely(attrs: dict[str, np.ndarray]) -> npt.NDArray[np.bool_]:
+            starts = attrs["start_day"]
+            keep = starts >= first_day
+            if not np.isnan(last_day):
+                keep &= starts <= last_day
+            if poe_only:
+                keep &= attrs["contract"] == "poe"
+            return np.asarray(keep, dtype=bool)
+
+        center = (profile.home.lat, profile.home.lon) if profile.home.has_coordinates else None
+        item_filter = ItemFilter(
+            center=center,  # type: ignore[arg-type]
+            radius_km=profile.max_commute_km or DEFAULT_RADIUS_KM,
+            max_hours=POE_MAX_HOURS - 1e-9 if poe_only else None,
+            where=timely,
+        )
+        blocks = self.neighbourhood.outgoing([offer.rome_code], Expansion(family=True, mobility_rank=0))
+        ids, similarity = index.search_blocks(query, blocks, max(k * 5, 50), item_filter)
+        if len(ids) == 0 or not missing:
+            return ids[:k], similarity[:k]
+        taught = [set(self.training_skills_.get(i, ())) for i in ids.tolist()]
+        coverage = np.array([len(t & set(missing)) / len(missing) for t in taught], dtype=np.float32)
+        scores = coverage + 0.1 * similarity
+        order = np.lexsort((ids, -scores))[:k]
+        return ids[order], scores[order].astype(np.float32)

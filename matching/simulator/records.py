@@ -1,0 +1,71 @@
+"""A simulated world's data frames as domain objects (validated on the way)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+
+from matching.domain import Location, Offer, Profile, Training
+from matching.simulator.market import World
+
+
+def _clean(value: Any) -> Any:
+    """pandas/NumPy scalars to plain Python; NaN/NaT/NA to None; arrays to tuples."""
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "tolist") and not isinstance(value, str):
+        value = value.tolist()
+    if isinstance(value, list):
+        return tuple(value)
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value
+
+
+def records(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
+    columns = list(frame.columns)
+    for row in frame.itertuples(index=False, name=None):
+        yield {c: _clean(v) for c, v in zip(columns, row, strict=True)}
+
+
+def _day(value: Any) -> Any:
+    return value.date() if hasattr(value, "date") else value
+
+
+def world_profiles(world: World) -> Iterator[Profile]:
+    for r in records(world.profiles):
+        yield Profile(
+            **{
+                k: v
+                for k, v in r.items()
+                if k not in {"home_insee", "home_lat", "home_lon", "available_from"}
+            },
+            home=Location(insee=r["home_insee"], lat=r["home_lat"], lon=r["home_lon"]),
+            available_from=_day(r["available_from"]),
+        )
+
+
+def world_offers(world: World) -> Iterator[Offer]:
+    for r in records(world.offers):
+        yield Offer(
+            **{k: v for k, v in r.items() if k not in {"insee", "lat", "lon", "expires_at", "need_date"}},
+            location=Location(insee=r["insee"], lat=r["lat"], lon=r["lon"]),
+            expires_at=_day(r["expires_at"]),
+            need_date=_day(r["need_date"]),
+            source="simulator",
+        )
+
+
+def world_trainings(world: World) -> Iterator[Training]:
+    for r in records(world.trainings):
+        yield Training(
+            **{k: v for k, v in r.items() if k not in {"insee", "lat", "lon", "start_date", "end_date"}},
+            location=Location(insee=r["insee"], lat=r["lat"], lon=r["lon"]),
+            start_date=_day(r["start_date"]),
+            end_date=_day(r["end_date"]),
+        )
