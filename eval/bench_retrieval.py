@@ -89,7 +89,7 @@ def main(
     for strict in (True, False):
         hits = total = 0
         for pid, relevant in positives.items():
-            ids, _ = generator.recommend_offers(profiles[pid], k=100, respect_preferences=strict)
+            ids, _ = generator.recommend_offers(profiles[str(pid)], k=100, respect_preferences=strict)
             hits += len(relevant & set(ids.tolist()))
             total += len(relevant)
         key = f"recall@100 applied/hired ({'declared preferences' if strict else 'radius only'})"
