@@ -107,7 +107,7 @@ def main(
     generator.index_offers(list(world_offers(big)), show_progress=False)
     results["index 100k build s (encode + index)"] = time.perf_counter() - start
     people = list(world_profiles(big))
-    timings = {
+    timings: dict[str, list[float]] = {
         "recommend_offers (encode + blocked exact search)": [],
         "blocked exact search only": [],
         "open IVF search only": [],
