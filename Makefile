@@ -27,6 +27,7 @@ run: install
 	$(BIN)/matching db upgrade
 	$(BIN)/matching rome info
 	$(BIN)/matching sample --out data/sample/world --load
+	$(BIN)/matching index build --world data/sample/world --out var/index
 	@if [ -f "$(MATCHING_REFERENCE_DATA)/offers_ft_api_v2/offers.json" ]; then \
 	  $(BIN)/matching ingest offers "$(MATCHING_REFERENCE_DATA)/offers_ft_api_v2/offers.json" \
 	    --rome-dir "$(MATCHING_REFERENCE_DATA)/rome_v460" \

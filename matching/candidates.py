@@ -11,17 +11,19 @@ others), so a counsellor can never be shown a profile that did not agree to be v
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from matching.domain import Offer, Profile, Training
 from matching.encoders import Encoder
-from matching.index import ItemFilter, VectorIndex
+from matching.index import IndexIntegrityError, ItemFilter, VectorIndex, load_index, save_index
 from matching.referential import Referential
 from matching.views import offer_view, profile_view, training_view
 
@@ -280,3 +282,56 @@ class CandidateGenerator:
         scores = coverage + 0.1 * similarity
         order = np.lexsort((ids, -scores))[:k]
         return ids[order], scores[order].astype(np.float32)
+
+
+GENERATOR_FILE = "generator.json"
+
+
+def save_generator(generator: CandidateGenerator, folder: Path) -> Path:
+    """Save the three indexes (each atomically, with its manifest) and the generator's settings."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("offers", "profiles", "trainings"):
+        index = getattr(generator, f"{name}_")
+        if index is not None:
+            save_index(
+                index, folder / name, extra={"items": name, "referential": generator.referential.version}
+            )
+    settings = {
+        "encoder": generator.encoder.name,
+        "referential": generator.referential.version,
+        "expansion": {
+            "family": generator.expansion.family,
+            "mobility_rank": generator.expansion.mobility_rank,
+        },
+        "ivf_threshold": generator.ivf_threshold,
+        "training_skills": generator.training_skills_,
+    }
+    staging = folder / f".{GENERATOR_FILE}.tmp"
+    staging.write_text(json.dumps(settings, ensure_ascii=False))
+    staging.replace(folder / GENERATOR_FILE)  # atomic on POSIX
+    return folder
+
+
+def load_generator(folder: Path, referential: Referential, encoder: Encoder) -> CandidateGenerator:
+    """Load indexes saved by :func:`save_generator`, refusing another encoder or referential."""
+    folder = Path(folder)
+    path = folder / GENERATOR_FILE
+    if not path.is_file():
+        raise IndexIntegrityError(f"no candidate indexes in {folder}: run `matching index build`")
+    settings = json.loads(path.read_text())
+    if settings["referential"] != referential.version:
+        raise IndexIntegrityError(
+            f"indexes in {folder} were built on {settings['referential']}, not {referential.version}"
+        )
+    generator = CandidateGenerator(
+        referential,
+        encoder,
+        expansion=Expansion(**settings["expansion"]),
+        ivf_threshold=settings["ivf_threshold"],
+        training_skills_={k: tuple(v) for k, v in settings["training_skills"].items()},
+    )
+    for name in ("offers", "profiles", "trainings"):
+        if (folder / name).exists():
+            setattr(generator, f"{name}_", load_index(folder / name, encoder=encoder.name))
+    return generator

@@ -30,12 +30,14 @@ db_app = typer.Typer(help="Database schema and loading.", no_args_is_help=True)
 geo_app = typer.Typer(help="Geography tools.", no_args_is_help=True)
 model_app = typer.Typer(help="Models: build the offline encoder.", no_args_is_help=True)
 eval_app = typer.Typer(help="Offline evaluation.", no_args_is_help=True)
+index_app = typer.Typer(help="Candidate indexes over offers, profiles and trainings.", no_args_is_help=True)
 app.add_typer(rome_app, name="rome")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(db_app, name="db")
 app.add_typer(geo_app, name="geo")
 app.add_typer(model_app, name="model")
 app.add_typer(eval_app, name="eval")
+app.add_typer(index_app, name="index")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -271,6 +273,46 @@ def eval_rome(
     best = rows[f"ours + examples ({folds}-fold)"]
     for metric in ("parent top-1", "parent top-3", "exact top-1", "exact top-3"):
         console.print(f"{metric} {best[metric]:.2f}")
+
+
+# -- index --------------------------------------------------------------------------------------------
+@index_app.command("build")
+@user_errors
+def index_build(
+    world: Annotated[
+        Path | None,
+        typer.Option(help="World folder written by `matching sample` (default: the sample world)."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("var/index"),
+    rome_dir: RomeDir = None,
+    encoder: EncoderOption = None,
+) -> None:
+    """Embed a world's offers, consenting profiles and trainings, and save the candidate indexes."""
+    from matching.candidates import CandidateGenerator, save_generator
+    from matching.config import get_settings
+    from matching.simulator import read_world
+    from matching.simulator.records import world_offers, world_profiles, world_trainings
+
+    ref = bootstrap.referential(rome_dir=rome_dir)
+    data = read_world(world or get_settings().sample_dir)
+    if data.referential_version != ref.version:
+        raise MatchingError(
+            f"the world was generated on {data.referential_version}, not {ref.version}: pass the matching --rome-dir"
+        )
+    enc = bootstrap.encoder(spec=encoder)
+    generator = CandidateGenerator(ref, enc)
+    with err_console.status("embedding offers") as status:
+        generator.index_offers(list(world_offers(data)))
+        status.update("embedding consenting profiles")
+        generator.index_profiles(list(world_profiles(data)))
+        status.update("embedding trainings")
+        generator.index_trainings(list(world_trainings(data)))
+    save_generator(generator, out)
+    bootstrap.save_cache(enc)
+    sizes = {name: len(getattr(generator, f"{name}_") or []) for name in ("offers", "profiles", "trainings")}
+    console.print(
+        f"indexes written to {out} (encoder {enc.name}): " + ", ".join(f"{k} {v:,}" for k, v in sizes.items())
+    )
 
 
 # -- ingest -------------------------------------------------------------------------------------------

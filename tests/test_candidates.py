@@ -179,3 +179,23 @@ def test_poe_trainings_close_the_gap(builtin: Referential) -> None:
     assert ids[0] == "covers-all"
     assert set(ids) == {"covers-all", "covers-one", "remote"}
     assert np.all(np.diff(scores) <= 1e-6)
+
+
+def test_generator_save_load(
+    generator: CandidateGenerator, world_objects, builtin: Referential, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from matching.candidates import load_generator, save_generator
+    from matching.index import IndexIntegrityError
+
+    profiles, offers, _ = world_objects
+    save_generator(generator, tmp_path / "idx")
+    loaded = load_generator(tmp_path / "idx", builtin, generator.encoder)
+    for person in profiles[:5]:
+        a, b = generator.recommend_offers(person, k=20), loaded.recommend_offers(person, k=20)
+        assert list(a[0]) == list(b[0])
+    assert list(loaded.recommend_profiles(offers[0])[0]) == list(generator.recommend_profiles(offers[0])[0])
+    assert loaded.training_skills_ == generator.training_skills_
+    with pytest.raises(IndexIntegrityError, match="encoder"):
+        load_generator(
+            tmp_path / "idx", builtin, USEEncoder.__new__(type("Other", (), {"name": "other", "dim": 512}))
+        )
