@@ -173,3 +173,9 @@ def test_national_size_world(builtin: Referential, fallback: Communes) -> None:
     assert world.profiles["id"].is_unique
     assert world.offers["id"].is_unique
     assert world.profiles["skills"].map(len).mean() > 1
+
+
+def test_world_without_trainings(builtin: Referential, fallback: Communes) -> None:
+    world = simulate_market(builtin, fallback, SMALL.model_copy(update={"n_trainings": 0}))
+    assert world.trainings.empty
+    assert not world.interactions["event"].str.startswith("training").any()

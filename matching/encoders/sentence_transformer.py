@@ -30,6 +30,9 @@ class SentenceTransformerEncoder:
         to fp32 about 0.98 or more).
     query_prompt, document_prompt
         Prompts prepended to queries and documents (``query: `` / ``passage: `` for e5 models).
+    max_seq_length
+        Truncate inputs to this many tokens (the model's own limit when ``None``). Cost grows with
+        length: capping long offer texts at 128 tokens keeps the title, labels and skills that matter.
     """
 
     def __init__(
@@ -40,6 +43,7 @@ class SentenceTransformerEncoder:
         query_prompt: str = "query: ",
         document_prompt: str = "passage: ",
         device: str = "cpu",
+        max_seq_length: int | None = None,
     ) -> None:
         from sentence_transformers import SentenceTransformer
 
@@ -50,6 +54,8 @@ class SentenceTransformerEncoder:
             self.model = SentenceTransformer(str(model), device=device)
         except OSError as error:
             raise EncoderUnavailable(f"cannot load encoder {model!r}: {error}") from None
+        if max_seq_length is not None:
+            self.model.max_seq_length = max_seq_length
         if int8:
             import torch
 
@@ -64,7 +70,11 @@ class SentenceTransformerEncoder:
         if dim is None:
             raise EncoderUnavailable(f"encoder {model!r} does not declare its embedding dimension")
         self.dim = int(dim)
-        self.name = f"st:{path.name if path.exists() else model}" + (":int8" if int8 else "")
+        self.name = (
+            f"st:{path.name if path.exists() else model}"
+            + (":int8" if int8 else "")
+            + (f":len{max_seq_length}" if max_seq_length else "")
+        )
 
     def _encode(self, texts: Sequence[str], prompt: str, batch_size: int, show_progress: bool) -> FloatMatrix:
         vectors = self.model.encode(

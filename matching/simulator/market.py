@@ -101,8 +101,9 @@ class _EventLog:
         occurred = start + np.round(cols["day"] * 86400).astype("timedelta64[s]")
 
         def ids(index: np.ndarray, table: np.ndarray) -> np.ndarray:
-            out = table[np.maximum(index, 0)].astype(object)
-            out[index < 0] = None
+            out = np.full(len(index), None, dtype=object)
+            known = index >= 0
+            out[known] = table[index[known]]
             return out
 
         def none_if_empty(values: np.ndarray) -> np.ndarray:
@@ -142,6 +143,14 @@ def _rank_within(groups: IntArray, score: FloatArray) -> IntArray:
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order)) - group_start
     return rank
+
+
+def _ids(prefix: str, n: int, width: int) -> np.ndarray:
+    """``prefix`` + zero-padded 1..n, shape (n,) (an empty array for n = 0)."""
+    return np.array(
+        [f"{prefix}{i:0{width}d}" for i in range(1, n + 1)],
+        dtype=f"<U{len(prefix) + max(width, len(str(n)))}",
+    )
 
 
 def _canonical(frame: pd.DataFrame) -> pd.DataFrame:
@@ -200,9 +209,9 @@ class MarketSimulator:
         report("entities", 3, 4)
         audit = generate_audit(cfg.n_profiles, self.rngs["audit"])
         report("entities", 4, 4)
-        profile_ids = np.char.add("P", np.char.zfill(np.arange(1, cfg.n_profiles + 1).astype(str), 7))
-        offer_ids = np.char.add("SIM", np.char.zfill(np.arange(1, cfg.n_offers + 1).astype(str), 7))
-        training_ids = np.char.add("T", np.char.zfill(np.arange(1, cfg.n_trainings + 1).astype(str), 6))
+        profile_ids = _ids("P", cfg.n_profiles, 7)
+        offer_ids = _ids("SIM", cfg.n_offers, 7)
+        training_ids = _ids("T", cfg.n_trainings, 6)
         log = _EventLog()
         if cfg.weeks:
             _Interactions(self, profiles, offers, trainings, log).run(report)
