@@ -48,7 +48,7 @@ def test_offers_respect_the_persons_own_limits(
     by_id = {o.id: o for o in offers}
     checked = 0
     for profile in profiles[:40]:
-        ids, scores = generator.recommend_offers(profile, k=30)
+        ids, scores = generator.recommend_offers(profile, k=30, respect_preferences=True)
         assert len(ids) <= 30 and np.all(np.diff(scores) <= 1e-6)
         allowed = set(generator.neighbourhood.outgoing(profile.rome_codes, generator.expansion))
         for offer_id in ids:
@@ -119,7 +119,7 @@ def test_incremental_offers(generator: CandidateGenerator, world_objects) -> Non
         created_at="2025-03-01T00:00:00Z",
     )
     generator.index_offers([fresh])
-    assert "NEW1" in generator.recommend_offers(person, k=2000)[0]
+    assert "NEW1" in generator.recommend_offers(person, k=2000, respect_preferences=True)[0]
     assert generator.remove_offers(["NEW1"]) == 1
     assert "NEW1" not in generator.recommend_offers(person, k=2000)[0]
 
