@@ -71,12 +71,13 @@ def main(
     e5_int8 = SentenceTransformerEncoder(folder, int8=True)
     e5_int8_128 = SentenceTransformerEncoder(folder, int8=True, max_seq_length=128)
     use = USEEncoder()
-    for name, enc in (
+    speed_encoders = [
         ("e5 fp32", e5),
         ("e5 int8", e5_int8),
         ("e5 int8 128 tokens", e5_int8_128),
         ("use", use),
-    ):
+    ]
+    for name, enc in [] if skip_speed else speed_encoders:
         results[f"encoder {name} documents/s"] = encoder_speed(enc, docs)
         results[f"encoder {name} titles/s"] = encoder_speed(enc, titles, "query")
         typer.echo(
