@@ -71,7 +71,7 @@ def main(
     e5_int8 = SentenceTransformerEncoder(folder, int8=True)
     e5_int8_128 = SentenceTransformerEncoder(folder, int8=True, max_seq_length=128)
     use = USEEncoder()
-    speed_encoders = [
+    speed_encoders: list[tuple[str, Encoder]] = [
         ("e5 fp32", e5),
         ("e5 int8", e5_int8),
         ("e5 int8 128 tokens", e5_int8_128),
