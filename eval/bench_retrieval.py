@@ -121,8 +121,8 @@ def latency_part(
     ref: Any, geo: Any, encoder: Encoder, n_offers: int, n_queries: int, seed: int, results: dict[str, Any]
 ) -> None:
     """Query latency at ``n_offers`` offers. Search cost depends on the index (size, dimension, block
-    sizes), not on which texts were embedded, so offers are embedded from their short views (title and
-    appellation) to keep the build short; queries encode full profile views."""
+    sizes), not on which texts were embedded, so offers are embedded from their titles alone to keep the
+    build short; queries encode full profile views."""
     big = simulate_market(
         ref,
         geo,
@@ -135,7 +135,7 @@ def latency_part(
     generator = CandidateGenerator(ref, encoder)
     start = time.perf_counter()
     generator.index_offers(offers)
-    results[f"index {n_offers} build s ({encoder.name}, short views)"] = time.perf_counter() - start
+    results[f"index {n_offers} build s ({encoder.name}, titles)"] = time.perf_counter() - start
     people = list(world_profiles(big))
     timings: dict[str, list[float]] = {
         "recommend_offers (encode + blocked exact search)": [],

@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from matching.domain import Offer, Profile, Training
 from matching.encoders import Encoder
+from matching.encoders.base import FloatMatrix
 from matching.index import IndexIntegrityError, ItemFilter, VectorIndex, load_index, save_index
 from matching.referential import Referential
 from matching.views import offer_view, profile_view, training_view
@@ -113,12 +114,18 @@ class CandidateGenerator:
         return VectorIndex(dim=self.encoder.dim, encoder=self.encoder.name, ivf_threshold=self.ivf_threshold)
 
     # -- indexing -------------------------------------------------------------------------------------
-    def index_offers(self, offers: Sequence[Offer], *, show_progress: bool = False) -> CandidateGenerator:
-        """Add (or replace) offers in the offer index; call again with new offers to grow it."""
+    def index_offers(
+        self, offers: Sequence[Offer], *, vectors: FloatMatrix | None = None, show_progress: bool = False
+    ) -> CandidateGenerator:
+        """Add (or replace) offers in the offer index; call again with new offers to grow it.
+
+        ``vectors`` (shape ``(len(offers), dim)``) skips encoding, for embeddings computed elsewhere.
+        """
         index = self.offers_ or self._new_index()
-        vectors = self.encoder.encode_document(
-            [offer_view(o, self.referential) for o in offers], show_progress=show_progress
-        )
+        if vectors is None:
+            vectors = self.encoder.encode_document(
+                [offer_view(o, self.referential) for o in offers], show_progress=show_progress
+            )
         index.add(
             [o.id for o in offers],
             vectors,
