@@ -48,7 +48,10 @@ class SentenceTransformerEncoder:
         from sentence_transformers import SentenceTransformer
 
         path = Path(model)
-        if not path.exists() and os.environ.get("HF_HUB_OFFLINE") == "1":
+        if path.exists():
+            # A local folder needs nothing from a hub: never let the hub libraries reach for one.
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        elif os.environ.get("HF_HUB_OFFLINE") == "1":
             raise EncoderUnavailable(f"model folder {model} not found (offline): run `matching model build`")
         try:
             self.model = SentenceTransformer(str(model), device=device)
