@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from matching import __version__
+from matching.artifacts import atomic_folder, sha256_file
 from matching.errors import MatchingError
 from matching.geo import haversine_km
 
@@ -319,14 +318,6 @@ class VectorIndex:
 
 
 # -- persistence --------------------------------------------------------------------------------------
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def data_fingerprint(index: VectorIndex) -> str:
     """Hash of the live ids and vectors: two indexes over the same data share it."""
     digest = hashlib.sha256()
@@ -339,9 +330,7 @@ def data_fingerprint(index: VectorIndex) -> str:
 def save_index(index: VectorIndex, folder: Path, *, extra: dict[str, Any] | None = None) -> Path:
     """Write the index to ``folder`` atomically, with a checksummed manifest (the index is unchanged)."""
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    try:
+    with atomic_folder(folder) as staging:
         np.save(staging / "vectors.npy", index.vectors_)
         np.save(staging / "alive.npy", index.alive_)
         (staging / "items.json").write_text(
@@ -355,7 +344,7 @@ def save_index(index: VectorIndex, folder: Path, *, extra: dict[str, Any] | None
         }
         np.savez(staging / "attributes.npz", **attributes)
         faiss.write_index(index.faiss_, str(staging / "open.faiss"))
-        files = {p.name: _sha256(p) for p in sorted(staging.iterdir())}
+        files = {p.name: sha256_file(p) for p in sorted(staging.iterdir())}
         manifest = {
             "format_version": FORMAT_VERSION,
             "generator": f"matching-engine {__version__}",
@@ -372,16 +361,6 @@ def save_index(index: VectorIndex, folder: Path, *, extra: dict[str, Any] | None
             **(extra or {}),
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
-        staging.chmod(0o755)
-        backup = folder.with_name(f".{folder.name}.old")
-        if folder.exists():
-            shutil.rmtree(backup, ignore_errors=True)
-            folder.rename(backup)
-        staging.rename(folder)
-        shutil.rmtree(backup, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return folder
 
 
@@ -417,7 +396,7 @@ def load_index(folder: Path, *, encoder: str | None = None) -> VectorIndex:
         path = folder / name
         if not path.is_file():
             raise IndexIntegrityError(f"index in {folder} is incomplete: {name} is missing")
-        if _sha256(path) != digest:
+        if sha256_file(path) != digest:
             raise IndexIntegrityError(
                 f"{path} does not match its checksum (truncated or corrupted): rebuild the index"
             )

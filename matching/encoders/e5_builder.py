@@ -15,11 +15,9 @@ normalisation, prompts ``query: `` / ``passage: ``), and writes the folder atomi
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import struct
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
@@ -28,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from matching.artifacts import atomic_folder, sha256_file
 from matching.errors import MatchingError
 
 MAGIC = b"E5S1"
@@ -273,14 +272,6 @@ def source_files() -> tuple[Path, Path]:
     return weights, tokenizer
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _files(folder: Path) -> Iterator[Path]:
     return (p for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "manifest.json")
 
@@ -300,9 +291,7 @@ def build_e5_model(out_dir: Path, *, force: bool = False) -> Path:
         return out_dir
     header, tensors = read_e5s1(weights_path)
     state = bert_state_dict(header, tensors)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-    try:
+    with atomic_folder(out_dir) as staging:
         save_file(state, str(staging / "model.safetensors"), metadata={"format": "pt"})
         (staging / "config.json").write_text(json.dumps(bert_config(header), indent=2))
         shutil.copyfile(tokenizer_path, staging / "tokenizer.json")
@@ -319,13 +308,6 @@ def build_e5_model(out_dir: Path, *, force: bool = False) -> Path:
             "files": {str(p.relative_to(staging)): sha256_file(p) for p in _files(staging)},
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2))
-        staging.chmod(0o755)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        staging.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return out_dir
 
 

@@ -8,15 +8,13 @@ configuration always writes byte-identical files.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from matching import __version__
+from matching.artifacts import atomic_folder, sha256_file
 from matching.errors import MatchingError
 from matching.simulator.config import MarketConfig
 from matching.simulator.market import World
@@ -29,27 +27,16 @@ class WorldFormatError(MatchingError):
     """A world folder is missing, incomplete, or does not match its manifest."""
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def write_world(world: World, folder: Path) -> Path:
     """Write ``world`` to ``folder`` atomically (replacing a previous world there)."""
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    staging.chmod(0o755)  # mkdtemp makes it private; a world is meant to be shared
-    try:
+    with atomic_folder(folder) as staging:
         files = {}
         for table in World.TABLES:
             frame: pd.DataFrame = getattr(world, table)
             path = staging / f"{table}.parquet"
             frame.to_parquet(path, index=False, compression="zstd")
-            files[table] = {"file": path.name, "rows": len(frame), "sha256": _sha256(path)}
+            files[table] = {"file": path.name, "rows": len(frame), "sha256": sha256_file(path)}
         manifest = {
             "format_version": FORMAT_VERSION,
             "generator": f"matching-engine {__version__}",
@@ -60,15 +47,6 @@ def write_world(world: World, folder: Path) -> Path:
         (staging / MANIFEST).write_text(
             json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
-        backup = folder.with_name(f".{folder.name}.old")
-        if folder.exists():
-            shutil.rmtree(backup, ignore_errors=True)
-            folder.rename(backup)
-        staging.rename(folder)
-        shutil.rmtree(backup, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return folder
 
 
@@ -96,7 +74,7 @@ def read_world(folder: Path, *, verify: bool = True) -> World:
         path = folder / str(entry["file"]) if isinstance(entry, dict) else None
         if path is None or not path.is_file() or not isinstance(entry, dict):
             raise WorldFormatError(f"world in {folder} is incomplete: table {table!r} is missing")
-        if verify and _sha256(path) != entry["sha256"]:
+        if verify and sha256_file(path) != entry["sha256"]:
             raise WorldFormatError(f"{path} does not match its manifest checksum (corrupted or edited)")
         frames[table] = pd.read_parquet(path)
     config = manifest["config"]
