@@ -331,28 +331,22 @@ def ingest_offers(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Parse offers, report field-level problems, and upsert them (same id: update, not duplicate)."""
-    from matching.ingest import parse_offer, read_offer_records
-    from matching.ingest.ft_offers import IngestReport
+    from matching.ingest import parse_offers, read_offer_records
     from matching.storage.db import migrate
 
     ref = bootstrap.referential(rome_dir=rome_dir)
     geo = bootstrap.communes(communes_file=communes_file)
     records = read_offer_records(file)
-    report = IngestReport()
-    offers = {}
     with _progress() as progress:
         task = progress.add_task("parsing offers", total=len(records))
-        for raw in records:
-            result = parse_offer(raw, referential=ref, communes=geo)
-            report.add(raw, result)
-            if result.offer is not None:
-                offers[result.offer.id] = result.offer
-            progress.advance(task)
+        offers, report = parse_offers(
+            records, referential=ref, communes=geo, on_record=lambda: progress.advance(task)
+        )
     _print_ingest_report(report)
     if not dry_run:
         engine = bootstrap.engine(database_url=database_url)
         migrate(engine)
-        counts = bootstrap.repository(database_url=database_url).upsert_offers(list(offers.values()))
+        counts = bootstrap.repository(database_url=database_url).upsert_offers(offers)
         console.print(
             f"stored: {counts.inserted} inserted, {counts.updated} updated, {counts.unchanged} unchanged"
         )

@@ -34,6 +34,11 @@ def char_tfidf() -> TfidfVectorizer:
     )
 
 
+def run_starts(sorted_keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Index where each run of equal keys starts, for an array sorted by key."""
+    return np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]]).astype(np.int64)
+
+
 def _max_per_group(scores: FloatArray, group_starts: npt.NDArray[np.int64]) -> FloatArray:
     """Max over column groups: ``scores`` (n, L) with columns sorted by group -> (n, G)."""
     return np.maximum.reduceat(scores, group_starts, axis=1)
@@ -59,7 +64,7 @@ class LabelTable:
             texts.extend(labels)
             owner.extend([i] * len(labels))
         owner_array = np.asarray(owner, dtype=np.int64)
-        starts = np.flatnonzero(np.r_[True, owner_array[1:] != owner_array[:-1]]).astype(np.int64)
+        starts = run_starts(owner_array)
         return cls(np.asarray(codes), texts, owner_array, starts)
 
 
@@ -129,7 +134,7 @@ class RomeClassifier:
             owners = np.asarray([o for o, _ in known], dtype=np.int64)
             texts = [t for _, t in known]
             # examples sorted by fiche: a max over each run gives the best example per fiche
-            self.example_starts_ = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]]).astype(np.int64)
+            self.example_starts_ = run_starts(owners)
             self.example_fiches_ = owners[self.example_starts_]
             self.example_tfidf_ = self.tfidf_.transform(texts)
             if self.encoder is not None:

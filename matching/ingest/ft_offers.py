@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -411,9 +411,16 @@ class IngestReport:
 
 
 def parse_offers(
-    records: Iterable[Any], *, referential: Referential | None = None, communes: Communes | None = None
+    records: Iterable[Any],
+    *,
+    referential: Referential | None = None,
+    communes: Communes | None = None,
+    on_record: Callable[[], None] | None = None,
 ) -> tuple[list[Offer], IngestReport]:
-    """Parse many raw offers; returns the parsed offers (last one wins on a repeated id) and a report."""
+    """Parse many raw offers; returns the parsed offers (last one wins on a repeated id) and a report.
+
+    ``on_record`` is called after each record (e.g. to advance a progress bar).
+    """
     report = IngestReport()
     offers: dict[str, Offer] = {}
     for raw in records:
@@ -421,4 +428,6 @@ def parse_offers(
         report.add(raw, result)
         if result.offer is not None:
             offers[result.offer.id] = result.offer
+        if on_record is not None:
+            on_record()
     return list(offers.values()), report
