@@ -23,6 +23,17 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def checksum_problem(folder: Path, files: dict[str, str]) -> str | None:
+    """Why ``folder`` does not hold exactly these ``{name: sha256}`` files intact, or ``None`` if it does."""
+    for name, digest in files.items():
+        path = Path(folder) / name
+        if not path.is_file():
+            return f"{name} is missing"
+        if sha256_file(path) != digest:
+            return f"{name} does not match its checksum (truncated or corrupted)"
+    return None
+
+
 @contextmanager
 def atomic_folder(folder: Path) -> Iterator[Path]:
     """Yield an empty staging folder; on success it replaces ``folder``, on error it is deleted."""

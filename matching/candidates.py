@@ -199,11 +199,13 @@ class CandidateGenerator:
 
     # -- recommenders ---------------------------------------------------------------------------------
     def recommend_offers(
-        self, profile: Profile, k: int = 100, *, respect_preferences: bool = True
+        self, profile: Profile, k: int = 100, *, respect_preferences: bool = True, radius_factor: float = 1.0
     ) -> tuple[Ids, Scores]:
         """Offers for a jobseeker: near their project's ROME codes, within their declared commute.
 
         With ``respect_preferences``, wanted contract types and weekly hours are hard filters too.
+        ``radius_factor`` widens the commute filter (e.g. 1.5: up to 1.5 × the declared commute), for
+        a reranker that weighs distance against the person's observed tolerance.
         """
         if self.offers_ is None:
             return np.zeros(0, dtype=str), np.zeros(0, dtype=np.float32)
@@ -211,7 +213,7 @@ class CandidateGenerator:
         center = (profile.home.lat, profile.home.lon) if profile.home.has_coordinates else None
         item_filter = ItemFilter(
             center=center,  # type: ignore[arg-type]
-            radius_km=profile.max_commute_km or DEFAULT_RADIUS_KM,
+            radius_km=(profile.max_commute_km or DEFAULT_RADIUS_KM) * radius_factor,
             contract_types=frozenset(c.value for c in profile.contract_types)
             if respect_preferences and profile.contract_types
             else None,

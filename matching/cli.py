@@ -18,6 +18,7 @@ from rich.table import Table
 
 from matching import bootstrap
 from matching.errors import MatchingError
+from matching.simulator.config import MarketConfig
 
 app = typer.Typer(
     help="Matching engine for job offers, jobseeker profiles and trainings (ROME 4.0).",
@@ -371,14 +372,27 @@ def _print_ingest_report(report: Any) -> None:
 
 
 # -- sample -------------------------------------------------------------------------------------------
+# The command's defaults are the simulator's: the committed sample world is `matching sample` as is.
+_SIM_DEFAULTS: dict[str, int] = {
+    name: int(field.default)
+    for name, field in MarketConfig.model_fields.items()
+    if name in {"n_profiles", "n_offers", "n_trainings", "months", "seed"}
+}
+
 @app.command("sample")
 @user_errors
 def sample(
-    profiles: Annotated[int, typer.Option(help="Number of jobseeker profiles (1k to 1M).")] = 2000,
-    offers: Annotated[int, typer.Option(help="Number of job offers.")] = 1500,
-    trainings: Annotated[int, typer.Option(help="Number of training courses.")] = 300,
-    months: Annotated[int, typer.Option(help="Months of interactions to simulate (0: entities only).")] = 3,
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same world.")] = 42,
+    profiles: Annotated[int, typer.Option(help="Number of jobseeker profiles (1k to 1M).")] = _SIM_DEFAULTS[
+        "n_profiles"
+    ],
+    offers: Annotated[int, typer.Option(help="Number of job offers.")] = _SIM_DEFAULTS["n_offers"],
+    trainings: Annotated[int, typer.Option(help="Number of training courses.")] = _SIM_DEFAULTS["n_trainings"],
+    months: Annotated[
+        int, typer.Option(help="Months of interactions to simulate (0: entities only).")
+    ] = _SIM_DEFAULTS["months"],
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same world.")] = _SIM_DEFAULTS[
+        "seed"
+    ],
     out: Annotated[Path | None, typer.Option(help="Output folder (default: data/sample/world).")] = None,
     load: Annotated[bool, typer.Option("--load", help="Also load the world into the database.")] = False,
     rome_dir: RomeDir = None,
@@ -389,7 +403,7 @@ def sample(
     from pydantic import ValidationError
 
     from matching.config import get_settings
-    from matching.simulator import MarketConfig, simulate_market, write_world
+    from matching.simulator import simulate_market, write_world
 
     try:
         config = MarketConfig(

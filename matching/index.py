@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from matching import __version__
-from matching.artifacts import atomic_folder, sha256_file
+from matching.artifacts import atomic_folder, checksum_problem, sha256_file
 from matching.errors import MatchingError
 from matching.geo import haversine_km
 
@@ -392,14 +392,9 @@ def load_index(folder: Path, *, encoder: str | None = None) -> VectorIndex:
         raise IndexIntegrityError(
             f"index in {folder} was built with encoder {manifest['encoder']!r}, not {encoder!r}: rebuild it"
         )
-    for name, digest in manifest["files"].items():
-        path = folder / name
-        if not path.is_file():
-            raise IndexIntegrityError(f"index in {folder} is incomplete: {name} is missing")
-        if sha256_file(path) != digest:
-            raise IndexIntegrityError(
-                f"{path} does not match its checksum (truncated or corrupted): rebuild the index"
-            )
+    problem = checksum_problem(folder, manifest["files"])
+    if problem is not None:
+        raise IndexIntegrityError(f"index in {folder} is not usable: {problem}; rebuild the index")
     items = json.loads((folder / "items.json").read_text())
     vectors = np.load(folder / "vectors.npy")
     with np.load(folder / "attributes.npz") as data:

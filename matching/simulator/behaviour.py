@@ -107,15 +107,21 @@ def respond_to_alerts(
     week: int,
     config: MarketConfig,
     rng: np.random.Generator,
+    *,
+    examined: BoolArray | None = None,
 ) -> AlertResponse:
     """Simulate people opening, refusing (with a reason) or applying to the alerts they were sent.
 
     The stated reason is one of the violated preferences (uniformly), ``deja_en_poste`` first; a share
     ``reason_noise`` of refusals says "autre", and a share ``spurious_refusal`` of fitting offers is
-    refused anyway ("autre").
+    refused anyway ("autre"). ``examined`` forces which alerts are opened (ground-truth relevance
+    looks at every item as if it were read); by default opening follows engagement and position bias.
     """
     m = len(p)
-    opened = rng.random(m) < pop.col("p", "true_engagement")[p] * position_bias(rank)
+    if examined is None:
+        opened = rng.random(m) < pop.col("p", "true_engagement")[p] * position_bias(rank)
+    else:
+        opened = np.asarray(examined, dtype=bool)
     violated = violations(pop, p, o, week, rng)
     any_violation = violated.any(axis=1)
     keys = rng.random(violated.shape) * violated

@@ -17,7 +17,7 @@ class MarketConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     n_profiles: int = Field(default=2000, ge=10, le=2_000_000)
-    n_offers: int = Field(default=1500, ge=10, le=1_000_000)
+    n_offers: int = Field(default=4000, ge=10, le=1_000_000)
     n_trainings: int = Field(default=300, ge=0, le=500_000)
     months: int = Field(default=3, ge=0, le=24, description="months of interactions to simulate (0: none)")
     start: date = date(2025, 1, 6)

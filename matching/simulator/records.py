@@ -38,7 +38,20 @@ def _day(value: Any) -> Any:
 
 
 def world_profiles(world: World) -> Iterator[Profile]:
-    for r in records(world.profiles):
+    return profiles_from_frame(world.profiles)
+
+
+def world_offers(world: World) -> Iterator[Offer]:
+    return offers_from_frame(world.offers)
+
+
+def world_trainings(world: World) -> Iterator[Training]:
+    return trainings_from_frame(world.trainings)
+
+
+def profiles_from_frame(frame: pd.DataFrame) -> Iterator[Profile]:
+    """Profiles from a frame with the world's profile columns."""
+    for r in records(frame):
         yield Profile(
             **{
                 k: v
@@ -50,8 +63,9 @@ def world_profiles(world: World) -> Iterator[Profile]:
         )
 
 
-def world_offers(world: World) -> Iterator[Offer]:
-    for r in records(world.offers):
+def offers_from_frame(frame: pd.DataFrame) -> Iterator[Offer]:
+    """Offers from a frame with the world's offer columns."""
+    for r in records(frame):
         yield Offer(
             **{k: v for k, v in r.items() if k not in {"insee", "lat", "lon", "expires_at", "need_date"}},
             location=Location(insee=r["insee"], lat=r["lat"], lon=r["lon"]),
@@ -61,8 +75,9 @@ def world_offers(world: World) -> Iterator[Offer]:
         )
 
 
-def world_trainings(world: World) -> Iterator[Training]:
-    for r in records(world.trainings):
+def trainings_from_frame(frame: pd.DataFrame) -> Iterator[Training]:
+    """Trainings from a frame with the world's training columns."""
+    for r in records(frame):
         yield Training(
             **{k: v for k, v in r.items() if k not in {"insee", "lat", "lon", "start_date", "end_date"}},
             location=Location(insee=r["insee"], lat=r["lat"], lon=r["lon"]),

@@ -1,0 +1,288 @@
+"""Pair features of (profile, offer) at a moment: what the ranker sees, named in :mod:`features.schema`.
+
+``pair_features(pairs, tables, embeddings)`` takes ``m`` rows of ``profile_id``, ``offer_id`` and
+``as_of`` (the moment the ranking is made) and returns an ``(m, len(FEATURE_NAMES))`` frame. Every
+time-dependent value reads only events strictly before its row's ``as_of`` (pandas ``merge_asof``
+with exact matches excluded), so a training row never sees its own outcome or anything later.
+The same features serve sourcing: an (offer, profile) pair is the same pair seen from the employer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from features.embeddings import PairEmbeddings
+from features.schema import FEATURE_NAMES, REASONS
+from features.tables import TIME_DTYPE, MarketTables
+from matching.geo import haversine_km
+from matching.referential import Referential
+
+FloatArray = npt.NDArray[np.float64]
+DEFAULT_COMMUTE_KM = 30.0  # when a person declared no commute: the engine's default radius
+EXPERIENCE_LEVEL = {"D": 0.0, "S": 1.0, "E": 2.0}
+
+
+def _as_float(values: pd.Series) -> FloatArray:
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+
+
+def _qualification(values: pd.Series) -> FloatArray:
+    return pd.to_numeric(values.astype("string").str.extract(r"(\d+)")[0], errors="coerce").to_numpy(float)
+
+
+class RomeRelations:
+    """Closest ROME relation between a person's project codes and an offer's code (memoised)."""
+
+    def __init__(self, referential: Referential) -> None:
+        self.referential = referential
+        self._pair = lru_cache(maxsize=200_000)(self._compute)
+
+    def _compute(self, project: tuple[str, ...], code: str) -> tuple[float, float, float, float]:
+        known = [c for c in project if c in self.referential.fiches]
+        if code not in self.referential.fiches or not known:
+            return float(code in project), 6.0, np.nan, float(len(project) > 1 and project[1] == code)
+        distances = [self.referential.rome_distance(c, code) for c in known]
+        best = min(distances, key=lambda d: (d.relation, d.mobility_rank or 0))
+        rank = float(best.mobility_rank) if best.mobility_rank is not None else np.nan
+        second = float(len(project) > 1 and project[1] == code)
+        return float(code in project), float(best.relation), rank, second
+
+    def __call__(self, projects: Sequence[Sequence[str]], codes: Sequence[str]) -> FloatArray:
+        """Shape ``(m, 4)``: same code, relation, mobility rank, second project code."""
+        return np.array(
+            [self._pair(tuple(p), c) for p, c in zip(projects, codes, strict=True)], dtype=float
+        ).reshape(-1, 4)
+
+
+def _wanted_skills(offers: pd.DataFrame, referential: Referential) -> list[tuple[str, ...]]:
+    out = []
+    for required, listed, code in zip(offers["required_skills"], offers["skills"], offers["rome_code"], strict=True):
+        wanted = tuple(required) if len(required) else tuple(listed)
+        if not wanted and code in referential.fiches:
+            wanted = referential.skills_of(code).core
+        out.append(wanted)
+    return out
+
+
+def pair_values(
+    profiles: pd.DataFrame, offers: pd.DataFrame, referential: Referential, relations: RomeRelations
+) -> pd.DataFrame:
+    """Time-independent values of aligned rows (row ``i`` of each frame is pair ``i``), shape ``(m, ·)``."""
+    commute = _as_float(profiles["max_commute_km"])
+    commute = np.where(np.isfinite(commute) & (commute > 0), commute, DEFAULT_COMMUTE_KM)
+    km = haversine_km(
+        _as_float(profiles["home_lat"]), _as_float(profiles["home_lon"]), _as_float(offers["lat"]), _as_float(offers["lon"])
+    )
+    wanted = _wanted_skills(offers, referential)
+    have = [set(s) for s in profiles["skills"]]
+    missing = np.array([sum(s not in h for s in w) for w, h in zip(wanted, have, strict=True)], dtype=float)
+    n_wanted = np.array([len(w) for w in wanted], dtype=float)
+    offer_skills = [set(s) | set(w) for s, w in zip(offers["skills"], wanted, strict=True)]
+    union = np.array([len(h | s) for h, s in zip(have, offer_skills, strict=True)], dtype=float)
+    inter = np.array([len(h & s) for h, s in zip(have, offer_skills, strict=True)], dtype=float)
+    rome = relations(profiles["rome_codes"].tolist(), offers["rome_code"].tolist())
+    salary = _as_float(offers["salary_max_monthly"])
+    salary = np.where(np.isfinite(salary), salary, _as_float(offers["salary_min_monthly"]))
+    floor = _as_float(profiles["salary_floor_monthly"])
+    contract = offers["contract_type"].astype("string").fillna("").to_numpy(str)
+    declared = [set(c) for c in profiles["contract_types"]]
+    hours = _as_float(offers["weekly_hours"])
+    low, high = _as_float(profiles["min_weekly_hours"]), _as_float(profiles["max_weekly_hours"])
+    within = (hours >= np.nan_to_num(low, nan=0.0)) & (hours <= np.nan_to_num(high, nan=np.inf))
+    full_time = offers["full_time"].astype("boolean").astype("Float64").to_numpy(float, na_value=np.nan)
+    return pd.DataFrame(
+        {
+            "rome_same_code": rome[:, 0],
+            "rome_relation": rome[:, 1],
+            "rome_mobility_rank": rome[:, 2],
+            "rome_second_project": rome[:, 3],
+            "core_skill_coverage": np.where(n_wanted > 0, (n_wanted - missing) / np.maximum(n_wanted, 1), 1.0),
+            "missing_required_skills": missing,
+            "skill_overlap": np.where(union > 0, inter / np.maximum(union, 1), 0.0),
+            "distance_ratio": km / commute,
+            "beyond_declared_radius": np.where(np.isfinite(km), (km > commute).astype(float), np.nan),
+            "salary_ratio": salary / np.where(floor > 0, floor, np.nan),
+            "contract_declared_ok": np.array(
+                [float(not d or c in d) if c else np.nan for c, d in zip(contract, declared, strict=True)]
+            ),
+            "offer_permanent": (contract == "CDI").astype(float),
+            "hours_within_declared": np.where(np.isfinite(hours), within.astype(float), np.nan),
+            "offer_full_time": full_time,
+            "experience_gap_months": _as_float(offers["experience_months"]) - _as_float(profiles["experience_months"]),
+            "experience_required": offers["experience"].map(EXPERIENCE_LEVEL).to_numpy(float, na_value=np.nan),
+            "qualification_gap": _qualification(offers["qualification_code"]) - _qualification(profiles["qualification_code"]),
+            "offer_positions": _as_float(offers["positions"]),
+            # carried for the history features, not model inputs
+            "_salary": salary,
+            "_contract": contract,
+            "_full_time": np.where(np.isnan(full_time), "", np.where(full_time == 1.0, "1", "0")),
+            "_rome_code": offers["rome_code"].to_numpy(str),
+        }
+    )
+
+
+def _asof(queries: pd.DataFrame, events: pd.DataFrame, by: list[str], columns: list[str]) -> pd.DataFrame:
+    """For each query row, ``columns`` of the last event with the same ``by`` keys strictly before ``as_of``.
+
+    Rows without such an event get NaN. The result is aligned with ``queries`` (same order).
+    """
+    left = queries[[*by, "as_of"]].assign(_row=np.arange(len(queries))).sort_values("as_of", kind="stable")
+    right = events[[*by, "occurred_at", *columns]].sort_values("occurred_at", kind="stable")
+    merged = pd.merge_asof(
+        left, right, left_on="as_of", right_on="occurred_at", by=by, allow_exact_matches=False, direction="backward"
+    )
+    return merged.sort_values("_row")[columns].reset_index(drop=True)
+
+
+class PairFeatureBuilder:
+    """Builds :data:`~features.schema.FEATURE_NAMES` for (profile, offer, as_of) rows.
+
+    Parameters
+    ----------
+    tables
+        Profiles, offers and the event log the history is read from.
+    embeddings
+        Profile and offer embeddings for the similarity feature.
+    referential
+        ROME referential for relations and fiche core skills.
+    """
+
+    def __init__(self, tables: MarketTables, embeddings: PairEmbeddings, referential: Referential) -> None:
+        self.tables = tables
+        self.embeddings = embeddings
+        self.referential = referential
+        self.relations = RomeRelations(referential)
+        self._history = self._event_history()
+
+    def _values(self, profile_ids: npt.ArrayLike, offer_ids: npt.ArrayLike) -> pd.DataFrame:
+        profiles = self.tables.profiles.reindex(np.asarray(profile_ids))
+        offers = self.tables.offers.reindex(np.asarray(offer_ids))
+        if profiles["id"].isna().any() or offers["id"].isna().any():
+            unknown = sorted(
+                set(np.asarray(profile_ids)[profiles["id"].isna().to_numpy()].tolist())
+                | set(np.asarray(offer_ids)[offers["id"].isna().to_numpy()].tolist())
+            )
+            raise KeyError(f"unknown profile or offer ids: {', '.join(map(str, unknown[:5]))}")
+        return pair_values(profiles, offers, self.referential, self.relations)
+
+    def _event_history(self) -> dict[str, pd.DataFrame]:
+        """Cumulative per-person (and per person × offer attribute) event statistics, by time."""
+        events = self.tables.events
+        alerts = events[events["event"].isin(["alert_sent", "alert_opened", "applied", "refused"])].copy()
+        person = alerts[["profile_id", "occurred_at"]].copy()
+        kinds = {
+            "n_alerts": alerts["event"] == "alert_sent",
+            "n_opened": alerts["event"] == "alert_opened",
+            "n_applied": alerts["event"] == "applied",
+            **{f"n_refused_{r}": (alerts["event"] == "refused") & (alerts["reason"] == r) for r in REASONS},
+        }
+        for name, mask in kinds.items():
+            person[name] = mask.astype(float).groupby(alerts["profile_id"]).cumsum()
+        acted = alerts[alerts["event"].isin(["applied", "refused"]) & alerts["offer_id"].notna()]
+        acted = acted[acted["offer_id"].isin(self.tables.offers.index)].reset_index(drop=True)
+        values = self._values(acted["profile_id"], acted["offer_id"])
+        acted = pd.concat([acted, values], axis=1)
+        applied = acted[acted["event"] == "applied"].copy()
+        refused = acted[acted["event"] == "refused"]
+
+        def cumulative(frame: pd.DataFrame, by: list[str], column: str, how: str) -> pd.DataFrame:
+            out = frame[[*by, "occurred_at"]].copy()
+            grouped = frame.groupby(by)[column] if column else frame.groupby(by)["occurred_at"]
+            out["value"] = getattr(grouped, how)() + (1 if how == "cumcount" else 0)
+            return out
+
+        def reason(r: str) -> pd.DataFrame:
+            return refused[refused["reason"] == r].copy()
+
+        return {
+            "person": person,
+            "distance_refused": cumulative(reason("distance"), ["profile_id"], "distance_ratio", "cummin"),
+            "distance_applied": cumulative(applied, ["profile_id"], "distance_ratio", "cummax"),
+            "salary_refused": cumulative(reason("salaire"), ["profile_id"], "_salary", "cummax"),
+            "contract_refused": cumulative(reason("type_contrat"), ["profile_id", "_contract"], "", "cumcount"),
+            "contract_applied": cumulative(applied, ["profile_id", "_contract"], "", "cumcount"),
+            "hours_refused": cumulative(reason("horaires"), ["profile_id", "_full_time"], "", "cumcount"),
+            "rome_refused": cumulative(reason("metier"), ["profile_id", "_rome_code"], "", "cumcount"),
+            "rome_applied": cumulative(applied, ["profile_id", "_rome_code"], "", "cumcount"),
+            "coverage_refused": cumulative(reason("competences"), ["profile_id"], "core_skill_coverage", "cummax"),
+            "offer_applications": cumulative(applied.assign(offer=applied["offer_id"]), ["offer"], "", "cumcount"),
+        }
+
+    def transform(self, pairs: pd.DataFrame) -> pd.DataFrame:
+        """Features of ``pairs`` (columns ``profile_id``, ``offer_id``, ``as_of``), shape ``(m, n_features)``."""
+        if pairs.empty:
+            return pd.DataFrame({name: pd.Series(dtype=float) for name in FEATURE_NAMES})
+        pairs = pairs.reset_index(drop=True)
+        as_of = pd.to_datetime(pairs["as_of"], utc=True).astype(TIME_DTYPE)
+        values = self._values(pairs["profile_id"], pairs["offer_id"])
+        queries = pd.DataFrame(
+            {
+                "profile_id": pairs["profile_id"].to_numpy(),
+                "offer": pairs["offer_id"].to_numpy(),
+                "as_of": as_of,
+                "_contract": values["_contract"],
+                "_full_time": values["_full_time"],
+                "_rome_code": values["_rome_code"],
+            }
+        )
+        h = self._history
+        person = _asof(queries, h["person"], ["profile_id"], [c for c in h["person"] if c.startswith("n_")])
+        person = person.fillna(0.0)
+
+        def last(name: str, by: list[str], fill: float = np.nan) -> FloatArray:
+            return _asof(queries, h[name], by, ["value"])["value"].fillna(fill).to_numpy(float)
+
+        created = self.tables.offers["created_at"].reindex(pairs["offer_id"]).reset_index(drop=True)
+        alerts = person["n_alerts"].to_numpy()
+        opened = person["n_opened"].to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = {
+                "embedding_similarity": self.embeddings.similarity(pairs["profile_id"], pairs["offer_id"]),
+                **{c: values[c].to_numpy(float) for c in values.columns if not c.startswith("_")},
+                "offer_days_online": (as_of - created).dt.total_seconds().to_numpy() / 86400.0,
+                "offer_applications": last("offer_applications", ["offer"], 0.0),
+                "history_alerts": alerts,
+                "history_open_rate": np.where(alerts > 0, opened / alerts, np.nan),
+                "history_apply_rate": np.where(opened > 0, person["n_applied"].to_numpy() / opened, np.nan),
+                **{
+                    f"history_refusal_rate_{r}": np.where(alerts > 0, person[f"n_refused_{r}"].to_numpy() / alerts, np.nan)
+                    for r in REASONS
+                },
+                "distance_over_refused": values["distance_ratio"].to_numpy() / last("distance_refused", ["profile_id"]),
+                "distance_over_applied": values["distance_ratio"].to_numpy() / last("distance_applied", ["profile_id"]),
+                "salary_over_refused": values["_salary"].to_numpy(float) / last("salary_refused", ["profile_id"]),
+                "contract_refusals": last("contract_refused", ["profile_id", "_contract"], 0.0),
+                "contract_applications": last("contract_applied", ["profile_id", "_contract"], 0.0),
+                "hours_refusals": last("hours_refused", ["profile_id", "_full_time"], 0.0),
+                "rome_metier_refusals": last("rome_refused", ["profile_id", "_rome_code"], 0.0),
+                "rome_applications": last("rome_applied", ["profile_id", "_rome_code"], 0.0),
+                "coverage_over_refused": values["core_skill_coverage"].to_numpy() - last("coverage_refused", ["profile_id"]),
+            }
+        frame = pd.DataFrame(out)[list(FEATURE_NAMES)].astype(float)
+        return frame.replace([np.inf, -np.inf], np.nan)
+
+
+def stated_constraint_violations(X: pd.DataFrame) -> npt.NDArray[np.float64]:
+    """How many of the person's *stated* refusal reasons each candidate repeats, shape ``(m,)``.
+
+    A refusal with an explicit reason is a constraint the person told us: an offer at least as far as
+    one refused as too far, paying no more than one refused for salary, of a contract type or a
+    full/part-time pattern refused as such, outside their project codes once they refused an offer as
+    not their job, or covering no more skills than one refused for missing skills. Policies demote
+    such offers below the others (rankings) or do not send them (alerts).
+    """
+    outside_project = X["rome_same_code"] == 0
+    refused_a_job = (X["history_refusal_rate_metier"] > 0) | (X["rome_metier_refusals"] > 0)
+    return (
+        (X["distance_over_refused"] >= 1.0).astype(float)
+        + (X["salary_over_refused"] <= 1.0).astype(float)
+        + (X["contract_refusals"] > 0).astype(float)
+        + (X["hours_refusals"] > 0).astype(float)
+        + (outside_project & refused_a_job).astype(float)
+        + (X["coverage_over_refused"] <= 0.0).astype(float)
+    ).to_numpy()

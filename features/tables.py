@@ -1,0 +1,67 @@
+"""What feature code may read: profiles, offers, trainings and the event log — nothing else.
+
+:class:`MarketTables` is built from a simulated world (its ``audit`` and ``hidden`` frames are left
+behind) or from the database's feature-readable tables. Frames keep the world's column names; ids are
+the index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from matching.simulator.market import World
+
+EVENT_COLUMNS = ("occurred_at", "event", "profile_id", "offer_id", "training_id", "reason", "rank", "list_id", "actor")
+TIME_DTYPE = "datetime64[ns, UTC]"
+
+
+def normalise_events(events: pd.DataFrame) -> pd.DataFrame:
+    """Event log with the standard columns, UTC nanosecond times, sorted by time (stable)."""
+    missing = [c for c in EVENT_COLUMNS if c not in events.columns]
+    if missing:
+        raise ValueError(f"event log lacks columns: {', '.join(missing)}")
+    frame = events.loc[:, list(EVENT_COLUMNS)].copy()
+    frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True).astype(TIME_DTYPE)
+    return frame.sort_values("occurred_at", kind="stable").reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class MarketTables:
+    """Profiles, offers and trainings indexed by id, and the event log sorted by time.
+
+    Audit-only attributes and simulated ground truth are deliberately not part of it.
+    """
+
+    profiles: pd.DataFrame
+    offers: pd.DataFrame
+    trainings: pd.DataFrame
+    events: pd.DataFrame
+
+    @classmethod
+    def from_world(cls, world: World) -> MarketTables:
+        offers = world.offers.set_index("id", drop=False)
+        offers["created_at"] = pd.to_datetime(offers["created_at"], utc=True).astype(TIME_DTYPE)
+        return cls(
+            profiles=world.profiles.set_index("id", drop=False),
+            offers=offers,
+            trainings=world.trainings.set_index("id", drop=False),
+            events=normalise_events(world.interactions),
+        )
+
+    def with_events(self, more: pd.DataFrame) -> MarketTables:
+        """The same tables with extra events appended (e.g. a round of simulated alerts)."""
+        return replace(self, events=normalise_events(pd.concat([self.events, more], ignore_index=True)))
+
+    def events_before(self, moment: pd.Timestamp) -> MarketTables:
+        """The same tables with only the events strictly before ``moment`` (a temporal cut)."""
+        return replace(self, events=self.events[self.events["occurred_at"] < moment].reset_index(drop=True))
+
+    def fingerprint(self) -> str:
+        """SHA-256 over ids and the event log: names the exact data a model was trained on."""
+        digest = hashlib.sha256()
+        for frame in (self.profiles[["id"]], self.offers[["id"]], self.events.astype(str)):
+            digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+        return digest.hexdigest()

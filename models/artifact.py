@@ -1,0 +1,95 @@
+"""Ranker artifacts: an atomic folder with the LightGBM model and a checksummed manifest, loaded fail-closed."""
+
+from __future__ import annotations
+
+import json
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+
+from features.schema import FeatureAllowlistError, check_allowlist
+from matching import __version__
+from matching.artifacts import atomic_folder, checksum_problem, sha256_file
+from matching.errors import MatchingError
+from models.ranker import LambdaRankRanker, RankerConfig
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+MODEL_FILE = "model.txt"
+
+
+class ModelIntegrityError(MatchingError):
+    """A ranker artifact is missing, corrupted, or not what it claims to be."""
+
+
+def save_ranker(
+    ranker: LambdaRankRanker, folder: Path, *, data_fingerprint: str, extra: dict[str, Any] | None = None
+) -> Path:
+    """Write ``ranker`` to ``folder`` atomically with its manifest (versions, checksums, seed, data)."""
+    if ranker.booster_ is None:
+        raise ValueError("cannot save an unfitted ranker")
+    folder = Path(folder)
+    with atomic_folder(folder) as staging:
+        ranker.booster_.save_model(str(staging / MODEL_FILE))
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "kind": "lambdarank-ranker",
+            "generator": f"matching-engine {__version__}",
+            "versions": {
+                "matching": __version__,
+                "lightgbm": lgb.__version__,
+                "python": platform.python_version(),
+            },
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "config": ranker.config.as_dict(),
+            "random_state": ranker.config.random_state,
+            "feature_names": list(ranker.feature_names_),
+            "data_fingerprint": data_fingerprint,
+            "files": {MODEL_FILE: sha256_file(staging / MODEL_FILE)},
+            **(extra or {}),
+        }
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    return folder
+
+
+def read_ranker_manifest(folder: Path) -> dict[str, Any]:
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        raise ModelIntegrityError(f"no ranker in {folder}: {MANIFEST} is missing")
+    try:
+        manifest: dict[str, Any] = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ModelIntegrityError(f"{path} is not valid JSON: {error.msg}") from None
+    return manifest
+
+
+def load_ranker(folder: Path) -> LambdaRankRanker:
+    """Load a ranker written by :func:`save_ranker`, failing closed.
+
+    Raises
+    ------
+    ModelIntegrityError
+        If the manifest or model file is missing or does not match its checksum, the format is
+        unknown, or the feature list is not allowlisted (a model that could see protected attributes
+        is never loaded).
+    """
+    folder = Path(folder)
+    manifest = read_ranker_manifest(folder)
+    if manifest.get("format_version") != FORMAT_VERSION or manifest.get("kind") != "lambdarank-ranker":
+        raise ModelIntegrityError(f"{folder} does not hold a ranker of format {FORMAT_VERSION}")
+    problem = checksum_problem(folder, manifest.get("files", {}))
+    if problem is not None or MODEL_FILE not in manifest.get("files", {}):
+        raise ModelIntegrityError(f"ranker in {folder} is not usable: {problem or 'model file not listed'}")
+    names = tuple(manifest["feature_names"])
+    try:
+        check_allowlist(names)
+    except FeatureAllowlistError as error:
+        raise ModelIntegrityError(f"ranker in {folder} refused: {error}") from None
+    booster = lgb.Booster(model_file=str(folder / MODEL_FILE))
+    if tuple(booster.feature_name()) != names:
+        raise ModelIntegrityError(f"ranker in {folder}: the model's features differ from its manifest")
+    config = RankerConfig(**manifest["config"])
+    return LambdaRankRanker(config=config, booster_=booster, feature_names_=names)
