@@ -117,8 +117,14 @@ def repeat_rates(round1: pd.DataFrame, round2: pd.DataFrame) -> dict[str, dict[s
             mine = alerts[alerts["query"].isin(cohort)]
             return float((mine["refused"] & (mine["reason"] == reason)).sum() / len(mine)) if len(mine) else 0.0
 
-        sent = int(round2["query"].isin(cohort).sum())
-        out[reason] = {"people": float(len(cohort)), "round1": rate(round1), "round2": rate(round2), "alerts2": float(sent)}
+        mine = round2[round2["query"].isin(cohort)]
+        out[reason] = {
+            "people": float(len(cohort)),
+            "round1": rate(round1),
+            "round2": rate(round2),
+            "alerts2": float(len(mine)),
+            "applied2": float(mine["applied"].sum()),
+        }
     return out
 
 
@@ -166,6 +172,8 @@ def feedback_experiment(
             "round2": row["round2"],
             "alerts_round2_frozen": without[reason]["alerts2"],
             "alerts_round2": row["alerts2"],
+            "applications_round2_frozen": without[reason]["applied2"],
+            "applications_round2": row["applied2"],
             "drop": 1.0 - row["round2"] / row["round1"] if row["round1"] > 0 else float("nan"),
         }
     if out:
@@ -176,8 +184,10 @@ def feedback_experiment(
         }
         out["all"] = {
             "people": float(weights.sum()),
-            "alerts_round2_frozen": float(sum(v["alerts_round2_frozen"] for v in out.values())),
-            "alerts_round2": float(sum(v["alerts_round2"] for v in out.values())),
+            **{
+                key: float(sum(v[key] for v in out.values()))
+                for key in ("alerts_round2_frozen", "alerts_round2", "applications_round2_frozen", "applications_round2")
+            },
             **pooled,
             "drop": 1.0 - pooled["round2"] / pooled["round1"] if pooled["round1"] > 0 else float("nan"),
         }

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from eval.baselines import BM25Scorer, Scorer
 from eval.metrics import (
@@ -244,7 +243,7 @@ def evaluate_market(
     logged_rows = logged_lists(ctx.tables, sent_from=ctx.cutoff)
     logged = ranking_set(logged_rows, ctx.builder) if len(logged_rows) else None
     logged_metrics: dict[str, dict[str, float]] = {}
-    for name, scorer in tqdm(scorers.items(), desc="rankers", disable=len(scorers) < 2, leave=False):
+    for name, scorer in scorers.items():
         ranked = rank_by_score(pool, scorer(pool, X))
         ranked_by[name] = ranked
         metrics[name] = evaluate_ranking(ranked, k=config.k, reasons=REASONS, catalogue=catalogue)

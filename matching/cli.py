@@ -29,8 +29,8 @@ rome_app = typer.Typer(help="Query the ROME 4.0 referential.", no_args_is_help=T
 ingest_app = typer.Typer(help="Ingest external data.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema and loading.", no_args_is_help=True)
 geo_app = typer.Typer(help="Geography tools.", no_args_is_help=True)
-model_app = typer.Typer(help="Models: build the offline encoder.", no_args_is_help=True)
-eval_app = typer.Typer(help="Offline evaluation.", no_args_is_help=True)
+model_app = typer.Typer(help="Models: build the offline encoder, list and roll back rankers.", no_args_is_help=True)
+eval_app = typer.Typer(help="Offline evaluation (rankers without a subcommand).")
 index_app = typer.Typer(help="Candidate indexes over offers, profiles and trainings.", no_args_is_help=True)
 app.add_typer(rome_app, name="rome")
 app.add_typer(ingest_app, name="ingest")
@@ -165,7 +165,7 @@ EncoderOption = Annotated[
     typer.Option(
         "--encoder",
         envvar="MATCHING_ENCODER",
-        help="'e5' (default), 'use', 'none' (lexical only), or a model folder.",
+        help="'e5' (default), 'use', 'hashing' (lexical, no model), 'none' (classifier: lexical only), or a model folder.",
     ),
 ]
 
@@ -277,6 +277,19 @@ def eval_rome(
 
 
 # -- index --------------------------------------------------------------------------------------------
+def load_world_checked(world: Path | None, ref: Any) -> Any:
+    """Read a world folder (default: the sample world) generated on the loaded referential."""
+    from matching.config import get_settings
+    from matching.simulator import read_world
+
+    data = read_world(world or get_settings().sample_dir)
+    if data.referential_version != ref.version:
+        raise MatchingError(
+            f"the world was generated on {data.referential_version}, not {ref.version}: pass the matching --rome-dir"
+        )
+    return data
+
+
 @index_app.command("build")
 @user_errors
 def index_build(
@@ -290,16 +303,10 @@ def index_build(
 ) -> None:
     """Embed a world's offers, consenting profiles and trainings, and save the candidate indexes."""
     from matching.candidates import CandidateGenerator, save_generator
-    from matching.config import get_settings
-    from matching.simulator import read_world
     from matching.simulator.records import world_offers, world_profiles, world_trainings
 
     ref = bootstrap.referential(rome_dir=rome_dir)
-    data = read_world(world or get_settings().sample_dir)
-    if data.referential_version != ref.version:
-        raise MatchingError(
-            f"the world was generated on {data.referential_version}, not {ref.version}: pass the matching --rome-dir"
-        )
+    data = load_world_checked(world, ref)
     enc = bootstrap.encoder(spec=encoder)
     generator = CandidateGenerator(ref, enc)
     with err_console.status("embedding offers") as status:
@@ -505,6 +512,10 @@ def model_build(
         folder = build_e5_model(target, force=force)
     verify_build(folder)
     console.print(f"model ready in {folder}")
+
+
+# The ranking commands (train, eval, model rollback/list) live in their own module.
+from matching import cli_ranking  # noqa: E402, F401
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -9,9 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from eval.market import MarketContext
 from matching.config import PROJECT_ROOT
-from matching.geo import Communes, load_laposte
+from matching.encoders import HashingEncoder
+from matching.geo import Communes, load_communes, load_laposte
 from matching.referential import Referential, load_builtin, load_rome_csv
+from matching.simulator import MarketConfig, World, simulate_market
 from matching.storage.db import make_engine
 from matching.storage.tables import Base
 
@@ -92,3 +95,17 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     yield eng
     wipe()
     eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def small_world(builtin: Referential) -> World:
+    """A small simulated market with two months of interactions (fast to learn from)."""
+    return simulate_market(
+        builtin, load_communes(), MarketConfig(n_profiles=800, n_offers=1600, n_trainings=40, months=2, seed=7)
+    )
+
+
+@pytest.fixture(scope="session")
+def small_market(small_world: World, builtin: Referential) -> MarketContext:
+    """Evaluation context over ``small_world`` with the lexical hashing encoder (no model to load)."""
+    return MarketContext.build(small_world, builtin, HashingEncoder(), cutoff_week=6)

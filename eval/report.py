@@ -1,0 +1,79 @@
+"""Write an evaluation report: ``report.html`` with tables, ``metrics.json``, and PNG plots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from jinja2 import Environment, select_autoescape  # noqa: E402
+
+from eval.ranking import RankingEvaluation  # noqa: E402
+from features.schema import REASONS  # noqa: E402
+from matching.artifacts import atomic_folder  # noqa: E402
+
+MAIN_METRICS = ("ndcg@10", "recall@10", "mrr", "hires@10", "refusal_rate@10", "coverage@10", "exposure_gini@10")
+
+_TEMPLATE = """<!doctype html>
+<html lang="fr"><head><meta charset="utf-8"><title>Évaluation du classement</title>
+<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2rem auto;padding:0 1rem;color:#1b1b1b}
+table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #bbb;padding:.3rem .6rem;text-align:right}
+th:first-child,td:first-child{text-align:left}img{max-width:100%}</style></head><body>
+<h1>Évaluation hors ligne du classement des offres</h1>
+<p>Protocole : {{ protocol }}</p>
+<h2>Métriques par classeur (marché simulé, mêmes candidats)</h2>{{ main | safe }}
+<p>Rapports LTR / référence : {{ ratios }}</p>
+<img src="ndcg.png" alt="NDCG@10 par classeur">
+<h2>Taux de refus dans le top 10, par motif</h2>{{ refusals | safe }}
+<img src="refusals.png" alt="Taux de refus par motif et par classeur">
+<h2>Équité (rapport min/max entre groupes ; évaluation seulement)</h2>{{ fairness | safe }}
+<h2>Boucle de rétroaction : refus répétés pour le même motif</h2>{{ feedback | safe }}
+{% if has_feedback %}<img src="feedback.png" alt="Refus répétés par motif, tour 1 et tour 2">{% endif %}
+</body></html>"""
+
+
+def _bar(frame: pd.DataFrame, path: Path, title: str) -> None:
+    ax = frame.plot.bar(figsize=(9, 4), rot=0)
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    plt.tight_layout()
+    ax.figure.savefig(path, dpi=110)
+    plt.close(ax.figure)
+
+
+def write_report(evaluation: RankingEvaluation, folder: Path) -> Path:
+    """Write the report folder atomically; returns the path of ``report.html``."""
+    table = pd.DataFrame(evaluation.table()).T
+    refusal_columns = [f"refusal_rate@10/{r}" for r in REASONS if f"refusal_rate@10/{r}" in table]
+    fairness_columns = [c for c in table.columns if "ratio" in c]
+    feedback = pd.DataFrame(evaluation.feedback).T
+    with atomic_folder(Path(folder)) as staging:
+        _bar(table[["ndcg@10"]], staging / "ndcg.png", "NDCG@10")
+        _bar(
+            table[refusal_columns].rename(columns=lambda c: c.split("/")[-1]).T,
+            staging / "refusals.png",
+            "Taux de refus @10 par motif",
+        )
+        if not feedback.empty:
+            _bar(feedback[["round1", "round2_frozen", "round2"]], staging / "feedback.png", "Refus répétés")
+        html = (
+            Environment(autoescape=select_autoescape())
+            .from_string(_TEMPLATE)
+            .render(
+                protocol=json.dumps(evaluation.protocol, ensure_ascii=False),
+                main=table[[c for c in MAIN_METRICS if c in table] + ["logged_ndcg@10"]].to_html(float_format="%.3f"),
+                ratios=", ".join(f"{k} {v:.2f}" for k, v in evaluation.ratios().items()),
+                refusals=table[refusal_columns].to_html(float_format="%.3f"),
+                fairness=table[fairness_columns].to_html(float_format="%.3f"),
+                feedback=feedback.to_html(float_format="%.3f") if not feedback.empty else "<p>non calculée</p>",
+                has_feedback=not feedback.empty,
+            )
+        )
+        (staging / "report.html").write_text(html, encoding="utf-8")
+        (staging / "metrics.json").write_text(json.dumps(evaluation.as_json(), indent=2, ensure_ascii=False))
+    return Path(folder) / "report.html"

@@ -1,0 +1,86 @@
+"""Pair features: allowlist, no protected attribute, no leakage of future events."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from eval.market import MarketContext
+from features.pairs import PairFeatureBuilder, stated_constraint_violations
+from features.schema import FEATURE_NAMES, TRAINING_FEATURES, FeatureAllowlistError, check_allowlist, protected_words
+from features.tables import MarketTables
+from models.dataset import logged_lists
+
+
+def test_every_declared_feature_is_allowlisted_and_none_is_protected() -> None:
+    check_allowlist(FEATURE_NAMES)
+    check_allowlist(TRAINING_FEATURES, allowlist=TRAINING_FEATURES)
+    assert len(set(FEATURE_NAMES)) == len(FEATURE_NAMES)
+
+
+@pytest.mark.parametrize(
+    "name", ["sex", "age_band", "qpv", "home_commune", "home_insee", "postcode_match", "nationality", "handicap", "home_lat", "family_size"]
+)
+def test_protected_or_location_identity_names_are_refused(name: str) -> None:
+    assert protected_words(name)
+    with pytest.raises(FeatureAllowlistError, match="protected"):
+        check_allowlist([*FEATURE_NAMES, name], allowlist=[*FEATURE_NAMES, name])
+    with pytest.raises(FeatureAllowlistError, match="not allowlisted"):
+        check_allowlist([name])
+
+
+def test_feature_tables_leave_audit_and_ground_truth_behind(small_world) -> None:  # type: ignore[no-untyped-def]
+    tables = MarketTables.from_world(small_world)
+    assert set(vars(tables)) == {"profiles", "offers", "trainings", "events"}
+    audit_columns = set(small_world.audit.columns) - {"profile_id"}
+    for frame in (tables.profiles, tables.offers, tables.events):
+        assert not audit_columns & set(frame.columns)
+        assert not [c for c in frame.columns if c.startswith("true_")]
+
+
+def test_builder_returns_exactly_the_allowlist(small_market: MarketContext) -> None:
+    rows = logged_lists(small_market.tables).head(200)
+    X = small_market.builder.transform(rows[["profile_id", "offer_id", "as_of"]])
+    assert tuple(X.columns) == FEATURE_NAMES
+    assert len(X) == 200
+    assert np.isfinite(X.to_numpy()[~np.isnan(X.to_numpy())]).all()
+
+
+def test_features_ignore_events_at_or_after_their_moment(small_market: MarketContext) -> None:
+    """Cutting the log at a list's send time (or adding later events) changes none of its features."""
+    tables = small_market.tables
+    rows = logged_lists(tables)
+    late = rows[rows["as_of"] > rows["as_of"].quantile(0.7)]
+    moment = late["as_of"].min()
+    at_moment = rows[rows["as_of"] == moment][["profile_id", "offer_id", "as_of"]]
+    assert len(at_moment) > 0
+    full = small_market.builder.transform(at_moment)
+    cut = PairFeatureBuilder(tables.events_before(moment), small_market.embeddings, small_market.referential)
+    pd.testing.assert_frame_equal(full, cut.transform(at_moment))
+    # a refusal of every candidate logged exactly at the moment must not be seen either
+    same_time = at_moment.assign(occurred_at=moment, event="refused", reason="distance", training_id=None, rank=1, list_id="x", actor="system")
+    noisy = PairFeatureBuilder(tables.with_events(same_time.drop(columns="as_of")), small_market.embeddings, small_market.referential)
+    pd.testing.assert_frame_equal(full, noisy.transform(at_moment))
+
+
+def test_history_features_follow_refusals(small_market: MarketContext) -> None:
+    """A refusal for distance, logged before the moment, shows up in the person's features."""
+    tables = small_market.tables
+    profile, offer = tables.profiles.index[0], tables.offers.index[0]
+    moment = tables.events["occurred_at"].max() + pd.Timedelta(days=1)
+    pair = pd.DataFrame({"profile_id": [profile], "offer_id": [offer], "as_of": [moment]})
+    before = small_market.builder.transform(pair)
+    refusal = pd.DataFrame(
+        {"occurred_at": [moment - pd.Timedelta(hours=1)], "event": ["refused"], "profile_id": [profile], "offer_id": [offer],
+         "training_id": [None], "reason": ["type_contrat"], "rank": [1], "list_id": ["t"], "actor": ["system"]}
+    )
+    after = PairFeatureBuilder(tables.with_events(refusal), small_market.embeddings, small_market.referential).transform(pair)
+    assert after.loc[0, "contract_refusals"] == before.loc[0, "contract_refusals"] + 1
+    assert stated_constraint_violations(after)[0] >= 1
+
+
+def test_unknown_ids_are_a_clear_error(small_market: MarketContext) -> None:
+    pair = pd.DataFrame({"profile_id": ["nobody"], "offer_id": [small_market.tables.offers.index[0]], "as_of": [pd.Timestamp("2025-02-01", tz="UTC")]})
+    with pytest.raises(KeyError, match="nobody"):
+        small_market.builder.transform(pair)

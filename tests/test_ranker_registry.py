@@ -1,0 +1,104 @@
+"""LambdaRank ranker: determinism, planted signal, fail-closed artifacts, MLflow registry and gate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from eval.market import MarketContext
+from eval.metrics import ndcg_at_k, rank_by_score
+from features.schema import FEATURE_NAMES, check_allowlist
+from models.artifact import ModelIntegrityError, load_ranker, save_ranker
+from models.ranker import LambdaRankRanker, RankerConfig
+from models.registry import ModelRegistry, RegistryError, promotion_gate
+from models.training import train_ranker
+
+
+def _planted(n_groups: int = 300, size: int = 8, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Groups where the grade is driven by skill coverage only; the other features are noise."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.random((n_groups * size, len(FEATURE_NAMES))), columns=list(FEATURE_NAMES))
+    grade = np.clip((X["core_skill_coverage"] * 5).astype(int), 0, 5).to_numpy()
+    return X, grade, np.full(n_groups, size)
+
+
+def test_ranker_learns_a_planted_signal_and_is_deterministic() -> None:
+    X, y, groups = _planted()
+    config = RankerConfig(n_estimators=60, random_state=3)
+    first = LambdaRankRanker(config=config).fit(X, y, groups)
+    assert isinstance(first, LambdaRankRanker)
+    second = LambdaRankRanker(config=config).fit(X, y, groups)
+    np.testing.assert_array_equal(first.predict(X), second.predict(X))
+    X_test, y_test, _ = _planted(seed=1)
+    frame = pd.DataFrame({"query": np.repeat(np.arange(300), 8), "item": np.arange(2400).astype(str), "grade": y_test, "reason": ""})
+    learned = ndcg_at_k(rank_by_score(frame, first.predict(X_test)))["ndcg@10"]
+    chance = ndcg_at_k(rank_by_score(frame, np.random.default_rng(0).random(2400)))["ndcg@10"]
+    assert learned > 0.97 > chance
+    assert next(iter(first.feature_importance())) == "core_skill_coverage"
+
+
+def test_ranker_refuses_features_outside_the_allowlist() -> None:
+    X, y, groups = _planted(n_groups=20)
+    with pytest.raises(ValueError, match="protected"):
+        LambdaRankRanker().fit(X.assign(sex=0.0), y, groups)
+
+
+def test_artifact_round_trip_and_fail_closed(tmp_path: Path) -> None:
+    X, y, groups = _planted(n_groups=50)
+    ranker = LambdaRankRanker(config=RankerConfig(n_estimators=20)).fit(X, y, groups)
+    folder = save_ranker(ranker, tmp_path / "ranker", data_fingerprint="abc")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["data_fingerprint"] == "abc" and manifest["random_state"] == 0
+    assert set(manifest["versions"]) >= {"lightgbm", "matching"}
+    np.testing.assert_allclose(load_ranker(folder).predict(X), ranker.predict(X))
+    model = folder / "model.txt"
+    model.write_text(model.read_text()[:-200])  # truncated
+    with pytest.raises(ModelIntegrityError, match="checksum"):
+        load_ranker(folder)
+    save_ranker(ranker, folder, data_fingerprint="abc")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["feature_names"][0] = "home_commune"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelIntegrityError, match="protected"):
+        load_ranker(folder)
+    with pytest.raises(ModelIntegrityError, match="missing"):
+        load_ranker(tmp_path / "nothing")
+
+
+def test_promotion_gate() -> None:
+    champion = {"ndcg@10": 0.60, "ndcg_ratio/sex": 0.95}
+    assert promotion_gate({"ndcg@10": 0.5}, None).promote
+    assert promotion_gate({"ndcg@10": 0.61, "ndcg_ratio/sex": 0.94}, champion).promote
+    worse = promotion_gate({"ndcg@10": 0.59, "ndcg_ratio/sex": 0.95}, champion)
+    assert not worse.promote and "NDCG@10" in worse.reasons[0]
+    unfair = promotion_gate({"ndcg@10": 0.70, "ndcg_ratio/sex": 0.80}, champion)
+    assert not unfair.promote and "ndcg_ratio/sex" in unfair.reasons[0]
+
+
+def test_registry_logs_registers_promotes_and_rolls_back(tmp_path: Path, small_market: MarketContext) -> None:
+    trained = train_ranker(small_market.tables, small_market.builder, cutoff=small_market.cutoff, config=RankerConfig(n_estimators=20))
+    check_allowlist(trained.ranker.feature_names_)
+    registry = ModelRegistry(f"sqlite:///{tmp_path / 'mlflow.db'}", model_name="test-ranker")
+    with pytest.raises(RegistryError, match="no champion"):
+        registry.load()
+    _, v1 = registry.log_run(trained.ranker, params={"cutoff": "x"}, metrics={"ltr": {"ndcg@10": 0.5}}, data_fingerprint=trained.data_fingerprint)
+    registry.promote(v1)
+    with pytest.raises(RegistryError, match="no earlier version"):
+        registry.rollback()
+    run_id, v2 = registry.log_run(trained.ranker, params={}, metrics={"ltr": {"ndcg@10": 0.6}}, data_fingerprint=trained.data_fingerprint)
+    registry.promote(v2)
+    loaded, version = registry.load()
+    assert version == v2
+    assert loaded.feature_names_ == trained.ranker.feature_names_  # the registered model's features are allowlisted
+    X = small_market.builder.transform(trained.train.rows.head(50)[["profile_id", "offer_id", "as_of"]])
+    np.testing.assert_allclose(loaded.predict(X), trained.ranker.predict(X))
+    run = registry.client.get_run(run_id)
+    assert run.data.tags["data_fingerprint"] == trained.data_fingerprint
+    assert run.data.metrics["ltr.ndcg_at_10"] == 0.6
+    assert registry.rollback() == (v2, v1)
+    assert registry.champion_version() == v1
+    assert (tmp_path / "artifacts").is_dir()  # local store keeps artifacts beside the database
