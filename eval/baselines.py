@@ -20,7 +20,33 @@ from models.ranker import LambdaRankRanker
 
 Scorer = Callable[[pd.DataFrame, pd.DataFrame], npt.NDArray[np.float64]]
 _TOKEN = re.compile(r"\w+", re.UNICODE)
-_STOPWORDS = frozenset("de la le les des du un une et en à au aux pour par sur avec dans d l h f compétences".split())
+_STOPWORDS = frozenset(
+    [
+        "de",
+        "la",
+        "le",
+        "les",
+        "des",
+        "du",
+        "un",
+        "une",
+        "et",
+        "en",
+        "à",
+        "au",
+        "aux",
+        "pour",
+        "par",
+        "sur",
+        "avec",
+        "dans",
+        "d",
+        "l",
+        "h",
+        "f",
+        "compétences",
+    ]
+)
 
 
 def tokenize(text: str) -> list[str]:

@@ -73,7 +73,9 @@ def play_round(
     response = ctx.oracle.respond(
         top["query"].to_numpy(), top["item"].to_numpy(), top["position"].to_numpy(), week=week, rng=rng
     )
-    alerts = top.assign(opened=response.opened, refused=response.refused, reason=response.reason, applied=response.applied)
+    alerts = top.assign(
+        opened=response.opened, refused=response.refused, reason=response.reason, applied=response.applied
+    )
     list_id = label + "-" + alerts["query"].astype(str)
 
     def events(kind: str, rows: np.ndarray, delay: pd.Timedelta, reason: bool = False) -> pd.DataFrame:
@@ -115,7 +117,9 @@ def repeat_rates(round1: pd.DataFrame, round2: pd.DataFrame) -> dict[str, dict[s
 
         def rate(alerts: pd.DataFrame, cohort: set[str] = cohort, reason: str = reason) -> float:
             mine = alerts[alerts["query"].isin(cohort)]
-            return float((mine["refused"] & (mine["reason"] == reason)).sum() / len(mine)) if len(mine) else 0.0
+            return (
+                float((mine["refused"] & (mine["reason"] == reason)).sum() / len(mine)) if len(mine) else 0.0
+            )
 
         mine = round2[round2["query"].isin(cohort)]
         out[reason] = {
@@ -141,7 +145,9 @@ def feedback_experiment(
     """
     config = config or FeedbackConfig()
     people = sample_people(ctx, ctx.cutoff, config.max_people, config.random_state)
-    first = play_round(ctx, ltr_scorer(ranker), people, ctx.cutoff, config=config, week=ctx.cutoff_week, label="fb1")
+    first = play_round(
+        ctx, ltr_scorer(ranker), people, ctx.cutoff, config=config, week=ctx.cutoff_week, label="fb1"
+    )
     learned_ctx = ctx.with_tables(ctx.tables.with_events(first.events))
     # What the engine learns: refit with the round-1 lists, features reading the round-1 refusals.
     round1_rows = logged_lists(learned_ctx.tables, sent_from=ctx.cutoff)
@@ -159,7 +165,14 @@ def feedback_experiment(
         learned_ctx, ltr_scorer(relearned), still_looking, moment, config=config, week=week, label="fb2"
     )
     frozen = play_round(
-        learned_ctx, ltr_scorer(ranker), people, moment, features_from=ctx, config=config, week=week, label="fb2"
+        learned_ctx,
+        ltr_scorer(ranker),
+        people,
+        moment,
+        features_from=ctx,
+        config=config,
+        week=week,
+        label="fb2",
     )
     with_learning = repeat_rates(first.alerts, learning.alerts)
     without = repeat_rates(first.alerts, frozen.alerts)
@@ -186,7 +199,12 @@ def feedback_experiment(
             "people": float(weights.sum()),
             **{
                 key: float(sum(v[key] for v in out.values()))
-                for key in ("alerts_round2_frozen", "alerts_round2", "applications_round2_frozen", "applications_round2")
+                for key in (
+                    "alerts_round2_frozen",
+                    "alerts_round2",
+                    "applications_round2_frozen",
+                    "applications_round2",
+                )
             },
             **pooled,
             "drop": 1.0 - pooled["round2"] / pooled["round1"] if pooled["round1"] > 0 else float("nan"),

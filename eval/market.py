@@ -60,7 +60,7 @@ class MarketEvalConfig:
 
 
 def default_cutoff_week(world: World) -> int:
-    return max(1, int(round(0.7 * world.config.weeks)))
+    return max(1, round(0.7 * world.config.weeks))
 
 
 @dataclass

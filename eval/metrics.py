@@ -72,7 +72,9 @@ def hires_at_k(ranked: pd.DataFrame, k: int = 10) -> dict[str, float]:
     """Mean number of would-be hires in each query's top k."""
     top = _top(ranked, k)
     n_queries = ranked["query"].nunique()
-    return {f"hires@{k}": float((top["grade"] >= HIRED_GRADE).sum() / n_queries) if n_queries else float("nan")}
+    return {
+        f"hires@{k}": float((top["grade"] >= HIRED_GRADE).sum() / n_queries) if n_queries else float("nan")
+    }
 
 
 def refusal_rate_at_k(ranked: pd.DataFrame, k: int = 10, reasons: Iterable[str] = ()) -> dict[str, float]:
@@ -82,7 +84,9 @@ def refusal_rate_at_k(ranked: pd.DataFrame, k: int = 10, reasons: Iterable[str] 
     refused = top["grade"] == 0
     out = {f"refusal_rate@{k}": float(refused.mean()) if n else float("nan")}
     for reason in reasons:
-        out[f"refusal_rate@{k}/{reason}"] = float((refused & (top["reason"] == reason)).sum() / n) if n else float("nan")
+        out[f"refusal_rate@{k}/{reason}"] = (
+            float((refused & (top["reason"] == reason)).sum() / n) if n else float("nan")
+        )
     return out
 
 

@@ -82,7 +82,9 @@ def evaluate_rankers(
     say("training the ranker on lists sent before the cut-off")
     training = train_ranker(ctx.tables, ctx.builder, cutoff=ctx.cutoff, config=ranker_config)
     say("ranking the candidates with every ranker")
-    market = evaluate_market(ctx, ranking_scorers(ctx, training.ranker, eval_config.random_state), eval_config)
+    market = evaluate_market(
+        ctx, ranking_scorers(ctx, training.ranker, eval_config.random_state), eval_config
+    )
     feedback = {}
     if with_feedback:
         say("feedback loop: two rounds of alerts")
@@ -128,6 +130,8 @@ def champion_metrics(
     except (RegistryError, ModelIntegrityError, ValueError) as error:
         logged = registry.client.get_model_version(registry.model_name, version).tags.get("ndcg_at_10")
         if logged in (None, "", "None"):
-            raise RegistryError(f"champion v{version} cannot be evaluated ({error}) and logged no NDCG@10") from None
+            raise RegistryError(
+                f"champion v{version} cannot be evaluated ({error}) and logged no NDCG@10"
+            ) from None
         return version, {"ndcg@10": float(logged)}
     return version, gate_metrics(result.metrics["ltr"], result.fairness["ltr"])

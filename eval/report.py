@@ -9,15 +9,23 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from jinja2 import Environment, select_autoescape  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
+from jinja2 import Environment, select_autoescape
 
-from eval.ranking import RankingEvaluation  # noqa: E402
-from features.schema import REASONS  # noqa: E402
-from matching.artifacts import atomic_folder  # noqa: E402
+from eval.ranking import RankingEvaluation
+from features.schema import REASONS
+from matching.artifacts import atomic_folder
 
-MAIN_METRICS = ("ndcg@10", "recall@10", "mrr", "hires@10", "refusal_rate@10", "coverage@10", "exposure_gini@10")
+MAIN_METRICS = (
+    "ndcg@10",
+    "recall@10",
+    "mrr",
+    "hires@10",
+    "refusal_rate@10",
+    "coverage@10",
+    "exposure_gini@10",
+)
 
 _TEMPLATE = """<!doctype html>
 <html lang="fr"><head><meta charset="utf-8"><title>Évaluation du classement</title>
@@ -38,12 +46,17 @@ th:first-child,td:first-child{text-align:left}img{max-width:100%}</style></head>
 
 
 def _bar(frame: pd.DataFrame, path: Path, title: str) -> None:
-    ax = frame.plot.bar(figsize=(9, 4), rot=0)
+    figure, ax = plt.subplots(figsize=(9, 4))
+    frame.plot.bar(ax=ax, rot=0)
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
-    plt.tight_layout()
-    ax.figure.savefig(path, dpi=110)
-    plt.close(ax.figure)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _html(frame: pd.DataFrame) -> str:
+    return str(frame.to_html(float_format=lambda value: f"{value:.3f}"))
 
 
 def write_report(evaluation: RankingEvaluation, folder: Path) -> Path:
@@ -66,11 +79,11 @@ def write_report(evaluation: RankingEvaluation, folder: Path) -> Path:
             .from_string(_TEMPLATE)
             .render(
                 protocol=json.dumps(evaluation.protocol, ensure_ascii=False),
-                main=table[[c for c in MAIN_METRICS if c in table] + ["logged_ndcg@10"]].to_html(float_format="%.3f"),
+                main=_html(table[[c for c in MAIN_METRICS if c in table] + ["logged_ndcg@10"]]),
                 ratios=", ".join(f"{k} {v:.2f}" for k, v in evaluation.ratios().items()),
-                refusals=table[refusal_columns].to_html(float_format="%.3f"),
-                fairness=table[fairness_columns].to_html(float_format="%.3f"),
-                feedback=feedback.to_html(float_format="%.3f") if not feedback.empty else "<p>non calculée</p>",
+                refusals=_html(table[refusal_columns]),
+                fairness=_html(table[fairness_columns]),
+                feedback=_html(feedback) if not feedback.empty else "<p>non calculée</p>",
                 has_feedback=not feedback.empty,
             )
         )

@@ -25,7 +25,7 @@ class EmbeddingTable:
 
     def lookup(self, ids: npt.ArrayLike) -> FloatMatrix:
         """Rows for ``ids`` (shape ``(m, dim)``); unknown ids get a zero vector (similarity 0)."""
-        position = self.ids.get_indexer(np.asarray(ids))
+        position = self.ids.get_indexer(pd.Index(np.asarray(ids)))
         out = np.zeros((len(position), self.vectors.shape[1]), dtype=np.float32)
         known = position >= 0
         out[known] = self.vectors[position[known]]

@@ -61,7 +61,9 @@ class RomeRelations:
 
 def _wanted_skills(offers: pd.DataFrame, referential: Referential) -> list[tuple[str, ...]]:
     out = []
-    for required, listed, code in zip(offers["required_skills"], offers["skills"], offers["rome_code"], strict=True):
+    for required, listed, code in zip(
+        offers["required_skills"], offers["skills"], offers["rome_code"], strict=True
+    ):
         wanted = tuple(required) if len(required) else tuple(listed)
         if not wanted and code in referential.fiches:
             wanted = referential.skills_of(code).core
@@ -76,7 +78,10 @@ def pair_values(
     commute = _as_float(profiles["max_commute_km"])
     commute = np.where(np.isfinite(commute) & (commute > 0), commute, DEFAULT_COMMUTE_KM)
     km = haversine_km(
-        _as_float(profiles["home_lat"]), _as_float(profiles["home_lon"]), _as_float(offers["lat"]), _as_float(offers["lon"])
+        _as_float(profiles["home_lat"]),
+        _as_float(profiles["home_lon"]),
+        _as_float(offers["lat"]),
+        _as_float(offers["lon"]),
     )
     wanted = _wanted_skills(offers, referential)
     have = [set(s) for s in profiles["skills"]]
@@ -101,7 +106,9 @@ def pair_values(
             "rome_relation": rome[:, 1],
             "rome_mobility_rank": rome[:, 2],
             "rome_second_project": rome[:, 3],
-            "core_skill_coverage": np.where(n_wanted > 0, (n_wanted - missing) / np.maximum(n_wanted, 1), 1.0),
+            "core_skill_coverage": np.where(
+                n_wanted > 0, (n_wanted - missing) / np.maximum(n_wanted, 1), 1.0
+            ),
             "missing_required_skills": missing,
             "skill_overlap": np.where(union > 0, inter / np.maximum(union, 1), 0.0),
             "distance_ratio": km / commute,
@@ -113,9 +120,13 @@ def pair_values(
             "offer_permanent": (contract == "CDI").astype(float),
             "hours_within_declared": np.where(np.isfinite(hours), within.astype(float), np.nan),
             "offer_full_time": full_time,
-            "experience_gap_months": _as_float(offers["experience_months"]) - _as_float(profiles["experience_months"]),
-            "experience_required": offers["experience"].map(EXPERIENCE_LEVEL).to_numpy(float, na_value=np.nan),
-            "qualification_gap": _qualification(offers["qualification_code"]) - _qualification(profiles["qualification_code"]),
+            "experience_gap_months": _as_float(offers["experience_months"])
+            - _as_float(profiles["experience_months"]),
+            "experience_required": offers["experience"]
+            .map(EXPERIENCE_LEVEL)
+            .to_numpy(float, na_value=np.nan),
+            "qualification_gap": _qualification(offers["qualification_code"])
+            - _qualification(profiles["qualification_code"]),
             "offer_positions": _as_float(offers["positions"]),
             # carried for the history features, not model inputs
             "_salary": salary,
@@ -134,7 +145,13 @@ def _asof(queries: pd.DataFrame, events: pd.DataFrame, by: list[str], columns: l
     left = queries[[*by, "as_of"]].assign(_row=np.arange(len(queries))).sort_values("as_of", kind="stable")
     right = events[[*by, "occurred_at", *columns]].sort_values("occurred_at", kind="stable")
     merged = pd.merge_asof(
-        left, right, left_on="as_of", right_on="occurred_at", by=by, allow_exact_matches=False, direction="backward"
+        left,
+        right,
+        left_on="as_of",
+        right_on="occurred_at",
+        by=by,
+        allow_exact_matches=False,
+        direction="backward",
     )
     return merged.sort_values("_row")[columns].reset_index(drop=True)
 
@@ -204,13 +221,19 @@ class PairFeatureBuilder:
             "distance_refused": cumulative(reason("distance"), ["profile_id"], "distance_ratio", "cummin"),
             "distance_applied": cumulative(applied, ["profile_id"], "distance_ratio", "cummax"),
             "salary_refused": cumulative(reason("salaire"), ["profile_id"], "_salary", "cummax"),
-            "contract_refused": cumulative(reason("type_contrat"), ["profile_id", "_contract"], "", "cumcount"),
+            "contract_refused": cumulative(
+                reason("type_contrat"), ["profile_id", "_contract"], "", "cumcount"
+            ),
             "contract_applied": cumulative(applied, ["profile_id", "_contract"], "", "cumcount"),
             "hours_refused": cumulative(reason("horaires"), ["profile_id", "_full_time"], "", "cumcount"),
             "rome_refused": cumulative(reason("metier"), ["profile_id", "_rome_code"], "", "cumcount"),
             "rome_applied": cumulative(applied, ["profile_id", "_rome_code"], "", "cumcount"),
-            "coverage_refused": cumulative(reason("competences"), ["profile_id"], "core_skill_coverage", "cummax"),
-            "offer_applications": cumulative(applied.assign(offer=applied["offer_id"]), ["offer"], "", "cumcount"),
+            "coverage_refused": cumulative(
+                reason("competences"), ["profile_id"], "core_skill_coverage", "cummax"
+            ),
+            "offer_applications": cumulative(
+                applied.assign(offer=applied["offer_id"]), ["offer"], "", "cumcount"
+            ),
         }
 
     def transform(self, pairs: pd.DataFrame) -> pd.DataFrame:
@@ -231,7 +254,12 @@ class PairFeatureBuilder:
             }
         )
         h = self._history
-        person = _asof(queries, h["person"], ["profile_id"], [c for c in h["person"] if c.startswith("n_")])
+        person = _asof(
+            queries,
+            h["person"],
+            ["profile_id"],
+            [str(c) for c in h["person"].columns if str(c).startswith("n_")],
+        )
         person = person.fillna(0.0)
 
         def last(name: str, by: list[str], fill: float = np.nan) -> FloatArray:
@@ -250,18 +278,24 @@ class PairFeatureBuilder:
                 "history_open_rate": np.where(alerts > 0, opened / alerts, np.nan),
                 "history_apply_rate": np.where(opened > 0, person["n_applied"].to_numpy() / opened, np.nan),
                 **{
-                    f"history_refusal_rate_{r}": np.where(alerts > 0, person[f"n_refused_{r}"].to_numpy() / alerts, np.nan)
+                    f"history_refusal_rate_{r}": np.where(
+                        alerts > 0, person[f"n_refused_{r}"].to_numpy() / alerts, np.nan
+                    )
                     for r in REASONS
                 },
-                "distance_over_refused": values["distance_ratio"].to_numpy() / last("distance_refused", ["profile_id"]),
-                "distance_over_applied": values["distance_ratio"].to_numpy() / last("distance_applied", ["profile_id"]),
-                "salary_over_refused": values["_salary"].to_numpy(float) / last("salary_refused", ["profile_id"]),
+                "distance_over_refused": values["distance_ratio"].to_numpy()
+                / last("distance_refused", ["profile_id"]),
+                "distance_over_applied": values["distance_ratio"].to_numpy()
+                / last("distance_applied", ["profile_id"]),
+                "salary_over_refused": values["_salary"].to_numpy(float)
+                / last("salary_refused", ["profile_id"]),
                 "contract_refusals": last("contract_refused", ["profile_id", "_contract"], 0.0),
                 "contract_applications": last("contract_applied", ["profile_id", "_contract"], 0.0),
                 "hours_refusals": last("hours_refused", ["profile_id", "_full_time"], 0.0),
                 "rome_metier_refusals": last("rome_refused", ["profile_id", "_rome_code"], 0.0),
                 "rome_applications": last("rome_applied", ["profile_id", "_rome_code"], 0.0),
-                "coverage_over_refused": values["core_skill_coverage"].to_numpy() - last("coverage_refused", ["profile_id"]),
+                "coverage_over_refused": values["core_skill_coverage"].to_numpy()
+                - last("coverage_refused", ["profile_id"]),
             }
         frame = pd.DataFrame(out)[list(FEATURE_NAMES)].astype(float)
         return frame.replace([np.inf, -np.inf], np.nan)
@@ -278,11 +312,12 @@ def stated_constraint_violations(X: pd.DataFrame) -> npt.NDArray[np.float64]:
     """
     outside_project = X["rome_same_code"] == 0
     refused_a_job = (X["history_refusal_rate_metier"] > 0) | (X["rome_metier_refusals"] > 0)
-    return (
+    counts = (
         (X["distance_over_refused"] >= 1.0).astype(float)
         + (X["salary_over_refused"] <= 1.0).astype(float)
         + (X["contract_refusals"] > 0).astype(float)
         + (X["hours_refusals"] > 0).astype(float)
         + (outside_project & refused_a_job).astype(float)
         + (X["coverage_over_refused"] <= 0.0).astype(float)
-    ).to_numpy()
+    )
+    return np.asarray(counts, dtype=np.float64)

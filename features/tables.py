@@ -14,8 +14,18 @@ import pandas as pd
 
 from matching.simulator.market import World
 
-EVENT_COLUMNS = ("occurred_at", "event", "profile_id", "offer_id", "training_id", "reason", "rank", "list_id", "actor")
-TIME_DTYPE = "datetime64[ns, UTC]"
+EVENT_COLUMNS = (
+    "occurred_at",
+    "event",
+    "profile_id",
+    "offer_id",
+    "training_id",
+    "reason",
+    "rank",
+    "list_id",
+    "actor",
+)
+TIME_DTYPE = pd.DatetimeTZDtype(unit="ns", tz="UTC")
 
 
 def normalise_events(events: pd.DataFrame) -> pd.DataFrame:

@@ -29,7 +29,9 @@ rome_app = typer.Typer(help="Query the ROME 4.0 referential.", no_args_is_help=T
 ingest_app = typer.Typer(help="Ingest external data.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema and loading.", no_args_is_help=True)
 geo_app = typer.Typer(help="Geography tools.", no_args_is_help=True)
-model_app = typer.Typer(help="Models: build the offline encoder, list and roll back rankers.", no_args_is_help=True)
+model_app = typer.Typer(
+    help="Models: build the offline encoder, list and roll back rankers.", no_args_is_help=True
+)
 eval_app = typer.Typer(help="Offline evaluation (rankers without a subcommand).")
 index_app = typer.Typer(help="Candidate indexes over offers, profiles and trainings.", no_args_is_help=True)
 app.add_typer(rome_app, name="rome")
@@ -386,6 +388,7 @@ _SIM_DEFAULTS: dict[str, int] = {
     if name in {"n_profiles", "n_offers", "n_trainings", "months", "seed"}
 }
 
+
 @app.command("sample")
 @user_errors
 def sample(
@@ -393,13 +396,15 @@ def sample(
         "n_profiles"
     ],
     offers: Annotated[int, typer.Option(help="Number of job offers.")] = _SIM_DEFAULTS["n_offers"],
-    trainings: Annotated[int, typer.Option(help="Number of training courses.")] = _SIM_DEFAULTS["n_trainings"],
+    trainings: Annotated[int, typer.Option(help="Number of training courses.")] = _SIM_DEFAULTS[
+        "n_trainings"
+    ],
     months: Annotated[
         int, typer.Option(help="Months of interactions to simulate (0: entities only).")
     ] = _SIM_DEFAULTS["months"],
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same world.")] = _SIM_DEFAULTS[
-        "seed"
-    ],
+    seed: Annotated[
+        int, typer.Option(help="Random seed; the same seed gives the same world.")
+    ] = _SIM_DEFAULTS["seed"],
     out: Annotated[Path | None, typer.Option(help="Output folder (default: data/sample/world).")] = None,
     load: Annotated[bool, typer.Option("--load", help="Also load the world into the database.")] = False,
     rome_dir: RomeDir = None,

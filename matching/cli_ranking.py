@@ -35,7 +35,9 @@ WorldOption = Annotated[
 ]
 CutoffWeek = Annotated[
     int | None,
-    typer.Option(help="Week of the temporal cut: learn before it, evaluate after (default: 70 % of the weeks)."),
+    typer.Option(
+        help="Week of the temporal cut: learn before it, evaluate after (default: 70 % of the weeks)."
+    ),
 ]
 People = Annotated[int, typer.Option(help="At most this many jobseekers in the evaluation.")]
 TrackingUri = Annotated[
@@ -59,7 +61,9 @@ TABLE_METRICS = {
 }
 
 
-def _context(world: Path | None, rome_dir: Path | None, encoder: str | None, cutoff_week: int | None) -> MarketContext:
+def _context(
+    world: Path | None, rome_dir: Path | None, encoder: str | None, cutoff_week: int | None
+) -> MarketContext:
     from eval.market import MarketContext
 
     ref = bootstrap.referential(rome_dir=rome_dir)
@@ -67,7 +71,9 @@ def _context(world: Path | None, rome_dir: Path | None, encoder: str | None, cut
     if data.hidden.empty or data.interactions.empty:
         raise typer.BadParameter("the world has no interactions to learn from: generate it with --months ≥ 1")
     enc = bootstrap.encoder(spec=encoder)
-    with err_console.status(f"embedding {len(data.profiles):,} profiles and {len(data.offers):,} offers ({enc.name})"):
+    with err_console.status(
+        f"embedding {len(data.profiles):,} profiles and {len(data.offers):,} offers ({enc.name})"
+    ):
         try:
             ctx = MarketContext.build(data, ref, enc, cutoff_week=cutoff_week)
         except ValueError as error:
@@ -103,7 +109,16 @@ def _print_table(rows: dict[str, dict[str, float]], title: str) -> None:
 
 def _print_feedback(feedback: dict[str, dict[str, float]]) -> None:
     table = Table(title="Feedback loop: repeat refusals for the same reason (share of the cohort's alerts)")
-    for column in ("reason", "people", "round 1", "r2 frozen", "r2 learning", "drop", "alerts r2 f/l", "applied r2 f/l"):
+    for column in (
+        "reason",
+        "people",
+        "round 1",
+        "r2 frozen",
+        "r2 learning",
+        "drop",
+        "alerts r2 f/l",
+        "applied r2 f/l",
+    ):
         table.add_column(column, justify="right", no_wrap=True)
     for reason, row in feedback.items():
         table.add_row(
@@ -126,7 +141,9 @@ def eval_ranking(
     context: typer.Context,
     world: WorldOption = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object as the last line.")] = False,
-    report: Annotated[Path, typer.Option(help="Folder of the HTML/PNG report.")] = Path("var/reports/ranking"),
+    report: Annotated[Path, typer.Option(help="Folder of the HTML/PNG report.")] = Path(
+        "var/reports/ranking"
+    ),
     people: People = 600,
     cutoff_week: CutoffWeek = None,
     feedback: Annotated[bool, typer.Option(help="Run the two-round feedback-loop experiment.")] = True,
@@ -145,7 +162,10 @@ def eval_ranking(
     ctx = _context(world, rome_dir, encoder, cutoff_week)
     evaluation = _evaluate(ctx, people, feedback)
     path = write_report(evaluation, report)
-    _print_table(evaluation.table(), f"Offline ranking evaluation (cut-off {ctx.cutoff:%Y-%m-%d}, encoder {ctx.encoder.name})")
+    _print_table(
+        evaluation.table(),
+        f"Offline ranking evaluation (cut-off {ctx.cutoff:%Y-%m-%d}, encoder {ctx.encoder.name})",
+    )
     console.print(", ".join(f"{k} {v:.2f}×" for k, v in evaluation.ratios().items()))
     if evaluation.feedback:
         _print_feedback(evaluation.feedback)
@@ -164,7 +184,9 @@ def train(
     experiment: Annotated[str, typer.Option(help="MLflow experiment name.")] = "alert-ranker",
     people: People = 600,
     cutoff_week: CutoffWeek = None,
-    promote: Annotated[bool, typer.Option(help="Move the champion alias if the promotion gate passes.")] = True,
+    promote: Annotated[
+        bool, typer.Option(help="Move the champion alias if the promotion gate passes.")
+    ] = True,
     rome_dir: RomeDir = None,
     encoder: EncoderOption = None,
 ) -> None:
@@ -181,7 +203,10 @@ def train(
     registry = ModelRegistry(tracking_uri, model_name=model_name)
     with err_console.status("logging to MLflow"):
         champion = champion_metrics(ctx, registry, people)
-        metrics: dict[str, Any] = {**evaluation.table(), "feedback": {f"{r}.drop": v["drop"] for r, v in evaluation.feedback.items()}}
+        metrics: dict[str, Any] = {
+            **evaluation.table(),
+            "feedback": {f"{r}.drop": v["drop"] for r, v in evaluation.feedback.items()},
+        }
         run_id, version = registry.log_run(
             evaluation.training.ranker,
             params={f"protocol.{k}": v for k, v in evaluation.protocol.items()},
@@ -192,8 +217,16 @@ def train(
         )
     candidate = gate_metrics(evaluation.market.metrics["ltr"], evaluation.market.fairness["ltr"])
     decision = promotion_gate(candidate, champion[1] if champion else None)
-    _print_table({"candidate": {**candidate, **evaluation.table()["ltr"]}, **({f"champion v{champion[0]}": champion[1]} if champion else {})}, "Promotion gate")
-    console.print(f"MLflow run {run_id}: registered {model_name} v{version} ({len(flatten_metrics(metrics))} metrics logged)")
+    _print_table(
+        {
+            "candidate": {**candidate, **evaluation.table()["ltr"]},
+            **({f"champion v{champion[0]}": champion[1]} if champion else {}),
+        },
+        "Promotion gate",
+    )
+    console.print(
+        f"MLflow run {run_id}: registered {model_name} v{version} ({len(flatten_metrics(metrics))} metrics logged)"
+    )
     if decision.promote and promote:
         registry.promote(version)
         console.print(f"[green]promoted[/] v{version} to @champion: " + "; ".join(decision.reasons))

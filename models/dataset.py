@@ -66,7 +66,9 @@ def logged_lists(
         outcomes = outcomes[outcomes["occurred_at"] < labels_until]
     outcomes = outcomes.assign(grade=outcomes["event"].map(GRADE_OF_EVENT).fillna(-1).astype(int))
     best = outcomes.groupby(["profile_id", "offer_id"])["grade"].max().rename("best")
-    refusals = outcomes[outcomes["event"] == "refused"].drop_duplicates(["profile_id", "offer_id"], keep="last")
+    refusals = outcomes[outcomes["event"] == "refused"].drop_duplicates(
+        ["profile_id", "offer_id"], keep="last"
+    )
     refusal = refusals.set_index(["profile_id", "offer_id"])["reason"].rename("reason")
     rows = rows.join(best, on=["profile_id", "offer_id"]).join(refusal, on=["profile_id", "offer_id"])
     refused = rows["reason"].notna()
@@ -90,7 +92,7 @@ def examination_propensity(rows: pd.DataFrame) -> dict[int, float]:
     top = by_rank["mean"].iloc[0]
     out: dict[int, float] = {}
     last = 1.0
-    for rank, (mean, size) in by_rank.iterrows():
+    for rank, mean, size in zip(by_rank.index.astype(int), by_rank["mean"], by_rank["size"], strict=True):
         if size >= 30 and mean > 0:
             last = min(1.0, float(mean) / top)
         out[int(rank)] = last
@@ -131,7 +133,9 @@ class RankingSet:
 
 def ranking_set(rows: pd.DataFrame, builder: PairFeatureBuilder) -> RankingSet:
     """Features of logged rows as of their list's send time (rows must be grouped by ``list_id``)."""
-    return RankingSet(rows.reset_index(drop=True), builder.transform(rows[["profile_id", "offer_id", "as_of"]]))
+    return RankingSet(
+        rows.reset_index(drop=True), builder.transform(rows[["profile_id", "offer_id", "as_of"]])
+    )
 
 
 def temporal_split(tables: MarketTables, cutoff: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -113,9 +113,18 @@ class LambdaRankRanker:
             if position is None:
                 raise ValueError("position_debias='lambdamart' needs the logged positions")
             debias_positions = np.asarray(position, dtype=np.int32) - 1
-        weight = sample_weight if self.config.position_debias == "ips" else None
+        weight = (
+            np.asarray(sample_weight, dtype=float)
+            if sample_weight is not None and self.config.position_debias == "ips"
+            else None
+        )
         dataset = lgb.Dataset(
-            X, label=np.asarray(y), group=np.asarray(group), weight=weight, position=debias_positions, free_raw_data=True
+            X,
+            label=np.asarray(y),
+            group=np.asarray(group),
+            weight=weight,
+            position=debias_positions,
+            free_raw_data=True,
         )
         self.booster_ = lgb.train(params, dataset, num_boost_round=self.config.n_estimators)
         self.feature_names_ = tuple(X.columns)
@@ -142,4 +151,6 @@ class LambdaRankRanker:
         if self.booster_ is None:
             raise RuntimeError("the ranker is not fitted")
         contributions = self.booster_.predict(X[list(self.feature_names_)], pred_contrib=True)
-        return pd.DataFrame(np.asarray(contributions)[:, :-1], columns=list(self.feature_names_), index=X.index)
+        return pd.DataFrame(
+            np.asarray(contributions)[:, :-1], columns=list(self.feature_names_), index=X.index
+        )

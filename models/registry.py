@@ -21,10 +21,6 @@ from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PythonModel, PythonModelContext
 
 from matching.config import PROJECT_ROOT
-
-# Quiet MLflow's download bars and pickling advice on the command line; errors still surface.
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-logging.getLogger("mlflow").setLevel(logging.ERROR)
 from matching.errors import MatchingError
 from models.artifact import load_ranker, save_ranker
 from models.ranker import LambdaRankRanker
@@ -34,7 +30,13 @@ DEFAULT_EXPERIMENT = "alert-ranker"
 CHAMPION = "champion"
 PREVIOUS_TAG = "previous_champion"
 RANKER_ARTIFACT = "ranker"
-FAIRNESS_TOLERANCE = 0.02  # parity ratios are estimated on a few hundred people: allow this much noise
+FAIRNESS_TOLERANCE = 0.02
+
+# Quiet MLflow's download bars and pickling advice on the command line; errors still surface.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+logging.getLogger("mlflow").setLevel(
+    logging.ERROR
+)  # parity ratios are estimated on a few hundred people: allow this much noise
 
 
 class RegistryError(MatchingError):
@@ -66,7 +68,7 @@ def flatten_metrics(metrics: dict[str, dict[str, float]]) -> dict[str, float]:
     }
 
 
-class RankerPyfunc(PythonModel):  # type: ignore[misc]
+class RankerPyfunc(PythonModel):
     """``mlflow.pyfunc`` face of the ranker: ``predict(features frame) -> scores``."""
 
     def load_context(self, context: PythonModelContext) -> None:
@@ -99,12 +101,14 @@ def promotion_gate(
         promote = False
         reasons.append(f"NDCG@10 {candidate['ndcg@10']:.4f} below the champion's {champion['ndcg@10']:.4f}")
     for name, value in champion.items():
-        if "ratio" in name and pd.notna(value) and pd.notna(candidate.get(name)):
-            if candidate[name] < value - tolerance:
-                promote = False
-                reasons.append(f"{name} {candidate[name]:.3f} worse than the champion's {value:.3f}")
+        comparable = "ratio" in name and pd.notna(value) and pd.notna(candidate.get(name))
+        if comparable and candidate[name] < value - tolerance:
+            promote = False
+            reasons.append(f"{name} {candidate[name]:.3f} worse than the champion's {value:.3f}")
     if promote:
-        reasons.append(f"NDCG@10 {candidate['ndcg@10']:.4f} ≥ champion {champion['ndcg@10']:.4f}; fairness not worse")
+        reasons.append(
+            f"NDCG@10 {candidate['ndcg@10']:.4f} ≥ champion {champion['ndcg@10']:.4f}; fairness not worse"
+        )
     return GateDecision(promote, reasons)
 
 
@@ -166,7 +170,9 @@ class ModelRegistry:
                 )
             version = mlflow.register_model(info.model_uri, self.model_name, await_registration_for=60)
             self.client.set_model_version_tag(self.model_name, version.version, "run_id", run.info.run_id)
-            self.client.set_model_version_tag(self.model_name, version.version, "ndcg_at_10", str(metrics.get("ltr", {}).get("ndcg@10")))
+            self.client.set_model_version_tag(
+                self.model_name, version.version, "ndcg_at_10", str(metrics.get("ltr", {}).get("ndcg@10"))
+            )
         return run.info.run_id, str(version.version)
 
     # -- champion alias -------------------------------------------------------------------------------
@@ -203,7 +209,9 @@ class ModelRegistry:
             raise RegistryError(f"model {self.model_name!r} has no champion: run `matching train`")
         with tempfile.TemporaryDirectory() as tmp:
             try:
-                local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tmp, tracking_uri=self.tracking_uri)
+                local = mlflow.artifacts.download_artifacts(
+                    artifact_uri=uri, dst_path=tmp, tracking_uri=self.tracking_uri
+                )
             except MlflowException as error:
                 raise RegistryError(f"cannot fetch {uri}: {error.message}") from None
             candidates = list(Path(local).rglob(f"{RANKER_ARTIFACT}/manifest.json"))

@@ -56,7 +56,9 @@ def train_ranker(
     """
     rows = logged_lists(tables, sent_before=cutoff, labels_until=cutoff)
     if extra_rows is not None and len(extra_rows):
-        rows = pd.concat([rows, extra_rows], ignore_index=True).sort_values(["as_of", "list_id", "rank"], kind="stable")
+        rows = pd.concat([rows, extra_rows], ignore_index=True).sort_values(
+            ["as_of", "list_id", "rank"], kind="stable"
+        )
     if rows.empty:
         raise ValueError(f"no alert lists were sent before {cutoff:%Y-%m-%d}: nothing to learn from")
     config = config or RankerConfig()

@@ -101,7 +101,9 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 def small_world(builtin: Referential) -> World:
     """A small simulated market with two months of interactions (fast to learn from)."""
     return simulate_market(
-        builtin, load_communes(), MarketConfig(n_profiles=800, n_offers=1600, n_trainings=40, months=2, seed=7)
+        builtin,
+        load_communes(),
+        MarketConfig(n_profiles=800, n_offers=1600, n_trainings=40, months=2, seed=7),
     )
 
 

@@ -8,7 +8,13 @@ import pytest
 
 from eval.market import MarketContext
 from features.pairs import PairFeatureBuilder, stated_constraint_violations
-from features.schema import FEATURE_NAMES, TRAINING_FEATURES, FeatureAllowlistError, check_allowlist, protected_words
+from features.schema import (
+    FEATURE_NAMES,
+    TRAINING_FEATURES,
+    FeatureAllowlistError,
+    check_allowlist,
+    protected_words,
+)
 from features.tables import MarketTables
 from models.dataset import logged_lists
 
@@ -20,7 +26,19 @@ def test_every_declared_feature_is_allowlisted_and_none_is_protected() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["sex", "age_band", "qpv", "home_commune", "home_insee", "postcode_match", "nationality", "handicap", "home_lat", "family_size"]
+    "name",
+    [
+        "sex",
+        "age_band",
+        "qpv",
+        "home_commune",
+        "home_insee",
+        "postcode_match",
+        "nationality",
+        "handicap",
+        "home_lat",
+        "family_size",
+    ],
 )
 def test_protected_or_location_identity_names_are_refused(name: str) -> None:
     assert protected_words(name)
@@ -59,8 +77,18 @@ def test_features_ignore_events_at_or_after_their_moment(small_market: MarketCon
     cut = PairFeatureBuilder(tables.events_before(moment), small_market.embeddings, small_market.referential)
     pd.testing.assert_frame_equal(full, cut.transform(at_moment))
     # a refusal of every candidate logged exactly at the moment must not be seen either
-    same_time = at_moment.assign(occurred_at=moment, event="refused", reason="distance", training_id=None, rank=1, list_id="x", actor="system")
-    noisy = PairFeatureBuilder(tables.with_events(same_time.drop(columns="as_of")), small_market.embeddings, small_market.referential)
+    same_time = at_moment.assign(
+        occurred_at=moment,
+        event="refused",
+        reason="distance",
+        training_id=None,
+        rank=1,
+        list_id="x",
+        actor="system",
+    )
+    noisy = PairFeatureBuilder(
+        tables.with_events(same_time.drop(columns="as_of")), small_market.embeddings, small_market.referential
+    )
     pd.testing.assert_frame_equal(full, noisy.transform(at_moment))
 
 
@@ -72,15 +100,32 @@ def test_history_features_follow_refusals(small_market: MarketContext) -> None:
     pair = pd.DataFrame({"profile_id": [profile], "offer_id": [offer], "as_of": [moment]})
     before = small_market.builder.transform(pair)
     refusal = pd.DataFrame(
-        {"occurred_at": [moment - pd.Timedelta(hours=1)], "event": ["refused"], "profile_id": [profile], "offer_id": [offer],
-         "training_id": [None], "reason": ["type_contrat"], "rank": [1], "list_id": ["t"], "actor": ["system"]}
+        {
+            "occurred_at": [moment - pd.Timedelta(hours=1)],
+            "event": ["refused"],
+            "profile_id": [profile],
+            "offer_id": [offer],
+            "training_id": [None],
+            "reason": ["type_contrat"],
+            "rank": [1],
+            "list_id": ["t"],
+            "actor": ["system"],
+        }
     )
-    after = PairFeatureBuilder(tables.with_events(refusal), small_market.embeddings, small_market.referential).transform(pair)
+    after = PairFeatureBuilder(
+        tables.with_events(refusal), small_market.embeddings, small_market.referential
+    ).transform(pair)
     assert after.loc[0, "contract_refusals"] == before.loc[0, "contract_refusals"] + 1
     assert stated_constraint_violations(after)[0] >= 1
 
 
 def test_unknown_ids_are_a_clear_error(small_market: MarketContext) -> None:
-    pair = pd.DataFrame({"profile_id": ["nobody"], "offer_id": [small_market.tables.offers.index[0]], "as_of": [pd.Timestamp("2025-02-01", tz="UTC")]})
+    pair = pd.DataFrame(
+        {
+            "profile_id": ["nobody"],
+            "offer_id": [small_market.tables.offers.index[0]],
+            "as_of": [pd.Timestamp("2025-02-01", tz="UTC")],
+        }
+    )
     with pytest.raises(KeyError, match="nobody"):
         small_market.builder.transform(pair)

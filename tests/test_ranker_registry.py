@@ -18,7 +18,9 @@ from models.registry import ModelRegistry, RegistryError, promotion_gate
 from models.training import train_ranker
 
 
-def _planted(n_groups: int = 300, size: int = 8, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+def _planted(
+    n_groups: int = 300, size: int = 8, seed: int = 0
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Groups where the grade is driven by skill coverage only; the other features are noise."""
     rng = np.random.default_rng(seed)
     X = pd.DataFrame(rng.random((n_groups * size, len(FEATURE_NAMES))), columns=list(FEATURE_NAMES))
@@ -34,7 +36,14 @@ def test_ranker_learns_a_planted_signal_and_is_deterministic() -> None:
     second = LambdaRankRanker(config=config).fit(X, y, groups)
     np.testing.assert_array_equal(first.predict(X), second.predict(X))
     X_test, y_test, _ = _planted(seed=1)
-    frame = pd.DataFrame({"query": np.repeat(np.arange(300), 8), "item": np.arange(2400).astype(str), "grade": y_test, "reason": ""})
+    frame = pd.DataFrame(
+        {
+            "query": np.repeat(np.arange(300), 8),
+            "item": np.arange(2400).astype(str),
+            "grade": y_test,
+            "reason": "",
+        }
+    )
     learned = ndcg_at_k(rank_by_score(frame, first.predict(X_test)))["ndcg@10"]
     chance = ndcg_at_k(rank_by_score(frame, np.random.default_rng(0).random(2400)))["ndcg@10"]
     assert learned > 0.97 > chance
@@ -80,20 +89,37 @@ def test_promotion_gate() -> None:
 
 
 def test_registry_logs_registers_promotes_and_rolls_back(tmp_path: Path, small_market: MarketContext) -> None:
-    trained = train_ranker(small_market.tables, small_market.builder, cutoff=small_market.cutoff, config=RankerConfig(n_estimators=20))
+    trained = train_ranker(
+        small_market.tables,
+        small_market.builder,
+        cutoff=small_market.cutoff,
+        config=RankerConfig(n_estimators=20),
+    )
     check_allowlist(trained.ranker.feature_names_)
     registry = ModelRegistry(f"sqlite:///{tmp_path / 'mlflow.db'}", model_name="test-ranker")
     with pytest.raises(RegistryError, match="no champion"):
         registry.load()
-    _, v1 = registry.log_run(trained.ranker, params={"cutoff": "x"}, metrics={"ltr": {"ndcg@10": 0.5}}, data_fingerprint=trained.data_fingerprint)
+    _, v1 = registry.log_run(
+        trained.ranker,
+        params={"cutoff": "x"},
+        metrics={"ltr": {"ndcg@10": 0.5}},
+        data_fingerprint=trained.data_fingerprint,
+    )
     registry.promote(v1)
     with pytest.raises(RegistryError, match="no earlier version"):
         registry.rollback()
-    run_id, v2 = registry.log_run(trained.ranker, params={}, metrics={"ltr": {"ndcg@10": 0.6}}, data_fingerprint=trained.data_fingerprint)
+    run_id, v2 = registry.log_run(
+        trained.ranker,
+        params={},
+        metrics={"ltr": {"ndcg@10": 0.6}},
+        data_fingerprint=trained.data_fingerprint,
+    )
     registry.promote(v2)
     loaded, version = registry.load()
     assert version == v2
-    assert loaded.feature_names_ == trained.ranker.feature_names_  # the registered model's features are allowlisted
+    assert (
+        loaded.feature_names_ == trained.ranker.feature_names_
+    )  # the registered model's features are allowlisted
     X = small_market.builder.transform(trained.train.rows.head(50)[["profile_id", "offer_id", "as_of"]])
     np.testing.assert_allclose(loaded.predict(X), trained.ranker.predict(X))
     run = registry.client.get_run(run_id)

@@ -14,8 +14,15 @@ T0 = pd.Timestamp("2025-01-06 06:00", tz="UTC")
 
 def _event(hours: float, event: str, offer: str, **extra: object) -> dict[str, object]:
     row: dict[str, object] = {
-        "occurred_at": T0 + pd.Timedelta(hours=hours), "event": event, "profile_id": "P1", "offer_id": offer,
-        "training_id": None, "reason": None, "rank": None, "list_id": None, "actor": "system",
+        "occurred_at": T0 + pd.Timedelta(hours=hours),
+        "event": event,
+        "profile_id": "P1",
+        "offer_id": offer,
+        "training_id": None,
+        "reason": None,
+        "rank": None,
+        "list_id": None,
+        "actor": "system",
     }
     row.update(extra)
     return row
@@ -29,17 +36,23 @@ def _tables(events: list[dict[str, object]]) -> MarketTables:
 def test_graded_labels_with_known_answers() -> None:
     shown = [_event(0, "alert_sent", f"O{k}", rank=k, list_id="L1") for k in range(1, 6)]
     outcomes = [
-        _event(5, "alert_opened", "O1"), _event(5.1, "refused", "O1", reason="distance"),
+        _event(5, "alert_opened", "O1"),
+        _event(5.1, "refused", "O1", reason="distance"),
         _event(5, "alert_opened", "O2"),
-        _event(5, "alert_opened", "O3"), _event(5.1, "applied", "O3"),
-        _event(5, "alert_opened", "O4"), _event(5.1, "applied", "O4"), _event(80, "employer_accepted", "O4"),
+        _event(5, "alert_opened", "O3"),
+        _event(5.1, "applied", "O3"),
+        _event(5, "alert_opened", "O4"),
+        _event(5.1, "applied", "O4"),
+        _event(80, "employer_accepted", "O4"),
         _event(200, "hired", "O4"),
     ]
     rows = logged_lists(_tables(shown + outcomes)).set_index("offer_id")
     assert rows["grade"].to_dict() == {"O1": 0, "O2": 2, "O3": 3, "O4": 5, "O5": 1}
     assert rows.loc["O1", "reason"] == "distance"
     # labels observed before a cut: the hire after it is unknown yet
-    cut = logged_lists(_tables(shown + outcomes), labels_until=T0 + pd.Timedelta(hours=100)).set_index("offer_id")
+    cut = logged_lists(_tables(shown + outcomes), labels_until=T0 + pd.Timedelta(hours=100)).set_index(
+        "offer_id"
+    )
     assert cut.loc["O4", "grade"] == 4
 
 

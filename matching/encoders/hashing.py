@@ -17,7 +17,6 @@ from matching.encoders.base import FloatMatrix, normalize_rows
 class HashingEncoder:
     """Bag of words and bigrams hashed into ``dim`` buckets; queries and documents share one space."""
 
-
     def __init__(self, *, dim: int = 512) -> None:
         self.dim = dim
         self.name = f"hashing-words-1-2-d{dim}"

@@ -131,7 +131,14 @@ class MarketOracle:
         p, o = self._positions(profile_ids, offer_ids)
         m = len(p)
         response = respond_to_alerts(
-            self.population, p, o, np.ones(m, dtype=np.int64), week, self.config, rng, examined=np.ones(m, bool)
+            self.population,
+            p,
+            o,
+            np.ones(m, dtype=np.int64),
+            week,
+            self.config,
+            rng,
+            examined=np.ones(m, bool),
         )
         decision = employer_decides(self.population, p, o, rng)
         grade = np.full(m, GRADE_IGNORED, dtype=np.int64)
