@@ -175,6 +175,13 @@ class PairFeatureBuilder:
         self.referential = referential
         self.relations = RomeRelations(referential)
         self._history = self._event_history()
+        # Going rate of each occupation (median offered salary): the yardstick for people who declared
+        # no salary floor.
+        offers = tables.offers
+        offered = pd.to_numeric(offers["salary_max_monthly"], errors="coerce").fillna(
+            pd.to_numeric(offers["salary_min_monthly"], errors="coerce")
+        )
+        self._going_rate = offered.groupby(offers["rome_code"].to_numpy()).median()
 
     def _values(self, profile_ids: npt.ArrayLike, offer_ids: npt.ArrayLike) -> pd.DataFrame:
         profiles = self.tables.profiles.reindex(np.asarray(profile_ids))
@@ -287,6 +294,8 @@ class PairFeatureBuilder:
                 / last("distance_refused", ["profile_id"]),
                 "distance_over_applied": values["distance_ratio"].to_numpy()
                 / last("distance_applied", ["profile_id"]),
+                "salary_vs_occupation": values["_salary"].to_numpy(float)
+                / self._going_rate.reindex(values["_rome_code"]).to_numpy(float),
                 "salary_over_refused": values["_salary"].to_numpy(float)
                 / last("salary_refused", ["profile_id"]),
                 "contract_refusals": last("contract_refused", ["profile_id", "_contract"], 0.0),

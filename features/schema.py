@@ -27,6 +27,7 @@ PAIR_FEATURES: dict[str, str] = {
     "distance_ratio": "commute distance divided by the person's declared maximum commute",
     "beyond_declared_radius": "the offer lies beyond the person's declared commute",
     "salary_ratio": "offer's maximum monthly salary divided by the person's declared salary floor",
+    "salary_vs_occupation": "offer's salary over the median salary offered for its ROME code (the going rate)",
     "contract_declared_ok": "the offer's contract type is among those the person declared (or none declared)",
     "offer_permanent": "the offer is a CDI",
     "hours_within_declared": "the offer's weekly hours lie within the person's declared range",
