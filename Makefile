@@ -28,6 +28,7 @@ run: install
 	$(BIN)/matching rome info
 	$(BIN)/matching sample --out data/sample/world --load
 	$(BIN)/matching index build --world data/sample/world --out var/index
+	$(BIN)/matching train
 	@if [ -f "$(MATCHING_REFERENCE_DATA)/offers_ft_api_v2/offers.json" ]; then \
 	  $(BIN)/matching ingest offers "$(MATCHING_REFERENCE_DATA)/offers_ft_api_v2/offers.json" \
 	    --rome-dir "$(MATCHING_REFERENCE_DATA)/rome_v460" \

@@ -47,7 +47,7 @@ th:first-child,td:first-child{text-align:left}img{max-width:100%}</style></head>
 
 def _bar(frame: pd.DataFrame, path: Path, title: str) -> None:
     figure, ax = plt.subplots(figsize=(9, 4))
-    frame.plot.bar(ax=ax, rot=0)
+    frame.plot.bar(ax=ax, rot=25)
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
     figure.tight_layout()
