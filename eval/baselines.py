@@ -1,7 +1,8 @@
 """Rankers compared on the same candidates: the learned model and five baselines.
 
-Each scorer maps candidate rows (``query``: the ranked list, ``profile_id``, ``item``: the offer id)
-and their features to scores, higher first. ``rule`` is today's practice: the person's ROME code first, then offers within
+Each scorer maps candidate rows (``query``: the ranked list, ``item``: what is ranked, and the pair's
+``profile_id`` and ``offer_id``) and their features to scores, higher first. The same scorers rank
+offers for a person (alerts) and people for an offer (sourcing). ``rule`` is today's practice: the person's ROME code first, then offers within
 their declared radius, then the closest.
 """
 
@@ -106,7 +107,7 @@ class BM25Scorer:
 
     def __call__(self, rows: pd.DataFrame, X: pd.DataFrame) -> npt.NDArray[np.float64]:
         out = np.zeros(len(rows))
-        positions = self.offer_position.get_indexer(rows["item"].to_numpy())
+        positions = self.offer_position.get_indexer(rows["offer_id"].to_numpy())
         for query, index in rows.groupby("profile_id", sort=False).indices.items():
             docs = positions[index]
             known = docs >= 0

@@ -71,7 +71,11 @@ def play_round(
     top = ranked[ranked["position"] <= config.alerts_per_round].reset_index(drop=True)
     rng = np.random.default_rng([config.random_state, week])
     response = ctx.oracle.respond(
-        top["query"].to_numpy(), top["item"].to_numpy(), top["position"].to_numpy(), week=week, rng=rng
+        top["profile_id"].to_numpy(),
+        top["offer_id"].to_numpy(),
+        top["position"].to_numpy(),
+        week=week,
+        rng=rng,
     )
     alerts = top.assign(
         opened=response.opened, refused=response.refused, reason=response.reason, applied=response.applied
@@ -85,7 +89,7 @@ def play_round(
                 "occurred_at": moment + delay,
                 "event": kind,
                 "profile_id": chosen["query"].to_numpy(),
-                "offer_id": chosen["item"].to_numpy(),
+                "offer_id": chosen["offer_id"].to_numpy(),
                 "training_id": None,
                 "reason": chosen["reason"].to_numpy() if reason else None,
                 "rank": chosen["position"].to_numpy(),

@@ -54,6 +54,7 @@ class MarketEvalConfig:
     cutoff_week: int | None = None  # default: 70 % of the simulated weeks
     max_people: int = 600
     pool_size: int = 100
+    max_offers: int = 300  # offers sourced (counsellor view)
     radius_factor: float = 1.5  # candidates up to this multiple of each person's declared commute
     k: int = 10
     random_state: int = 0
@@ -139,10 +140,7 @@ class MarketContext:
 
     def _generator(self, moment: pd.Timestamp) -> CandidateGenerator:
         if moment not in self._generators:
-            offers = self.tables.offers
-            created = offers["created_at"] <= moment
-            expires = pd.to_datetime(offers["expires_at"]).dt.tz_localize("UTC") > moment
-            open_offers = offers[(created & expires).to_numpy()]
+            open_offers = self.tables.offers.loc[self.open_offers(moment)]
             generator = CandidateGenerator(self.referential, self.encoder)
             generator.index_offers(
                 list(offers_from_frame(open_offers)), vectors=self.embeddings.offers.lookup(open_offers.index)
@@ -153,7 +151,7 @@ class MarketContext:
     def candidates(
         self, people: np.ndarray, moment: pd.Timestamp, pool_size: int, radius_factor: float = 1.0
     ) -> pd.DataFrame:
-        """Candidate offers for each person at ``moment``: columns ``query``, ``profile_id``, ``item``, ``as_of``.
+        """Candidate offers for each person at ``moment``: ``query``, ``item``, ``profile_id``, ``offer_id``, ``as_of``.
 
         ``radius_factor`` widens the search beyond the declared commute (the reranker then weighs
         distance against the person's observed tolerance).
@@ -171,11 +169,31 @@ class MarketContext:
             fresh = [i for i in ids.tolist() if (profile.id, i) not in already]
             frames.append(pd.DataFrame({"query": profile.id, "item": fresh}))
         pool = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["query", "item"])
-        return pool.assign(profile_id=pool["query"], as_of=moment)
+        return pool.assign(profile_id=pool["query"], offer_id=pool["item"], as_of=moment)
+
+    def sourcing_candidates(self, offers: np.ndarray, moment: pd.Timestamp, pool_size: int) -> pd.DataFrame:
+        """Consenting people still looking at ``moment``, for each offer, from the candidate generator.
+
+        Columns ``query`` (the offer), ``item`` (the person), ``profile_id``, ``offer_id``, ``as_of``.
+        """
+        looking = self.tables.profiles.loc[self.active_people(moment)]
+        generator = CandidateGenerator(self.referential, self.encoder)
+        generator.index_profiles(list(profiles_from_frame(looking)))  # keeps the consenting ones only
+        frames = []
+        for offer in offers_from_frame(self.tables.offers.loc[offers]):
+            ids, _ = generator.recommend_profiles(offer, k=pool_size)
+            frames.append(pd.DataFrame({"query": offer.id, "item": ids.tolist()}))
+        pool = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["query", "item"])
+        return pool.assign(profile_id=pool["item"], offer_id=pool["query"], as_of=moment)
+
+    def open_offers(self, moment: pd.Timestamp) -> np.ndarray:
+        offers = self.tables.offers
+        created = offers["created_at"] <= moment
+        expires = pd.to_datetime(offers["expires_at"]).dt.tz_localize("UTC") > moment
+        return np.asarray(offers.index[(created & expires).to_numpy()], dtype=object)
 
     def features(self, pool: pd.DataFrame) -> pd.DataFrame:
-        pairs = pd.DataFrame({"profile_id": pool["query"], "offer_id": pool["item"], "as_of": pool["as_of"]})
-        return self.builder.transform(pairs)
+        return self.builder.transform(pool[["profile_id", "offer_id", "as_of"]])
 
 
 @dataclass(frozen=True)
@@ -185,6 +203,7 @@ class MarketEvaluation:
     metrics: dict[str, dict[str, float]]
     fairness: dict[str, dict[str, float]]
     logged: dict[str, dict[str, float]]
+    sourcing: dict[str, dict[str, float]]
     pool: pd.DataFrame
     ranked: dict[str, pd.DataFrame]
 
@@ -218,6 +237,23 @@ def graded_pool(ctx: MarketContext, config: MarketEvalConfig) -> tuple[pd.DataFr
     return pool, ctx.features(pool)
 
 
+def graded_sourcing_pool(ctx: MarketContext, config: MarketEvalConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Consenting candidates for offers open at the cut-off, with features and ground-truth grades."""
+    offers = ctx.open_offers(ctx.cutoff)
+    if len(offers) > config.max_offers:
+        rng = np.random.default_rng(config.random_state)
+        offers = np.sort(rng.choice(offers, size=config.max_offers, replace=False))
+    pool = ctx.sourcing_candidates(offers, ctx.cutoff, config.pool_size)
+    truth = ctx.oracle.relevance(
+        pool["profile_id"].to_numpy(),
+        pool["offer_id"].to_numpy(),
+        week=ctx.cutoff_week,
+        rng=np.random.default_rng(config.random_state + 1),
+    )
+    pool = pool.assign(grade=truth.grade, reason=truth.reason)
+    return pool, ctx.features(pool)
+
+
 def fairness_ratios(ranked: pd.DataFrame, audit: pd.DataFrame, k: int) -> dict[str, float]:
     """Parity ratios by audit group (min group mean / max group mean) of NDCG@k and opportunity@20."""
     audit = audit.set_index("profile_id")
@@ -240,6 +276,8 @@ def evaluate_market(
     pool, X = graded_pool(ctx, config)
     catalogue = pool["item"].unique()
     metrics, fairness, ranked_by = {}, {}, {}
+    sourcing_pool, sourcing_X = graded_sourcing_pool(ctx, config)
+    sourcing: dict[str, dict[str, float]] = {}
     logged_rows = logged_lists(ctx.tables, sent_from=ctx.cutoff)
     logged = ranking_set(logged_rows, ctx.builder) if len(logged_rows) else None
     logged_metrics: dict[str, dict[str, float]] = {}
@@ -252,4 +290,10 @@ def evaluate_market(
             rows = logged.rows.rename(columns={"list_id": "query"}).assign(item=logged.rows["offer_id"])
             # logged grades run 0..5 (shown-not-opened = 1): the same exponential gains apply
             logged_metrics[name] = ndcg_at_k(rank_by_score(rows, scorer(rows, logged.X)), config.k)
-    return MarketEvaluation(metrics, fairness, logged_metrics, pool, ranked_by)
+        if len(sourcing_pool):
+            # candidates shown to counsellors: ranked per offer, exposure measured over people
+            ranked_people = rank_by_score(sourcing_pool, scorer(sourcing_pool, sourcing_X))
+            sourcing[name] = evaluate_ranking(
+                ranked_people, k=config.k, catalogue=sourcing_pool["item"].unique()
+            )
+    return MarketEvaluation(metrics, fairness, logged_metrics, sourcing, pool, ranked_by)

@@ -49,7 +49,7 @@ class RankingEvaluation:
         return {f"ltr/{name}": ndcg["ltr"] / v for name, v in ndcg.items() if name != "ltr" and v > 0}
 
     def as_json(self) -> dict[str, Any]:
-        """``{"ltr": {...}, "rule": {...}, ..., "ratios": {...}, "feedback": {...}, "protocol": {...}}``."""
+        """``{"ltr": {...}, "rule": {...}, ..., "ratios": {...}, "sourcing": {...}, "feedback": {...}, "protocol": {...}}``."""
 
         def clean(values: dict[str, float]) -> dict[str, float | None]:
             return {k: (round(float(v), 6) if np.isfinite(v) else None) for k, v in values.items()}
@@ -57,6 +57,7 @@ class RankingEvaluation:
         return {
             **{name: clean(values) for name, values in self.table().items()},
             "ratios": clean(self.ratios()),
+            "sourcing": {name: clean(values) for name, values in self.market.sourcing.items()},
             "feedback": {reason: clean(row) for reason, row in self.feedback.items()},
             "protocol": self.protocol,
         }

@@ -37,6 +37,7 @@ th:first-child,td:first-child{text-align:left}img{max-width:100%}</style></head>
 <h2>Métriques par classeur (marché simulé, mêmes candidats)</h2>{{ main | safe }}
 <p>Rapports LTR / référence : {{ ratios }}</p>
 <img src="ndcg.png" alt="NDCG@10 par classeur">
+<h2>Vivier : candidats classés pour les offres ouvertes (exposition des candidats)</h2>{{ sourcing | safe }}
 <h2>Taux de refus dans le top 10, par motif</h2>{{ refusals | safe }}
 <img src="refusals.png" alt="Taux de refus par motif et par classeur">
 <h2>Équité (rapport min/max entre groupes ; évaluation seulement)</h2>{{ fairness | safe }}
@@ -82,6 +83,11 @@ def write_report(evaluation: RankingEvaluation, folder: Path) -> Path:
                 main=_html(table[[c for c in MAIN_METRICS if c in table] + ["logged_ndcg@10"]]),
                 ratios=", ".join(f"{k} {v:.2f}" for k, v in evaluation.ratios().items()),
                 refusals=_html(table[refusal_columns]),
+                sourcing=_html(
+                    pd.DataFrame(evaluation.market.sourcing).T[[c for c in MAIN_METRICS if c != "recall@10"]]
+                )
+                if evaluation.market.sourcing
+                else "<p>non calculé</p>",
                 fairness=_html(table[fairness_columns]),
                 feedback=_html(feedback) if not feedback.empty else "<p>non calculée</p>",
                 has_feedback=not feedback.empty,

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from features.training import missing_skills
 from matching.domain import Offer, Profile, Training
 from matching.encoders import Encoder
 from matching.encoders.base import FloatMatrix
@@ -235,11 +236,12 @@ class CandidateGenerator:
 
     def missing_skills(self, profile: Profile, offer: Offer) -> list[str]:
         """Required skills of the offer (its fiche's core skills if it lists none) the person lacks."""
-        wanted = offer.required_skills or offer.skills
-        if not wanted and offer.rome_code in self.referential.fiches:
-            wanted = self.referential.skills_of(offer.rome_code).core
-        have = set(profile.skills)
-        return [s for s in wanted if s not in have]
+        core = (
+            self.referential.skills_of(offer.rome_code).core
+            if offer.rome_code in self.referential.fiches
+            else ()
+        )
+        return missing_skills(profile, offer, core)
 
     def recommend_trainings(
         self,

@@ -48,6 +48,13 @@ TrackingUri = Annotated[
         help="MLflow tracking URI (default: SQLite store under var/mlflow).",
     ),
 ]
+SOURCING_METRICS = {
+    "ndcg@10": "NDCG@10",
+    "hires@10": "hires@10",
+    "refusal_rate@10": "refused@10",
+    "coverage@10": "candidates shown",
+    "exposure_gini@10": "candidate Gini",
+}
 ModelName = Annotated[str, typer.Option(help="Registered model name.")]
 DEFAULT_MODEL = "matching-alert-ranker"
 TABLE_METRICS = {
@@ -97,13 +104,15 @@ def _evaluate(ctx: MarketContext, people: int, with_feedback: bool) -> RankingEv
         )
 
 
-def _print_table(rows: dict[str, dict[str, float]], title: str) -> None:
+def _print_table(
+    rows: dict[str, dict[str, float]], title: str, metrics: dict[str, str] = TABLE_METRICS
+) -> None:
     table = Table(title=title)
     table.add_column("ranker", no_wrap=True)
-    for label in TABLE_METRICS.values():
+    for label in metrics.values():
         table.add_column(label, justify="right", no_wrap=True)
     for name, values in rows.items():
-        table.add_row(name, *(f"{values.get(m, float('nan')):.3f}" for m in TABLE_METRICS))
+        table.add_row(name, *(f"{values.get(m, float('nan')):.3f}" for m in metrics))
     console.print(table)
 
 
@@ -167,6 +176,9 @@ def eval_ranking(
         f"Offline ranking evaluation (cut-off {ctx.cutoff:%Y-%m-%d}, encoder {ctx.encoder.name})",
     )
     console.print(", ".join(f"{k} {v:.2f}×" for k, v in evaluation.ratios().items()))
+    _print_table(
+        evaluation.market.sourcing, "Sourcing: consenting candidates ranked for open offers", SOURCING_METRICS
+    )
     if evaluation.feedback:
         _print_feedback(evaluation.feedback)
     console.print(f"report written to {path}")

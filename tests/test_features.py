@@ -129,3 +129,42 @@ def test_unknown_ids_are_a_clear_error(small_market: MarketContext) -> None:
     )
     with pytest.raises(KeyError, match="nobody"):
         small_market.builder.transform(pair)
+
+
+def test_training_features_with_known_answers() -> None:
+    from datetime import date, datetime
+
+    from features.training import training_features
+    from matching.domain import Location, Offer, Profile
+
+    home = Location(lat=48.85, lon=2.35)
+    profile = Profile(id="p", rome_codes=("N1101",), skills=("s1",), home=home, max_commute_km=20)
+    offer = Offer(
+        id="o",
+        title="Cariste",
+        rome_code="N1101",
+        required_skills=("s1", "s2", "s3"),
+        created_at=datetime(2025, 1, 1),
+        need_date=date(2025, 3, 1),
+    )
+    trainings = pd.DataFrame(
+        {
+            "skills": [("s2", "s3"), ("s2",), ("s9",)],
+            "hours": [210.0, 500.0, 70.0],
+            "start_date": [date(2025, 1, 20), date(2025, 1, 10), date(2025, 2, 1)],
+            "end_date": [date(2025, 2, 20), date(2025, 4, 10), date(2025, 2, 15)],
+            "lat": [48.85 + 10 / 111.2, 48.85, 43.3],
+            "lon": [2.35, 2.35, 5.4],
+            "modality": ["presentiel", "presentiel", "distanciel"],
+            "outcome_rate": [0.7, 0.5, 0.9],
+            "poe_eligible": [True, True, True],
+        }
+    )
+    X = training_features(profile, offer, trainings, today=date(2025, 1, 10))
+    assert tuple(X.columns) == tuple(TRAINING_FEATURES)
+    assert X["missing_covered_share"].tolist() == [1.0, 0.5, 0.0]
+    assert X["poe_eligible"].tolist() == [1.0, 0.0, 1.0]  # 500 h is no POE whatever the flag says
+    assert X["days_to_start"].tolist() == [10.0, 0.0, 22.0]
+    assert X["ends_before_need"].tolist() == [1.0, 0.0, 1.0]
+    assert X["training_distance_ratio"].iloc[0] == pytest.approx(0.5, abs=0.01)
+    assert X["training_distance_ratio"].iloc[2] == 0.0  # remote
