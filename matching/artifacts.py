@@ -7,11 +7,15 @@ never sees a half-written artifact, and a crash leaves the previous version inta
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+MANIFEST = "manifest.json"
 
 
 def sha256_file(path: Path) -> str:
@@ -32,6 +36,18 @@ def checksum_problem(folder: Path, files: dict[str, str]) -> str | None:
         if sha256_file(path) != digest:
             return f"{name} does not match its checksum (truncated or corrupted)"
     return None
+
+
+def read_manifest_file(folder: Path, what: str, error: type[Exception]) -> dict[str, Any]:
+    """The ``manifest.json`` of an artifact folder; raises ``error`` if it is missing or not JSON."""
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        raise error(f"no {what} in {folder}: {MANIFEST} is missing")
+    try:
+        manifest: dict[str, Any] = json.loads(path.read_text())
+    except json.JSONDecodeError:
+        raise error(f"{path} is not valid JSON (truncated?)") from None
+    return manifest
 
 
 @contextmanager

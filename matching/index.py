@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from matching import __version__
-from matching.artifacts import atomic_folder, checksum_problem, sha256_file
+from matching.artifacts import MANIFEST, atomic_folder, checksum_problem, read_manifest_file, sha256_file
 from matching.errors import MatchingError
 from matching.geo import haversine_km
 
@@ -40,7 +40,6 @@ FloatMatrix = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
 
 
 class IndexIntegrityError(MatchingError):
@@ -365,15 +364,9 @@ def save_index(index: VectorIndex, folder: Path, *, extra: dict[str, Any] | None
 
 
 def read_index_manifest(folder: Path) -> dict[str, Any]:
-    path = Path(folder) / MANIFEST
-    if not path.is_file():
-        raise IndexIntegrityError(f"no index in {folder}: {MANIFEST} is missing")
-    try:
-        manifest: dict[str, Any] = json.loads(path.read_text())
-    except json.JSONDecodeError:
-        raise IndexIntegrityError(f"{path} is not valid JSON (truncated?)") from None
+    manifest = read_manifest_file(folder, "index", IndexIntegrityError)
     if manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexIntegrityError(f"{path}: unsupported index format {manifest.get('format_version')!r}")
+        raise IndexIntegrityError(f"{folder}: unsupported index format {manifest.get('format_version')!r}")
     return manifest
 
 

@@ -12,12 +12,11 @@ import lightgbm as lgb
 
 from features.schema import FeatureAllowlistError, check_allowlist
 from matching import __version__
-from matching.artifacts import atomic_folder, checksum_problem, sha256_file
+from matching.artifacts import MANIFEST, atomic_folder, checksum_problem, read_manifest_file, sha256_file
 from matching.errors import MatchingError
 from models.ranker import LambdaRankRanker, RankerConfig
 
 FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
 MODEL_FILE = "model.txt"
 
 
@@ -56,14 +55,7 @@ def save_ranker(
 
 
 def read_ranker_manifest(folder: Path) -> dict[str, Any]:
-    path = Path(folder) / MANIFEST
-    if not path.is_file():
-        raise ModelIntegrityError(f"no ranker in {folder}: {MANIFEST} is missing")
-    try:
-        manifest: dict[str, Any] = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise ModelIntegrityError(f"{path} is not valid JSON: {error.msg}") from None
-    return manifest
+    return read_manifest_file(folder, "ranker", ModelIntegrityError)
 
 
 def load_ranker(folder: Path) -> LambdaRankRanker:
