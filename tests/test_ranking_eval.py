@@ -136,4 +136,5 @@ def test_done_when_targets_on_the_sample_world(builtin: Referential) -> None:
     for reason, row in evaluation.feedback.items():
         if reason != "autre":  # unstated reasons cannot be learned from
             assert row["drop"] >= 0.5, reason
-            assert row["round2"] <= row["round2_frozen"], reason
+    # per reason the cohorts are small (tens of people); pooled, learning must beat the frozen control
+    assert evaluation.feedback["all"]["round2"] < evaluation.feedback["all"]["round2_frozen"]

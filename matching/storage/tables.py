@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -178,6 +179,131 @@ class AuditAttributesRow(Base):
     sex: Mapped[str | None] = mapped_column(String(1))
     age_band: Mapped[str | None] = mapped_column(String(8))
     qpv: Mapped[bool | None] = mapped_column(Boolean)
+
+
+def _bigint_id() -> Mapped[int]:
+    return mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+
+
+class AlertRunRow(Base):
+    """One run of the alert batch (nightly or incremental); a crashed run is resumed, not restarted."""
+
+    __tablename__ = "alert_runs"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)  # running, done
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    model_version: Mapped[str] = mapped_column(String(64))
+    index_version: Mapped[str] = mapped_column(String(64))
+    subscriptions_done: Mapped[int] = mapped_column(Integer, default=0)
+    alerts_created: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AlertRunItemRow(Base):
+    """A subscription processed by a run, written in the same transaction as its alerts."""
+
+    __tablename__ = "alert_run_items"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("alert_runs.id", ondelete="CASCADE"), primary_key=True)
+    subscription_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    alerts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AlertRow(Base):
+    """An offer alerted to a subscription: at most once per (subscription, offer)."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("subscription_id", "offer_id", name="uq_alerts_subscription_offer"),)
+
+    id: Mapped[int] = _bigint_id()
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    profile_id: Mapped[str] = mapped_column(String(64), index=True)
+    offer_id: Mapped[str] = mapped_column(String(64))
+    run_id: Mapped[str] = mapped_column(String(40), index=True)
+    rank: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(16), default="new")  # new, opened, applied, refused
+    reason: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class OutboxRow(Base):
+    """Messages to deliver (email, push…), written with the alert they announce; delivered at least once."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = _bigint_id()
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+
+
+class RecommendationLogRow(Base):
+    """Every served recommendation: who asked, for what, which model and index, what was shown."""
+
+    __tablename__ = "recommendation_log"
+
+    id: Mapped[int] = _bigint_id()
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # alerts, sourcing, poe
+    actor_role: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[str] = mapped_column(String(64))
+    subject_id: Mapped[str] = mapped_column(String(64), index=True)
+    ranking: Mapped[str] = mapped_column(String(8))  # ml or rule (kill switch)
+    model_version: Mapped[str] = mapped_column(String(64))
+    index_version: Mapped[str] = mapped_column(String(64))
+    item_ids: Mapped[list[str]] = mapped_column(JSON)
+    scores: Mapped[list[float]] = mapped_column(JSON)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ApiTokenRow(Base):
+    """An API token: only a hash of its secret is stored; repeated failures lock it."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))  # jobseeker, counsellor, admin
+    subject_id: Mapped[str] = mapped_column(String(64))  # the profile for a jobseeker, the agent otherwise
+    secret_hash: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class VivierRow(Base):
+    """A counsellor's saved sector vivier: ROME codes, an area and an availability horizon."""
+
+    __tablename__ = "viviers"
+
+    id: Mapped[int] = _bigint_id()
+    owner_id: Mapped[str] = mapped_column(String(64), index=True)
+    label: Mapped[str] = mapped_column(Text)
+    rome_codes: Mapped[list[str]] = mapped_column(JSON)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    radius_km: Mapped[float] = mapped_column(Float)
+    available_within_days: Mapped[int] = mapped_column(Integer, default=30)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    refreshed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    profile_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class FlagRow(Base):
+    """Operational switches shared by every process (e.g. the kill switch of ML ranking)."""
+
+    __tablename__ = "flags"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_by: Mapped[str] = mapped_column(String(64))
 
 
 # Tables that feature code may read; audit_attributes is deliberately absent (checked by a test).
