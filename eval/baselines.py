@@ -16,8 +16,8 @@ import numpy.typing as npt
 import pandas as pd
 from rank_bm25 import BM25Okapi
 
-from features.pairs import stated_constraint_violations
 from models.ranker import LambdaRankRanker
+from models.scoring import learned_scores, rule_scores
 
 Scorer = Callable[[pd.DataFrame, pd.DataFrame], npt.NDArray[np.float64]]
 _TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -69,9 +69,7 @@ def popularity_scorer(rows: pd.DataFrame, X: pd.DataFrame) -> npt.NDArray[np.flo
 
 def rule_scorer(rows: pd.DataFrame, X: pd.DataFrame) -> npt.NDArray[np.float64]:
     """Same ROME code, then within the declared radius, then distance (lexicographic)."""
-    ratio = X["distance_ratio"].fillna(1.0).clip(0, 10).to_numpy(float)
-    within = 1.0 - X["beyond_declared_radius"].fillna(0.0).to_numpy(float)
-    return 100.0 * X["rome_same_code"].to_numpy(float) + 10.0 * within - ratio
+    return rule_scores(X)
 
 
 def embedding_scorer(rows: pd.DataFrame, X: pd.DataFrame) -> npt.NDArray[np.float64]:
@@ -82,11 +80,7 @@ def ltr_scorer(ranker: LambdaRankRanker, *, respect_stated: bool = True) -> Scor
     """The learned ranker; with ``respect_stated``, offers repeating a stated refusal reason go last."""
 
     def score(rows: pd.DataFrame, X: pd.DataFrame) -> npt.NDArray[np.float64]:
-        learned = ranker.predict(X)
-        if not respect_stated:
-            return learned
-        # scores are bounded in practice; a large step per violated constraint orders by violations first
-        return learned - 1e3 * stated_constraint_violations(X)
+        return learned_scores(ranker, X, respect_stated=respect_stated)
 
     return score
 

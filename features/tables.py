@@ -11,8 +11,10 @@ import hashlib
 from dataclasses import dataclass, replace
 
 import pandas as pd
+from sqlalchemy import Engine, select
 
 from matching.simulator.market import World
+from matching.storage.tables import FEATURE_READABLE_TABLES, Base
 
 EVENT_COLUMNS = (
     "occurred_at",
@@ -59,6 +61,26 @@ class MarketTables:
             offers=offers,
             trainings=world.trainings.set_index("id", drop=False),
             events=normalise_events(world.interactions),
+        )
+
+    @classmethod
+    def from_database(cls, engine: Engine) -> MarketTables:
+        """Read the feature-readable tables (never ``audit_attributes``) into frames."""
+
+        def read(name: str) -> pd.DataFrame:
+            if name not in FEATURE_READABLE_TABLES:  # the allowlist of what features may read
+                raise PermissionError(f"feature code may not read table {name!r}")
+            with engine.connect() as connection:
+                return pd.read_sql(select(Base.metadata.tables[name]), connection)
+
+        offers = read("offers").set_index("id", drop=False)
+        offers["created_at"] = pd.to_datetime(offers["created_at"], utc=True).astype(TIME_DTYPE)
+        events = read("interactions").drop(columns="id")
+        return cls(
+            profiles=read("profiles").set_index("id", drop=False),
+            offers=offers,
+            trainings=read("trainings").set_index("id", drop=False),
+            events=normalise_events(events),
         )
 
     def with_events(self, more: pd.DataFrame) -> MarketTables:

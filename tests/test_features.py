@@ -168,3 +168,20 @@ def test_training_features_with_known_answers() -> None:
     assert X["ends_before_need"].tolist() == [1.0, 0.0, 1.0]
     assert X["training_distance_ratio"].iloc[0] == pytest.approx(0.5, abs=0.01)
     assert X["training_distance_ratio"].iloc[2] == 0.0  # remote
+
+
+def test_features_from_the_database_equal_features_from_the_world(
+    tmp_path, small_market: MarketContext
+) -> None:  # type: ignore[no-untyped-def]
+    from matching.storage.db import make_engine, migrate
+    from matching.storage.repository import SqlRepository
+    from matching.storage.world_loader import load_world
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    migrate(engine)
+    load_world(small_market.world, SqlRepository(engine))
+    from_db = MarketTables.from_database(engine)
+    assert len(from_db.events) == len(small_market.tables.events)
+    rows = logged_lists(small_market.tables).sample(300, random_state=0)[["profile_id", "offer_id", "as_of"]]
+    db_builder = PairFeatureBuilder(from_db, small_market.embeddings, small_market.referential)
+    pd.testing.assert_frame_equal(db_builder.transform(rows), small_market.builder.transform(rows))

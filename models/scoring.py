@@ -1,0 +1,33 @@
+"""How candidates are ordered from their features: the learned ranker, and the rule-based fallback.
+
+Shared by serving (alerts, sourcing) and by offline evaluation, so both rank the same way. ``X`` is a
+feature frame of :data:`features.schema.FEATURE_NAMES`, shape ``(m, n_features)``; scores have shape
+``(m,)``, higher first.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from features.pairs import stated_constraint_violations
+from models.ranker import LambdaRankRanker
+
+Scores = npt.NDArray[np.float64]
+STATED_PENALTY = 1e3  # far above any learned score: one repeated stated reason ranks below every other
+
+
+def rule_scores(X: pd.DataFrame) -> Scores:
+    """Today's practice: same ROME code first, then within the declared radius, then the closest."""
+    ratio = X["distance_ratio"].fillna(1.0).clip(0, 10).to_numpy(float)
+    within = 1.0 - X["beyond_declared_radius"].fillna(0.0).to_numpy(float)
+    return np.asarray(100.0 * X["rome_same_code"].to_numpy(float) + 10.0 * within - ratio, dtype=np.float64)
+
+
+def learned_scores(ranker: LambdaRankRanker, X: pd.DataFrame, *, respect_stated: bool = True) -> Scores:
+    """The ranker's scores; with ``respect_stated``, offers repeating a stated refusal reason go last."""
+    scores = ranker.predict(X)
+    if respect_stated:
+        scores = scores - STATED_PENALTY * stated_constraint_violations(X)
+    return np.asarray(scores, dtype=np.float64)
