@@ -9,6 +9,7 @@ The same features serve sourcing: an (offer, profile) pair is the same pair seen
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -182,6 +183,12 @@ class PairFeatureBuilder:
             pd.to_numeric(offers["salary_min_monthly"], errors="coerce")
         )
         self._going_rate = offered.groupby(offers["rome_code"].to_numpy()).median()
+
+    def using(self, embeddings: PairEmbeddings) -> PairFeatureBuilder:
+        """The same builder (history computed once) with other embeddings, e.g. for a new batch of people."""
+        clone = copy.copy(self)
+        clone.embeddings = embeddings
+        return clone
 
     def _values(self, profile_ids: npt.ArrayLike, offer_ids: npt.ArrayLike) -> pd.DataFrame:
         profiles = self.tables.profiles.reindex(np.asarray(profile_ids))

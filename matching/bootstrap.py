@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -13,6 +14,9 @@ from matching.geo import Communes, load_communes
 from matching.referential import Referential, load_referential
 from matching.storage.db import make_engine
 from matching.storage.repository import SqlRepository
+
+if TYPE_CHECKING:
+    from serving.ranking import RankingService
 
 
 @lru_cache(maxsize=4)
@@ -62,3 +66,30 @@ def engine(settings: Settings | None = None, database_url: str | None = None) ->
 
 def repository(settings: Settings | None = None, database_url: str | None = None) -> SqlRepository:
     return SqlRepository(engine(settings, database_url))
+
+
+def ranking_service(
+    settings: Settings | None = None,
+    *,
+    index_dir: Path | None = None,
+    encoder_spec: str | None = None,
+    tracking_uri: str | None = None,
+    rome_dir: Path | None = None,
+) -> RankingService:
+    """Candidate indexes (fail-closed) and the champion ranker; rule-based ranking when there is none."""
+    from matching.candidates import load_generator
+    from models.artifact import ModelIntegrityError
+    from models.registry import ModelRegistry, RegistryError
+    from serving.ranking import RankingService
+
+    settings = settings or get_settings()
+    generator = load_generator(
+        index_dir or settings.index_dir, referential(settings, rome_dir), encoder(settings, encoder_spec)
+    )
+    registry = ModelRegistry(tracking_uri, model_name=settings.ranker_model_name)
+    try:
+        ranker, version = registry.load()
+    except (RegistryError, ModelIntegrityError) as error:
+        # no usable champion: today's rule-based ranking, logged as such on every recommendation
+        return RankingService(generator, None, "rule", unavailable_model=str(error))
+    return RankingService(generator, ranker, f"{settings.ranker_model_name}@champion=v{version}")

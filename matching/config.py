@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     encoder
         ``e5`` (multilingual-e5-small built offline into ``model_dir``), ``use`` (light USE encoder), or
         a sentence-transformers folder or hub id.
+    index_dir
+        Candidate indexes written by ``matching index build`` (serving loads them fail-closed).
+    ranker_model_name
+        Registered MLflow model whose ``@champion`` serving follows (tracking URI: ``MLFLOW_TRACKING_URI``).
     """
 
     model_config = SettingsConfigDict(env_prefix="MATCHING_", env_file=".env", extra="ignore")
@@ -47,6 +51,8 @@ class Settings(BaseSettings):
     encoder_int8: bool = False
     model_dir: Path = Field(default=PROJECT_ROOT / "var" / "models" / "multilingual-e5-small")
     cache_dir: Path = Field(default=PROJECT_ROOT / "var" / "cache")
+    index_dir: Path = Field(default=PROJECT_ROOT / "var" / "index")
+    ranker_model_name: str = "matching-alert-ranker"
 
 
 @lru_cache(maxsize=1)

@@ -194,6 +194,7 @@ class AlertRunRow(Base):
     mode: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), index=True)  # running, done
     started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    as_of: Mapped[datetime] = mapped_column(UtcDateTime())  # the moment it ranks at (kept on resume)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     model_version: Mapped[str] = mapped_column(String(64))
     index_version: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,71 @@
+"""Commands of the serving side: ``matching alerts run`` (the alert batch)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from matching import bootstrap
+from matching.cli import DatabaseUrl, EncoderOption, RomeDir, app, console, err_console, user_errors
+from matching.cli_ranking import TrackingUri
+
+alerts_app = typer.Typer(help="Offer alerts for subscriptions.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.command("run")
+@user_errors
+def alerts_run(
+    incremental: Annotated[
+        bool, typer.Option("--incremental", help="Only offers created since the last finished run.")
+    ] = False,
+    index_dir: Annotated[
+        Path | None,
+        typer.Option("--index", help="Candidate indexes (default: MATCHING_INDEX_DIR or var/index)."),
+    ] = None,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            "--as-of", help="Rank as of this moment (UTC; default now), e.g. to replay a simulated world."
+        ),
+    ] = None,
+    chunk: Annotated[
+        int, typer.Option(min=1, help="Subscriptions ranked together (committed one by one).")
+    ] = 100,
+    database_url: DatabaseUrl = None,
+    tracking_uri: TrackingUri = None,
+    rome_dir: RomeDir = None,
+    encoder: EncoderOption = None,
+) -> None:
+    """Compute alerts for every active subscription (nightly) or for new offers (incremental).
+
+    Each (subscription, offer) is alerted at most once; a run killed midway resumes when started again.
+    """
+    from serving.alerts_batch import run_alert_batch
+    from serving.store import ServingStore
+
+    service = bootstrap.ranking_service(
+        index_dir=index_dir, encoder_spec=encoder, tracking_uri=tracking_uri, rome_dir=rome_dir
+    )
+    if service.unavailable_model:
+        err_console.print(
+            f"[yellow]no usable champion ranker ({service.unavailable_model}): rule-based ranking[/]"
+        )
+    store = ServingStore(bootstrap.engine(database_url=database_url))
+    with err_console.status("ranking offers for subscriptions") as status:
+        summary = run_alert_batch(
+            store,
+            service,
+            mode="incremental" if incremental else "nightly",
+            chunk=chunk,
+            as_of=as_of.replace(tzinfo=UTC) if as_of is not None and as_of.tzinfo is None else as_of,
+            progress=lambda done, total: status.update(f"subscriptions {done:,}/{total:,}"),
+        )
+    bootstrap.save_cache(service.generator.encoder)  # type: ignore[arg-type]
+    console.print(
+        f"alert run {summary.run_id}{' (resumed)' if summary.resumed else ''}: {summary.subscriptions:,} subscriptions, "
+        f"{summary.alerts:,} alerts, {summary.quiet:,} quiet (nothing fitted); ranking {summary.ranking}"
+    )

@@ -1,0 +1,161 @@
+"""Ranking offers for subscriptions: candidate generation, features, the champion ranker or the rule.
+
+:class:`RankingService` holds what serving needs (referential, encoder, candidate indexes, champion
+ranker and their versions) and ranks offers for many subscriptions at once. With no champion, or
+with the kill switch on, the rule-based ranking (today's practice) is used, and logged as such.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from features.embeddings import EmbeddingTable, PairEmbeddings
+from features.pairs import PairFeatureBuilder, stated_constraint_violations
+from features.tables import MarketTables
+from matching.candidates import CandidateGenerator
+from matching.domain import Profile, Subscription
+from matching.index import data_fingerprint
+from matching.views import profile_view
+from models.ranker import LambdaRankRanker
+from models.scoring import learned_scores, rule_scores
+
+CANDIDATES_PER_SUBSCRIPTION = 100
+
+
+@dataclass
+class RankingService:
+    """Ranks offers for people with the loaded indexes and model.
+
+    Parameters
+    ----------
+    generator
+        Candidate indexes (offers at least) with their referential and encoder.
+    ranker
+        The champion ranker, or ``None`` (rule-based ranking).
+    model_version
+        How the ranker is named in logs, e.g. ``matching-alert-ranker@champion=v3``.
+    """
+
+    generator: CandidateGenerator
+    ranker: LambdaRankRanker | None = None
+    model_version: str = "rule"
+    index_version: str = field(default="")
+    unavailable_model: str = ""  # why the champion could not be loaded, when it could not
+    _cached_builder: tuple[MarketTables, PairFeatureBuilder] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.index_version and self.generator.offers_ is not None:
+            self.index_version = data_fingerprint(self.generator.offers_)[:16]
+
+    def ranking_mode(self, kill_switch: bool) -> str:
+        return "ml" if self.ranker is not None and not kill_switch else "rule"
+
+    def served_model(self, kill_switch: bool) -> str:
+        return self.model_version if self.ranking_mode(kill_switch) == "ml" else "rule"
+
+    def _builder(self, tables: MarketTables) -> PairFeatureBuilder:
+        """One feature builder per event log: the history is computed once for a whole run."""
+        if self._cached_builder is None or self._cached_builder[0] is not tables:
+            empty = EmbeddingTable(pd.Index([]), np.zeros((0, self.generator.encoder.dim), dtype=np.float32))
+            builder = PairFeatureBuilder(tables, PairEmbeddings(empty, empty), self.generator.referential)
+            self._cached_builder = (tables, builder)
+        return self._cached_builder[1]
+
+    def _embeddings(self, profiles: Sequence[Profile]) -> PairEmbeddings:
+        index = self.generator.offers_
+        assert index is not None
+        alive = np.flatnonzero(index.alive_)
+        queries = self.generator.encoder.encode_query(
+            [profile_view(p, self.generator.referential) for p in profiles]
+        )
+        return PairEmbeddings(
+            profiles=EmbeddingTable(pd.Index([p.id for p in profiles]), queries),
+            offers=EmbeddingTable(pd.Index(index.ids_[alive]), index.vectors_[alive]),
+        )
+
+    def rank_for_subscriptions(
+        self,
+        tables: MarketTables,
+        subscriptions: Sequence[Subscription],
+        profiles: dict[str, Profile],
+        *,
+        now: pd.Timestamp,
+        exclude: dict[str, set[str]] | None = None,
+        offers_since: pd.Timestamp | None = None,
+        kill_switch: bool = False,
+    ) -> pd.DataFrame:
+        """Ranked, sendable offers for each subscription.
+
+        Returns columns ``subscription_id, profile_id, offer_id, score, rank`` (rank 1 = best), at most
+        ``max_alerts_per_run`` rows per subscription; none when nothing fits (quiet run). Offers already
+        alerted (``exclude``), expired, outside the subscription's hard settings (excluded contracts,
+        salary floor, minimum hours) or repeating a stated refusal reason are never sent.
+        """
+        exclude = exclude or {}
+        rows: list[tuple[str, str, str]] = []
+        subscribed = [s for s in subscriptions if s.profile_id in profiles]
+        for sub in subscribed:
+            person = _as_searched(profiles[sub.profile_id], sub)
+            ids, _ = self.generator.recommend_offers(
+                person, k=CANDIDATES_PER_SUBSCRIPTION, respect_preferences=False
+            )
+            seen = exclude.get(sub.id, set())
+            rows.extend((sub.id, sub.profile_id, o) for o in ids.tolist() if o not in seen)
+        columns = ["subscription_id", "profile_id", "offer_id", "score", "rank"]
+        if not rows:
+            return pd.DataFrame(columns=columns)
+        pool = pd.DataFrame(rows, columns=["subscription_id", "profile_id", "offer_id"])
+        pool = pool[pool["offer_id"].isin(tables.offers.index)]
+        offers = tables.offers.loc[pool["offer_id"]]
+        keep = _hard_filters(offers, [s for s in subscribed], pool, now, offers_since)
+        pool = pool[keep].reset_index(drop=True)
+        if pool.empty:
+            return pd.DataFrame(columns=columns)
+        embeddings = self._embeddings([profiles[p] for p in pool["profile_id"].unique()])
+        builder = self._builder(tables).using(embeddings)
+        X = builder.transform(pool.assign(as_of=now)[["profile_id", "offer_id", "as_of"]])
+        mode = self.ranking_mode(kill_switch)
+        scores = learned_scores(self.ranker, X) if mode == "ml" and self.ranker else rule_scores(X)
+        pool = pool.assign(score=scores)[stated_constraint_violations(X) == 0]
+        pool = pool.sort_values(["subscription_id", "score", "offer_id"], ascending=[True, False, True])
+        pool["rank"] = pool.groupby("subscription_id").cumcount() + 1
+        limits = pd.Series({s.id: s.max_alerts_per_run for s in subscribed})
+        pool = pool[pool["rank"] <= limits.reindex(pool["subscription_id"]).to_numpy()]
+        return pool[columns].reset_index(drop=True)
+
+
+def _as_searched(profile: Profile, sub: Subscription) -> Profile:
+    """The person as their subscription asks to search: its ROME codes and radius override the profile's."""
+    return profile.model_copy(update={"rome_codes": sub.rome_codes, "max_commute_km": sub.radius_km})
+
+
+def _hard_filters(
+    offers: pd.DataFrame,
+    subscriptions: list[Subscription],
+    pool: pd.DataFrame,
+    now: pd.Timestamp,
+    offers_since: pd.Timestamp | None,
+) -> np.ndarray:
+    """Which candidate rows the subscription's explicit settings allow, shape ``(m,)``."""
+    by_id = {s.id: s for s in subscriptions}
+    subs = [by_id[s] for s in pool["subscription_id"]]
+    contract = offers["contract_type"].astype("string").fillna("").to_numpy(str)
+    excluded = np.array(
+        [c in {e.value for e in s.excluded_contract_types} for c, s in zip(contract, subs, strict=True)]
+    )
+    salary = pd.to_numeric(offers["salary_max_monthly"], errors="coerce").to_numpy(float)
+    floor = np.array([s.salary_floor_monthly or 0.0 for s in subs])
+    underpaid = np.isfinite(salary) & (salary < floor)
+    hours = pd.to_numeric(offers["weekly_hours"], errors="coerce").to_numpy(float)
+    min_hours = np.array([s.min_weekly_hours or 0.0 for s in subs])
+    too_short = np.isfinite(hours) & (hours < min_hours)
+    expires = pd.to_datetime(offers["expires_at"]).to_numpy()
+    expired = ~pd.isna(expires) & (expires <= np.datetime64(now.tz_convert(None).normalize()))
+    keep = ~(excluded | underpaid | too_short | expired)
+    if offers_since is not None:
+        keep &= (offers["created_at"] >= offers_since).to_numpy()
+    return np.asarray(keep, dtype=bool)

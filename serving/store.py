@@ -1,0 +1,254 @@
+"""Persistence of the serving side: alert runs, alerts with their outbox, recommendation log, flags.
+
+Every write that must not be half-done is one transaction: a subscription's alerts, their outbox
+messages, their ``alert_sent`` events, the recommendation log row and the run's progress marker are
+committed together, so a batch killed at any instant resumes without losing or duplicating alerts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from matching.domain import Profile, Subscription
+from matching.storage.repository import row_to_profile
+from matching.storage.tables import (
+    AlertRow,
+    AlertRunItemRow,
+    AlertRunRow,
+    FlagRow,
+    InteractionRow,
+    OutboxRow,
+    ProfileRow,
+    RecommendationLogRow,
+    SubscriptionRow,
+)
+
+KILL_SWITCH = "ml_ranking_disabled"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Run:
+    """An alert run: its id, the moment it ranks at (kept when resumed) and whether it was resumed."""
+
+    id: str
+    as_of: datetime
+    mode: str
+    resumed: bool
+
+
+def row_to_subscription(row: SubscriptionRow) -> Subscription:
+    return Subscription(
+        id=row.id,
+        profile_id=row.profile_id,
+        rome_codes=tuple(row.rome_codes),
+        radius_km=row.radius_km,
+        contract_types=tuple(row.contract_types),
+        excluded_contract_types=tuple(row.excluded_contract_types),
+        min_weekly_hours=row.min_weekly_hours,
+        salary_floor_monthly=row.salary_floor_monthly,
+        channel=row.channel,
+        cadence=row.cadence,
+        max_alerts_per_run=row.max_alerts_per_run,
+        active=row.active,
+    )
+
+
+class ServingStore:
+    """Reads and writes the serving tables of one database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- reads ----------------------------------------------------------------------------------------
+    def active_subscriptions(self) -> list[Subscription]:
+        with Session(self.engine) as session:
+            rows = session.scalars(
+                select(SubscriptionRow).where(SubscriptionRow.active).order_by(SubscriptionRow.id)
+            )
+            return [row_to_subscription(r) for r in rows]
+
+    def profiles(self, ids: Iterable[str]) -> dict[str, Profile]:
+        wanted = sorted(set(ids))
+        out: dict[str, Profile] = {}
+        with Session(self.engine) as session:
+            for start in range(0, len(wanted), 500):
+                rows = session.scalars(
+                    select(ProfileRow).where(ProfileRow.id.in_(wanted[start : start + 500]))
+                )
+                out.update({r.id: row_to_profile(r) for r in rows})
+        return out
+
+    def alerted_offers(self, subscription_ids: Sequence[str]) -> dict[str, set[str]]:
+        """Offers already alerted to each subscription (never alerted twice)."""
+        out: dict[str, set[str]] = {s: set() for s in subscription_ids}
+        with Session(self.engine) as session:
+            for start in range(0, len(subscription_ids), 500):
+                chunk = list(subscription_ids[start : start + 500])
+                for sub, offer in session.execute(
+                    select(AlertRow.subscription_id, AlertRow.offer_id).where(
+                        AlertRow.subscription_id.in_(chunk)
+                    )
+                ):
+                    out[sub].add(offer)
+        return out
+
+    # -- runs -----------------------------------------------------------------------------------------
+    def start_or_resume_run(
+        self, mode: str, *, model_version: str, index_version: str, as_of: datetime | None = None
+    ) -> Run:
+        """Resume the unfinished run of this mode (a crash left it), else start one ranking at ``as_of`` (now)."""
+        with Session(self.engine) as session, session.begin():
+            running = session.scalars(
+                select(AlertRunRow).where(AlertRunRow.status == "running", AlertRunRow.mode == mode)
+            ).first()
+            if running is not None:
+                return Run(running.id, running.as_of, mode, resumed=True)
+            run = AlertRunRow(
+                id=uuid.uuid4().hex,
+                mode=mode,
+                status="running",
+                started_at=utcnow(),
+                as_of=as_of or utcnow(),
+                model_version=model_version,
+                index_version=index_version,
+                subscriptions_done=0,
+                alerts_created=0,
+            )
+            session.add(run)
+            return Run(run.id, run.as_of, mode, resumed=False)
+
+    def processed_subscriptions(self, run_id: str) -> set[str]:
+        with Session(self.engine) as session:
+            return set(
+                session.scalars(
+                    select(AlertRunItemRow.subscription_id).where(AlertRunItemRow.run_id == run_id)
+                )
+            )
+
+    def last_finished_run(self) -> datetime | None:
+        with Session(self.engine) as session:
+            return session.scalar(
+                select(func.max(AlertRunRow.started_at)).where(AlertRunRow.status == "done")
+            )
+
+    def finish_run(self, run_id: str) -> dict[str, int]:
+        with Session(self.engine) as session, session.begin():
+            done = session.scalar(select(func.count()).where(AlertRunItemRow.run_id == run_id)) or 0
+            created = (
+                session.scalar(
+                    select(func.sum(AlertRunItemRow.alerts)).where(AlertRunItemRow.run_id == run_id)
+                )
+                or 0
+            )
+            session.execute(
+                update(AlertRunRow)
+                .where(AlertRunRow.id == run_id)
+                .values(status="done", finished_at=utcnow(), subscriptions_done=done, alerts_created=created)
+            )
+        return {"subscriptions": int(done), "alerts": int(created)}
+
+    def record_alerts(
+        self,
+        run: Run,
+        subscription: Subscription,
+        ranked: pd.DataFrame,
+        *,
+        ranking: str,
+        model_version: str,
+        index_version: str,
+    ) -> int:
+        """Write one subscription's alerts, outbox, events, log row and progress marker atomically."""
+        now = utcnow()
+        list_id = f"{run.id[:12]}-{subscription.id}"[:64]
+        with Session(self.engine) as session, session.begin():
+            rows = zip(
+                ranked["offer_id"].tolist(), ranked["rank"].tolist(), ranked["score"].tolist(), strict=True
+            )
+            for offer_id, rank, score in rows:
+                alert_id = session.scalar(
+                    insert(AlertRow)
+                    .values(
+                        subscription_id=subscription.id,
+                        profile_id=subscription.profile_id,
+                        offer_id=offer_id,
+                        run_id=run.id,
+                        rank=int(rank),
+                        score=float(score),
+                        created_at=now,
+                        status="new",
+                    )
+                    .returning(AlertRow.id)
+                )
+                session.execute(
+                    insert(OutboxRow).values(
+                        alert_id=alert_id,
+                        channel=str(subscription.channel),
+                        payload={
+                            "profile_id": subscription.profile_id,
+                            "offer_id": offer_id,
+                            "rank": int(rank),
+                        },
+                        created_at=now,
+                    )
+                )
+                session.execute(
+                    insert(InteractionRow).values(
+                        occurred_at=now,
+                        event="alert_sent",
+                        profile_id=subscription.profile_id,
+                        offer_id=offer_id,
+                        rank=int(rank),
+                        list_id=list_id,
+                        actor="system",
+                    )
+                )
+            session.add(
+                RecommendationLogRow(
+                    created_at=now,
+                    kind="alerts",
+                    actor_role="system",
+                    actor_id=f"alert-run:{run.id}",
+                    subject_id=subscription.profile_id,
+                    ranking=ranking,
+                    model_version=model_version,
+                    index_version=index_version,
+                    item_ids=ranked["offer_id"].tolist(),
+                    scores=[round(float(s), 6) for s in ranked["score"]],
+                    request={"subscription_id": subscription.id, "run_id": run.id, "mode": run.mode},
+                )
+            )
+            session.add(AlertRunItemRow(run_id=run.id, subscription_id=subscription.id, alerts=len(ranked)))
+        return len(ranked)
+
+    # -- flags ----------------------------------------------------------------------------------------
+    def flag(self, key: str) -> str | None:
+        with Session(self.engine) as session:
+            row = session.get(FlagRow, key)
+            return row.value if row else None
+
+    def set_flag(self, key: str, value: str, *, by: str) -> None:
+        with Session(self.engine) as session, session.begin():
+            session.merge(FlagRow(key=key, value=value, updated_at=utcnow(), updated_by=by))
+
+    def kill_switch(self) -> bool:
+        return self.flag(KILL_SWITCH) == "on"
+
+    def counts(self) -> dict[str, Any]:
+        with Session(self.engine) as session:
+            return {
+                "alerts": session.scalar(select(func.count()).select_from(AlertRow)),
+                "outbox": session.scalar(select(func.count()).select_from(OutboxRow)),
+                "runs": session.scalar(select(func.count()).select_from(AlertRunRow)),
+            }
