@@ -16,6 +16,7 @@ from matching.storage.db import make_engine
 from matching.storage.repository import SqlRepository
 
 if TYPE_CHECKING:
+    from serving.container import ServingContainer
     from serving.ranking import RankingService
 
 
@@ -93,3 +94,24 @@ def ranking_service(
         # no usable champion: today's rule-based ranking, logged as such on every recommendation
         return RankingService(generator, None, "rule", unavailable_model=str(error))
     return RankingService(generator, ranker, f"{settings.ranker_model_name}@champion=v{version}")
+
+
+def serving_container(
+    settings: Settings | None = None,
+    *,
+    database_url: str | None = None,
+    index_dir: Path | None = None,
+    encoder_spec: str | None = None,
+    tracking_uri: str | None = None,
+) -> ServingContainer:
+    """Everything the API needs; the indexes and the champion load on first use (readiness reports failures)."""
+    from serving.container import ServingContainer
+
+    settings = settings or get_settings()
+    return ServingContainer(
+        engine=engine(settings, database_url),
+        referential=referential(settings),
+        load_service=lambda: ranking_service(
+            settings, index_dir=index_dir, encoder_spec=encoder_spec, tracking_uri=tracking_uri
+        ),
+    )

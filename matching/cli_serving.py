@@ -14,6 +14,56 @@ from matching.cli_ranking import TrackingUri
 
 alerts_app = typer.Typer(help="Offer alerts for subscriptions.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+IndexDir = Annotated[
+    Path | None, typer.Option("--index", help="Candidate indexes (default: MATCHING_INDEX_DIR or var/index).")
+]
+
+
+@app.command("serve")
+@user_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
+    index_dir: IndexDir = None,
+    database_url: DatabaseUrl = None,
+    tracking_uri: TrackingUri = None,
+    encoder: EncoderOption = None,
+) -> None:
+    """Serve the API (alerts, sourcing, POE suggestions) with uvicorn; docs at /docs."""
+    import uvicorn
+
+    from serving.app import create_app
+
+    container = bootstrap.serving_container(
+        database_url=database_url, index_dir=index_dir, encoder_spec=encoder, tracking_uri=tracking_uri
+    )
+    uvicorn.run(create_app(container), host=host, port=port)
+
+
+@token_app.command("create")
+@user_errors
+def token_create(
+    role: Annotated[str, typer.Option(help="jobseeker, counsellor or admin.")],
+    subject: Annotated[str, typer.Option(help="The profile id (jobseeker) or the agent's id.")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create an API token and print it (the secret is shown only this once)."""
+    from matching.errors import MatchingError
+    from serving.security import Role, TokenService
+
+    try:
+        chosen = Role(role)
+    except ValueError:
+        raise MatchingError(f"unknown role {role!r}: jobseeker, counsellor or admin") from None
+    engine = bootstrap.engine(database_url=database_url)
+    if (
+        chosen == Role.JOBSEEKER
+        and bootstrap.repository(database_url=database_url).get_profile(subject) is None
+    ):
+        raise MatchingError(f"no profile {subject!r} in the database")
+    console.print(TokenService(engine).create(chosen, subject))
 
 
 @alerts_app.command("run")

@@ -72,6 +72,7 @@ class EventType(enum.StrEnum):
     APPLIED = "applied"
     REFUSED = "refused"
     COUNSELLOR_PROPOSED = "counsellor_proposed"
+    COUNSELLOR_DISMISSED = "counsellor_dismissed"
     EMPLOYER_ACCEPTED = "employer_accepted"
     EMPLOYER_REFUSED = "employer_refused"
     HIRED = "hired"

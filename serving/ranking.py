@@ -159,3 +159,30 @@ def _hard_filters(
     if offers_since is not None:
         keep &= (offers["created_at"] >= offers_since).to_numpy()
     return np.asarray(keep, dtype=bool)
+
+
+def rank_profiles_for_offer(
+    service: RankingService,
+    tables: MarketTables,
+    offer_id: str,
+    profiles: dict[str, Profile],
+    *,
+    now: pd.Timestamp,
+    kill_switch: bool = False,
+) -> pd.DataFrame:
+    """Score consenting candidates for an offer: columns ``profile_id, score`` best first.
+
+    A candidate who stated a refusal reason this offer repeats (too far, contract type refused…) is
+    ranked after the others rather than dropped: the counsellor still sees them.
+    """
+    ids = [p for p in profiles if p in tables.profiles.index]
+    if not ids or offer_id not in tables.offers.index:
+        return pd.DataFrame({"profile_id": pd.Series(dtype=str), "score": pd.Series(dtype=float)})
+    builder = service._builder(tables).using(service._embeddings([profiles[p] for p in ids]))
+    X = builder.transform(pd.DataFrame({"profile_id": ids, "offer_id": offer_id, "as_of": now}))
+    if service.ranking_mode(kill_switch) == "ml" and service.ranker is not None:
+        scores = learned_scores(service.ranker, X)
+    else:
+        scores = rule_scores(X) - 1e3 * stated_constraint_violations(X)
+    frame = pd.DataFrame({"profile_id": ids, "score": scores})
+    return frame.sort_values(["score", "profile_id"], ascending=[False, True]).reset_index(drop=True)

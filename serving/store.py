@@ -232,6 +232,126 @@ class ServingStore:
             session.add(AlertRunItemRow(run_id=run.id, subscription_id=subscription.id, alerts=len(ranked)))
         return len(ranked)
 
+    # -- API reads and writes -------------------------------------------------------------------------
+    def alerts_of(self, profile_id: str, limit: int = 100) -> list[AlertRow]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return list(
+                session.scalars(
+                    select(AlertRow)
+                    .where(AlertRow.profile_id == profile_id)
+                    .order_by(AlertRow.created_at.desc(), AlertRow.rank)
+                    .limit(limit)
+                )
+            )
+
+    def alert(self, alert_id: int) -> AlertRow | None:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return session.get(AlertRow, alert_id)
+
+    def subscription_of(self, profile_id: str) -> Subscription | None:
+        with Session(self.engine) as session:
+            row = session.scalars(
+                select(SubscriptionRow)
+                .where(SubscriptionRow.profile_id == profile_id)
+                .order_by(SubscriptionRow.id)
+            ).first()
+            return row_to_subscription(row) if row else None
+
+    def update_subscription(self, subscription_id: str, changes: dict[str, Any]) -> None:
+        if changes:
+            with Session(self.engine) as session, session.begin():
+                session.execute(
+                    update(SubscriptionRow).where(SubscriptionRow.id == subscription_id).values(**changes)
+                )
+
+    def record_feedback(
+        self,
+        alert: AlertRow,
+        *,
+        event: str,
+        status: str,
+        reason: str | None,
+        subscription_changes: dict[str, Any],
+    ) -> None:
+        """The event, the alert's new status and the subscription's update, in one transaction."""
+        now = utcnow()
+        with Session(self.engine) as session, session.begin():
+            session.add(
+                InteractionRow(
+                    occurred_at=now,
+                    event=event,
+                    profile_id=alert.profile_id,
+                    offer_id=alert.offer_id,
+                    reason=reason,
+                    rank=alert.rank,
+                    list_id=f"{alert.run_id[:12]}-{alert.subscription_id}"[:64],
+                    actor="jobseeker",
+                )
+            )
+            session.execute(
+                update(AlertRow)
+                .where(AlertRow.id == alert.id)
+                .values(status=status, reason=reason, updated_at=now)
+            )
+            if subscription_changes:
+                session.execute(
+                    update(SubscriptionRow)
+                    .where(SubscriptionRow.id == alert.subscription_id)
+                    .values(**subscription_changes)
+                )
+
+    def add_event(
+        self,
+        event: str,
+        profile_id: str,
+        *,
+        offer_id: str | None = None,
+        reason: str | None = None,
+        actor: str,
+    ) -> None:
+        with Session(self.engine) as session, session.begin():
+            session.add(
+                InteractionRow(
+                    occurred_at=utcnow(),
+                    event=event,
+                    profile_id=profile_id,
+                    offer_id=offer_id,
+                    reason=reason,
+                    actor=actor,
+                )
+            )
+
+    def log_recommendation(
+        self,
+        *,
+        kind: str,
+        actor_role: str,
+        actor_id: str,
+        subject_id: str,
+        ranking: str,
+        model_version: str,
+        index_version: str,
+        item_ids: list[str],
+        scores: list[float],
+        request: dict[str, Any],
+    ) -> None:
+        with Session(self.engine) as session, session.begin():
+            session.add(
+                RecommendationLogRow(
+                    created_at=utcnow(),
+                    kind=kind,
+                    actor_role=actor_role,
+                    actor_id=actor_id,
+                    subject_id=subject_id,
+                    ranking=ranking,
+                    model_version=model_version,
+                    index_version=index_version,
+                    item_ids=item_ids,
+                    scores=[round(float(x), 6) for x in scores],
+                    request=request,
+                )
+            )
+
     # -- flags ----------------------------------------------------------------------------------------
     def flag(self, key: str) -> str | None:
         with Session(self.engine) as session:

@@ -10,11 +10,13 @@ import pytest
 from sqlalchemy import Engine, text
 
 from eval.market import MarketContext
+from matching.candidates import CandidateGenerator, save_generator
 from matching.config import PROJECT_ROOT
 from matching.encoders import HashingEncoder
 from matching.geo import Communes, load_communes, load_laposte
 from matching.referential import Referential, load_builtin, load_rome_csv
 from matching.simulator import MarketConfig, World, simulate_market
+from matching.simulator.records import world_offers, world_profiles, world_trainings
 from matching.storage.db import make_engine
 from matching.storage.tables import Base
 
@@ -111,3 +113,13 @@ def small_world(builtin: Referential) -> World:
 def small_market(small_world: World, builtin: Referential) -> MarketContext:
     """Evaluation context over ``small_world`` with the lexical hashing encoder (no model to load)."""
     return MarketContext.build(small_world, builtin, HashingEncoder(), cutoff_week=6)
+
+
+@pytest.fixture(scope="session")
+def index_dir(small_world: World, builtin: Referential, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Candidate indexes over ``small_world`` built with the hashing encoder."""
+    generator = CandidateGenerator(builtin, HashingEncoder())
+    generator.index_offers(list(world_offers(small_world)))
+    generator.index_profiles(list(world_profiles(small_world)))
+    generator.index_trainings(list(world_trainings(small_world)))
+    return save_generator(generator, tmp_path_factory.mktemp("index") / "index")

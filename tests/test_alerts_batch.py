@@ -13,11 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from matching.candidates import CandidateGenerator, save_generator
 from matching.encoders import HashingEncoder
 from matching.referential import Referential
 from matching.simulator import World
-from matching.simulator.records import world_offers, world_profiles, world_trainings
 from matching.storage.db import make_engine, migrate
 from matching.storage.repository import SqlRepository
 from matching.storage.tables import AlertRow, AlertRunItemRow, AlertRunRow, InteractionRow, OutboxRow
@@ -27,15 +25,6 @@ from serving.ranking import RankingService
 from serving.store import ServingStore
 
 AS_OF = datetime(2025, 2, 17, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def index_dir(small_world: World, builtin: Referential, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    generator = CandidateGenerator(builtin, HashingEncoder())
-    generator.index_offers(list(world_offers(small_world)))
-    generator.index_profiles(list(world_profiles(small_world)))
-    generator.index_trainings(list(world_trainings(small_world)))
-    return save_generator(generator, tmp_path_factory.mktemp("index") / "index")
 
 
 def _loaded(engine: Engine, world: World) -> ServingStore:

@@ -1,0 +1,37 @@
+"""The FastAPI application: one router per resource, errors as clear 4xx/503 answers, never a 500 page."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+
+from serving.container import ServiceUnavailable, ServingContainer
+from serving.routers import admin, alerts, health, poe, sourcing
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(container: ServingContainer) -> FastAPI:
+    """Build the API around its dependencies (see :func:`matching.bootstrap.serving_container`)."""
+    app = FastAPI(
+        title="Matching engine API",
+        version="0.1.0",
+        description="Offer alerts, vivier sourcing and POE suggestions. Token auth: `Authorization: Bearer <id>.<secret>`.",
+    )
+    app.state.container = container
+    for module in (health, alerts, sourcing, poe, admin):
+        app.include_router(module.router)
+
+    @app.exception_handler(ServiceUnavailable)
+    def unavailable(request: Request, error: ServiceUnavailable) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=503)
+
+    @app.exception_handler(OperationalError)
+    def database_down(request: Request, error: OperationalError) -> JSONResponse:
+        logger.warning("database error on %s: %s", request.url.path, error)
+        return JSONResponse({"detail": "database unavailable, retry later"}, status_code=503)
+
+    return app

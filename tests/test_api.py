@@ -1,0 +1,271 @@
+"""The API: every endpoint with every role, object-level checks, lockout, rate limit, kill switch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from eval.market import MarketContext
+from matching.candidates import load_generator
+from matching.encoders import HashingEncoder
+from matching.referential import Referential
+from matching.simulator import World
+from matching.storage.db import make_engine, migrate
+from matching.storage.repository import SqlRepository
+from matching.storage.tables import RecommendationLogRow
+from matching.storage.world_loader import load_world
+from models.ranker import RankerConfig
+from models.training import train_ranker
+from serving.alerts_batch import run_alert_batch
+from serving.app import create_app
+from serving.container import ServingContainer
+from serving.ranking import RankingService
+from serving.security import MAX_FAILURES, RateLimiter, Role
+
+AS_OF = datetime(2025, 2, 17, tzinfo=UTC)
+
+
+@dataclass
+class Api:
+    client: TestClient
+    container: ServingContainer
+    tokens: dict[str, str]
+    owner: str  # a jobseeker with alerts
+    other: str  # another jobseeker
+    hidden: str  # a profile that did not consent to be visible
+
+    def get(self, path: str, who: str | None, **kwargs: object) -> object:
+        headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
+        return self.client.get(path, headers=headers, **kwargs)  # type: ignore[arg-type]
+
+    def send(self, method: str, path: str, who: str | None, json: object) -> object:
+        headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
+        return self.client.request(method, path, headers=headers, json=json)
+
+
+@pytest.fixture(scope="module")
+def api(
+    small_world: World,
+    small_market: MarketContext,
+    builtin: Referential,
+    index_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Api]:
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('api') / 'api.sqlite'}")
+    migrate(engine)
+    load_world(small_world, SqlRepository(engine))
+    ranker = train_ranker(
+        small_market.tables,
+        small_market.builder,
+        cutoff=small_market.cutoff,
+        config=RankerConfig(n_estimators=30),
+    ).ranker
+    service = RankingService(
+        load_generator(index_dir, builtin, HashingEncoder()), ranker, "test-ranker@champion=v1"
+    )
+    container = ServingContainer(engine=engine, referential=builtin, load_service=lambda: service)
+    summary = run_alert_batch(container.store, service, as_of=AS_OF)
+    assert summary.alerts > 0 and summary.ranking == "ml"
+    profiles = small_world.profiles
+    with engine.connect() as connection:
+        from matching.storage.tables import AlertRow
+
+        owner = connection.scalar(select(AlertRow.profile_id).order_by(AlertRow.id))
+    other = next(p for p in profiles["id"] if p != owner)
+    hidden = next(p for p, visible in zip(profiles["id"], profiles["visible"], strict=True) if not visible)
+    tokens = {
+        "owner": container.tokens.create(Role.JOBSEEKER, owner),
+        "other": container.tokens.create(Role.JOBSEEKER, other),
+        "counsellor": container.tokens.create(Role.COUNSELLOR, "agent-1"),
+        "admin": container.tokens.create(Role.ADMIN, "ds-1"),
+    }
+    with TestClient(create_app(container)) as client:
+        yield Api(client, container, tokens, owner, other, hidden)
+
+
+def test_health_and_readiness(api: Api) -> None:
+    assert api.get("/health", None).json() == {"status": "ok"}  # type: ignore[attr-defined]
+    ready = api.get("/ready", None)
+    assert ready.status_code == 200 and ready.json()["model_version"] == "test-ranker@champion=v1"  # type: ignore[attr-defined]
+
+
+def test_readiness_fails_when_the_indexes_cannot_load(api: Api) -> None:
+    def broken() -> RankingService:
+        raise FileNotFoundError("var/index/generator.json")
+
+    container = ServingContainer(
+        engine=api.container.engine, referential=api.container.referential, load_service=broken
+    )
+    with TestClient(create_app(container)) as client:
+        response = client.get("/ready")
+        assert response.status_code == 503 and "cannot be loaded" in response.json()["problem"]
+        offer = SqlRepository(api.container.engine).get_offer  # sourcing answers 503, not 500
+        token = container.tokens.create(Role.COUNSELLOR, "agent-2")
+        first_offer = api.get("/me/alerts", "owner").json()[0]["offer"]["id"]  # type: ignore[attr-defined]
+        assert offer(first_offer) is not None
+        answer = client.get(f"/offers/{first_offer}/candidates", headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 503
+
+
+def test_authentication_and_lockout(api: Api) -> None:
+    assert api.get("/me/alerts", None).status_code == 401  # type: ignore[attr-defined]
+    bad = api.client.get("/me/alerts", headers={"Authorization": "Bearer nonsense"})
+    assert bad.status_code == 401
+    token = api.container.tokens.create(Role.JOBSEEKER, api.other)
+    token_id = token.split(".")[0]
+    for _ in range(MAX_FAILURES):
+        assert (
+            api.client.get("/me/alerts", headers={"Authorization": f"Bearer {token_id}.wrong"}).status_code
+            == 401
+        )
+    # the 11th attempt is refused even with the right secret: the token is locked
+    assert api.client.get("/me/alerts", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_rate_limit(api: Api) -> None:
+    api.container.limiter = RateLimiter(limit=3, window=60)
+    token = api.container.tokens.create(Role.JOBSEEKER, api.other)
+    codes = [
+        api.client.get("/me/subscription", headers={"Authorization": f"Bearer {token}"}).status_code
+        for _ in range(4)
+    ]
+    api.container.limiter = RateLimiter()
+    assert codes == [200, 200, 200, 429]
+
+
+def test_jobseeker_sees_own_alerts_only(api: Api) -> None:
+    mine = api.get("/me/alerts", "owner")
+    assert mine.status_code == 200  # type: ignore[attr-defined]
+    alerts = mine.json()  # type: ignore[attr-defined]
+    assert alerts and all(a["why"]["rome_relation"] and a["why"]["commute"] for a in alerts)
+    assert api.get(f"/profiles/{api.owner}/alerts", "owner").status_code == 200  # type: ignore[attr-defined]
+    assert api.get(f"/profiles/{api.owner}/alerts", "other").status_code == 403  # type: ignore[attr-defined]
+    assert api.get(f"/profiles/{api.hidden}/alerts", "counsellor").status_code == 404  # type: ignore[attr-defined]
+    assert api.get("/me/alerts", "counsellor").status_code == 403  # type: ignore[attr-defined]
+
+
+def test_feedback_updates_the_subscription(api: Api) -> None:
+    alerts = api.get("/me/alerts", "owner").json()  # type: ignore[attr-defined]
+    before = api.get("/me/subscription", "owner").json()  # type: ignore[attr-defined]
+    first, second = alerts[0]["id"], alerts[-1]["id"]
+    assert api.send("POST", f"/me/alerts/{first}/feedback", "owner", {"action": "refused"}).status_code == 422  # type: ignore[attr-defined]
+    assert (
+        api.send(
+            "POST", f"/me/alerts/{first}/feedback", "owner", {"action": "refused", "reason": "bof"}
+        ).status_code
+        == 422
+    )  # type: ignore[attr-defined]
+    assert api.send("POST", f"/me/alerts/{first}/feedback", "other", {"action": "opened"}).status_code == 403  # type: ignore[attr-defined]
+    assert api.send("POST", "/me/alerts/999999/feedback", "owner", {"action": "opened"}).status_code == 404  # type: ignore[attr-defined]
+    contract = api.send(
+        "POST", f"/me/alerts/{first}/feedback", "owner", {"action": "refused", "reason": "type_contrat"}
+    )
+    assert contract.status_code == 200  # type: ignore[attr-defined]
+    excluded = contract.json()["subscription_changes"]["excluded_contract_types"]  # type: ignore[attr-defined]
+    assert alerts[0]["offer"]["contract_type"] in excluded
+    far = api.send(
+        "POST", f"/me/alerts/{second}/feedback", "owner", {"action": "refused", "reason": "distance"}
+    ).json()  # type: ignore[attr-defined]
+    after = api.get("/me/subscription", "owner").json()  # type: ignore[attr-defined]
+    assert after["radius_km"] <= before["radius_km"]
+    assert far["status"] == "refused"
+    skills = api.send(
+        "POST", f"/me/alerts/{second}/feedback", "owner", {"action": "refused", "reason": "competences"}
+    ).json()  # type: ignore[attr-defined]
+    assert skills["poe_suggestions_url"].startswith("/poe/suggestions")
+
+
+def test_subscription_edit(api: Api) -> None:
+    assert api.send("PATCH", "/me/subscription", "other", {"radius_km": 12}).json()["radius_km"] == 12  # type: ignore[attr-defined]
+    assert api.send("PATCH", "/me/subscription", "other", {"rome_codes": ["Z9999"]}).status_code == 422  # type: ignore[attr-defined]
+    assert api.send("PATCH", "/me/subscription", "other", {"radius_km": -1}).status_code == 422  # type: ignore[attr-defined]
+    assert api.send("PATCH", "/me/subscription", "other", {"nonsense": 1}).status_code == 422  # type: ignore[attr-defined]
+    assert api.send("PATCH", "/me/subscription", "other", {"rome_codes": None}).status_code == 200  # type: ignore[attr-defined]
+    assert api.send("PATCH", "/me/subscription", "counsellor", {"radius_km": 12}).status_code == 403  # type: ignore[attr-defined]
+
+
+def _an_offer(api: Api) -> str:
+    return str(api.get("/me/alerts", "owner").json()[0]["offer"]["id"])  # type: ignore[attr-defined]
+
+
+def test_sourcing_shows_consenting_candidates_with_explanations(api: Api) -> None:
+    offer = _an_offer(api)
+    response = api.get(f"/offers/{offer}/candidates?k=20", "counsellor")
+    assert response.status_code == 200  # type: ignore[attr-defined]
+    body = response.json()  # type: ignore[attr-defined]
+    visible = set(api.container.tables().profiles.query("visible")["id"])
+    shown = [c["profile_id"] for c in body["candidates"] + body["reachable_with_training"]]
+    assert shown and set(shown) <= visible
+    assert body["ranking"] == "ml" and body["model_version"] == "test-ranker@champion=v1"
+    assert all(
+        "training" in c and c["training"]["explanation"].startswith("manque")
+        for c in body["reachable_with_training"]
+    )
+    with api.container.engine.connect() as connection:
+        logged = connection.scalar(
+            select(func.count())
+            .select_from(RecommendationLogRow)
+            .where(RecommendationLogRow.kind == "sourcing")
+        )
+    assert logged >= 1
+    assert api.get(f"/offers/{offer}/candidates", "owner").status_code == 403  # type: ignore[attr-defined]
+    assert api.get("/offers/NOPE/candidates", "counsellor").status_code == 404  # type: ignore[attr-defined]
+    assert api.get(f"/offers/{offer}/candidates?k=0", "counsellor").status_code == 422  # type: ignore[attr-defined]
+
+
+def test_counsellor_actions(api: Api) -> None:
+    offer = _an_offer(api)
+    candidate = api.get(f"/offers/{offer}/candidates?k=1", "counsellor").json()["candidates"][0]["profile_id"]  # type: ignore[attr-defined]
+    assert (
+        api.send(
+            "POST", f"/offers/{offer}/candidates/{candidate}/actions", "counsellor", {"action": "proposed"}
+        ).status_code
+        == 201
+    )  # type: ignore[attr-defined]
+    assert (
+        api.send(
+            "POST", f"/offers/{offer}/candidates/{candidate}/actions", "counsellor", {"action": "dismissed"}
+        ).status_code
+        == 422
+    )  # type: ignore[attr-defined]
+    assert (
+        api.send(
+            "POST", f"/offers/{offer}/candidates/{api.hidden}/actions", "counsellor", {"action": "proposed"}
+        ).status_code
+        == 404
+    )  # type: ignore[attr-defined]
+    assert (
+        api.send(
+            "POST", f"/offers/{offer}/candidates/{candidate}/actions", "owner", {"action": "proposed"}
+        ).status_code
+        == 403
+    )  # type: ignore[attr-defined]
+
+
+def test_poe_suggestions(api: Api) -> None:
+    offer = _an_offer(api)
+    own = api.get(f"/poe/suggestions?offer_id={offer}&profile_id={api.owner}", "owner")
+    assert own.status_code == 200 and "missing_skills" in own.json()  # type: ignore[attr-defined]
+    assert api.get(f"/poe/suggestions?offer_id={offer}&profile_id={api.owner}", "other").status_code == 403  # type: ignore[attr-defined]
+    assert (
+        api.get(f"/poe/suggestions?offer_id={offer}&profile_id={api.hidden}", "counsellor").status_code == 404
+    )  # type: ignore[attr-defined]
+    assert api.get("/poe/suggestions?offer_id=X", "counsellor").status_code == 422  # type: ignore[attr-defined]
+
+
+def test_kill_switch_falls_back_to_the_rule(api: Api) -> None:
+    offer = _an_offer(api)
+    assert api.send("PUT", "/admin/kill-switch", "counsellor", {"enabled": True}).status_code == 403  # type: ignore[attr-defined]
+    assert api.send("PUT", "/admin/kill-switch", "admin", {"enabled": True}).status_code == 200  # type: ignore[attr-defined]
+    try:
+        body = api.get(f"/offers/{offer}/candidates?k=5", "counsellor").json()  # type: ignore[attr-defined]
+        assert body["ranking"] == "rule" and body["model_version"] == "rule"
+        assert api.get("/admin/kill-switch", "admin").json() == {"enabled": True}  # type: ignore[attr-defined]
+    finally:
+        api.send("PUT", "/admin/kill-switch", "admin", {"enabled": False})
