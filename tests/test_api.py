@@ -269,3 +269,36 @@ def test_kill_switch_falls_back_to_the_rule(api: Api) -> None:
         assert api.get("/admin/kill-switch", "admin").json() == {"enabled": True}  # type: ignore[attr-defined]
     finally:
         api.send("PUT", "/admin/kill-switch", "admin", {"enabled": False})
+
+
+# -- fuzzing the OpenAPI spec with every role (last in this module: it may change any state) -------------
+OPEN_PATHS = {"/health", "/ready"}
+
+
+@pytest.mark.slow
+def test_no_server_error_for_any_role(api: Api) -> None:
+    """schemathesis draws requests from the OpenAPI spec; each is sent with every role and without a token."""
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+
+    schema = schemathesis.openapi.from_asgi("/openapi.json", api.client.app)
+    api.container.limiter = RateLimiter(limit=10**9)
+    failures: list[str] = []
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 10
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        def run(case: object) -> None:
+            for role in ("owner", "counsellor", "admin", None):
+                headers = {"Authorization": f"Bearer {api.tokens[role]}"} if role else {}
+                response = case.call(headers=headers)  # type: ignore[attr-defined]
+                if response.status_code >= 500:
+                    failures.append(f"{role}: {case} -> {response.status_code} {response.text[:200]}")  # type: ignore[attr-defined]
+                if role is None and case.path not in OPEN_PATHS and response.status_code != 401:  # type: ignore[attr-defined]
+                    failures.append(f"auth ignored: {case} -> {response.status_code}")  # type: ignore[attr-defined]
+
+        run()
+    api.container.store.set_flag("ml_ranking_disabled", "off", by="test")
+    assert not failures, "\n".join(failures[:10])

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 
 from matching.domain import Offer, Profile, RefusalReason
 from matching.storage.repository import SqlRepository
@@ -25,6 +25,7 @@ from serving.security import Role
 
 router = APIRouter(tags=["alerts"])
 EVENT_OF_ACTION = {"opened": "alert_opened", "applied": "applied", "refused": "refused"}
+MAX_ID = 2**63 - 1  # BIGINT: larger ids cannot exist (and must not reach the database driver)
 
 
 def offer_summary(offer: Offer) -> OfferSummary:
@@ -117,7 +118,10 @@ def subscription_changes(
     responses={403: {"description": "not your alert"}, 404: {"description": "no such alert"}},
 )
 def alert_feedback(
-    alert_id: int, body: FeedbackIn, container: ContainerDep, principal: Jobseeker
+    alert_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    body: FeedbackIn,
+    container: ContainerDep,
+    principal: Jobseeker,
 ) -> FeedbackOut:
     """Opened, applied, or refused with a reason. An explicit reason updates the subscription at once."""
     alert: AlertRow | None = container.store.alert(alert_id)
