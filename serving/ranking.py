@@ -24,6 +24,8 @@ from models.ranker import LambdaRankRanker
 from models.scoring import learned_scores, rule_scores
 
 CANDIDATES_PER_SUBSCRIPTION = 100
+SATURATION = 10  # an offer with this many applications per open position is not pushed any more
+NEAR_EQUAL = 0.05  # sourcing scores this close are treated as ties and rotated by exposure
 
 
 @dataclass
@@ -120,7 +122,10 @@ class RankingService:
         X = builder.transform(pool.assign(as_of=now)[["profile_id", "offer_id", "as_of"]])
         mode = self.ranking_mode(kill_switch)
         scores = learned_scores(self.ranker, X) if mode == "ml" and self.ranker else rule_scores(X)
-        pool = pool.assign(score=scores)[stated_constraint_violations(X) == 0]
+        # Employer-side balance: offers already swamped with applications are not pushed again.
+        positions = X["offer_positions"].fillna(1.0).clip(lower=1.0).to_numpy()
+        saturated = X["offer_applications"].fillna(0.0).to_numpy() >= SATURATION * positions
+        pool = pool.assign(score=scores)[(stated_constraint_violations(X) == 0) & ~saturated]
         pool = pool.sort_values(["subscription_id", "score", "offer_id"], ascending=[True, False, True])
         pool["rank"] = pool.groupby("subscription_id").cumcount() + 1
         limits = pd.Series({s.id: s.max_alerts_per_run for s in subscribed})
@@ -169,11 +174,14 @@ def rank_profiles_for_offer(
     *,
     now: pd.Timestamp,
     kill_switch: bool = False,
+    exposure: dict[str, int] | None = None,
 ) -> pd.DataFrame:
     """Score consenting candidates for an offer: columns ``profile_id, score`` best first.
 
     A candidate who stated a refusal reason this offer repeats (too far, contract type refused…) is
-    ranked after the others rather than dropped: the counsellor still sees them.
+    ranked after the others rather than dropped: the counsellor still sees them. Candidates whose
+    scores are near-equal (within ``NEAR_EQUAL`` of the score spread) are ordered by how often they
+    were already shown (``exposure``), so the same people are not on top of every offer of an area.
     """
     ids = [p for p in profiles if p in tables.profiles.index]
     if not ids or offer_id not in tables.offers.index:
@@ -184,5 +192,22 @@ def rank_profiles_for_offer(
         scores = learned_scores(service.ranker, X)
     else:
         scores = rule_scores(X) - 1e3 * stated_constraint_violations(X)
-    frame = pd.DataFrame({"profile_id": ids, "score": scores})
-    return frame.sort_values(["score", "profile_id"], ascending=[False, True]).reset_index(drop=True)
+    return rotate_by_exposure(pd.DataFrame({"profile_id": ids, "score": scores}), exposure or {})
+
+
+def rotate_by_exposure(
+    frame: pd.DataFrame, exposure: dict[str, int], near_equal: float = NEAR_EQUAL
+) -> pd.DataFrame:
+    """Order ``profile_id, score`` rows best first, the less-shown first among near-equal scores.
+
+    Scores are cut into bands of ``near_equal`` × their spread below the best; inside a band,
+    fewer past exposures win, then the score.
+    """
+    scores = frame["score"].to_numpy(float)
+    spread = float(np.ptp(scores)) if len(scores) > 1 else 0.0
+    width = near_equal * spread if spread > 0 else 1.0
+    ordered = frame.assign(
+        band=np.floor((scores.max() - scores) / width) if len(scores) else scores,
+        shown=frame["profile_id"].map(exposure).fillna(0).astype(int),
+    ).sort_values(["band", "shown", "score", "profile_id"], ascending=[True, True, False, True])
+    return ordered[["profile_id", "score"]].reset_index(drop=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -351,6 +351,20 @@ class ServingStore:
                     request=request,
                 )
             )
+
+    def sourcing_exposure(self, days: int = 7) -> dict[str, int]:
+        """How many sourcing lists showed each person over the last ``days`` (for rotation)."""
+        since = utcnow() - timedelta(days=days)
+        counts: dict[str, int] = {}
+        with Session(self.engine) as session:
+            for items in session.scalars(
+                select(RecommendationLogRow.item_ids).where(
+                    RecommendationLogRow.kind == "sourcing", RecommendationLogRow.created_at >= since
+                )
+            ):
+                for item in items:
+                    counts[item] = counts.get(item, 0) + 1
+        return counts
 
     # -- flags ----------------------------------------------------------------------------------------
     def flag(self, key: str) -> str | None:

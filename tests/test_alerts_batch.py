@@ -146,3 +146,18 @@ def test_sigkill_mid_run_loses_and_duplicates_nothing(
         runs = connection.execute(select(AlertRunRow.status)).scalars().all()
     assert sent == len(alerts)
     assert runs == ["done"]
+
+
+def test_rotation_among_near_equal_candidates() -> None:
+    import pandas as pd
+
+    from serving.ranking import rotate_by_exposure
+
+    frame = pd.DataFrame({"profile_id": ["a", "b", "c", "d"], "score": [1.00, 0.99, 0.50, 0.0]})
+    assert rotate_by_exposure(frame, {})["profile_id"].tolist() == ["a", "b", "c", "d"]
+    # a was shown often: b (near-equal) goes first; c stays below (not near-equal)
+    assert rotate_by_exposure(frame, {"a": 5})["profile_id"].tolist() == ["b", "a", "c", "d"]
+    assert rotate_by_exposure(frame, {"a": 5, "b": 5, "c": 0})["profile_id"].tolist()[:2] == ["a", "b"]
+    assert rotate_by_exposure(frame.iloc[:0], {}).empty
+    negative = frame.assign(score=frame["score"] - 1000.0)  # learned scores can be negative
+    assert rotate_by_exposure(negative, {"a": 5})["profile_id"].tolist() == ["b", "a", "c", "d"]

@@ -44,7 +44,15 @@ def candidates(
     profiles = {p: profile for p, profile in profiles.items() if profile.visible}  # consent, checked again
     tables = container.tables()
     now = pd.Timestamp.now(tz="UTC")
-    ranked = rank_profiles_for_offer(service, tables, offer_id, profiles, now=now, kill_switch=kill_switch)
+    ranked = rank_profiles_for_offer(
+        service,
+        tables,
+        offer_id,
+        profiles,
+        now=now,
+        kill_switch=kill_switch,
+        exposure=container.store.sourcing_exposure(),
+    )
     today = date.today()
     top: list[CandidateOut] = []
     trainable: list[TrainableCandidateOut] = []
