@@ -149,3 +149,21 @@ class ReadyOut(BaseModel):
     model_version: str | None = None
     kill_switch: bool = False
     problem: str | None = None
+
+
+class VivierIn(BaseModel):
+    """A saved sector vivier: ROME codes, an area (centre and radius) and an availability horizon."""
+
+    model_config = StrictModel
+    label: str = Field(min_length=1, max_length=120)
+    rome_codes: list[str] = Field(min_length=1, max_length=20)
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    radius_km: float = Field(gt=0, le=200)
+    available_within_days: int = Field(default=30, ge=0, le=365)
+
+
+class VivierOut(VivierIn):
+    id: int
+    refreshed_at: datetime | None
+    profile_ids: list[str]

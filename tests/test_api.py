@@ -271,6 +271,36 @@ def test_kill_switch_falls_back_to_the_rule(api: Api) -> None:
         api.send("PUT", "/admin/kill-switch", "admin", {"enabled": False})
 
 
+def test_saved_viviers(api: Api) -> None:
+    tables = api.container.tables()
+    profiles = tables.profiles
+    hired = set(tables.events.loc[tables.events["event"] == "hired", "profile_id"])
+    someone = profiles[profiles["visible"] & ~profiles["id"].isin(hired)].iloc[0]
+    body = {
+        "label": "Caristes autour de chez X",
+        "rome_codes": [someone["rome_codes"][0]],
+        "lat": float(someone["home_lat"]),
+        "lon": float(someone["home_lon"]),
+        "radius_km": 30,
+        "available_within_days": 365,
+    }
+    created = api.send("POST", "/viviers", "counsellor", body)
+    assert created.status_code == 201  # type: ignore[attr-defined]
+    vivier = created.json()  # type: ignore[attr-defined]
+    visible = set(profiles.query("visible")["id"])
+    assert someone["id"] in vivier["profile_ids"] and set(vivier["profile_ids"]) <= visible
+    assert api.send("POST", "/viviers", "counsellor", {**body, "rome_codes": ["Z0000"]}).status_code == 422  # type: ignore[attr-defined]
+    assert [v["id"] for v in api.get("/viviers", "counsellor").json()] == [vivier["id"]]  # type: ignore[attr-defined]
+    refreshed = api.send("POST", f"/viviers/{vivier['id']}/refresh", "counsellor", None)
+    assert refreshed.status_code == 200 and refreshed.json()["refreshed_at"]  # type: ignore[attr-defined]
+    other = api.container.tokens.create(Role.COUNSELLOR, "agent-9")
+    stranger = api.client.post(
+        f"/viviers/{vivier['id']}/refresh", headers={"Authorization": f"Bearer {other}"}
+    )
+    assert stranger.status_code == 404  # another counsellor's vivier is not visible
+    assert api.send("POST", "/viviers", "owner", body).status_code == 403  # type: ignore[attr-defined]
+
+
 # -- fuzzing the OpenAPI spec with every role (last in this module: it may change any state) -------------
 OPEN_PATHS = {"/health", "/ready"}
 
