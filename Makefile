@@ -29,11 +29,15 @@ run: install
 	$(BIN)/matching sample --out data/sample/world --load
 	$(BIN)/matching index build --world data/sample/world --out var/index
 	$(BIN)/matching train
+	# the sample world lives in early 2025: rank as of its cut-off week so that offers are still open
+	$(BIN)/matching alerts run --as-of 2025-03-10
 	@if [ -f "$(MATCHING_REFERENCE_DATA)/offers_ft_api_v2/offers.json" ]; then \
 	  $(BIN)/matching ingest offers "$(MATCHING_REFERENCE_DATA)/offers_ft_api_v2/offers.json" \
 	    --rome-dir "$(MATCHING_REFERENCE_DATA)/rome_v460" \
 	    --communes "$(MATCHING_REFERENCE_DATA)/communes/laposte_hexasmal_latlon.csv"; \
 	else echo "reference data not found at $(MATCHING_REFERENCE_DATA): skipping the real offers"; fi
+	@echo "tokens: .venv/bin/matching token create --role jobseeker --subject P0000002 (or counsellor / admin)"
+	$(BIN)/matching serve
 
 lint: install
 	$(BIN)/ruff check matching features models serving eval tests

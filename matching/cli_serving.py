@@ -117,5 +117,6 @@ def alerts_run(
     bootstrap.save_cache(service.generator.encoder)  # type: ignore[arg-type]
     console.print(
         f"alert run {summary.run_id}{' (resumed)' if summary.resumed else ''}: {summary.subscriptions:,} subscriptions, "
-        f"{summary.alerts:,} alerts, {summary.quiet:,} quiet (nothing fitted); ranking {summary.ranking}"
+        f"{summary.alerts:,} alerts, {summary.quiet:,} quiet (nothing fitted), {summary.waiting:,} not due (cadence); "
+        f"ranking {summary.ranking}"
     )

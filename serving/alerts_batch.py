@@ -20,6 +20,11 @@ from serving.ranking import RankingService
 from serving.store import ServingStore
 
 CHUNK = 100
+CADENCE = {
+    "daily": pd.Timedelta(hours=20),
+    "weekly": pd.Timedelta(days=6, hours=20),
+    "instant": pd.Timedelta(0),
+}
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,7 @@ class BatchSummary:
     subscriptions: int
     alerts: int
     quiet: int  # subscriptions for which nothing fitted
+    waiting: int = 0  # subscriptions not due yet (cadence)
 
 
 def run_alert_batch(
@@ -54,10 +60,18 @@ def run_alert_batch(
     run = store.start_or_resume_run(
         mode, model_version=model_version, index_version=service.index_version, as_of=as_of
     )
-    now = pd.Timestamp(run.as_of)
-    now = now.tz_localize("UTC") if now.tzinfo is None else now.tz_convert("UTC")
+    now = _utc(run.as_of)
     done = store.processed_subscriptions(run.id)
     todo = [s for s in store.active_subscriptions() if s.id not in done]
+    # Cadence: a subscription alerted less than its period ago waits (a few hours of slack for run times).
+    alerted = store.last_alerted([s.id for s in todo])
+    due = [
+        s
+        for s in todo
+        if s.id not in alerted or now - _utc(alerted[s.id]) >= CADENCE.get(str(s.cadence), pd.Timedelta(0))
+    ]
+    waiting = len(todo) - len(due)
+    todo = due
     # Features read the event log as it was when the run started: a resumed run ranks the same way.
     tables = MarketTables.from_database(store.engine).events_before(now)
     quiet = 0
@@ -88,4 +102,11 @@ def run_alert_batch(
         if progress is not None:
             progress(min(start + chunk, len(todo)), len(todo))
     totals = store.finish_run(run.id)
-    return BatchSummary(run.id, run.resumed, ranking, totals["subscriptions"], totals["alerts"], quiet)
+    return BatchSummary(
+        run.id, run.resumed, ranking, totals["subscriptions"], totals["alerts"], quiet, waiting
+    )
+
+
+def _utc(moment: datetime) -> pd.Timestamp:
+    stamp = pd.Timestamp(moment)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")

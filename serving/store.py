@@ -104,6 +104,21 @@ class ServingStore:
                     out[sub].add(offer)
         return out
 
+    def last_alerted(self, subscription_ids: Sequence[str]) -> dict[str, datetime]:
+        """The ranking moment of each subscription's last run that sent it alerts (for cadence)."""
+        out: dict[str, datetime] = {}
+        with Session(self.engine) as session:
+            for start in range(0, len(subscription_ids), 500):
+                chunk = list(subscription_ids[start : start + 500])
+                rows = session.execute(
+                    select(AlertRunItemRow.subscription_id, func.max(AlertRunRow.as_of))
+                    .join(AlertRunRow, AlertRunRow.id == AlertRunItemRow.run_id)
+                    .where(AlertRunItemRow.subscription_id.in_(chunk), AlertRunItemRow.alerts > 0)
+                    .group_by(AlertRunItemRow.subscription_id)
+                )
+                out.update({sub: when for sub, when in rows})
+        return out
+
     # -- runs -----------------------------------------------------------------------------------------
     def start_or_resume_run(
         self, mode: str, *, model_version: str, index_version: str, as_of: datetime | None = None

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -71,6 +71,9 @@ def test_second_run_alerts_nothing_twice(
     assert _alerts(engine) == reference
     second = run_alert_batch(store, service, as_of=AS_OF)
     assert second.run_id != first.run_id
+    assert second.alerts == 0 and second.waiting > 0  # weekly subscriptions are not due again the same day
+    third = run_alert_batch(store, service, as_of=AS_OF + timedelta(days=7))
+    assert third.alerts > 0
     alerts = _alerts(engine)
     assert len(alerts) == len(set(alerts))  # (subscription, offer) unique across runs
     assert set(reference) <= set(alerts)
