@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 
 from serving.container import ServiceUnavailable, ServingContainer
-from serving.routers import admin, alerts, health, poe, sourcing, viviers
+from serving.routers import admin, alerts, explanations, health, poe, sourcing, viviers
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ def create_app(container: ServingContainer) -> FastAPI:
         description="Offer alerts, vivier sourcing and POE suggestions. Token auth: `Authorization: Bearer <id>.<secret>`.",
     )
     app.state.container = container
-    for module in (health, alerts, sourcing, viviers, poe, admin):
+    for module in (health, alerts, sourcing, viviers, poe, explanations, admin):
         app.include_router(module.router)
 
     @app.exception_handler(ServiceUnavailable)

@@ -67,6 +67,12 @@ class RankingService:
             self._cached_builder = (tables, builder)
         return self._cached_builder[1]
 
+    def features(
+        self, tables: MarketTables, profiles: Sequence[Profile], pairs: pd.DataFrame
+    ) -> pd.DataFrame:
+        """Pair features of ``pairs`` (``profile_id``, ``offer_id``, ``as_of``) for these people, shape ``(m, n)``."""
+        return self._builder(tables).using(self._embeddings(profiles)).transform(pairs)
+
     def _embeddings(self, profiles: Sequence[Profile]) -> PairEmbeddings:
         index = self.generator.offers_
         assert index is not None
@@ -117,9 +123,8 @@ class RankingService:
         pool = pool[keep].reset_index(drop=True)
         if pool.empty:
             return pd.DataFrame(columns=columns)
-        embeddings = self._embeddings([profiles[p] for p in pool["profile_id"].unique()])
-        builder = self._builder(tables).using(embeddings)
-        X = builder.transform(pool.assign(as_of=now)[["profile_id", "offer_id", "as_of"]])
+        people = [profiles[p] for p in pool["profile_id"].unique()]
+        X = self.features(tables, people, pool.assign(as_of=now)[["profile_id", "offer_id", "as_of"]])
         mode = self.ranking_mode(kill_switch)
         scores = learned_scores(self.ranker, X) if mode == "ml" and self.ranker else rule_scores(X)
         # Employer-side balance: offers already swamped with applications are not pushed again.
@@ -186,8 +191,8 @@ def rank_profiles_for_offer(
     ids = [p for p in profiles if p in tables.profiles.index]
     if not ids or offer_id not in tables.offers.index:
         return pd.DataFrame({"profile_id": pd.Series(dtype=str), "score": pd.Series(dtype=float)})
-    builder = service._builder(tables).using(service._embeddings([profiles[p] for p in ids]))
-    X = builder.transform(pd.DataFrame({"profile_id": ids, "offer_id": offer_id, "as_of": now}))
+    pairs = pd.DataFrame({"profile_id": ids, "offer_id": offer_id, "as_of": now})
+    X = service.features(tables, [profiles[p] for p in ids], pairs)
     if service.ranking_mode(kill_switch) == "ml" and service.ranker is not None:
         scores = learned_scores(service.ranker, X)
     else:

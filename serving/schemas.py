@@ -132,7 +132,7 @@ class CounsellorActionIn(BaseModel):
 
 class PoeOut(BaseModel):
     offer_id: str
-    profile_id: str
+    profile_id: str | None = Field(description="none: suggestions for the offer alone")
     missing_skills: list[str]
     trainings: list[TrainingSuggestion]
 
@@ -167,3 +167,22 @@ class VivierOut(VivierIn):
     id: int
     refreshed_at: datetime | None
     profile_ids: list[str]
+
+
+class Contribution(BaseModel):
+    feature: str
+    meaning: str
+    value: float | None
+    contribution: float
+
+
+class ExplanationOut(BaseModel):
+    """Why the ranker scores this offer as it does for this person: the features that mattered most."""
+
+    profile_id: str
+    offer_id: str
+    ranking: str
+    model_version: str
+    score: float
+    why: Explanation
+    contributions: list[Contribution]

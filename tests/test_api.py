@@ -256,7 +256,8 @@ def test_poe_suggestions(api: Api) -> None:
     assert (
         api.get(f"/poe/suggestions?offer_id={offer}&profile_id={api.hidden}", "counsellor").status_code == 404
     )  # type: ignore[attr-defined]
-    assert api.get("/poe/suggestions?offer_id=X", "counsellor").status_code == 422  # type: ignore[attr-defined]
+    assert api.get("/poe/suggestions?offer_id=X", "counsellor").status_code == 404  # type: ignore[attr-defined]
+    assert api.get(f"/poe/suggestions?profile_id={api.owner}", "counsellor").status_code == 422  # type: ignore[attr-defined]
 
 
 def test_kill_switch_falls_back_to_the_rule(api: Api) -> None:
@@ -299,6 +300,29 @@ def test_saved_viviers(api: Api) -> None:
     )
     assert stranger.status_code == 404  # another counsellor's vivier is not visible
     assert api.send("POST", "/viviers", "owner", body).status_code == 403  # type: ignore[attr-defined]
+
+
+def test_poe_for_an_offer_alone_and_ranking_order(api: Api) -> None:
+    offer = _an_offer(api)
+    alone = api.get(f"/poe/suggestions?offer_id={offer}", "counsellor")
+    assert alone.status_code == 200 and alone.json()["profile_id"] is None  # type: ignore[attr-defined]
+    assert api.get(f"/poe/suggestions?offer_id={offer}", "owner").status_code == 403  # type: ignore[attr-defined]
+    trainings = alone.json()["trainings"]  # type: ignore[attr-defined]
+    assert all(t["hours"] < 400 for t in trainings)
+
+
+def test_explanation_of_a_pair(api: Api) -> None:
+    offer = _an_offer(api)
+    own = api.get(f"/profiles/{api.owner}/explanation?offer_id={offer}", "owner")
+    assert own.status_code == 200  # type: ignore[attr-defined]
+    body = own.json()  # type: ignore[attr-defined]
+    assert body["ranking"] == "ml" and len(body["contributions"]) == 8
+    magnitudes = [abs(c["contribution"]) for c in body["contributions"]]
+    assert magnitudes == sorted(magnitudes, reverse=True)
+    assert all(c["meaning"] for c in body["contributions"])
+    assert api.get(f"/profiles/{api.owner}/explanation?offer_id={offer}", "other").status_code == 403  # type: ignore[attr-defined]
+    assert api.get(f"/profiles/{api.hidden}/explanation?offer_id={offer}", "counsellor").status_code == 404  # type: ignore[attr-defined]
+    assert api.get(f"/profiles/{api.owner}/explanation?offer_id={offer}", "admin").status_code == 200  # type: ignore[attr-defined]
 
 
 # -- fuzzing the OpenAPI spec with every role (last in this module: it may change any state) -------------

@@ -6,6 +6,7 @@ from datetime import date
 
 from fastapi import APIRouter, HTTPException, Query, status
 
+from matching.domain import Offer, Profile
 from matching.storage.repository import SqlRepository
 from serving.container import ServiceUnavailable
 from serving.deps import ContainerDep, CurrentUser, forbid_unless_own
@@ -23,14 +24,26 @@ def poe_suggestions(
     container: ContainerDep,
     principal: CurrentUser,
     offer_id: str = Query(min_length=1, max_length=64),
-    profile_id: str = Query(min_length=1, max_length=64),
+    profile_id: str | None = Query(None, min_length=1, max_length=64),
     k: int = Query(5, ge=1, le=20),
 ) -> PoeOut:
-    """POE-eligible trainings (< 400 h) covering the missing skills, starting before the need date, within reach."""
-    forbid_unless_own(principal, profile_id)
+    """POE-eligible trainings (< 400 h) covering the missing skills, starting before the need date, within reach.
+
+    Without ``profile_id`` (counsellors): trainings that teach the offer's required skills near the offer,
+    to prepare candidates still to be found.
+    """
     repository = SqlRepository(container.engine)
-    offer, profile = repository.get_offer(offer_id), repository.get_profile(profile_id)
-    if offer is None or profile is None or (principal.role == Role.COUNSELLOR and not profile.visible):
+    offer = repository.get_offer(offer_id)
+    if profile_id is None:
+        if principal.role == Role.JOBSEEKER:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "a jobseeker asks for their own profile_id")
+        profile = None if offer is None else offer_area_profile(offer)
+    else:
+        forbid_unless_own(principal, profile_id)
+        profile = repository.get_profile(profile_id)
+        if profile is not None and principal.role == Role.COUNSELLOR and not profile.visible:
+            profile = None
+    if offer is None or profile is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such offer or profile")
     try:
         service = container.service()
@@ -49,7 +62,7 @@ def poe_suggestions(
         kind="poe",
         actor_role=principal.role.value,
         actor_id=principal.subject_id,
-        subject_id=profile_id,
+        subject_id=profile_id or offer_id,
         ranking="rule",
         model_version="poe-coverage",
         index_version=service.index_version,
@@ -58,3 +71,10 @@ def poe_suggestions(
         request={"offer_id": offer_id, "k": k},
     )
     return PoeOut(offer_id=offer_id, profile_id=profile_id, missing_skills=missing, trainings=trainings)
+
+
+def offer_area_profile(offer: Offer) -> Profile:
+    """Someone with the offer's occupation as project, no skill yet, living where the job is."""
+    return Profile(
+        id=f"area-of-{offer.id}"[:64], rome_codes=(offer.rome_code,), home=offer.location, max_commute_km=30
+    )

@@ -6,6 +6,7 @@ from datetime import date
 
 import pandas as pd
 
+from features.training import training_features
 from matching.candidates import CandidateGenerator
 from matching.domain import Location, Offer, Profile
 from matching.referential import Referential
@@ -27,11 +28,20 @@ def suggest_trainings(
     missing = generator.missing_skills(profile, offer)
     label = {code: referential.skills[code].label for code in missing if code in referential.skills}
     missing_labels = [label.get(code, code) for code in missing]
-    ids, _ = generator.recommend_trainings(profile, offer, k=k, today=today, poe_only=True)
+    ids, _ = generator.recommend_trainings(profile, offer, k=4 * k, today=today, poe_only=True)
+    known = [i for i in ids.tolist() if i in trainings.index]
+    if not known:
+        return missing_labels, []
+    core = referential.skills_of(offer.rome_code).core if offer.rome_code in referential.fiches else ()
+    X = training_features(profile, offer, trainings.loc[known], today=today, core_skills=core)
+    # skills covered first, then the better outcome, the shorter course, the earlier start
+    order = X.sort_values(
+        ["missing_covered_share", "outcome_rate", "training_hours", "days_to_start"],
+        ascending=[False, False, True, True],
+        na_position="last",
+    ).index[:k]
     out = []
-    for training_id in ids.tolist():
-        if training_id not in trainings.index:
-            continue
+    for training_id in order:
         row = trainings.loc[training_id]
         taught = [s for s in row["skills"] if s in set(missing)]
         remote = row["modality"] == "distanciel"
