@@ -144,7 +144,11 @@ def _asof(queries: pd.DataFrame, events: pd.DataFrame, by: list[str], columns: l
     Rows without such an event get NaN. The result is aligned with ``queries`` (same order).
     """
     left = queries[[*by, "as_of"]].assign(_row=np.arange(len(queries))).sort_values("as_of", kind="stable")
-    right = events[[*by, "occurred_at", *columns]].sort_values("occurred_at", kind="stable")
+    right = events[[*by, "occurred_at", *columns]]
+    if not right[
+        "occurred_at"
+    ].is_monotonic_increasing:  # history frames are kept sorted: no re-sort per call
+        right = right.sort_values("occurred_at", kind="stable")
     merged = pd.merge_asof(
         left,
         right,
@@ -230,7 +234,7 @@ class PairFeatureBuilder:
         def reason(r: str) -> pd.DataFrame:
             return refused[refused["reason"] == r].copy()
 
-        return {
+        frames = {
             "person": person,
             "distance_refused": cumulative(reason("distance"), ["profile_id"], "distance_ratio", "cummin"),
             "distance_applied": cumulative(applied, ["profile_id"], "distance_ratio", "cummax"),
@@ -248,6 +252,10 @@ class PairFeatureBuilder:
             "offer_applications": cumulative(
                 applied.assign(offer=applied["offer_id"]), ["offer"], "", "cumcount"
             ),
+        }
+        return {
+            name: frame.sort_values("occurred_at", kind="stable").reset_index(drop=True)
+            for name, frame in frames.items()
         }
 
     def transform(self, pairs: pd.DataFrame) -> pd.DataFrame:
