@@ -118,5 +118,5 @@ def alerts_run(
     console.print(
         f"alert run {summary.run_id}{' (resumed)' if summary.resumed else ''}: {summary.subscriptions:,} subscriptions, "
         f"{summary.alerts:,} alerts, {summary.quiet:,} quiet (nothing fitted), {summary.waiting:,} not due (cadence); "
-        f"ranking {summary.ranking}"
+        f"{summary.created:,} new subscriptions; ranking {summary.ranking}"
     )

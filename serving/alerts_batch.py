@@ -36,6 +36,7 @@ class BatchSummary:
     alerts: int
     quiet: int  # subscriptions for which nothing fitted
     waiting: int = 0  # subscriptions not due yet (cadence)
+    created: int = 0  # subscriptions created for new job projects
 
 
 def run_alert_batch(
@@ -50,6 +51,7 @@ def run_alert_batch(
     """Run (or resume) the alert batch ranking at ``as_of`` (default: now); returns what the run produced."""
     if mode not in {"nightly", "incremental"}:
         raise ValueError(f"unknown alert mode {mode!r}: nightly or incremental")
+    created = store.ensure_subscriptions()  # every job project gets alerts, without anyone asking
     kill_switch = store.kill_switch()
     ranking = service.ranking_mode(kill_switch)
     model_version = service.served_model(kill_switch)
@@ -103,7 +105,7 @@ def run_alert_batch(
             progress(min(start + chunk, len(todo)), len(todo))
     totals = store.finish_run(run.id)
     return BatchSummary(
-        run.id, run.resumed, ranking, totals["subscriptions"], totals["alerts"], quiet, waiting
+        run.id, run.resumed, ranking, totals["subscriptions"], totals["alerts"], quiet, waiting, created
     )
 
 

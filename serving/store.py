@@ -119,6 +119,38 @@ class ServingStore:
                 out.update({sub: when for sub, when in rows})
         return out
 
+    def ensure_subscriptions(self, *, max_alerts_per_run: int = 5) -> int:
+        """Create a subscription for every profile with a job project that has none; returns how many.
+
+        It mirrors the profile's declared preferences (project codes, commute, contracts, hours, salary
+        floor); the person can edit it afterwards.
+        """
+        with Session(self.engine) as session, session.begin():
+            missing = session.scalars(
+                select(ProfileRow).where(~ProfileRow.id.in_(select(SubscriptionRow.profile_id)))
+            ).all()
+            rows = [
+                {
+                    "id": f"S{p.id}"[:64],
+                    "profile_id": p.id,
+                    "rome_codes": list(p.rome_codes),
+                    "radius_km": p.max_commute_km or 30.0,
+                    "contract_types": list(p.contract_types),
+                    "excluded_contract_types": [],
+                    "min_weekly_hours": p.min_weekly_hours,
+                    "salary_floor_monthly": p.salary_floor_monthly,
+                    "channel": "email",
+                    "cadence": "weekly",
+                    "max_alerts_per_run": max_alerts_per_run,
+                    "active": True,
+                }
+                for p in missing
+                if p.rome_codes
+            ]
+            if rows:
+                session.execute(insert(SubscriptionRow), rows)
+        return len(rows)
+
     # -- runs -----------------------------------------------------------------------------------------
     def start_or_resume_run(
         self, mode: str, *, model_version: str, index_version: str, as_of: datetime | None = None

@@ -164,3 +164,21 @@ def test_rotation_among_near_equal_candidates() -> None:
     assert rotate_by_exposure(frame.iloc[:0], {}).empty
     negative = frame.assign(score=frame["score"] - 1000.0)  # learned scores can be negative
     assert rotate_by_exposure(negative, {"a": 5})["profile_id"].tolist() == ["b", "a", "c", "d"]
+
+
+def test_every_job_project_gets_a_subscription(
+    engine: Engine, small_world: World, builtin: Referential, index_dir: Path
+) -> None:
+    from matching.storage.tables import SubscriptionRow
+
+    store = _loaded(engine, small_world)
+    with engine.begin() as connection:
+        connection.execute(
+            SubscriptionRow.__table__.delete().where(SubscriptionRow.profile_id.in_(["P0000001", "P0000002"]))
+        )
+    summary = run_alert_batch(store, _service(index_dir, builtin), as_of=AS_OF)
+    assert summary.created == 2
+    created = store.subscription_of("P0000001")
+    profile = store.profiles(["P0000001"])["P0000001"]
+    assert created is not None and created.rome_codes == profile.rome_codes and created.active
+    assert run_alert_batch(store, _service(index_dir, builtin), as_of=AS_OF).created == 0

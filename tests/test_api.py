@@ -202,6 +202,12 @@ def test_sourcing_shows_consenting_candidates_with_explanations(api: Api) -> Non
     visible = set(api.container.tables().profiles.query("visible")["id"])
     shown = [c["profile_id"] for c in body["candidates"] + body["reachable_with_training"]]
     assert shown and set(shown) <= visible
+    tables = api.container.tables()
+    hired = set(tables.events.loc[tables.events["event"] == "hired", "profile_id"])
+    assert not hired & set(shown)
+    need = SqlRepository(api.container.engine).get_offer(offer).need_date  # type: ignore[union-attr]
+    available = tables.profiles.set_index("id")["available_from"]
+    assert all(available[p] is None or available[p] <= need for p in shown)
     assert body["ranking"] == "ml" and body["model_version"] == "test-ranker@champion=v1"
     assert all(
         "training" in c and c["training"]["explanation"].startswith("manque")

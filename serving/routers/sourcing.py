@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 from fastapi import APIRouter, HTTPException, Query, status
 
+from features.tables import MarketTables
+from matching.domain import Profile
 from matching.storage.repository import SqlRepository
 from serving.container import ServiceUnavailable
 from serving.deps import ContainerDep, Counsellor
@@ -18,7 +20,21 @@ from serving.schemas import CandidateOut, CounsellorActionIn, SourcingOut, Train
 router = APIRouter(prefix="/offers", tags=["sourcing"])
 POOL = 200
 MAX_GAP_FOR_TRAINING = 3  # missing required skills a POE can reasonably close
+AVAILABILITY_SLACK = timedelta(days=30)  # an offer without a need date wants people within a month
 EVENT_OF_ACTION = {"proposed": "counsellor_proposed", "dismissed": "counsellor_dismissed", "hired": "hired"}
+
+
+def available_candidates(
+    profiles: dict[str, Profile], tables: MarketTables, need: date
+) -> dict[str, Profile]:
+    """Consenting people (checked again), available by the offer's need date, not hired already."""
+    events = tables.events
+    hired = set(events.loc[events["event"] == "hired", "profile_id"])
+    return {
+        pid: p
+        for pid, p in profiles.items()
+        if p.visible and pid not in hired and (p.available_from is None or p.available_from <= need)
+    }
 
 
 @router.get(
@@ -41,8 +57,8 @@ def candidates(
     kill_switch = container.store.kill_switch()
     ids, _ = service.generator.recommend_profiles(offer, k=POOL)
     profiles = container.store.profiles(ids.tolist())
-    profiles = {p: profile for p, profile in profiles.items() if profile.visible}  # consent, checked again
     tables = container.tables()
+    profiles = available_candidates(profiles, tables, offer.need_date or date.today() + AVAILABILITY_SLACK)
     now = pd.Timestamp.now(tz="UTC")
     ranked = rank_profiles_for_offer(
         service,
