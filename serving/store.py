@@ -48,6 +48,35 @@ class Run:
     resumed: bool
 
 
+def recommendation_row(
+    *,
+    kind: str,
+    actor_role: str,
+    actor_id: str,
+    subject_id: str,
+    ranking: str,
+    model_version: str,
+    index_version: str,
+    item_ids: list[str],
+    scores: list[float],
+    request: dict[str, Any],
+) -> RecommendationLogRow:
+    """A served list: who asked, about whom, how it was ranked (model and index versions), what was shown."""
+    return RecommendationLogRow(
+        created_at=utcnow(),
+        kind=kind,
+        actor_role=actor_role,
+        actor_id=actor_id,
+        subject_id=subject_id,
+        ranking=ranking,
+        model_version=model_version,
+        index_version=index_version,
+        item_ids=item_ids,
+        scores=[round(float(x), 6) for x in scores],
+        request=request,
+    )
+
+
 def row_to_subscription(row: SubscriptionRow) -> Subscription:
     return Subscription(
         id=row.id,
@@ -262,8 +291,7 @@ class ServingStore:
                     )
                 )
             session.add(
-                RecommendationLogRow(
-                    created_at=now,
+                recommendation_row(
                     kind="alerts",
                     actor_role="system",
                     actor_id=f"alert-run:{run.id}",
@@ -272,7 +300,7 @@ class ServingStore:
                     model_version=model_version,
                     index_version=index_version,
                     item_ids=ranked["offer_id"].tolist(),
-                    scores=[round(float(s), 6) for s in ranked["score"]],
+                    scores=ranked["score"].tolist(),
                     request={"subscription_id": subscription.id, "run_id": run.id, "mode": run.mode},
                 )
             )
@@ -368,36 +396,10 @@ class ServingStore:
                 )
             )
 
-    def log_recommendation(
-        self,
-        *,
-        kind: str,
-        actor_role: str,
-        actor_id: str,
-        subject_id: str,
-        ranking: str,
-        model_version: str,
-        index_version: str,
-        item_ids: list[str],
-        scores: list[float],
-        request: dict[str, Any],
-    ) -> None:
+    def log_recommendation(self, **fields: Any) -> None:
+        """Log a served list (see :func:`recommendation_row` for the fields)."""
         with Session(self.engine) as session, session.begin():
-            session.add(
-                RecommendationLogRow(
-                    created_at=utcnow(),
-                    kind=kind,
-                    actor_role=actor_role,
-                    actor_id=actor_id,
-                    subject_id=subject_id,
-                    ranking=ranking,
-                    model_version=model_version,
-                    index_version=index_version,
-                    item_ids=item_ids,
-                    scores=[round(float(x), 6) for x in scores],
-                    request=request,
-                )
-            )
+            session.add(recommendation_row(**fields))
 
     def sourcing_exposure(self, days: int = 7) -> dict[str, int]:
         """How many sourcing lists showed each person over the last ``days`` (for rotation)."""

@@ -54,17 +54,20 @@ def vivier_members(
     return sorted(profiles["id"].to_numpy()[keep].tolist())
 
 
-def _out(row: VivierRow) -> VivierOut:
-    return VivierOut(
-        id=row.id,
+def _spec(row: VivierRow) -> VivierIn:
+    return VivierIn(
         label=row.label,
         rome_codes=row.rome_codes,
         lat=row.lat,
         lon=row.lon,
         radius_km=row.radius_km,
         available_within_days=row.available_within_days,
-        refreshed_at=row.refreshed_at,
-        profile_ids=row.profile_ids,
+    )
+
+
+def _out(row: VivierRow) -> VivierOut:
+    return VivierOut(
+        **_spec(row).model_dump(), id=row.id, refreshed_at=row.refreshed_at, profile_ids=row.profile_ids
     )
 
 
@@ -111,14 +114,7 @@ def refresh_vivier(
         row = session.get(VivierRow, vivier_id)
         if row is None or row.owner_id != principal.subject_id:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no vivier {vivier_id} of yours")
-        spec = VivierIn(
-            label=row.label,
-            rome_codes=row.rome_codes,
-            lat=row.lat,
-            lon=row.lon,
-            radius_km=row.radius_km,
-            available_within_days=row.available_within_days,
-        )
+        spec = _spec(row)
         row.profile_ids = vivier_members(container.tables(), container.referential, spec, date.today())
         row.refreshed_at = utcnow()
     return _out(row)
