@@ -2,8 +2,8 @@
 
 ``pair_features(pairs, tables, embeddings)`` takes ``m`` rows of ``profile_id``, ``offer_id`` and
 ``as_of`` (the moment the ranking is made) and returns an ``(m, len(FEATURE_NAMES))`` frame. Every
-time-dependent value reads only events strictly before its row's ``as_of`` (pandas ``merge_asof``
-with exact matches excluded), so a training row never sees its own outcome or anything later.
+time-dependent value reads only events strictly before its row's ``as_of`` (:class:`AsOfIndex`, the
+vectorised equivalent of pandas ``merge_asof`` with exact matches excluded), so a training row never sees its own outcome or anything later.
 The same features serve sourcing: an (offer, profile) pair is the same pair seen from the employer.
 """
 
@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from features.asof import AsOfIndex
 from features.embeddings import PairEmbeddings
 from features.schema import FEATURE_NAMES, REASONS
 from features.tables import TIME_DTYPE, MarketTables
@@ -138,27 +139,20 @@ def pair_values(
     )
 
 
-def _asof(queries: pd.DataFrame, events: pd.DataFrame, by: list[str], columns: list[str]) -> pd.DataFrame:
-    """For each query row, ``columns`` of the last event with the same ``by`` keys strictly before ``as_of``.
-
-    Rows without such an event get NaN. The result is aligned with ``queries`` (same order).
-    """
-    left = queries[[*by, "as_of"]].assign(_row=np.arange(len(queries))).sort_values("as_of", kind="stable")
-    right = events[[*by, "occurred_at", *columns]]
-    if not right[
-        "occurred_at"
-    ].is_monotonic_increasing:  # history frames are kept sorted: no re-sort per call
-        right = right.sort_values("occurred_at", kind="stable")
-    merged = pd.merge_asof(
-        left,
-        right,
-        left_on="as_of",
-        right_on="occurred_at",
-        by=by,
-        allow_exact_matches=False,
-        direction="backward",
-    )
-    return merged.sort_values("_row")[columns].reset_index(drop=True)
+# The key each cumulative history frame is looked up by.
+HISTORY_KEYS: dict[str, list[str]] = {
+    "person": ["profile_id"],
+    "distance_refused": ["profile_id"],
+    "distance_applied": ["profile_id"],
+    "salary_refused": ["profile_id"],
+    "contract_refused": ["profile_id", "_contract"],
+    "contract_applied": ["profile_id", "_contract"],
+    "hours_refused": ["profile_id", "_full_time"],
+    "rome_refused": ["profile_id", "_rome_code"],
+    "rome_applied": ["profile_id", "_rome_code"],
+    "coverage_refused": ["profile_id"],
+    "offer_applications": ["offer"],
+}
 
 
 class PairFeatureBuilder:
@@ -180,6 +174,14 @@ class PairFeatureBuilder:
         self.referential = referential
         self.relations = RomeRelations(referential)
         self._history = self._event_history()
+        self._lookups = {
+            name: AsOfIndex(
+                frame,
+                HISTORY_KEYS[name],
+                [str(c) for c in frame.columns if str(c).startswith("n_")] if name == "person" else ["value"],
+            )
+            for name, frame in self._history.items()
+        }
         # Going rate of each occupation (median offered salary): the yardstick for people who declared
         # no salary floor.
         offers = tables.offers
@@ -275,17 +277,13 @@ class PairFeatureBuilder:
                 "_rome_code": values["_rome_code"],
             }
         )
-        h = self._history
-        person = _asof(
-            queries,
-            h["person"],
-            ["profile_id"],
-            [str(c) for c in h["person"].columns if str(c).startswith("n_")],
-        )
-        person = person.fillna(0.0)
+        h = self._lookups
+        person = pd.DataFrame(h["person"].lookup(queries, queries["as_of"])).fillna(0.0)
 
         def last(name: str, by: list[str], fill: float = np.nan) -> FloatArray:
-            return _asof(queries, h[name], by, ["value"])["value"].fillna(fill).to_numpy(float)
+            assert h[name].by == by
+            found = h[name].lookup(queries, queries["as_of"])["value"]
+            return np.where(np.isnan(found), fill, found)
 
         created = self.tables.offers["created_at"].reindex(pairs["offer_id"]).reset_index(drop=True)
         alerts = person["n_alerts"].to_numpy()
