@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy.exc import OperationalError
 
 from serving.container import ServiceUnavailable, ServingContainer
+from serving.pages.router import LoginRequired
+from serving.pages.router import router as pages_router
 from serving.routers import admin, alerts, explanations, health, poe, sourcing, viviers
 
 logger = logging.getLogger(__name__)
@@ -24,6 +26,12 @@ def create_app(container: ServingContainer) -> FastAPI:
     app.state.container = container
     for module in (health, alerts, sourcing, viviers, poe, explanations, admin):
         app.include_router(module.router)
+
+    app.include_router(pages_router)
+
+    @app.exception_handler(LoginRequired)
+    def login_required(request: Request, error: LoginRequired) -> RedirectResponse:
+        return RedirectResponse("/pages/connexion", status_code=303)
 
     @app.exception_handler(ServiceUnavailable)
     def unavailable(request: Request, error: ServiceUnavailable) -> JSONResponse:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -329,6 +329,52 @@ def test_explanation_of_a_pair(api: Api) -> None:
     assert api.get(f"/profiles/{api.owner}/explanation?offer_id={offer}", "other").status_code == 403  # type: ignore[attr-defined]
     assert api.get(f"/profiles/{api.hidden}/explanation?offer_id={offer}", "counsellor").status_code == 404  # type: ignore[attr-defined]
     assert api.get(f"/profiles/{api.owner}/explanation?offer_id={offer}", "admin").status_code == 200  # type: ignore[attr-defined]
+
+
+def _logged_in(api: Api, who: str) -> TestClient:
+    client = TestClient(api.client.app)
+    response = client.post("/pages/connexion", data={"jeton": api.tokens[who]}, follow_redirects=False)
+    assert response.status_code == 303
+    return client
+
+
+def test_jobseeker_pages_and_a_refusal_that_changes_the_next_run(api: Api) -> None:
+    anonymous = TestClient(api.client.app)
+    assert (
+        anonymous.get("/pages/mes-alertes", follow_redirects=False).headers["location"] == "/pages/connexion"
+    )
+    refused = anonymous.post("/pages/connexion", data={"jeton": "x.y"}, follow_redirects=False)
+    assert refused.status_code == 401 and "Jeton invalide" in refused.text
+    page = _logged_in(api, "owner")
+    html = page.get("/pages/mes-alertes").text
+    assert "Mes alertes" in html and 'lang="fr"' in html and "Non : type de contrat" in html
+    assert '<label for="radius_km">' in html  # every field has its label
+    open_alerts = [
+        a
+        for a in api.get("/me/alerts", "owner").json()
+        if a["status"] == "new" and a["offer"]["contract_type"]
+    ]  # type: ignore[attr-defined]
+    alert = open_alerts[0]
+    contract = alert["offer"]["contract_type"]
+    answer = page.post(
+        f"/pages/alertes/{alert['id']}/retour", data={"reason": "type_contrat"}, follow_redirects=False
+    )
+    assert answer.status_code == 303 and "Abonnement" in answer.headers["location"].replace("%20", " ")
+    assert contract in api.get("/me/subscription", "owner").json()["excluded_contract_types"]  # type: ignore[attr-defined]
+    # the next run sends this person no offer of the refused contract type
+    service = api.container.service()
+    run_alert_batch(api.container.store, service, as_of=AS_OF + timedelta(days=8))
+    later = [a for a in api.get("/me/alerts", "owner").json() if a["created_at"] > alert["created_at"]]  # type: ignore[attr-defined]
+    assert all(a["offer"]["contract_type"] != contract for a in later)
+    saved = page.post(
+        "/pages/abonnement",
+        data={"radius_km": 7, "salary_floor_monthly": 0, "max_alerts_per_run": 3},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303 and api.get("/me/subscription", "owner").json()["radius_km"] == 7  # type: ignore[attr-defined]
+    assert page.get(f"/pages/formations?offer_id={alert['offer']['id']}").status_code == 200
+    assert _logged_in(api, "counsellor").get("/pages/mes-alertes").status_code == 403
+    assert page.post("/pages/deconnexion", follow_redirects=False).status_code == 303
 
 
 # -- fuzzing the OpenAPI spec with every role (last in this module: it may change any state) -------------
