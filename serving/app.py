@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 from serving.container import ServiceUnavailable, ServingContainer
 from serving.pages.router import LoginRequired
 from serving.pages.router import router as pages_router
+from serving.pages.staff import router as staff_pages_router
 from serving.routers import admin, alerts, explanations, health, poe, sourcing, viviers
 
 logger = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ def create_app(container: ServingContainer) -> FastAPI:
         app.include_router(module.router)
 
     app.include_router(pages_router)
+    app.include_router(staff_pages_router)
 
     @app.exception_handler(LoginRequired)
     def login_required(request: Request, error: LoginRequired) -> RedirectResponse:

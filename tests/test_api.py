@@ -377,6 +377,49 @@ def test_jobseeker_pages_and_a_refusal_that_changes_the_next_run(api: Api) -> No
     assert page.post("/pages/deconnexion", follow_redirects=False).status_code == 303
 
 
+def test_counsellor_and_model_pages(api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    counsellor = _logged_in(api, "counsellor")
+    offer = _an_offer(api)
+    assert f'href="/pages/offres/{offer}"' in counsellor.get(f"/pages/offres?q={offer}").text
+    assert "<li>" in counsellor.get("/pages/offres?q=(H/F)").text  # search by words of the title
+    html = counsellor.get(f"/pages/offres/{offer}").text
+    assert "Candidats" in html and "Proposer à l'employeur" in html and "chip" in html
+    candidate = api.get(f"/offers/{offer}/candidates?k=1", "counsellor").json()["candidates"][0]["profile_id"]  # type: ignore[attr-defined]
+    acted = counsellor.post(
+        f"/pages/offres/{offer}/candidats/{candidate}",
+        data={"action": "dismissed", "reason": "experience"},
+        follow_redirects=False,
+    )
+    assert acted.status_code == 303
+    with api.container.engine.connect() as connection:
+        from matching.storage.tables import InteractionRow
+
+        dismissed = connection.scalar(
+            select(func.count())
+            .select_from(InteractionRow)
+            .where(InteractionRow.event == "counsellor_dismissed", InteractionRow.profile_id == candidate)
+        )
+    assert dismissed == 1
+    created = counsellor.post(
+        "/pages/viviers",
+        data={"label": "Test", "rome_codes": "N1101, N1103", "lat": 48.85, "lon": 2.35, "radius_km": 50},
+        follow_redirects=False,
+    )
+    assert created.status_code == 303 and "Test" in counsellor.get("/pages/viviers").text
+    assert counsellor.get("/pages/modele").status_code == 403
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    admin = _logged_in(api, "admin")
+    page = admin.get("/pages/modele").text
+    assert "test-ranker@champion=v1" in page and "pas de champion enregistré" in page
+    assert (
+        admin.post("/pages/modele/kill-switch", data={"enabled": "true"}, follow_redirects=False).status_code
+        == 303
+    )
+    assert "désactivé (règle)" in admin.get("/pages/modele").text
+    admin.post("/pages/modele/kill-switch", data={"enabled": "false"})
+    assert _logged_in(api, "owner").get("/pages/offres").status_code == 403
+
+
 # -- fuzzing the OpenAPI spec with every role (last in this module: it may change any state) -------------
 OPEN_PATHS = {"/health", "/ready"}
 

@@ -25,7 +25,7 @@ from serving.security import AuthError, Principal, Role
 router = APIRouter(prefix="/pages", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 COOKIE = "matching_token"
-HOME = {Role.JOBSEEKER: "/pages/mes-alertes", Role.COUNSELLOR: "/docs", Role.ADMIN: "/docs"}
+HOME = {Role.JOBSEEKER: "/pages/mes-alertes", Role.COUNSELLOR: "/pages/offres", Role.ADMIN: "/pages/modele"}
 REASON_LABELS = {
     RefusalReason.DISTANCE.value: "trop loin",
     RefusalReason.SALAIRE.value: "salaire trop bas",
