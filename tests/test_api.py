@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -418,6 +419,129 @@ def test_counsellor_and_model_pages(api: Api, tmp_path: Path, monkeypatch: pytes
     assert "désactivé (règle)" in admin.get("/pages/modele").text
     admin.post("/pages/modele/kill-switch", data={"enabled": "false"})
     assert _logged_in(api, "owner").get("/pages/offres").status_code == 403
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def test_text_colours_meet_wcag_contrast() -> None:
+    """Every colour the pages use for text or buttons has a contrast ratio ≥ 4.5 on white (WCAG AA)."""
+    import re
+
+    css = (
+        Path(__file__).resolve().parent.parent / "serving" / "pages" / "templates" / "base.html"
+    ).read_text()
+    palette = dict(re.findall(r"--(ink|muted|accent|ok|miss): (#[0-9a-fA-F]{6})", css))
+    assert set(palette) == {"ink", "muted", "accent", "ok", "miss"}
+    for name, colour in palette.items():
+        ratio = (1.0 + 0.05) / (_luminance(colour) + 0.05)
+        assert ratio >= 4.5, f"{name} {colour}: contrast {ratio:.2f}"
+
+
+# -- a real browser (Debian's Chromium driven by Playwright) ---------------------------------------------
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "test-artifacts" / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def live_url(api: Api) -> Iterator[str]:
+    """The same app served over HTTP by uvicorn in a thread, for the browser."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(api.client.app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.mark.browser
+def test_flows_in_a_real_browser(api: Api, live_url: str) -> None:
+    if not CHROMIUM.exists():
+        message = "Chromium not found at /usr/bin/chromium (.ci/run installs Debian's chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import expect, sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # a jobseeker nobody has answered for yet, with several new alerts
+    from matching.storage.tables import AlertRow
+
+    with api.container.engine.connect() as connection:
+        busy = connection.execute(
+            select(AlertRow.profile_id)
+            .where(AlertRow.status == "new")
+            .group_by(AlertRow.profile_id)
+            .having(func.count() >= 3)
+        ).scalars()
+        person = next(p for p in busy if p not in {api.owner, api.other})
+    api.tokens["browser"] = api.container.tokens.create(Role.JOBSEEKER, person)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+
+        def login(who: str, width: int) -> object:
+            page = browser.new_page(viewport={"width": width, "height": 900}, locale="fr-FR")
+            page.goto(f"{live_url}/pages/connexion")
+            page.get_by_label("Jeton d'accès").fill(api.tokens[who])
+            page.keyboard.press("Enter")  # the form works from the keyboard
+            return page
+
+        # jobseeker, at phone width: alerts with why, refuse in one click
+        page = login("browser", 390)
+        expect(page.get_by_role("heading", name="Mes alertes")).to_be_visible()  # type: ignore[attr-defined]
+        page.screenshot(path=SCREENSHOTS / "jobseeker-alerts-phone.png", full_page=True)  # type: ignore[attr-defined]
+        page.get_by_role("button", name="Je postule").first.click()  # type: ignore[attr-defined]
+        expect(page.get_by_role("status")).to_contain_text("Candidature enregistrée")  # type: ignore[attr-defined]
+        form = page.locator("form[action^='/pages/alertes/']").first  # type: ignore[attr-defined]
+        alert_id = int(form.get_attribute("action").split("/")[3])
+        refused = next(a for a in api.get("/me/alerts", "browser").json() if a["id"] == alert_id)  # type: ignore[attr-defined]
+        form.get_by_role("button", name="Non : type de contrat").click()
+        expect(page.get_by_role("status")).to_contain_text("offre écartée")  # type: ignore[attr-defined]
+        page.screenshot(path=SCREENSHOTS / "jobseeker-after-refusal.png", full_page=True)  # type: ignore[attr-defined]
+        # the refusal made in the page changes the next alert run
+        run_alert_batch(api.container.store, api.container.service(), as_of=AS_OF + timedelta(days=16))
+        later = [
+            a for a in api.get("/me/alerts", "browser").json() if a["created_at"] > refused["created_at"]
+        ]  # type: ignore[attr-defined]
+        assert all(a["offer"]["contract_type"] != refused["offer"]["contract_type"] for a in later)
+        excluded = api.get("/me/subscription", "browser").json()["excluded_contract_types"]  # type: ignore[attr-defined]
+        assert refused["offer"]["contract_type"] in excluded
+
+        # counsellor: find an offer, see ranked candidates with chips, propose one
+        page = login("counsellor", 1280)
+        offer = _an_offer(api)
+        page.get_by_label("Intitulé ou numéro d'offre").fill(offer)  # type: ignore[attr-defined]
+        page.get_by_role("button", name="Rechercher").click()  # type: ignore[attr-defined]
+        page.locator(f"a[href='/pages/offres/{offer}']").click()  # type: ignore[attr-defined]
+        expect(page.get_by_role("heading", name="Candidats", exact=False).first).to_be_visible()  # type: ignore[attr-defined]
+        page.screenshot(path=SCREENSHOTS / "counsellor-candidates.png", full_page=True)  # type: ignore[attr-defined]
+        page.get_by_role("button", name="Proposer à l'employeur").first.click()  # type: ignore[attr-defined]
+        expect(page.get_by_role("status")).to_contain_text("proposé")  # type: ignore[attr-defined]
+        page.get_by_label("Motif pour écarter").nth(1).select_option("experience")  # type: ignore[attr-defined]
+        page.get_by_role("button", name="Écarter").nth(1).click()  # type: ignore[attr-defined]
+        expect(page.get_by_role("status")).to_contain_text("écarté")  # type: ignore[attr-defined]
+
+        # data scientist: the model page
+        page = login("admin", 1280)
+        expect(page.get_by_role("heading", name="Modèle de classement")).to_be_visible()  # type: ignore[attr-defined]
+        page.screenshot(path=SCREENSHOTS / "model-page.png", full_page=True)  # type: ignore[attr-defined]
+        browser.close()
+    assert len(list(SCREENSHOTS.glob("*.png"))) >= 4
 
 
 # -- fuzzing the OpenAPI spec with every role (last in this module: it may change any state) -------------

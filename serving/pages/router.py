@@ -36,6 +36,13 @@ REASON_LABELS = {
     RefusalReason.DEJA_EN_POSTE.value: "j'ai trouvé un emploi",
     RefusalReason.AUTRE.value: "autre raison",
 }
+CHANGE_LABELS = {
+    "radius_km": "distance maximale réduite",
+    "excluded_contract_types": "type de contrat exclu",
+    "salary_floor_monthly": "salaire minimum relevé",
+    "min_weekly_hours": "heures minimum relevées",
+    "active": "alertes arrêtées",
+}
 STATUSES = {"applied": "vous avez postulé", "refused": "offre écartée", "opened": "vue"}
 
 
@@ -134,7 +141,7 @@ def answer_alert(
             f"/pages/formations?offer_id={quote(offer.offer_id if offer else '')}", status_code=303
         )
     if reason:
-        changed = ", ".join(out.subscription_changes) or "rien à changer"
+        changed = ", ".join(CHANGE_LABELS.get(k, k) for k in out.subscription_changes) or "rien à changer"
         return _back(
             "/pages/mes-alertes",
             f"Merci : offre écartée ({REASON_LABELS[reason.value]}). Abonnement mis à jour : {changed}.",
