@@ -521,6 +521,16 @@ def test_flows_in_a_real_browser(api: Api, live_url: str) -> None:
         assert all(a["offer"]["contract_type"] != refused["offer"]["contract_type"] for a in later)
         excluded = api.get("/me/subscription", "browser").json()["excluded_contract_types"]  # type: ignore[attr-defined]
         assert refused["offer"]["contract_type"] in excluded
+        # edit the subscription from the page
+        page.get_by_label("Distance maximale (km)").fill("12")  # type: ignore[attr-defined]
+        page.get_by_role("button", name="Enregistrer").click()  # type: ignore[attr-defined]
+        expect(page.get_by_role("status")).to_contain_text("Abonnement enregistré")  # type: ignore[attr-defined]
+        assert api.get("/me/subscription", "browser").json()["radius_km"] == 12  # type: ignore[attr-defined]
+        # short trainings for an alert that lacks skills, when there is one
+        missing = page.get_by_role("link", name="Voir les formations courtes")  # type: ignore[attr-defined]
+        if missing.count():
+            missing.first.click()
+            expect(page.get_by_role("heading", name="Formations courtes pour cette offre")).to_be_visible()  # type: ignore[attr-defined]
 
         # counsellor: find an offer, see ranked candidates with chips, propose one
         page = login("counsellor", 1280)
@@ -535,13 +545,27 @@ def test_flows_in_a_real_browser(api: Api, live_url: str) -> None:
         page.get_by_label("Motif pour écarter").nth(1).select_option("experience")  # type: ignore[attr-defined]
         page.get_by_role("button", name="Écarter").nth(1).click()  # type: ignore[attr-defined]
         expect(page.get_by_role("status")).to_contain_text("écarté")  # type: ignore[attr-defined]
+        # a saved vivier, created and refreshed from the page
+        page.get_by_role("link", name="autre offre").click()  # type: ignore[attr-defined]
+        page.get_by_role("link", name="Mes viviers").click()  # type: ignore[attr-defined]
+        page.get_by_label("Nom").fill("Vivier navigateur")  # type: ignore[attr-defined]
+        page.get_by_label("Codes ROME (séparés par des virgules)").fill(
+            SqlRepository(api.container.engine).get_offer(offer).rome_code
+        )  # type: ignore[attr-defined, union-attr]
+        page.get_by_label("Latitude du centre").fill("48.85")  # type: ignore[attr-defined]
+        page.get_by_label("Longitude du centre").fill("2.35")  # type: ignore[attr-defined]
+        page.get_by_role("button", name="Créer").click()  # type: ignore[attr-defined]
+        expect(page.get_by_role("status")).to_contain_text("Vivier navigateur")  # type: ignore[attr-defined]
+        page.get_by_role("button", name="Actualiser").last.click()  # type: ignore[attr-defined]
+        expect(page.get_by_role("status")).to_contain_text("actualisé")  # type: ignore[attr-defined]
+        page.screenshot(path=SCREENSHOTS / "counsellor-viviers.png", full_page=True)  # type: ignore[attr-defined]
 
         # data scientist: the model page
         page = login("admin", 1280)
         expect(page.get_by_role("heading", name="Modèle de classement")).to_be_visible()  # type: ignore[attr-defined]
         page.screenshot(path=SCREENSHOTS / "model-page.png", full_page=True)  # type: ignore[attr-defined]
         browser.close()
-    assert len(list(SCREENSHOTS.glob("*.png"))) >= 4
+    assert len(list(SCREENSHOTS.glob("*.png"))) >= 5
 
 
 # -- fuzzing the OpenAPI spec with every role (last in this module: it may change any state) -------------
