@@ -17,7 +17,7 @@ A second view, independent of the oracle, reranks the alert lists actually logge
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -116,22 +116,16 @@ class MarketContext:
 
     def with_tables(self, tables: MarketTables) -> MarketContext:
         """The same context over another event log (features recomputed from it)."""
-        return MarketContext(
-            **{
-                **self.__dict__,
-                "tables": tables,
-                "builder": PairFeatureBuilder(tables, self.embeddings, self.referential),
-                "_generators": self._generators,
-            }
+        # the candidate generators (open offers by moment) are shared: offers do not change
+        return replace(
+            self, tables=tables, builder=PairFeatureBuilder(tables, self.embeddings, self.referential)
         )
 
     # -- people and candidates ------------------------------------------------------------------------
     def active_people(self, moment: pd.Timestamp) -> np.ndarray:
         """Profiles registered by ``moment``, neither hired nor declared employed before it."""
-        events = self.tables.events
-        before = events[events["occurred_at"] < moment]
-        gone = set(before.loc[before["event"] == "hired", "profile_id"]) | set(
-            before.loc[(before["event"] == "refused") & (before["reason"] == "deja_en_poste"), "profile_id"]
+        gone = self.tables.profiles_with("hired", before=moment) | self.tables.profiles_with(
+            "refused", reason="deja_en_poste", before=moment
         )
         profiles = self.tables.profiles
         registered = pd.to_datetime(profiles["registered_at"], utc=True) <= moment

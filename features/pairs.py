@@ -21,11 +21,11 @@ from features.asof import AsOfIndex
 from features.embeddings import PairEmbeddings
 from features.schema import FEATURE_NAMES, REASONS
 from features.tables import TIME_DTYPE, MarketTables
+from matching.domain import DEFAULT_COMMUTE_KM
 from matching.geo import haversine_km
 from matching.referential import Referential
 
 FloatArray = npt.NDArray[np.float64]
-DEFAULT_COMMUTE_KM = 30.0  # when a person declared no commute: the engine's default radius
 EXPERIENCE_LEVEL = {"D": 0.0, "S": 1.0, "E": 2.0}
 
 
@@ -280,8 +280,7 @@ class PairFeatureBuilder:
         h = self._lookups
         person = pd.DataFrame(h["person"].lookup(queries, queries["as_of"])).fillna(0.0)
 
-        def last(name: str, by: list[str], fill: float = np.nan) -> FloatArray:
-            assert h[name].by == by
+        def last(name: str, fill: float = np.nan) -> FloatArray:
             found = h[name].lookup(queries, queries["as_of"])["value"]
             return np.where(np.isnan(found), fill, found)
 
@@ -293,7 +292,7 @@ class PairFeatureBuilder:
                 "embedding_similarity": self.embeddings.similarity(pairs["profile_id"], pairs["offer_id"]),
                 **{c: values[c].to_numpy(float) for c in values.columns if not c.startswith("_")},
                 "offer_days_online": (as_of - created).dt.total_seconds().to_numpy() / 86400.0,
-                "offer_applications": last("offer_applications", ["offer"], 0.0),
+                "offer_applications": last("offer_applications", 0.0),
                 "history_alerts": alerts,
                 "history_open_rate": np.where(alerts > 0, opened / alerts, np.nan),
                 "history_apply_rate": np.where(opened > 0, person["n_applied"].to_numpy() / opened, np.nan),
@@ -303,21 +302,17 @@ class PairFeatureBuilder:
                     )
                     for r in REASONS
                 },
-                "distance_over_refused": values["distance_ratio"].to_numpy()
-                / last("distance_refused", ["profile_id"]),
-                "distance_over_applied": values["distance_ratio"].to_numpy()
-                / last("distance_applied", ["profile_id"]),
+                "distance_over_refused": values["distance_ratio"].to_numpy() / last("distance_refused"),
+                "distance_over_applied": values["distance_ratio"].to_numpy() / last("distance_applied"),
                 "salary_vs_occupation": values["_salary"].to_numpy(float)
                 / self._going_rate.reindex(values["_rome_code"]).to_numpy(float),
-                "salary_over_refused": values["_salary"].to_numpy(float)
-                / last("salary_refused", ["profile_id"]),
-                "contract_refusals": last("contract_refused", ["profile_id", "_contract"], 0.0),
-                "contract_applications": last("contract_applied", ["profile_id", "_contract"], 0.0),
-                "hours_refusals": last("hours_refused", ["profile_id", "_full_time"], 0.0),
-                "rome_metier_refusals": last("rome_refused", ["profile_id", "_rome_code"], 0.0),
-                "rome_applications": last("rome_applied", ["profile_id", "_rome_code"], 0.0),
-                "coverage_over_refused": values["core_skill_coverage"].to_numpy()
-                - last("coverage_refused", ["profile_id"]),
+                "salary_over_refused": values["_salary"].to_numpy(float) / last("salary_refused"),
+                "contract_refusals": last("contract_refused", 0.0),
+                "contract_applications": last("contract_applied", 0.0),
+                "hours_refusals": last("hours_refused", 0.0),
+                "rome_metier_refusals": last("rome_refused", 0.0),
+                "rome_applications": last("rome_applied", 0.0),
+                "coverage_over_refused": values["core_skill_coverage"].to_numpy() - last("coverage_refused"),
             }
         frame = pd.DataFrame(out)[list(FEATURE_NAMES)].astype(float)
         return frame.replace([np.inf, -np.inf], np.nan)

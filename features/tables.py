@@ -91,6 +91,18 @@ class MarketTables:
         """The same tables with only the events strictly before ``moment`` (a temporal cut)."""
         return replace(self, events=self.events[self.events["occurred_at"] < moment].reset_index(drop=True))
 
+    def profiles_with(
+        self, event: str, *, reason: str | None = None, before: pd.Timestamp | None = None
+    ) -> set[str]:
+        """People with at least one ``event`` (with that ``reason``), strictly before ``before`` if given."""
+        events = self.events
+        mask = events["event"] == event
+        if reason is not None:
+            mask &= events["reason"] == reason
+        if before is not None:
+            mask &= events["occurred_at"] < before
+        return set(events.loc[mask, "profile_id"])
+
     def fingerprint(self) -> str:
         """SHA-256 over ids and the event log: names the exact data a model was trained on."""
         digest = hashlib.sha256()

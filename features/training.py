@@ -12,12 +12,9 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from features.pairs import DEFAULT_COMMUTE_KM
 from features.schema import TRAINING_FEATURES
-from matching.domain import Offer, Profile
+from matching.domain import DEFAULT_COMMUTE_KM, POE_MAX_HOURS, Offer, Profile
 from matching.geo import haversine_km
-
-POE_MAX_HOURS = 400.0
 
 
 def missing_skills(profile: Profile, offer: Offer, core_skills: tuple[str, ...] = ()) -> list[str]:

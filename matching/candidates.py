@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from features.training import missing_skills
-from matching.domain import Offer, Profile, Training
+from matching.domain import DEFAULT_COMMUTE_KM, POE_MAX_HOURS, Offer, Profile, Training
 from matching.encoders import Encoder
 from matching.encoders.base import FloatMatrix
 from matching.index import IndexIntegrityError, ItemFilter, VectorIndex, load_index, save_index
@@ -31,8 +31,7 @@ from matching.views import offer_view, profile_view, training_view
 
 Ids = npt.NDArray[np.str_]
 Scores = npt.NDArray[np.float32]
-DEFAULT_RADIUS_KM = 30.0
-POE_MAX_HOURS = 400.0
+DEFAULT_RADIUS_KM = DEFAULT_COMMUTE_KM
 EPOCH = date(1970, 1, 1)
 
 

@@ -14,6 +14,8 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ROME_CODE_PATTERN = r"^[A-N]\d{4}$"
+DEFAULT_COMMUTE_KM = 30.0  # the radius used for someone who declared no commute
+POE_MAX_HOURS = 400.0  # a préparation opérationnelle à l'emploi is shorter than this
 INSEE_PATTERN = r"^(\d{5}|2[AB]\d{3})$"
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from serving.container import ServingContainer
 from serving.security import AuthError, Principal, Role
+
+# BIGINT ids: larger values cannot exist and must not reach the database driver.
+DatabaseId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 _bearer = HTTPBearer(auto_error=False, description="API token: `<id>.<secret>`")
 

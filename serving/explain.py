@@ -8,12 +8,11 @@ from __future__ import annotations
 from datetime import date
 
 from features.training import missing_skills
-from matching.domain import Location, Offer, Profile
+from matching.domain import DEFAULT_COMMUTE_KM, Location, Offer, Profile
 from matching.geo import haversine_km
 from matching.referential import Referential, RomeRelation
 from serving.schemas import Explanation
 
-DEFAULT_RADIUS_KM = 30.0
 RELATION_LABELS = {
     RomeRelation.SAME: "même métier",
     RomeRelation.PARENT_CHILD: "même fiche métier (variante)",
@@ -45,7 +44,7 @@ def commute_bucket(profile: Profile, offer: Offer) -> str:
     km = km_between(profile.home, offer.location)
     if km is None:
         return "distance inconnue"
-    ratio = km / (profile.max_commute_km or DEFAULT_RADIUS_KM)
+    ratio = km / (profile.max_commute_km or DEFAULT_COMMUTE_KM)
     if ratio <= 0.5:
         return "moins de la moitié du rayon de déplacement"
     if ratio <= 1.0:

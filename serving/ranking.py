@@ -119,7 +119,7 @@ class RankingService:
         pool = pd.DataFrame(rows, columns=["subscription_id", "profile_id", "offer_id"])
         pool = pool[pool["offer_id"].isin(tables.offers.index)]
         offers = tables.offers.loc[pool["offer_id"]]
-        keep = _hard_filters(offers, [s for s in subscribed], pool, now, offers_since)
+        keep = _hard_filters(offers, subscribed, pool, now, offers_since)
         pool = pool[keep].reset_index(drop=True)
         if pool.empty:
             return pd.DataFrame(columns=columns)

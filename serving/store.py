@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from matching.domain import Profile, Subscription
-from matching.storage.repository import row_to_profile
+from matching.storage.repository import batches, row_to_profile, row_to_subscription
 from matching.storage.tables import (
     AlertRow,
     AlertRunItemRow,
@@ -46,6 +46,12 @@ class Run:
     as_of: datetime
     mode: str
     resumed: bool
+
+
+def alert_list_id(run_id: str, subscription_id: str) -> str:
+    """The ``list_id`` of a subscription's alerts in a run: feedback events reuse it, so that the ranker
+    groups each answer with the list it was shown in."""
+    return f"{run_id[:12]}-{subscription_id}"[:64]
 
 
 def recommendation_row(
@@ -77,23 +83,6 @@ def recommendation_row(
     )
 
 
-def row_to_subscription(row: SubscriptionRow) -> Subscription:
-    return Subscription(
-        id=row.id,
-        profile_id=row.profile_id,
-        rome_codes=tuple(row.rome_codes),
-        radius_km=row.radius_km,
-        contract_types=tuple(row.contract_types),
-        excluded_contract_types=tuple(row.excluded_contract_types),
-        min_weekly_hours=row.min_weekly_hours,
-        salary_floor_monthly=row.salary_floor_monthly,
-        channel=row.channel,
-        cadence=row.cadence,
-        max_alerts_per_run=row.max_alerts_per_run,
-        active=row.active,
-    )
-
-
 class ServingStore:
     """Reads and writes the serving tables of one database."""
 
@@ -112,10 +101,8 @@ class ServingStore:
         wanted = sorted(set(ids))
         out: dict[str, Profile] = {}
         with Session(self.engine) as session:
-            for start in range(0, len(wanted), 500):
-                rows = session.scalars(
-                    select(ProfileRow).where(ProfileRow.id.in_(wanted[start : start + 500]))
-                )
+            for chunk in batches(wanted):
+                rows = session.scalars(select(ProfileRow).where(ProfileRow.id.in_(chunk)))
                 out.update({r.id: row_to_profile(r) for r in rows})
         return out
 
@@ -123,8 +110,7 @@ class ServingStore:
         """Offers already alerted to each subscription (never alerted twice)."""
         out: dict[str, set[str]] = {s: set() for s in subscription_ids}
         with Session(self.engine) as session:
-            for start in range(0, len(subscription_ids), 500):
-                chunk = list(subscription_ids[start : start + 500])
+            for chunk in batches(subscription_ids):
                 for sub, offer in session.execute(
                     select(AlertRow.subscription_id, AlertRow.offer_id).where(
                         AlertRow.subscription_id.in_(chunk)
@@ -137,8 +123,7 @@ class ServingStore:
         """The ranking moment of each subscription's last run that sent it alerts (for cadence)."""
         out: dict[str, datetime] = {}
         with Session(self.engine) as session:
-            for start in range(0, len(subscription_ids), 500):
-                chunk = list(subscription_ids[start : start + 500])
+            for chunk in batches(subscription_ids):
                 rows = session.execute(
                     select(AlertRunItemRow.subscription_id, func.max(AlertRunRow.as_of))
                     .join(AlertRunRow, AlertRunRow.id == AlertRunItemRow.run_id)
@@ -247,7 +232,7 @@ class ServingStore:
     ) -> int:
         """Write one subscription's alerts, outbox, events, log row and progress marker atomically."""
         now = utcnow()
-        list_id = f"{run.id[:12]}-{subscription.id}"[:64]
+        list_id = alert_list_id(run.id, subscription.id)
         with Session(self.engine) as session, session.begin():
             rows = zip(
                 ranked["offer_id"].tolist(), ranked["rank"].tolist(), ranked["score"].tolist(), strict=True
@@ -359,7 +344,7 @@ class ServingStore:
                     offer_id=alert.offer_id,
                     reason=reason,
                     rank=alert.rank,
-                    list_id=f"{alert.run_id[:12]}-{alert.subscription_id}"[:64],
+                    list_id=alert_list_id(alert.run_id, alert.subscription_id),
                     actor="jobseeker",
                 )
             )

@@ -44,7 +44,8 @@ class UpsertCounts:
     unchanged: int = 0
 
 
-def _batches(items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
+def batches(items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
+    """Consecutive slices of at most ``size`` items (keeps ``IN (...)`` lists and inserts bounded)."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -133,6 +134,23 @@ def row_to_profile(row: ProfileRow) -> Profile:
     )
 
 
+def row_to_subscription(row: SubscriptionRow) -> Subscription:
+    return Subscription(
+        id=row.id,
+        profile_id=row.profile_id,
+        rome_codes=tuple(row.rome_codes),
+        radius_km=row.radius_km,
+        contract_types=tuple(row.contract_types),
+        excluded_contract_types=tuple(row.excluded_contract_types),
+        min_weekly_hours=row.min_weekly_hours,
+        salary_floor_monthly=row.salary_floor_monthly,
+        channel=row.channel,
+        cadence=row.cadence,
+        max_alerts_per_run=row.max_alerts_per_run,
+        active=row.active,
+    )
+
+
 def training_to_row(training: Training) -> dict[str, Any]:
     data = training.model_dump(mode="json", exclude={"location", "start_date", "end_date"})
     data.update(
@@ -156,7 +174,7 @@ class SqlRepository:
         """Insert new offers, update changed ones, leave identical ones untouched (one transaction)."""
         inserted = updated = unchanged = 0
         with Session(self.engine) as session, session.begin():
-            for batch in _batches(offers):
+            for batch in batches(offers):
                 rows = [offer_to_row(o) for o in batch]
                 known = dict(
                     session.execute(
@@ -185,7 +203,7 @@ class SqlRepository:
         """Insert rows, replacing those whose key exists (delete + insert keeps it portable)."""
         with Session(self.engine) as session, session.begin():
             column = getattr(table, key)
-            for batch in _batches(rows):
+            for batch in batches(rows):
                 keys = [r[key] for r in batch]
                 session.query(table).filter(column.in_(keys)).delete(synchronize_session=False)
                 session.execute(insert(table), list(batch))
@@ -214,7 +232,7 @@ class SqlRepository:
         """Append events to the log (the log is append-only)."""
         rows = [e.model_dump(mode="python") for e in events]
         with Session(self.engine) as session, session.begin():
-            for batch in _batches(rows, 5000):
+            for batch in batches(rows, 5000):
                 session.execute(insert(InteractionRow), list(batch))
         return len(rows)
 
@@ -222,7 +240,7 @@ class SqlRepository:
         """Remove the events of these people (used to reload a simulated world idempotently)."""
         removed = 0
         with Session(self.engine) as session, session.begin():
-            for batch in _batches(profile_ids):
+            for batch in batches(profile_ids):
                 result = session.execute(delete(InteractionRow).where(InteractionRow.profile_id.in_(batch)))
                 removed += int(getattr(result, "rowcount", 0) or 0)
         return removed

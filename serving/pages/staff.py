@@ -59,7 +59,8 @@ def offer_page(
 ) -> Response:
     principal = _staff(request, container, Role.COUNSELLOR, Role.ADMIN)
     result = candidates(offer_id, container, principal, k=20)
-    offer = container.tables().offers.loc[offer_id] if offer_id in container.tables().offers.index else None
+    offers = container.tables().offers
+    offer = offers.loc[offer_id] if offer_id in offers.index else None
     context = {
         "principal": principal,
         "offer": {"id": offer_id, "title": offer["title"] if offer is not None else offer_id},

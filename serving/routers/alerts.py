@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, HTTPException, Query, status
 
 from matching.domain import Offer, Profile, RefusalReason
 from matching.storage.repository import SqlRepository
 from matching.storage.tables import AlertRow
 from serving.container import ServingContainer
-from serving.deps import ContainerDep, CurrentUser, Jobseeker, forbid_unless_own
+from serving.deps import ContainerDep, CurrentUser, DatabaseId, Jobseeker, forbid_unless_own
 from serving.explain import explain, km_between
 from serving.schemas import (
     AlertOut,
@@ -25,7 +25,6 @@ from serving.security import Role
 
 router = APIRouter(tags=["alerts"])
 EVENT_OF_ACTION = {"opened": "alert_opened", "applied": "applied", "refused": "refused"}
-MAX_ID = 2**63 - 1  # BIGINT: larger ids cannot exist (and must not reach the database driver)
 
 
 def offer_summary(offer: Offer) -> OfferSummary:
@@ -118,7 +117,7 @@ def subscription_changes(
     responses={403: {"description": "not your alert"}, 404: {"description": "no such alert"}},
 )
 def alert_feedback(
-    alert_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    alert_id: DatabaseId,
     body: FeedbackIn,
     container: ContainerDep,
     principal: Jobseeker,

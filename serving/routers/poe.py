@@ -6,7 +6,7 @@ from datetime import date
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from matching.domain import Offer, Profile
+from matching.domain import DEFAULT_COMMUTE_KM, Offer, Profile
 from matching.storage.repository import SqlRepository
 from serving.container import ServiceUnavailable
 from serving.deps import ContainerDep, CurrentUser, forbid_unless_own
@@ -76,5 +76,8 @@ def poe_suggestions(
 def offer_area_profile(offer: Offer) -> Profile:
     """Someone with the offer's occupation as project, no skill yet, living where the job is."""
     return Profile(
-        id=f"area-of-{offer.id}"[:64], rome_codes=(offer.rome_code,), home=offer.location, max_commute_km=30
+        id=f"area-of-{offer.id}"[:64],
+        rome_codes=(offer.rome_code,),
+        home=offer.location,
+        max_commute_km=DEFAULT_COMMUTE_KM,
     )

@@ -28,8 +28,7 @@ def available_candidates(
     profiles: dict[str, Profile], tables: MarketTables, need: date
 ) -> dict[str, Profile]:
     """Consenting people (checked again), available by the offer's need date, not hired already."""
-    events = tables.events
-    hired = set(events.loc[events["event"] == "hired", "profile_id"])
+    hired = tables.profiles_with("hired")
     return {
         pid: p
         for pid, p in profiles.items()

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Annotated
 
 import numpy as np
 import pandas as pd
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import APIRouter, HTTPException, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,12 +14,11 @@ from features.tables import MarketTables
 from matching.geo import haversine_km
 from matching.referential import Referential
 from matching.storage.tables import VivierRow
-from serving.deps import ContainerDep, Counsellor
+from serving.deps import ContainerDep, Counsellor, DatabaseId
 from serving.schemas import VivierIn, VivierOut
 from serving.store import utcnow
 
 router = APIRouter(prefix="/viviers", tags=["viviers"])
-MAX_ID = 2**63 - 1
 
 
 def vivier_members(
@@ -42,8 +40,7 @@ def vivier_members(
     )
     horizon = pd.Timestamp(today + timedelta(days=vivier.available_within_days))
     available = pd.to_datetime(profiles["available_from"]).fillna(pd.Timestamp(today)) <= horizon
-    events = tables.events
-    hired = set(events.loc[events["event"] == "hired", "profile_id"])
+    hired = tables.profiles_with("hired")
     keep = (
         profiles["visible"].to_numpy(bool)
         & in_trade
@@ -106,9 +103,7 @@ def my_viviers(container: ContainerDep, principal: Counsellor) -> list[VivierOut
     response_model=VivierOut,
     responses={404: {"description": "no such vivier of yours"}},
 )
-def refresh_vivier(
-    vivier_id: Annotated[int, Path(ge=1, le=MAX_ID)], container: ContainerDep, principal: Counsellor
-) -> VivierOut:
+def refresh_vivier(vivier_id: DatabaseId, container: ContainerDep, principal: Counsellor) -> VivierOut:
     """Recompute who is in the vivier today (consent, availability and hires change)."""
     with Session(container.engine, expire_on_commit=False) as session, session.begin():
         row = session.get(VivierRow, vivier_id)
