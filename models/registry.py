@@ -203,14 +203,17 @@ class ModelRegistry:
 
     def load(self, version: str | None = None) -> tuple[LambdaRankRanker, str]:
         """Load a registered version (default: the champion) fail-closed; returns ``(ranker, version)``."""
-        uri = f"models:/{self.model_name}/{version}" if version else f"models:/{self.model_name}@{CHAMPION}"
         version = version or self.champion_version()
         if version is None:
             raise RegistryError(f"model {self.model_name!r} has no champion: run `matching train`")
+        uri = f"models:/{self.model_name}/{version}"
         with tempfile.TemporaryDirectory() as tmp:
             try:
+                # Resolve the version through this registry's client: a bare `models:/` URI would be
+                # resolved against MLflow's process-wide registry (./mlflow.db when none was set).
+                source = self.client.get_model_version_download_uri(self.model_name, version)
                 local = mlflow.artifacts.download_artifacts(
-                    artifact_uri=uri, dst_path=tmp, tracking_uri=self.tracking_uri
+                    artifact_uri=source, dst_path=tmp, tracking_uri=self.tracking_uri
                 )
             except MlflowException as error:
                 raise RegistryError(f"cannot fetch {uri}: {error.message}") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -128,3 +129,16 @@ def test_registry_logs_registers_promotes_and_rolls_back(tmp_path: Path, small_m
     assert registry.rollback() == (v2, v1)
     assert registry.champion_version() == v1
     assert (tmp_path / "artifacts").is_dir()  # local store keeps artifacts beside the database
+    # a fresh process (as serving is) loads the champion from this store, and leaves no ./mlflow.db behind
+    import subprocess
+    import sys
+
+    code = f"from models.registry import ModelRegistry; print(ModelRegistry({registry.tracking_uri!r}, model_name='test-ranker').load()[1])"
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    fresh = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path / "artifacts", env=env, capture_output=True, text=True
+    )
+    assert fresh.returncode == 0, fresh.stderr[-500:]
+    assert fresh.stdout.strip().splitlines()[-1] == v1
+    assert not (tmp_path / "artifacts" / "mlflow.db").exists()
