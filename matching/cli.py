@@ -391,10 +391,14 @@ _SIM_DEFAULTS: dict[str, int] = {
 }
 
 
+# Above this many profiles a world is generated chunk by chunk straight to Parquet (entities only).
+STREAM_ABOVE_PROFILES = 250_000
+
+
 @app.command("sample")
 @user_errors
 def sample(
-    profiles: Annotated[int, typer.Option(help="Number of jobseeker profiles (1k to 1M).")] = _SIM_DEFAULTS[
+    profiles: Annotated[int, typer.Option(help="Number of jobseeker profiles (10 to 2M).")] = _SIM_DEFAULTS[
         "n_profiles"
     ],
     offers: Annotated[int, typer.Option(help="Number of job offers.")] = _SIM_DEFAULTS["n_offers"],
@@ -402,23 +406,47 @@ def sample(
         "n_trainings"
     ],
     months: Annotated[
-        int, typer.Option(help="Months of interactions to simulate (0: entities only).")
-    ] = _SIM_DEFAULTS["months"],
+        int | None,
+        typer.Option(
+            help=f"Months of interactions to simulate (0: entities only). Default "
+            f"{_SIM_DEFAULTS['months']}, or 0 above {STREAM_ABOVE_PROFILES:,} profiles."
+        ),
+    ] = None,
     seed: Annotated[
         int, typer.Option(help="Random seed; the same seed gives the same world.")
     ] = _SIM_DEFAULTS["seed"],
     out: Annotated[Path | None, typer.Option(help="Output folder (default: data/sample/world).")] = None,
+    chunk_rows: Annotated[
+        int, typer.Option(help="Rows generated at once when streaming a national-size world.", min=1)
+    ] = 100_000,
     load: Annotated[bool, typer.Option("--load", help="Also load the world into the database.")] = False,
     rome_dir: RomeDir = None,
     communes_file: CommunesFile = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Generate a seeded synthetic market (profiles, offers, trainings, interactions) as Parquet."""
+    """Generate a seeded synthetic market (profiles, offers, trainings, interactions) as Parquet.
+
+    Worlds above 250,000 profiles are national-size: their entities are generated chunk by chunk and
+    streamed to Parquet (bounded memory), without interactions.
+    """
     from pydantic import ValidationError
 
     from matching.config import get_settings
     from matching.simulator import simulate_market, write_world
+    from matching.simulator.stream import write_world_streaming
 
+    streamed = profiles > STREAM_ABOVE_PROFILES
+    if months is None:
+        months = 0 if streamed else _SIM_DEFAULTS["months"]
+    if streamed and months:
+        raise MatchingError(
+            f"interactions are simulated in memory, up to {STREAM_ABOVE_PROFILES:,} profiles; "
+            "a national-size world holds entities only: use --months 0"
+        )
+    if streamed and load:
+        raise MatchingError(
+            "--load reads the whole world into memory: load national-size worlds in smaller samples"
+        )
     try:
         config = MarketConfig(
             n_profiles=profiles, n_offers=offers, n_trainings=trainings, months=months, seed=seed
@@ -434,14 +462,20 @@ def sample(
 
         def report(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
-                tasks[stage] = progress.add_task(f"simulating {stage}", total=total)
+                tasks[stage] = progress.add_task(
+                    f"{'writing' if streamed else 'simulating'} {stage}", total=total
+                )
             progress.update(tasks[stage], completed=done)
 
-        world = simulate_market(ref, geo, config, progress=report)
-    write_world(world, folder)
+        if streamed:
+            counts = write_world_streaming(ref, geo, config, folder, chunk_rows=chunk_rows, progress=report)
+        else:
+            world = simulate_market(ref, geo, config, progress=report)
+            write_world(world, folder)
+            counts = {table: len(getattr(world, table)) for table in world.TABLES}
     console.print(f"world written to {folder} ({ref.version}, seed {seed})")
-    for table in world.TABLES:
-        console.print(f"  {table}: {len(getattr(world, table)):,} rows")
+    for table, rows in counts.items():
+        console.print(f"  {table}: {rows:,} rows")
     if load:
         _load_world(world, database_url)
 

@@ -7,11 +7,23 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 
+from matching.errors import MatchingError
 from matching.geo import Communes, haversine_km, load_communes
 from matching.referential import Referential
-from matching.simulator import MarketConfig, World, WorldFormatError, read_world, simulate_market, write_world
+from matching.simulator import (
+    MarketConfig,
+    World,
+    WorldFormatError,
+    read_manifest,
+    read_world,
+    simulate_market,
+    write_world,
+)
+from matching.simulator.stream import write_world_streaming
 
 SAMPLE_WORLD = Path(__file__).resolve().parent.parent / "data" / "sample" / "world"
 SMALL = MarketConfig(n_profiles=600, n_offers=500, n_trainings=80, months=2, seed=7)
@@ -163,16 +175,42 @@ def test_round_trip_and_corruption_refused(world: World, tmp_path: Path) -> None
         read_world(folder)
 
 
-@pytest.mark.slow
-def test_national_size_world(builtin: Referential, fallback: Communes) -> None:
-    """1M profiles and 500k offers generate (entities only; ~1 min and ~7 GB on 2 cores)."""
-    config = MarketConfig(n_profiles=1_000_000, n_offers=500_000, n_trainings=100_000, months=0, seed=5)
-    world = simulate_market(builtin, fallback, config)
-    assert len(world.profiles) == 1_000_000
-    assert len(world.offers) == 500_000
-    assert world.profiles["id"].is_unique
-    assert world.offers["id"].is_unique
+def test_streamed_world_reads_back_and_is_reproducible(
+    builtin: Referential, fallback: Communes, tmp_path: Path
+) -> None:
+    """Chunks of 700 rows (several row groups per table) give one consistent, readable world."""
+    config = MarketConfig(n_profiles=2000, n_offers=1500, n_trainings=0, months=0, seed=3)
+    counts = write_world_streaming(builtin, fallback, config, tmp_path / "a", chunk_rows=700)
+    assert counts["profiles"] == counts["subscriptions"] == counts["audit"] == 2000
+    assert counts["offers"] == 1500 and counts["trainings"] == counts["interactions"] == 0
+    world = read_world(tmp_path / "a")  # checksums and the manifest's row counts hold
+    assert world.profiles["id"].is_unique and world.offers["id"].is_unique
+    assert world.profiles["id"].iloc[-1] == "P0002000"
     assert world.profiles["skills"].map(len).mean() > 1
+    assert list(world.interactions.columns) == list(simulate_market(builtin, fallback, config).interactions)
+    # chunks draw from their own streams: the world is not the same as one chunk…
+    assert (
+        world.profiles["rome_codes"].iloc[:700].tolist()
+        != world.profiles["rome_codes"].iloc[700:1400].tolist()
+    )
+    # …and the same seed and chunking write the same bytes
+    write_world_streaming(builtin, fallback, config, tmp_path / "b", chunk_rows=700)
+    assert read_manifest(tmp_path / "a") == read_manifest(tmp_path / "b")
+    with pytest.raises(MatchingError, match="months"):
+        write_world_streaming(builtin, fallback, config.model_copy(update={"months": 1}), tmp_path / "c")
+
+
+@pytest.mark.slow
+def test_national_size_world(builtin: Referential, fallback: Communes, tmp_path: Path) -> None:
+    """1M profiles, 500k offers and 100k trainings stream to Parquet (~40 s, ~1.5 GB peak on 2 cores)."""
+    config = MarketConfig(n_profiles=1_000_000, n_offers=500_000, n_trainings=100_000, months=0, seed=5)
+    counts = write_world_streaming(builtin, fallback, config, tmp_path / "national")
+    assert counts["profiles"] == 1_000_000 and counts["offers"] == 500_000
+    assert counts["trainings"] == 100_000
+    for table, column in (("profiles", "id"), ("offers", "id")):
+        ids = pq.read_table(tmp_path / "national" / f"{table}.parquet", columns=[column])[column]
+        assert len(ids) == counts[table]
+        assert pc.count_distinct(ids).as_py() == counts[table]
 
 
 def test_world_without_trainings(builtin: Referential, fallback: Communes) -> None:

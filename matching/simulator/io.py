@@ -36,18 +36,30 @@ def write_world(world: World, folder: Path) -> Path:
             frame: pd.DataFrame = getattr(world, table)
             path = staging / f"{table}.parquet"
             frame.to_parquet(path, index=False, compression="zstd")
-            files[table] = {"file": path.name, "rows": len(frame), "sha256": sha256_file(path)}
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            "generator": f"matching-engine {__version__}",
-            "referential_version": world.referential_version,
-            "config": world.config.model_dump(mode="json"),
-            "tables": files,
-        }
-        (staging / MANIFEST).write_text(
-            json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
+            files[table] = table_entry(path, len(frame))
+        write_manifest(staging, world.config, world.referential_version, files)
     return folder
+
+
+def table_entry(path: Path, rows: int) -> dict[str, object]:
+    """The manifest entry of one table file."""
+    return {"file": path.name, "rows": rows, "sha256": sha256_file(path)}
+
+
+def write_manifest(
+    folder: Path, config: MarketConfig, referential_version: str, files: dict[str, dict[str, object]]
+) -> None:
+    """Write the world manifest (no timestamp: the same world always gives the same bytes)."""
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "generator": f"matching-engine {__version__}",
+        "referential_version": referential_version,
+        "config": config.model_dump(mode="json"),
+        "tables": files,
+    }
+    (folder / MANIFEST).write_text(
+        json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
 
 
 def read_manifest(folder: Path) -> dict[str, object]:

@@ -41,6 +41,18 @@ from matching.simulator.ragged import IntArray, Ragged
 FloatArray = npt.NDArray[np.float64]
 STREAMS = ("geo", "popularity", "profiles", "offers", "trainings", "audit", "interactions")
 EVENT_COLUMNS = ("day", "event", "profile", "offer", "training", "reason", "rank", "list_id", "actor")
+# Columns of the interactions table (events with ids instead of row numbers).
+INTERACTION_COLUMNS = (
+    "occurred_at",
+    "event",
+    "profile_id",
+    "offer_id",
+    "training_id",
+    "reason",
+    "rank",
+    "list_id",
+    "actor",
+)
 
 
 @dataclass
@@ -93,7 +105,7 @@ class _EventLog:
         self, config: MarketConfig, profile_ids: np.ndarray, offer_ids: np.ndarray, training_ids: np.ndarray
     ) -> pd.DataFrame:
         if not self.chunks:
-            return pd.DataFrame({c: pd.Series(dtype=object) for c in ("occurred_at", *EVENT_COLUMNS[1:])})
+            return no_interactions()
         cols = {c: np.concatenate([chunk[c] for chunk in self.chunks]) for c in EVENT_COLUMNS}
         order = np.argsort(cols["day"], kind="stable")
         cols = {c: v[order] for c, v in cols.items()}
@@ -126,6 +138,11 @@ class _EventLog:
         )
 
 
+def no_interactions() -> pd.DataFrame:
+    """An empty interactions table with its columns."""
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in INTERACTION_COLUMNS})
+
+
 def _group_by(keys: IntArray, n_keys: int) -> tuple[IntArray, IntArray, IntArray]:
     """Sort items by key: ``(order, starts, counts)`` with ``starts``/``counts`` of shape ``(n_keys,)``."""
     order = np.argsort(keys, kind="stable")
@@ -145,7 +162,7 @@ def _rank_within(groups: IntArray, score: FloatArray) -> IntArray:
     return rank
 
 
-def _ids(prefix: str, n: int, width: int) -> np.ndarray:
+def make_ids(prefix: str, n: int, width: int) -> np.ndarray:
     """``prefix`` + zero-padded 1..n, shape (n,) (an empty array for n = 0)."""
     return np.array(
         [f"{prefix}{i:0{width}d}" for i in range(1, n + 1)],
@@ -153,7 +170,7 @@ def _ids(prefix: str, n: int, width: int) -> np.ndarray:
     )
 
 
-def _canonical(frame: pd.DataFrame) -> pd.DataFrame:
+def canonical(frame: pd.DataFrame) -> pd.DataFrame:
     """Millisecond timestamps: what Parquet stores, so a world reads back exactly as generated."""
     for column in frame.columns:
         dtype = frame[column].dtype
@@ -209,23 +226,23 @@ class MarketSimulator:
         report("entities", 3, 4)
         audit = generate_audit(cfg.n_profiles, self.rngs["audit"])
         report("entities", 4, 4)
-        profile_ids = _ids("P", cfg.n_profiles, 7)
-        offer_ids = _ids("SIM", cfg.n_offers, 7)
-        training_ids = _ids("T", cfg.n_trainings, 6)
+        profile_ids = make_ids("P", cfg.n_profiles, 7)
+        offer_ids = make_ids("SIM", cfg.n_offers, 7)
+        training_ids = make_ids("T", cfg.n_trainings, 6)
         log = _EventLog()
         if cfg.weeks:
             _Interactions(self, profiles, offers, trainings, log).run(report)
-        profiles_frame = _canonical(self._profiles_frame(profiles, profile_ids))
+        profile_rows = canonical(self.profiles_frame(profiles, profile_ids))
         return World(
             config=cfg,
             referential_version=self.referential.version,
-            profiles=profiles_frame,
-            offers=_canonical(self._offers_frame(offers, offer_ids)),
-            trainings=_canonical(self._trainings_frame(trainings, training_ids)),
-            interactions=_canonical(log.frame(cfg, profile_ids, offer_ids, training_ids)),
+            profiles=profile_rows,
+            offers=canonical(self.offers_frame(offers, offer_ids)),
+            trainings=canonical(self.trainings_frame(trainings, training_ids)),
+            interactions=canonical(log.frame(cfg, profile_ids, offer_ids, training_ids)),
             audit=pd.DataFrame({"profile_id": profile_ids, **audit}),
-            hidden=self._hidden_frame(profiles, profile_ids),
-            subscriptions=self._subscriptions_frame(profiles_frame),
+            hidden=self.hidden_frame(profiles, profile_ids),
+            subscriptions=self.subscriptions_frame(profile_rows),
         )
 
     # -- frames ---------------------------------------------------------------------------------------
@@ -244,7 +261,7 @@ class MarketSimulator:
             "lon": np.round(cols["lon"], 5),
         }
 
-    def _profiles_frame(self, p: Columns, ids: np.ndarray) -> pd.DataFrame:
+    def profiles_frame(self, p: Columns, ids: np.ndarray) -> pd.DataFrame:
         rome = self.rome
         fiche, second = p["fiche"], p["second_fiche"]
         assert isinstance(fiche, np.ndarray)
@@ -277,7 +294,7 @@ class MarketSimulator:
             }
         )
 
-    def _offers_frame(self, o: Columns, ids: np.ndarray) -> pd.DataFrame:
+    def offers_frame(self, o: Columns, ids: np.ndarray) -> pd.DataFrame:
         rome = self.rome
         app = o["appellation"]
         assert isinstance(app, np.ndarray)
@@ -320,7 +337,7 @@ class MarketSimulator:
             }
         )
 
-    def _trainings_frame(self, t: Columns, ids: np.ndarray) -> pd.DataFrame:
+    def trainings_frame(self, t: Columns, ids: np.ndarray) -> pd.DataFrame:
         rome = self.rome
         fiche = t["fiche"]
         assert isinstance(fiche, np.ndarray)
@@ -349,7 +366,7 @@ class MarketSimulator:
             }
         )
 
-    def _hidden_frame(self, p: Columns, ids: np.ndarray) -> pd.DataFrame:
+    def hidden_frame(self, p: Columns, ids: np.ndarray) -> pd.DataFrame:
         accepts = p["true_accepts_contract"]
         assert isinstance(accepts, np.ndarray)
         from matching.simulator.entities import CONTRACTS
@@ -364,7 +381,7 @@ class MarketSimulator:
             frame[f"true_accepts_{contract}"] = accepts[:, k]
         return frame
 
-    def _subscriptions_frame(self, profiles: pd.DataFrame) -> pd.DataFrame:
+    def subscriptions_frame(self, profiles: pd.DataFrame) -> pd.DataFrame:
         """Every profile with a job project gets a subscription mirroring its declared preferences."""
         ids = profiles["id"].to_numpy().astype(str)
         return pd.DataFrame(
