@@ -25,7 +25,7 @@ from features.training import missing_skills
 from matching.domain import DEFAULT_COMMUTE_KM, POE_MAX_HOURS, Offer, Profile, Training
 from matching.encoders import Encoder
 from matching.encoders.base import FloatMatrix
-from matching.index import IndexIntegrityError, ItemFilter, VectorIndex, load_index, save_index
+from matching.index import IndexIntegrityError, ItemFilter, Storage, VectorIndex, load_index, save_index
 from matching.referential import Referential
 from matching.views import offer_view, profile_view, training_view
 
@@ -96,12 +96,15 @@ class CandidateGenerator:
         ROME neighbourhood searched around a query's codes.
     ivf_threshold
         Passed to each :class:`~matching.index.VectorIndex` (approximate open search above it).
+    storage
+        Vector storage of new indexes: ``"float16"`` halves the memory (national scale).
     """
 
     referential: Referential
     encoder: Encoder
     expansion: Expansion = field(default_factory=Expansion)
     ivf_threshold: int = 20_000
+    storage: Storage = "float32"
     offers_: VectorIndex | None = None
     profiles_: VectorIndex | None = None
     trainings_: VectorIndex | None = None
@@ -111,7 +114,12 @@ class CandidateGenerator:
         self.neighbourhood = RomeNeighbourhood(self.referential)
 
     def _new_index(self) -> VectorIndex:
-        return VectorIndex(dim=self.encoder.dim, encoder=self.encoder.name, ivf_threshold=self.ivf_threshold)
+        return VectorIndex(
+            dim=self.encoder.dim,
+            encoder=self.encoder.name,
+            ivf_threshold=self.ivf_threshold,
+            storage=self.storage,
+        )
 
     # -- indexing -------------------------------------------------------------------------------------
     def index_offers(
@@ -121,7 +129,7 @@ class CandidateGenerator:
 
         ``vectors`` (shape ``(len(offers), dim)``) skips encoding, for embeddings computed elsewhere.
         """
-        index = self.offers_ or self._new_index()
+        index = self.offers_ if self.offers_ is not None else self._new_index()
         if vectors is None:
             vectors = self.encoder.encode_document(
                 [offer_view(o, self.referential) for o in offers], show_progress=show_progress
@@ -145,16 +153,23 @@ class CandidateGenerator:
         return self.offers_.remove(offer_ids) if self.offers_ is not None else 0
 
     def index_profiles(
-        self, profiles: Sequence[Profile], *, show_progress: bool = False
+        self, profiles: Sequence[Profile], *, vectors: FloatMatrix | None = None, show_progress: bool = False
     ) -> CandidateGenerator:
-        """Index the profiles that agreed to be visible (the others are skipped, and removed if present)."""
-        index = self.profiles_ or self._new_index()
+        """Index the profiles that agreed to be visible (the others are skipped, and removed if present).
+
+        ``vectors`` (shape ``(len(profiles), dim)``, rows of invisible profiles ignored) skips encoding.
+        """
+        index = self.profiles_ if self.profiles_ is not None else self._new_index()
         index.remove(p.id for p in profiles if not p.visible)
-        visible = [p for p in profiles if p.visible]
+        shown = [k for k, p in enumerate(profiles) if p.visible]
+        visible = [profiles[k] for k in shown]
         if visible:
-            vectors = self.encoder.encode_document(
-                [profile_view(p, self.referential) for p in visible], show_progress=show_progress
-            )
+            if vectors is None:
+                vectors = self.encoder.encode_document(
+                    [profile_view(p, self.referential) for p in visible], show_progress=show_progress
+                )
+            else:
+                vectors = np.asarray(vectors, dtype=np.float32)[shown]
             index.add(
                 [p.id for p in visible],
                 vectors,
@@ -171,7 +186,7 @@ class CandidateGenerator:
     def index_trainings(
         self, trainings: Sequence[Training], *, show_progress: bool = False
     ) -> CandidateGenerator:
-        index = self.trainings_ or self._new_index()
+        index = self.trainings_ if self.trainings_ is not None else self._new_index()
         vectors = self.encoder.encode_document(
             [training_view(t, self.referential) for t in trainings], show_progress=show_progress
         )
@@ -223,11 +238,18 @@ class CandidateGenerator:
         blocks = self.neighbourhood.outgoing(profile.rome_codes, self.expansion)
         return self.offers_.search_blocks(query, blocks, k, item_filter)
 
-    def recommend_profiles(self, offer: Offer, k: int = 100) -> tuple[Ids, Scores]:
-        """Consenting candidates for an offer, each within *their own* declared commute of it."""
+    def recommend_profiles(
+        self, offer: Offer, k: int = 100, *, query: FloatMatrix | None = None
+    ) -> tuple[Ids, Scores]:
+        """Consenting candidates for an offer, each within *their own* declared commute of it.
+
+        ``query`` (shape ``(dim,)``) is the offer's vector when the caller has it (e.g. from the offer
+        index); otherwise the offer is encoded.
+        """
         if self.profiles_ is None:
             return np.zeros(0, dtype=str), np.zeros(0, dtype=np.float32)
-        query = self.encoder.encode_query([offer_view(offer, self.referential)])[0]
+        if query is None:
+            query = self.encoder.encode_query([offer_view(offer, self.referential)])[0]
         center = (offer.location.lat, offer.location.lon) if offer.location.has_coordinates else None
         item_filter = ItemFilter(center=center, item_radius=True)  # type: ignore[arg-type]
         blocks = self.neighbourhood.incoming(offer.rome_code, self.expansion)

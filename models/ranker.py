@@ -137,6 +137,8 @@ class LambdaRankRanker:
         missing = [c for c in self.feature_names_ if c not in X.columns]
         if missing:
             raise ValueError(f"features missing for the ranker: {', '.join(missing)}")
+        if len(X) == 0:  # LightGBM refuses an empty matrix; no candidates is a normal answer
+            return np.zeros(0, dtype=np.float64)
         return np.asarray(self.booster_.predict(X[list(self.feature_names_)], num_threads=self.config.n_jobs))
 
     def feature_importance(self) -> dict[str, float]:

@@ -71,18 +71,20 @@ class RankingService:
         self, tables: MarketTables, profiles: Sequence[Profile], pairs: pd.DataFrame
     ) -> pd.DataFrame:
         """Pair features of ``pairs`` (``profile_id``, ``offer_id``, ``as_of``) for these people, shape ``(m, n)``."""
-        return self._builder(tables).using(self._embeddings(profiles)).transform(pairs)
+        offer_ids = pairs["offer_id"].unique()
+        return self._builder(tables).using(self._embeddings(profiles, offer_ids)).transform(pairs)
 
-    def _embeddings(self, profiles: Sequence[Profile]) -> PairEmbeddings:
+    def _embeddings(self, profiles: Sequence[Profile], offer_ids: np.ndarray) -> PairEmbeddings:
+        """People encoded now (their project may have just changed); offers from the index."""
         index = self.generator.offers_
         assert index is not None
-        alive = np.flatnonzero(index.alive_)
         queries = self.generator.encoder.encode_query(
             [profile_view(p, self.generator.referential) for p in profiles]
         )
+        indexed = np.asarray([o for o in offer_ids.tolist() if index.has(o)], dtype=object)
         return PairEmbeddings(
             profiles=EmbeddingTable(pd.Index([p.id for p in profiles]), queries),
-            offers=EmbeddingTable(pd.Index(index.ids_[alive]), index.vectors_[alive]),
+            offers=EmbeddingTable(pd.Index(indexed), index.vectors_of(index.rows_of(indexed.tolist()))),
         )
 
     def rank_for_subscriptions(

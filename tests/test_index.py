@@ -10,7 +10,7 @@ import pytest
 
 from matching.encoders import normalize_rows
 from matching.geo import haversine_km
-from matching.index import IndexIntegrityError, ItemFilter, VectorIndex, load_index, save_index
+from matching.index import IndexIntegrityError, ItemFilter, Storage, VectorIndex, load_index, save_index
 
 CODES = np.array(["N1101", "N1103", "M1805", "K2204", "J1501"])
 
@@ -22,10 +22,10 @@ def clustered(n: int, dim: int, seed: int) -> np.ndarray:
 
 
 def make_index(
-    n: int = 3000, dim: int = 32, *, ivf_threshold: int = 20_000, seed: int = 0, quantize: bool = False
+    n: int = 3000, dim: int = 32, *, ivf_threshold: int = 20_000, seed: int = 0, storage: Storage = "float32"
 ) -> VectorIndex:
     rng = np.random.default_rng(seed)
-    index = VectorIndex(dim=dim, encoder="test", ivf_threshold=ivf_threshold, quantize=quantize)
+    index = VectorIndex(dim=dim, encoder="test", ivf_threshold=ivf_threshold, storage=storage)
     index.add(
         [f"o{i}" for i in range(n)],
         clustered(n, dim, seed),
@@ -53,10 +53,11 @@ def test_ivf_recall_at_50_against_brute_force() -> None:
     assert np.mean(recalls) >= 0.95, np.mean(recalls)
 
 
-def test_int8_vectors_keep_the_exact_top_k() -> None:
-    """Quantised rows (a quarter of the memory) against the float32 oracle on the same items."""
-    exact, quantised = make_index(n=5000), make_index(n=5000, quantize=True)
-    assert quantised.vectors_.dtype == np.int8 and quantised.vectors_.nbytes * 4 == exact.vectors_.nbytes
+@pytest.mark.parametrize(("storage", "shrink"), [("float16", 2), ("int8", 4)])
+def test_compact_vectors_keep_the_exact_top_k(storage: Storage, shrink: int) -> None:
+    """Compact rows (half or a quarter of the memory) against the float32 oracle on the same items."""
+    exact, quantised = make_index(n=5000), make_index(n=5000, storage=storage)
+    assert quantised.vectors_.nbytes * shrink == exact.vectors_.nbytes
     recalls = []
     for q in clustered(30, 32, seed=11):
         a, scores = quantised.search_blocks(q, CODES[:2], 50)
@@ -131,9 +132,9 @@ def test_incremental_add_and_remove() -> None:
     assert len(index) == 6000 - 5 + 1
 
 
-@pytest.mark.parametrize("quantize", [False, True])
-def test_save_load_round_trip(tmp_path: Path, quantize: bool) -> None:
-    index = make_index(n=6000, ivf_threshold=5_000, quantize=quantize)
+@pytest.mark.parametrize("storage", ["float32", "float16", "int8"])
+def test_save_load_round_trip(tmp_path: Path, storage: Storage) -> None:
+    index = make_index(n=6000, ivf_threshold=5_000, storage=storage)
     index.remove(["o1", "o2"])
     q = clustered(1, 32, seed=8)[0]
     before = (

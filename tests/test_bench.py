@@ -1,0 +1,54 @@
+"""The national benchmark's machinery on a small streamed world: every part that needs no e5 model
+runs in its own process and reports figures that make sense (timings are printed, never asserted)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from eval.bench.parts import BenchPaths, index_memory_mib
+from eval.bench.runner import markdown, run_parts
+from matching.config import get_settings
+from matching.geo import load_communes
+from matching.index import load_index
+from matching.referential import Referential
+from matching.simulator import MarketConfig
+from matching.simulator.stream import write_world_streaming
+
+
+@pytest.mark.slow
+def test_bench_parts_on_a_small_world(builtin: Referential, tmp_path: Path) -> None:
+    config = MarketConfig(n_profiles=6000, n_offers=3000, n_trainings=10, months=0, seed=4)
+    write_world_streaming(builtin, load_communes(), config, tmp_path / "world", chunk_rows=2500)
+    settings = get_settings()
+    paths = BenchPaths(
+        world=tmp_path / "world", work=tmp_path / "work", rome_dir=None, model_dir=settings.model_dir
+    )
+    sample = {"sample_world": settings.sample_dir}
+    results = run_parts(
+        ["index", "sourcing", "alerts"],
+        paths,
+        {
+            "index": {"recall_queries": 20},
+            "sourcing": {"queries": 20, "rerank": 100, **sample},
+            "alerts": {"subscriptions": 300, "chunk": 100, **sample},
+        },
+    )
+    index = results["index"]
+    assert index["profiles"] == 6000 and index["offers"] == 3000
+    assert index["recall_at_50_blocks"] >= 0.95
+    assert index["profile_index_ivf_lists"] == 0  # below the IVF threshold: exact open search
+    assert index["recall_at_50_ivf_open"] >= 0.95
+    profiles = load_index(paths.profile_index)
+    assert profiles.storage == "float16" and profiles.vectors_.dtype == np.float16
+    assert index_memory_mib(profiles) == index["profile_index_mib"]
+    sourcing = results["sourcing"]
+    assert sourcing["queries"] == 20 and 0 < sourcing["mean_returned"] <= 50
+    assert sourcing["total_p50_ms"] <= sourcing["total_p99_ms"]
+    alerts = results["alerts"]
+    assert alerts["subscriptions"] == 300 and 0 < alerts["alerts"] <= 300 * config.alerts_per_week
+    assert all(results[p]["peak_rss_mib"] > 50 for p in ("index", "sourcing", "alerts"))
+    table = markdown(results)
+    assert "| sourcing | total_p95_ms |" in table and "| index | recall_at_50_blocks |" in table
