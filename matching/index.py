@@ -39,7 +39,7 @@ import numpy.typing as npt
 from matching import __version__
 from matching.artifacts import MANIFEST, atomic_folder, checksum_problem, read_manifest_file, sha256_file
 from matching.errors import MatchingError
-from matching.geo import haversine_km
+from matching.geo import EARTH_RADIUS_KM, haversine_km
 
 FloatMatrix = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
@@ -159,6 +159,8 @@ class VectorIndex:
             self.attrs_ = {name: np.zeros(0, dtype=dtype) for name, dtype in ATTRIBUTES.items()}
         self._row_of: dict[str, int] = {}
         self._block_rows: dict[str, IntArray] | None = None
+        self._block_lats: dict[str, FloatMatrix] = {}
+        self._max_radius = 0.0
 
     # -- building -------------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -268,7 +270,7 @@ class VectorIndex:
     # -- search ---------------------------------------------------------------------------------------
     @property
     def block_rows(self) -> dict[str, IntArray]:
-        """Live rows filed under each ROME code (rows in increasing order)."""
+        """Live rows filed under each ROME code, by increasing latitude (unlocated rows last)."""
         if self._block_rows is None:
             alive = np.flatnonzero(self.alive_)
             lengths = np.fromiter((len(self.blocks_[r]) for r in alive.tolist()), np.int64, len(alive))
@@ -279,13 +281,36 @@ class VectorIndex:
                 ),
                 return_inverse=True,
             )
-            order = np.argsort(code_of, kind="stable")  # stable: rows stay increasing inside a block
+            # by block, then latitude (NaN sorts last): a radius around a point is a slice of each block
+            order = np.lexsort((self.attrs_["lat"][owners], code_of))
             bounds = np.searchsorted(code_of[order], np.arange(len(codes) + 1))
             self._block_rows = {
                 str(code): owners[order[a:b]]
                 for code, a, b in zip(codes.tolist(), bounds[:-1], bounds[1:], strict=True)
             }
+            self._block_lats = {code: self.attrs_["lat"][rows] for code, rows in self._block_rows.items()}
+            radii = self.attrs_["radius_km"][alive]
+            self._max_radius = float(np.nanmax(radii)) if np.isfinite(radii).any() else 0.0
         return self._block_rows
+
+    def _rows_near(self, block: str, item_filter: ItemFilter | None) -> IntArray:
+        """Rows of ``block`` whose latitude can be within the filter's reach (a superset of the answer).
+
+        The great-circle distance is at least the latitude difference times the Earth's radius, so
+        rows outside that band cannot pass the distance filter; unlocated rows follow ``keep_unlocated``.
+        """
+        rows = self.block_rows[block]
+        if item_filter is None or item_filter.center is None:
+            return rows
+        reach = self._max_radius if item_filter.item_radius else item_filter.radius_km
+        if reach is None:
+            return rows
+        lats = self._block_lats[block]
+        located = int(np.searchsorted(lats, np.inf, side="right"))  # NaN rows sit after the +inf bound
+        band = float(reach) / (EARTH_RADIUS_KM * np.pi / 180.0) + 1e-6
+        lo, hi = np.searchsorted(lats[:located], [item_filter.center[0] - band, item_filter.center[0] + band])
+        near = rows[lo:hi]
+        return np.concatenate([near, rows[located:]]) if item_filter.keep_unlocated else near
 
     def has(self, item: str) -> bool:
         """Whether ``item`` is a live item of the index."""
@@ -333,7 +358,7 @@ class VectorIndex:
         scores : ndarray of float32, same shape, decreasing
         """
         table = self.block_rows
-        parts = [table[b] for b in dict.fromkeys(blocks) if b in table]
+        parts = [self._rows_near(b, item_filter) for b in dict.fromkeys(blocks) if b in table]
         if not parts:
             return np.zeros(0, dtype=str), np.zeros(0, dtype=np.float32)
         rows = np.unique(np.concatenate(parts))  # an item filed under two blocks is scored once
