@@ -214,17 +214,25 @@ class CandidateGenerator:
 
     # -- recommenders ---------------------------------------------------------------------------------
     def recommend_offers(
-        self, profile: Profile, k: int = 100, *, respect_preferences: bool = True, radius_factor: float = 1.0
+        self,
+        profile: Profile,
+        k: int = 100,
+        *,
+        respect_preferences: bool = True,
+        radius_factor: float = 1.0,
+        query: FloatMatrix | None = None,
     ) -> tuple[Ids, Scores]:
         """Offers for a jobseeker: near their project's ROME codes, within their declared commute.
 
         With ``respect_preferences``, wanted contract types and weekly hours are hard filters too.
         ``radius_factor`` widens the commute filter (e.g. 1.5: up to 1.5 × the declared commute), for
-        a reranker that weighs distance against the person's observed tolerance.
+        a reranker that weighs distance against the person's observed tolerance. ``query`` (shape
+        ``(dim,)``) is the person's vector when the caller encoded it (e.g. a whole batch at once).
         """
         if self.offers_ is None:
             return np.zeros(0, dtype=str), np.zeros(0, dtype=np.float32)
-        query = self.encoder.encode_query([profile_view(profile, self.referential)])[0]
+        if query is None:
+            query = self.encoder.encode_query([profile_view(profile, self.referential)])[0]
         center = (profile.home.lat, profile.home.lon) if profile.home.has_coordinates else None
         item_filter = ItemFilter(
             center=center,  # type: ignore[arg-type]

@@ -85,6 +85,19 @@ def alerts_run(
     chunk: Annotated[
         int, typer.Option(min=1, help="Subscriptions ranked together (committed one by one).")
     ] = 100,
+    dask: Annotated[
+        bool, typer.Option("--dask", help="Rank partitions (by ROME block) on a Dask cluster.")
+    ] = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Dask scheduler address (implies --dask; default: a LocalCluster on this machine)."
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="LocalCluster worker processes (default: one per core).")
+    ] = None,
+    partitions: Annotated[int | None, typer.Option(min=1, help="Partitions (default: 4 per worker).")] = None,
     database_url: DatabaseUrl = None,
     tracking_uri: TrackingUri = None,
     rome_dir: RomeDir = None,
@@ -104,16 +117,39 @@ def alerts_run(
         err_console.print(
             f"[yellow]no usable champion ranker ({service.unavailable_model}): rule-based ranking[/]"
         )
-    store = ServingStore(bootstrap.engine(database_url=database_url))
+    engine = bootstrap.engine(database_url=database_url)
+    store = ServingStore(engine)
+    mode = "incremental" if incremental else "nightly"
+    moment = as_of.replace(tzinfo=UTC) if as_of is not None and as_of.tzinfo is None else as_of
     with err_console.status("ranking offers for subscriptions") as status:
-        summary = run_alert_batch(
-            store,
-            service,
-            mode="incremental" if incremental else "nightly",
-            chunk=chunk,
-            as_of=as_of.replace(tzinfo=UTC) if as_of is not None and as_of.tzinfo is None else as_of,
-            progress=lambda done, total: status.update(f"subscriptions {done:,}/{total:,}"),
-        )
+
+        def progress(done: int, total: int) -> None:
+            status.update(f"subscriptions {done:,}/{total:,}")
+
+        if dask or scheduler:
+            from serving.alerts_dask import dask_client, database_loader, run_alert_batch_dask
+
+            loader = database_loader(
+                engine.url.render_as_string(hide_password=False),
+                index_dir=index_dir,
+                encoder_spec=encoder,
+                tracking_uri=tracking_uri,
+                rome_dir=rome_dir,
+            )
+            status.update("starting the Dask cluster")
+            with dask_client(scheduler, workers=workers) as client:
+                summary = run_alert_batch_dask(
+                    store,
+                    service,
+                    client,
+                    loader,
+                    mode=mode,
+                    as_of=moment,
+                    partitions=partitions,
+                    progress=progress,
+                )
+        else:
+            summary = run_alert_batch(store, service, mode=mode, chunk=chunk, as_of=moment, progress=progress)
     bootstrap.save_cache(service.generator.encoder)  # type: ignore[arg-type]
     console.print(
         f"alert run {summary.run_id}{' (resumed)' if summary.resumed else ''}: {summary.subscriptions:,} subscriptions, "

@@ -18,6 +18,7 @@ from features.pairs import PairFeatureBuilder, stated_constraint_violations
 from features.tables import MarketTables
 from matching.candidates import CandidateGenerator
 from matching.domain import Profile, Subscription
+from matching.encoders.base import FloatMatrix
 from matching.index import data_fingerprint
 from matching.views import profile_view
 from models.ranker import LambdaRankRanker
@@ -68,19 +69,56 @@ class RankingService:
         return self._cached_builder[1]
 
     def features(
-        self, tables: MarketTables, profiles: Sequence[Profile], pairs: pd.DataFrame
+        self,
+        tables: MarketTables,
+        profiles: Sequence[Profile],
+        pairs: pd.DataFrame,
+        *,
+        queries: FloatMatrix | None = None,
     ) -> pd.DataFrame:
-        """Pair features of ``pairs`` (``profile_id``, ``offer_id``, ``as_of``) for these people, shape ``(m, n)``."""
-        offer_ids = pairs["offer_id"].unique()
-        return self._builder(tables).using(self._embeddings(profiles, offer_ids)).transform(pairs)
+        """Pair features of ``pairs`` (``profile_id``, ``offer_id``, ``as_of``) for these people, shape ``(m, n)``.
 
-    def _embeddings(self, profiles: Sequence[Profile], offer_ids: np.ndarray) -> PairEmbeddings:
-        """People encoded now (their project may have just changed); offers from the index."""
-        index = self.generator.offers_
-        assert index is not None
-        queries = self.generator.encoder.encode_query(
+        ``queries`` (shape ``(len(profiles), dim)``) are the people's vectors when already encoded.
+        """
+        offer_ids = pairs["offer_id"].unique()
+        embeddings = self._embeddings(profiles, offer_ids, queries)
+        return self._builder(tables).using(embeddings).transform(pairs)
+
+    def encode_people(self, profiles: Sequence[Profile]) -> FloatMatrix:
+        """The people's query vectors, shape ``(len(profiles), dim)``, in one encoder call."""
+        return self.generator.encoder.encode_query(
             [profile_view(p, self.generator.referential) for p in profiles]
         )
+
+    def _profile_vectors(
+        self, people: Sequence[Profile], searched: Sequence[Profile], vectors: FloatMatrix
+    ) -> FloatMatrix:
+        """Vectors of the people's own profiles (what the ranker was trained on), shape ``(len(people), dim)``.
+
+        The batch encoded each person as their subscription searches; that is the same text when the
+        subscription keeps the profile's ROME codes (the default), so only the others are encoded again.
+        """
+        row_of = {p.id: k for k, p in reversed(list(enumerate(searched)))}
+        out = np.zeros((len(people), vectors.shape[1]), dtype=np.float32)
+        differ = []
+        for k, person in enumerate(people):
+            row = row_of.get(person.id)
+            if row is not None and tuple(searched[row].rome_codes) == tuple(person.rome_codes):
+                out[k] = vectors[row]
+            else:
+                differ.append(k)
+        if differ:
+            out[differ] = self.encode_people([people[k] for k in differ])
+        return out
+
+    def _embeddings(
+        self, profiles: Sequence[Profile], offer_ids: np.ndarray, queries: FloatMatrix | None
+    ) -> PairEmbeddings:
+        """People encoded now (their project may have just changed) unless given; offers from the index."""
+        index = self.generator.offers_
+        assert index is not None
+        if queries is None:
+            queries = self.encode_people(profiles)
         indexed = np.asarray([o for o in offer_ids.tolist() if index.has(o)], dtype=object)
         return PairEmbeddings(
             profiles=EmbeddingTable(pd.Index([p.id for p in profiles]), queries),
@@ -108,10 +146,12 @@ class RankingService:
         exclude = exclude or {}
         rows: list[tuple[str, str, str]] = []
         subscribed = [s for s in subscriptions if s.profile_id in profiles]
-        for sub in subscribed:
-            person = _as_searched(profiles[sub.profile_id], sub)
+        searched = [_as_searched(profiles[s.profile_id], s) for s in subscribed]
+        vectors = self.encode_people(searched) if searched else None  # one encoder call per batch
+        for row, (sub, person) in enumerate(zip(subscribed, searched, strict=True)):
+            assert vectors is not None
             ids, _ = self.generator.recommend_offers(
-                person, k=CANDIDATES_PER_SUBSCRIPTION, respect_preferences=False
+                person, k=CANDIDATES_PER_SUBSCRIPTION, respect_preferences=False, query=vectors[row]
             )
             seen = exclude.get(sub.id, set())
             rows.extend((sub.id, sub.profile_id, o) for o in ids.tolist() if o not in seen)
@@ -126,7 +166,13 @@ class RankingService:
         if pool.empty:
             return pd.DataFrame(columns=columns)
         people = [profiles[p] for p in pool["profile_id"].unique()]
-        X = self.features(tables, people, pool.assign(as_of=now)[["profile_id", "offer_id", "as_of"]])
+        assert vectors is not None
+        X = self.features(
+            tables,
+            people,
+            pool.assign(as_of=now)[["profile_id", "offer_id", "as_of"]],
+            queries=self._profile_vectors(people, searched, vectors),
+        )
         mode = self.ranking_mode(kill_switch)
         scores = learned_scores(self.ranker, X) if mode == "ml" and self.ranker else rule_scores(X)
         # Employer-side balance: offers already swamped with applications are not pushed again.

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
+from matching.domain import Subscription
 from matching.encoders import HashingEncoder
 from matching.referential import Referential
 from matching.simulator import World
@@ -182,3 +183,53 @@ def test_every_job_project_gets_a_subscription(
     profile = store.profiles(["P0000001"])["P0000001"]
     assert created is not None and created.rome_codes == profile.rome_codes and created.active
     assert run_alert_batch(store, _service(index_dir, builtin), as_of=AS_OF).created == 0
+
+
+def test_partitions_follow_rome_blocks_and_are_balanced() -> None:
+    from serving.alerts_dask import partition_by_block
+
+    subs = [
+        Subscription(id=f"S{k}", profile_id=f"P{k}", rome_codes=(code,))
+        for k, code in enumerate(["A1101"] * 50 + ["B1101"] * 30 + ["C1101"] * 15 + ["D1101"] * 5)
+    ]
+    parts = partition_by_block(subs, 4)
+    assert sorted(s.id for p in parts for s in p) == sorted(s.id for s in subs)  # each exactly once
+    assert max(len(p) for p in parts) <= 30  # the 50-strong block is split at the target size, 25
+    for code in ("C1101", "D1101"):  # blocks no larger than a partition (25) stay whole
+        holders = [k for k, part in enumerate(parts) if any(s.rome_codes[0] == code for s in part)]
+        assert len(holders) == 1, code
+    assert partition_by_block(subs, 4) == parts  # deterministic: a resumed run partitions the same way
+    with pytest.raises(ValueError, match="at least 1"):
+        partition_by_block(subs, 0)
+
+
+@pytest.mark.slow
+def test_dask_batch_equals_the_sequential_batch(
+    engine: Engine,
+    small_world: World,
+    builtin: Referential,
+    index_dir: Path,
+    reference: list[tuple[str, str]],
+    tmp_path: Path,
+) -> None:
+    """Two worker processes of a LocalCluster rank the partitions; the alerts are those of one process."""
+    from mlflow import MlflowClient
+
+    from serving.alerts_dask import dask_client, database_loader, run_alert_batch_dask
+
+    store = _loaded(engine, small_world)
+    tracking_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"  # an empty model store: rule-based, as the reference
+    MlflowClient(tracking_uri).search_registered_models()  # created once here, not by two workers at once
+    loader = database_loader(
+        engine.url.render_as_string(hide_password=False),
+        index_dir=index_dir,
+        encoder_spec="hashing",
+        tracking_uri=tracking_uri,
+    )
+    with dask_client(workers=2) as client:
+        summary = run_alert_batch_dask(
+            store, _service(index_dir, builtin), client, loader, as_of=AS_OF, partitions=6
+        )
+        assert len(client.scheduler_info()["workers"]) == 2
+    assert summary.subscriptions == len(small_world.subscriptions)
+    assert _alerts(engine) == reference
