@@ -35,7 +35,7 @@ Columns = Mapping[str, Any]  # a frame or a dict of aligned arrays
 _DIGITS = re.compile(r"(\d+)")
 
 
-def _as_float(values: Any) -> FloatArray:
+def as_float(values: Any) -> FloatArray:
     """Numbers as float64, anything else (None, NA, text) as NaN, shape ``(m,)``."""
     try:
         return np.asarray(values, dtype=float)  # the common case: numbers and None
@@ -111,13 +111,13 @@ def pair_values(
 
     ``profiles`` and ``offers`` are frames or dicts of aligned arrays (see :class:`RowStore`).
     """
-    commute = _as_float(profiles["max_commute_km"])
+    commute = as_float(profiles["max_commute_km"])
     commute = np.where(np.isfinite(commute) & (commute > 0), commute, DEFAULT_COMMUTE_KM)
     km = haversine_km(
-        _as_float(profiles["home_lat"]),
-        _as_float(profiles["home_lon"]),
-        _as_float(offers["lat"]),
-        _as_float(offers["lon"]),
+        as_float(profiles["home_lat"]),
+        as_float(profiles["home_lon"]),
+        as_float(offers["lat"]),
+        as_float(offers["lon"]),
     )
     wanted = _wanted_skills(offers, referential)
     have = [set(s) for s in profiles["skills"]]
@@ -127,13 +127,13 @@ def pair_values(
     union = np.array([len(h | s) for h, s in zip(have, offer_skills, strict=True)], dtype=float)
     inter = np.array([len(h & s) for h, s in zip(have, offer_skills, strict=True)], dtype=float)
     rome = relations(list(profiles["rome_codes"]), list(offers["rome_code"]))
-    salary = _as_float(offers["salary_max_monthly"])
-    salary = np.where(np.isfinite(salary), salary, _as_float(offers["salary_min_monthly"]))
-    floor = _as_float(profiles["salary_floor_monthly"])
+    salary = as_float(offers["salary_max_monthly"])
+    salary = np.where(np.isfinite(salary), salary, as_float(offers["salary_min_monthly"]))
+    floor = as_float(profiles["salary_floor_monthly"])
     contract = _text(offers["contract_type"])
     declared = [set(c) for c in profiles["contract_types"]]
-    hours = _as_float(offers["weekly_hours"])
-    low, high = _as_float(profiles["min_weekly_hours"]), _as_float(profiles["max_weekly_hours"])
+    hours = as_float(offers["weekly_hours"])
+    low, high = as_float(profiles["min_weekly_hours"]), as_float(profiles["max_weekly_hours"])
     within = (hours >= np.nan_to_num(low, nan=0.0)) & (hours <= np.nan_to_num(high, nan=np.inf))
     full_time = _flag(offers["full_time"])
     return pd.DataFrame(
@@ -156,15 +156,15 @@ def pair_values(
             "offer_permanent": (contract == "CDI").astype(float),
             "hours_within_declared": np.where(np.isfinite(hours), within.astype(float), np.nan),
             "offer_full_time": full_time,
-            "experience_gap_months": _as_float(offers["experience_months"])
-            - _as_float(profiles["experience_months"]),
+            "experience_gap_months": as_float(offers["experience_months"])
+            - as_float(profiles["experience_months"]),
             "experience_required": np.array(
                 [EXPERIENCE_LEVEL.get(v, np.nan) if _present(v) else np.nan for v in offers["experience"]],
                 dtype=float,
             ),
             "qualification_gap": _qualification(offers["qualification_code"])
             - _qualification(profiles["qualification_code"]),
-            "offer_positions": _as_float(offers["positions"]),
+            "offer_positions": as_float(offers["positions"]),
             # carried for the history features, not model inputs
             "_salary": salary,
             "_contract": contract,
@@ -221,6 +221,7 @@ OFFER_COLUMNS = (
     "qualification_code",
     "positions",
     "created_at",
+    "expires_at",
 )
 
 
@@ -296,6 +297,11 @@ class PairFeatureBuilder:
         clone = copy.copy(self)
         clone.embeddings = embeddings
         return clone
+
+    @property
+    def offers(self) -> RowStore:
+        """The offers' columns as arrays (for filters applied before features)."""
+        return self._offers
 
     def _rows(
         self, profile_ids: npt.ArrayLike, offer_ids: npt.ArrayLike

@@ -13,20 +13,10 @@ from dataclasses import dataclass, replace
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from matching.simulator.market import World
+from matching.simulator.market import INTERACTION_COLUMNS, World
 from matching.storage.tables import FEATURE_READABLE_TABLES, Base
 
-EVENT_COLUMNS = (
-    "occurred_at",
-    "event",
-    "profile_id",
-    "offer_id",
-    "training_id",
-    "reason",
-    "rank",
-    "list_id",
-    "actor",
-)
+EVENT_COLUMNS = INTERACTION_COLUMNS  # the event log has the columns of a world's interactions
 TIME_DTYPE = pd.DatetimeTZDtype(unit="ns", tz="UTC")
 
 

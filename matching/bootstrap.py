@@ -44,7 +44,12 @@ def encoder(settings: Settings | None = None, spec: str | None = None) -> Cached
     """The configured encoder behind an embedding cache persisted in ``cache_dir`` (see :func:`save_cache`)."""
     settings = settings or get_settings()
     cached = CachedEncoder(
-        load_encoder(spec or settings.encoder, model_dir=settings.model_dir, int8=settings.encoder_int8)
+        load_encoder(
+            spec or settings.encoder,
+            model_dir=settings.model_dir,
+            int8=settings.encoder_int8,
+            max_tokens=settings.encoder_max_tokens,
+        )
     )
     cached.load(_cache_file(settings, cached))
     return cached

@@ -28,8 +28,8 @@ def bench(
     queries: Annotated[int, typer.Option(min=10, help="Sourcing queries timed.")] = 300,
     new_offers: Annotated[int, typer.Option(min=100, help="New offers embedded and indexed.")] = 50_000,
     subscriptions: Annotated[
-        int, typer.Option(min=100, help="Subscriptions ranked by the alert part.")
-    ] = 20_000,
+        int, typer.Option(min=100, help="Subscriptions ranked by the alert part (1 then 2 Dask workers).")
+    ] = 40_000,
 ) -> None:
     """Measure encoder throughput, index build and memory, sourcing latency, incremental indexing and
     the alert batch on a national-size world; writes ``<work>/bench.json`` and prints a Markdown table."""

@@ -49,6 +49,12 @@ class Settings(BaseSettings):
         default="e5", description="'e5' (offline build), 'use', or a sentence-transformers folder/id"
     )
     encoder_int8: bool = False
+    encoder_max_tokens: int | None = Field(
+        default=None,
+        ge=16,
+        le=512,
+        description="truncate encoder inputs (e.g. 96 with int8 at national scale)",
+    )
     model_dir: Path = Field(default=PROJECT_ROOT / "var" / "models" / "multilingual-e5-small")
     cache_dir: Path = Field(default=PROJECT_ROOT / "var" / "cache")
     index_dir: Path = Field(default=PROJECT_ROOT / "var" / "index")

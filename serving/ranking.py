@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from features.embeddings import EmbeddingTable, PairEmbeddings
-from features.pairs import PairFeatureBuilder, stated_constraint_violations
+from features.pairs import PairFeatureBuilder, as_float, stated_constraint_violations
 from features.tables import MarketTables
 from matching.candidates import CandidateGenerator
 from matching.domain import Profile, Subscription
@@ -159,9 +159,11 @@ class RankingService:
         if not rows:
             return pd.DataFrame(columns=columns)
         pool = pd.DataFrame(rows, columns=["subscription_id", "profile_id", "offer_id"])
-        pool = pool[pool["offer_id"].isin(tables.offers.index)]
-        offers = tables.offers.loc[pool["offer_id"]]
-        keep = _hard_filters(offers, subscribed, pool, now, offers_since)
+        store = self._builder(tables).offers
+        offer_rows = store.rows(pool["offer_id"].to_numpy())
+        known = offer_rows >= 0
+        pool = pool[known]
+        keep = _hard_filters(store.take(offer_rows[known]), subscribed, pool, now, offers_since)
         pool = pool[keep].reset_index(drop=True)
         if pool.empty:
             return pd.DataFrame(columns=columns)
@@ -192,7 +194,7 @@ def _as_searched(profile: Profile, sub: Subscription) -> Profile:
 
 
 def _hard_filters(
-    offers: pd.DataFrame,
+    offers: dict[str, np.ndarray],
     subscriptions: list[Subscription],
     pool: pd.DataFrame,
     now: pd.Timestamp,
@@ -201,21 +203,22 @@ def _hard_filters(
     """Which candidate rows the subscription's explicit settings allow, shape ``(m,)``."""
     by_id = {s.id: s for s in subscriptions}
     subs = [by_id[s] for s in pool["subscription_id"]]
-    contract = offers["contract_type"].astype("string").fillna("").to_numpy(str)
+    contract = offers["contract_type"]
     excluded = np.array(
-        [c in {e.value for e in s.excluded_contract_types} for c, s in zip(contract, subs, strict=True)]
+        [c in {e.value for e in s.excluded_contract_types} for c, s in zip(contract, subs, strict=True)],
+        dtype=bool,
     )
-    salary = pd.to_numeric(offers["salary_max_monthly"], errors="coerce").to_numpy(float)
+    salary = as_float(offers["salary_max_monthly"])
     floor = np.array([s.salary_floor_monthly or 0.0 for s in subs])
     underpaid = np.isfinite(salary) & (salary < floor)
-    hours = pd.to_numeric(offers["weekly_hours"], errors="coerce").to_numpy(float)
+    hours = as_float(offers["weekly_hours"])
     min_hours = np.array([s.min_weekly_hours or 0.0 for s in subs])
     too_short = np.isfinite(hours) & (hours < min_hours)
-    expires = pd.to_datetime(offers["expires_at"]).to_numpy()
+    expires = pd.to_datetime(pd.Series(offers["expires_at"])).to_numpy()
     expired = ~pd.isna(expires) & (expires <= np.datetime64(now.tz_convert(None).normalize()))
     keep = ~(excluded | underpaid | too_short | expired)
     if offers_since is not None:
-        keep &= (offers["created_at"] >= offers_since).to_numpy()
+        keep &= (pd.to_datetime(pd.Series(offers["created_at"]), utc=True) >= offers_since).to_numpy()
     return np.asarray(keep, dtype=bool)
 
 

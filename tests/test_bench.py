@@ -33,7 +33,7 @@ def test_bench_parts_on_a_small_world(builtin: Referential, tmp_path: Path) -> N
         {
             "index": {"recall_queries": 20},
             "sourcing": {"queries": 20, "rerank": 100, **sample},
-            "alerts": {"subscriptions": 300, "chunk": 100, **sample},
+            "alerts": {"subscriptions": 300, "workers": [1, 2], **sample},
         },
     )
     index = results["index"]
@@ -48,7 +48,9 @@ def test_bench_parts_on_a_small_world(builtin: Referential, tmp_path: Path) -> N
     assert sourcing["queries"] == 20 and 0 < sourcing["mean_returned"] <= 50
     assert sourcing["total_p50_ms"] <= sourcing["total_p99_ms"]
     alerts = results["alerts"]
-    assert alerts["subscriptions"] == 300 and 0 < alerts["alerts"] <= 300 * config.alerts_per_week
+    assert alerts["subscriptions"] == 300 and alerts["offers_indexed"] == 3000
+    # one worker or two, the same partitions rank to the same number of alerts
+    assert 0 < alerts["workers_1_alerts"] == alerts["workers_2_alerts"] <= 300 * config.alerts_per_week
     assert all(results[p]["peak_rss_mib"] > 50 for p in ("index", "sourcing", "alerts"))
     table = markdown(results)
     assert "| sourcing | total_p95_ms |" in table and "| index | recall_at_50_blocks |" in table

@@ -73,6 +73,26 @@ def test_int8_stays_close(e5_folder: Path, french_texts: list[str]) -> None:
     assert np.sum(fp32 * int8.encode_document(french_texts[:50]), axis=1).mean() > 0.97
 
 
+@pytest.mark.slow
+def test_onnx_int8_export_stays_close_and_is_reused(e5_folder: Path, french_texts: list[str]) -> None:
+    from matching.encoders.onnx_e5 import MODEL_FILE, OnnxE5Encoder, build_onnx_int8, export_folder
+
+    fp32 = SentenceTransformerEncoder(e5_folder)
+    onnx = OnnxE5Encoder(e5_folder, max_tokens=512)
+    for ours, reference in (
+        (onnx.encode_document(french_texts[:50]), fp32.encode_document(french_texts[:50])),
+        (onnx.encode_query(french_texts[50:100]), fp32.encode_query(french_texts[50:100])),
+    ):
+        assert ours.shape == (50, 384)
+        assert np.sum(ours * reference, axis=1).mean() > 0.97
+    exported = export_folder(e5_folder) / MODEL_FILE
+    mtime = exported.stat().st_mtime
+    assert build_onnx_int8(e5_folder) == exported.parent and exported.stat().st_mtime == mtime  # reused
+    exported.write_bytes(exported.read_bytes()[:-100])  # altered: rebuilt, never loaded as is
+    build_onnx_int8(e5_folder)
+    assert OnnxE5Encoder(e5_folder).encode_document(["Cariste"]).shape == (1, 384)
+
+
 def test_use_encoder_semantics() -> None:
     use = USEEncoder()
     assert isinstance(use, Encoder)

@@ -29,8 +29,8 @@ from features.embeddings import EmbeddingTable, PairEmbeddings, embed_tables
 from features.pairs import PairFeatureBuilder
 from features.tables import MarketTables
 from matching.candidates import CandidateGenerator
-from matching.encoders import Encoder, HashingEncoder, load_encoder
-from matching.index import VectorIndex, load_index, save_index
+from matching.encoders import HashingEncoder, load_encoder
+from matching.index import VectorIndex, load_index, read_index_manifest, save_index
 from matching.referential import Referential, load_referential
 from matching.simulator import read_manifest, read_world
 from matching.simulator.records import offers_from_frame, profiles_from_frame, records
@@ -40,6 +40,7 @@ from models.scoring import learned_scores
 from models.training import train_ranker
 
 BULK_DIM = 384  # e5-small's dimension
+INGEST_TOKENS = 80  # new offers: e5 int8 on ONNX Runtime, truncated (cosine to float32 ~0.97)
 CHUNK = 100_000
 
 
@@ -108,15 +109,16 @@ def _world_texts(paths: BenchPaths, referential: Referential, n: int) -> tuple[l
     )
 
 
-def _rate(encode: Any, texts: list[str]) -> float:
-    encode(texts[:32])  # warm-up
+def _rate(encode: Any, texts: list[str]) -> tuple[float, np.ndarray]:
+    """Texts per second (after a warm-up batch), and the vectors."""
+    encode(texts[:32])
     start = time.perf_counter()
-    encode(texts)
-    return round(len(texts) / (time.perf_counter() - start), 1)
+    vectors = encode(texts)
+    return round(len(texts) / (time.perf_counter() - start), 1), vectors
 
 
 # -- encoder ------------------------------------------------------------------------------------------
-def encoder_part(paths: BenchPaths, *, texts: int = 1000) -> dict[str, Any]:
+def encoder_part(paths: BenchPaths, *, texts: int = 600) -> dict[str, Any]:
     """Texts per second of each encoder setting, on real views of the world's offers and profiles."""
     referential = paths.referential()
     offers, profiles = _world_texts(paths, referential, texts)
@@ -124,19 +126,31 @@ def encoder_part(paths: BenchPaths, *, texts: int = 1000) -> dict[str, Any]:
     settings: list[tuple[str, dict[str, Any]]] = [
         ("e5", {"int8": False}),
         ("e5-int8", {"int8": True}),
-        ("e5-int8-len128", {"int8": True, "max_seq_length": 128}),
+        ("e5-int8-len96", {"int8": True, "max_seq_length": 96}),
     ]
     from matching.encoders import SentenceTransformerEncoder
     from matching.encoders.e5_builder import build_e5_model
 
     folder = build_e5_model(paths.model_dir)
+    reference: np.ndarray | None = None
     for name, kwargs in settings:
         encoder = SentenceTransformerEncoder(folder, **kwargs)
-        out[f"{name}_offers_per_s"] = _rate(encoder.encode_document, offers)
-        out[f"{name}_profiles_per_s"] = _rate(encoder.encode_query, profiles)
+        out[f"{name}_offers_per_s"], vectors = _rate(encoder.encode_document, offers)
+        out[f"{name}_profiles_per_s"], _ = _rate(encoder.encode_query, profiles)
+        if reference is None:
+            reference = vectors
+        else:  # how far the faster setting moves an offer's vector from float32 at full length
+            out[f"{name}_cosine_to_e5"] = round(float(np.mean(np.sum(vectors * reference, axis=1))), 4)
+    onnx = load_encoder("e5-onnx", model_dir=paths.model_dir, max_tokens=INGEST_TOKENS)
+    out[f"e5-onnx-int8-len{INGEST_TOKENS}_offers_per_s"], vectors = _rate(onnx.encode_document, offers)
+    out[f"e5-onnx-int8-len{INGEST_TOKENS}_profiles_per_s"], _ = _rate(onnx.encode_query, profiles)
+    assert reference is not None
+    out[f"e5-onnx-int8-len{INGEST_TOKENS}_cosine_to_e5"] = round(
+        float(np.mean(np.sum(vectors * reference, axis=1))), 4
+    )
     hashing = HashingEncoder(dim=BULK_DIM)
-    out["hashing_offers_per_s"] = _rate(hashing.encode_document, offers)
-    out["hashing_profiles_per_s"] = _rate(hashing.encode_query, profiles)
+    out["hashing_offers_per_s"], _ = _rate(hashing.encode_document, offers)
+    out["hashing_profiles_per_s"], _ = _rate(hashing.encode_query, profiles)
     out["peak_rss_mib"] = peak_rss_mib()
     return out
 
@@ -272,10 +286,17 @@ def bench_ranker(referential_dir: Path | None, sample_world: Path) -> LambdaRank
     return train_ranker(tables, PairFeatureBuilder(tables, embeddings, referential), cutoff=cutoff).ranker
 
 
-def national_tables(paths: BenchPaths) -> MarketTables:
-    """Profiles and offers of the national world (no events: it holds entities only)."""
-    world = read_world(paths.world, verify=False)
-    return MarketTables.from_world(world)
+def national_tables(world: Path) -> MarketTables:
+    """Profiles, offers and trainings of a national world (no events: it holds entities only)."""
+    from features.tables import TIME_DTYPE, normalise_events
+    from matching.simulator.market import no_interactions
+
+    def read(table: str) -> pd.DataFrame:
+        return pd.read_parquet(world / f"{table}.parquet").set_index("id", drop=False)
+
+    offers = read("offers")
+    offers["created_at"] = pd.to_datetime(offers["created_at"], utc=True).astype(TIME_DTYPE)
+    return MarketTables(read("profiles"), offers, read("trainings"), normalise_events(no_interactions()))
 
 
 def sourcing_part(
@@ -297,7 +318,7 @@ def sourcing_part(
     load_s = time.perf_counter() - start
     index_rss = rss_mib() - rss_before
     offers_index = load_index(paths.offer_index)
-    tables = national_tables(paths)
+    tables = national_tables(paths.world)
     empty = EmbeddingTable(pd.Index([]), np.zeros((0, BULK_DIM), dtype=np.float32))
     builder = PairFeatureBuilder(tables, PairEmbeddings(empty, empty), referential)
     generator = CandidateGenerator(referential, HashingEncoder(dim=BULK_DIM), profiles_=profiles)
@@ -355,17 +376,6 @@ def write_json(path: Path, figures: dict[str, Any]) -> None:
     path.write_text(json.dumps(figures, indent=2) + "\n")
 
 
-def load_e5(paths: BenchPaths, *, int8: bool, max_seq_length: int | None = None) -> Encoder:
-    from matching.encoders import SentenceTransformerEncoder
-    from matching.encoders.e5_builder import build_e5_model
-
-    if max_seq_length is None:
-        return load_encoder("e5", model_dir=paths.model_dir, int8=int8)
-    return SentenceTransformerEncoder(
-        build_e5_model(paths.model_dir), int8=int8, max_seq_length=max_seq_length
-    )
-
-
 # -- incremental indexing -----------------------------------------------------------------------------
 def new_offers(paths: BenchPaths, referential: Referential, n: int, seed: int = 1) -> list[Any]:
     """``n`` offers published after the world was generated (ids ``NEW…``, same market)."""
@@ -388,19 +398,19 @@ def new_offers(paths: BenchPaths, referential: Referential, n: int, seed: int = 
 
 
 def incremental_part(paths: BenchPaths, *, offers: int = 50_000) -> dict[str, Any]:
-    """New offers embedded with e5 (int8, 128 tokens) and indexed; as many expired ones removed."""
+    """New offers embedded with e5 (ONNX Runtime, int8, 80 tokens) and indexed; as many expired removed."""
     referential = paths.referential()
     index = load_index(paths.offer_index)
     index.block_rows  # noqa: B018
     fresh = new_offers(paths, referential, offers)
-    e5 = load_e5(paths, int8=True, max_seq_length=128)
+    e5 = load_encoder("e5-onnx", model_dir=paths.model_dir, max_tokens=INGEST_TOKENS)
     start = time.perf_counter()
     texts = [offer_view(o, referential) for o in fresh]
     batch = 1024
     vectors = np.concatenate(
         [
             e5.encode_document(texts[a : a + batch])
-            for a in tqdm(range(0, len(texts), batch), desc="e5 int8", unit="batch")
+            for a in tqdm(range(0, len(texts), batch), desc="e5 onnx int8", unit="batch")
         ]
     )
     embed_s = time.perf_counter() - start
@@ -426,38 +436,96 @@ def incremental_part(paths: BenchPaths, *, offers: int = 50_000) -> dict[str, An
 
 
 # -- alert batch --------------------------------------------------------------------------------------
-def alerts_part(
-    paths: BenchPaths, *, sample_world: Path, subscriptions: int = 20_000, chunk: int = 1000, seed: int = 0
-) -> dict[str, Any]:
-    """Offers ranked for a random sample of the world's subscriptions, in one process (no database)."""
-    from matching.domain import Subscription
+def national_context(world: Path, offer_index: Path, ranker_dir: Path, rome_dir: Path | None) -> Any:
+    """What a Dask worker loads for the national alert batch (see :mod:`serving.alerts_dask`)."""
+    from models.artifact import load_ranker
     from serving.ranking import RankingService
 
-    referential = paths.referential()
+    referential = load_referential(rome_dir)
+    offers = load_index(offer_index)
+    offers.block_rows  # noqa: B018 (the block table is built once, not by the first task)
+    generator = CandidateGenerator(referential, HashingEncoder(dim=BULK_DIM), offers_=offers)
+    return RankingService(generator, load_ranker(ranker_dir), "bench"), national_tables(world)
+
+
+def alerts_part(
+    paths: BenchPaths,
+    *,
+    sample_world: Path,
+    subscriptions: int = 40_000,
+    workers: tuple[int, ...] = (1, 2),
+    partitions_per_worker: int = 8,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Offers ranked for a random sample of the world's subscriptions on a Dask LocalCluster of 1, then
+    2 worker processes (no database: the ranking throughput; the driver only gathers the rows)."""
+    import functools
+
+    from distributed import as_completed
+
+    from matching.domain import Subscription
+    from models.artifact import save_ranker
+    from serving.alerts_dask import dask_client, partition_by_block, rank_partition
+
     ranker = bench_ranker(paths.rome_dir, sample_world)
-    index = load_index(paths.offer_index)
-    index.block_rows  # noqa: B018
-    world = read_world(paths.world, verify=False)
-    tables = MarketTables.from_world(world)
-    service = RankingService(
-        CandidateGenerator(referential, HashingEncoder(dim=BULK_DIM), offers_=index), ranker, "bench"
-    )
+    ranker_dir = save_ranker(ranker, paths.work / "ranker", data_fingerprint="sample-world")
+    loader = functools.partial(national_context, paths.world, paths.offer_index, ranker_dir, paths.rome_dir)
+    frame = pd.read_parquet(paths.world / "subscriptions.parquet")
     rng = np.random.default_rng(seed)
-    chosen = np.sort(rng.choice(len(world.subscriptions), size=subscriptions, replace=False))
-    subs = world.subscriptions.iloc[chosen]
-    now = pd.Timestamp(world.config.start, tz="UTC") + pd.Timedelta(days=7)
-    sent, start = 0, time.perf_counter()
-    for a in tqdm(range(0, len(subs), chunk), desc="alerts", unit="chunk"):
-        part = subs.iloc[a : a + chunk]
-        batch = [Subscription.model_validate(r) for r in records(part)]
-        people = {p.id: p for p in profiles_from_frame(tables.profiles.loc[part["profile_id"]])}
-        sent += len(service.rank_for_subscriptions(tables, batch, people, now=now))
-    elapsed = time.perf_counter() - start
-    return {
-        "subscriptions": subscriptions,
-        "offers_indexed": len(index),
-        "alerts": sent,
-        "elapsed_s": round(elapsed, 1),
-        "profiles_per_s": round(subscriptions / elapsed, 1),
-        "peak_rss_mib": peak_rss_mib(),
+    chosen = frame.iloc[np.sort(rng.choice(len(frame), size=min(subscriptions, len(frame)), replace=False))]
+    subs = [Subscription.model_validate(r) for r in records(chosen)]
+    wanted = set(chosen["profile_id"])
+    people: dict[str, Any] = {}
+    for group in _row_groups(paths.world / "profiles.parquet"):
+        mine = group[group["id"].isin(wanted)]
+        people.update((p.id, p) for p in profiles_from_frame(mine))
+    now = pd.Timestamp(read_manifest(paths.world)["config"]["start"], tz="UTC") + pd.Timedelta(days=7)  # type: ignore[index]
+    out: dict[str, Any] = {
+        "subscriptions": len(subs),
+        "offers_indexed": int(read_index_manifest(paths.offer_index)["count"]),
     }
+    for n in workers:
+        with dask_client(workers=n) as client:
+            start = time.perf_counter()
+            client.run(functools.partial(_warm, f"bench-{n}", loader))  # load each worker's context first
+            load_s = time.perf_counter() - start
+            parts = partition_by_block(subs, partitions_per_worker * n)
+            start = time.perf_counter()
+            futures = [
+                client.submit(
+                    rank_partition,
+                    f"bench-{n}",
+                    loader,
+                    part,
+                    {s.profile_id: people[s.profile_id] for s in part},
+                    {},
+                    now,
+                    None,
+                    False,
+                    pure=False,
+                )
+                for part in parts
+            ]
+            alerts = sum(len(f.result()[1]) for f in as_completed(futures))
+            elapsed = time.perf_counter() - start
+            memory = client.run(peak_rss_mib)
+        out |= {
+            f"workers_{n}_context_load_s": round(load_s, 1),
+            f"workers_{n}_elapsed_s": round(elapsed, 1),
+            f"workers_{n}_profiles_per_s": round(len(subs) / elapsed, 1),
+            f"workers_{n}_alerts": alerts,
+            f"workers_{n}_worker_peak_rss_mib": max(memory.values()),
+        }
+    first, last = workers[0], workers[-1]
+    out["scaling"] = round(out[f"workers_{last}_profiles_per_s"] / out[f"workers_{first}_profiles_per_s"], 2)
+    out["hours_for_1m_at_best"] = round(
+        1_000_000 / max(out[f"workers_{n}_profiles_per_s"] for n in workers) / 3600, 2
+    )
+    out["peak_rss_mib"] = peak_rss_mib()
+    return out
+
+
+def _warm(key: str, loader: Any) -> None:
+    from serving.alerts_dask import worker_context
+
+    worker_context(key, loader)

@@ -90,12 +90,13 @@ class SentenceTransformerEncoder:
         )
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
 
+    # 32 texts a batch: measured faster than 64 on 2 CPU cores (smaller activations stay in cache)
     def encode_query(
-        self, texts: Sequence[str], *, batch_size: int = 64, show_progress: bool = False
+        self, texts: Sequence[str], *, batch_size: int = 32, show_progress: bool = False
     ) -> FloatMatrix:
         return self._encode(texts, self.query_prompt, batch_size, show_progress)
 
     def encode_document(
-        self, texts: Sequence[str], *, batch_size: int = 64, show_progress: bool = False
+        self, texts: Sequence[str], *, batch_size: int = 32, show_progress: bool = False
     ) -> FloatMatrix:
         return self._encode(texts, self.document_prompt, batch_size, show_progress)
