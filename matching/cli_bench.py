@@ -27,6 +27,9 @@ def bench(
     rome_dir: RomeDir = None,
     queries: Annotated[int, typer.Option(min=10, help="Sourcing queries timed.")] = 300,
     new_offers: Annotated[int, typer.Option(min=100, help="New offers embedded and indexed.")] = 50_000,
+    alert_workers: Annotated[
+        str, typer.Option(help="Dask worker counts the alert part runs with, comma-separated.")
+    ] = "1,2",
     subscriptions: Annotated[
         int, typer.Option(min=100, help="Subscriptions ranked by the alert part (1 then 2 Dask workers).")
     ] = 40_000,
@@ -54,7 +57,11 @@ def bench(
     options: dict[str, dict[str, Any]] = {
         "sourcing": {"queries": queries, "sample_world": settings.sample_dir},
         "incremental": {"offers": new_offers},
-        "alerts": {"subscriptions": subscriptions, "sample_world": settings.sample_dir},
+        "alerts": {
+            "subscriptions": subscriptions,
+            "workers": _counts(alert_workers),
+            "sample_world": settings.sample_dir,
+        },
     }
     try:
         results = run_parts(chosen, paths, options)
@@ -65,3 +72,15 @@ def bench(
     merged.write_text(json.dumps(previous | results, indent=2) + "\n")
     console.print(markdown(previous | results))
     console.print(f"results: {merged}")
+
+
+def _counts(text: str) -> list[int]:
+    try:
+        counts = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise MatchingError(
+            f"--alert-workers takes comma-separated counts, e.g. 1,2 (got {text!r})"
+        ) from None
+    if not counts or min(counts) < 1:
+        raise MatchingError("--alert-workers needs at least one count of 1 or more")
+    return counts

@@ -40,6 +40,8 @@ from serving.store import ServingStore
 Context = tuple[RankingService, MarketTables]
 Loader = Callable[[], Context]
 _CONTEXTS: dict[str, Context] = {}  # per worker process: the context of the run in progress
+# Subscriptions ranked together inside a partition: bounds the candidate pool held at once (≈100 each).
+RANK_CHUNK = 1000
 
 
 def partition_by_block(subscriptions: Sequence[Subscription], n_partitions: int) -> list[list[Subscription]]:
@@ -83,16 +85,21 @@ def rank_partition(
 ) -> tuple[str, pd.DataFrame]:
     """Rank one partition on a worker: ``(model the rows were ranked with, ranked rows)``."""
     service, tables = worker_context(key, loader)
-    ranked = service.rank_for_subscriptions(
-        tables,
-        subscriptions,
-        profiles,
-        now=now,
-        exclude=exclude,
-        offers_since=offers_since,
-        kill_switch=kill_switch,
-    )
-    return service.served_model(kill_switch), ranked
+    ranked = [
+        service.rank_for_subscriptions(
+            tables,
+            subscriptions[start : start + RANK_CHUNK],
+            profiles,
+            now=now,
+            exclude=exclude,
+            offers_since=offers_since,
+            kill_switch=kill_switch,
+        )
+        for start in range(0, max(len(subscriptions), 1), RANK_CHUNK)
+    ]
+    non_empty = [frame for frame in ranked if len(frame)]
+    rows = pd.concat(non_empty, ignore_index=True) if non_empty else ranked[0]
+    return service.served_model(kill_switch), rows
 
 
 def database_context(

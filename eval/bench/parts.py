@@ -517,7 +517,10 @@ def alerts_part(
             f"workers_{n}_worker_peak_rss_mib": max(memory.values()),
         }
     first, last = workers[0], workers[-1]
-    out["scaling"] = round(out[f"workers_{last}_profiles_per_s"] / out[f"workers_{first}_profiles_per_s"], 2)
+    if last != first:
+        out["scaling"] = round(
+            out[f"workers_{last}_profiles_per_s"] / out[f"workers_{first}_profiles_per_s"], 2
+        )
     out["hours_for_1m_at_best"] = round(
         1_000_000 / max(out[f"workers_{n}_profiles_per_s"] for n in workers) / 3600, 2
     )

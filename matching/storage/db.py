@@ -18,9 +18,13 @@ from matching.errors import StorageError
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
-def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    """Foreign keys on; write-ahead log so that readers (the API, a batch loading its tables) never
+    block a writer's commit nor the reverse; a writer waits up to 30 s for another before failing."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA journal_mode=WAL")  # kept by the file; ignored (memory) for :memory:
     cursor.close()
 
 
@@ -42,7 +46,7 @@ def make_engine(url: str) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed)
-        event.listen(engine, "connect", _enable_sqlite_foreign_keys)
+        event.listen(engine, "connect", _configure_sqlite)
         return engine
     return create_engine(parsed, pool_pre_ping=True)
 
