@@ -556,7 +556,7 @@ def model_build(
 
 
 # The ranking commands (train, eval, model rollback/list) live in their own module.
-from matching import cli_bench, cli_ranking, cli_serving  # noqa: E402, F401
+from matching import cli_audit, cli_bench, cli_ranking, cli_serving  # noqa: E402, F401
 
 
 def main() -> None:  # pragma: no cover - console entry point

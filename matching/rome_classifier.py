@@ -21,7 +21,7 @@ import numpy.typing as npt
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from matching.encoders import Encoder
-from matching.referential import Referential, normalize_label
+from matching.referential import Referential, gendered_forms, normalize_label
 from matching.views import clean_title
 
 FloatArray = npt.NDArray[np.float32]
@@ -117,7 +117,8 @@ class RomeClassifier:
         self.label_tfidf_ = self.tfidf_.transform(self.labels_.texts)
         self.exact_: dict[str, set[int]] = {}
         for text, owner in zip(self.labels_.texts, self.labels_.owner.tolist(), strict=True):
-            self.exact_.setdefault(normalize_label(text), set()).add(owner)
+            for form in gendered_forms(text):  # "Serveuse de café" is an exact hit as much as "Serveur …"
+                self.exact_.setdefault(normalize_label(form), set()).add(owner)
         self.label_vectors_ = (
             self.encoder.encode_document(self.labels_.texts, show_progress=show_progress)
             if self.encoder is not None

@@ -14,6 +14,7 @@ from matching.referential.model import (
     RomeRelation,
     Skill,
     SkillKind,
+    gendered_forms,
     normalize_label,
 )
 from matching.referential.rome_csv import load_rome_csv
@@ -27,6 +28,7 @@ __all__ = [
     "RomeRelation",
     "Skill",
     "SkillKind",
+    "gendered_forms",
     "load_builtin",
     "load_referential",
     "load_rome_csv",

@@ -105,6 +105,23 @@ def normalize_label(text: str) -> str:
     return " ".join(stripped.replace("’", "'").split())
 
 
+def gendered_forms(label: str) -> tuple[str, ...]:
+    """The label as written and its masculine and feminine forms.
+
+    ROME writes both forms in one label, "Serveur / Serveuse de café": the feminine part has as many
+    words as the masculine one and is followed by the shared rest, so the forms are "Serveur de café" and
+    "Serveuse de café". Epicene labels ("Chef de rang") and labels with several slashes come back alone.
+    """
+    parts = label.split(" / ")
+    if len(parts) != 2:
+        return (label,)
+    masculine, rest = parts[0].split(), parts[1].split()
+    if not masculine or len(rest) < len(masculine):
+        return (label,)
+    shared = rest[len(masculine) :]
+    return (label, " ".join(masculine + shared), " ".join(rest))
+
+
 @dataclass
 class Referential:
     """ROME 4.0 referential: fiches, appellations, skills, domains and the ranked mobility graph.
@@ -136,9 +153,9 @@ class Referential:
         by_label: dict[str, list[str]] = defaultdict(list)
         for app in self.appellations.values():
             by_fiche[app.fiche_code].append(app.code)
-            by_label[normalize_label(app.label)].append(app.code)
-            if app.short_label != app.label:
-                by_label[normalize_label(app.short_label)].append(app.code)
+            # a title in either gendered form finds the appellation: "Serveuse de café" as "Serveur de café"
+            for text in dict.fromkeys((*gendered_forms(app.label), *gendered_forms(app.short_label))):
+                by_label[normalize_label(text)].append(app.code)
         self._appellations_by_fiche = {code: tuple(codes) for code, codes in by_fiche.items()}
         self._appellations_by_label = {label: tuple(dict.fromkeys(c)) for label, c in by_label.items()}
         self._mobility_rank = {
@@ -198,7 +215,8 @@ class Referential:
         return tuple(sorted(apps, key=lambda a: (not a.principal, a.label)))
 
     def find_appellations(self, label: str) -> tuple[Appellation, ...]:
-        """Return the appellations whose long or short label equals ``label`` up to case and accents."""
+        """Return the appellations whose long or short label, in any gendered form, equals ``label``
+        up to case and accents."""
         return tuple(
             self.appellations[c] for c in self._appellations_by_label.get(normalize_label(label), ())
         )

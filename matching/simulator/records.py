@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pandas as pd
@@ -84,3 +84,23 @@ def trainings_from_frame(frame: pd.DataFrame) -> Iterator[Training]:
             start_date=_day(r["start_date"]),
             end_date=_day(r["end_date"]),
         )
+
+
+def profiles_to_frame(profiles: Iterable[Profile]) -> pd.DataFrame:
+    """The inverse of :func:`profiles_from_frame`: the world's profile columns, indexed by id."""
+    rows = []
+    for profile in profiles:
+        row = profile.model_dump(exclude={"home"})
+        row.update(
+            rome_codes=list(profile.rome_codes),
+            appellation_codes=list(profile.appellation_codes),
+            skills=list(profile.skills),
+            contract_types=[str(c) for c in profile.contract_types],
+            home_insee=profile.home.insee,
+            home_lat=profile.home.lat,
+            home_lon=profile.home.lon,
+            available_from=pd.Timestamp(profile.available_from) if profile.available_from else pd.NaT,
+        )
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    return frame.set_index("id", drop=False) if len(frame) else frame

@@ -1,0 +1,80 @@
+"""``matching audit``: the trust audit (parity, biased ranker, biased labels, twins) as a report."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from matching import bootstrap
+from matching.cli import CommunesFile, EncoderOption, RomeDir, app, console, err_console, user_errors
+from matching.cli_ranking import CutoffWeek, TrackingUri, WorldOption, _context
+
+
+@app.command("audit")
+@user_errors
+def audit(
+    world: WorldOption = None,
+    out: Annotated[Path, typer.Option(help="Folder of the report (report.md, plots, audit.json).")] = Path(
+        "var/audit"
+    ),
+    champion: Annotated[
+        bool,
+        typer.Option(
+            "--champion/--retrain",
+            help="Audit the registered champion (default), or a ranker trained here on the world's history.",
+        ),
+    ] = True,
+    people: Annotated[int, typer.Option(min=50, help="At most this many jobseekers audited.")] = 2000,
+    offers: Annotated[int, typer.Option(min=20, help="At most this many offers sourced.")] = 600,
+    twins: Annotated[int, typer.Option(min=10, help="People declared twice (counterfactual twins).")] = 300,
+    floor: Annotated[
+        float, typer.Option(min=0.5, max=1.0, help="Parity ratio under which the monitor alarms.")
+    ] = 0.9,
+    cutoff_week: CutoffWeek = None,
+    tracking_uri: TrackingUri = None,
+    model_name: Annotated[str, typer.Option(help="Registered model name.")] = "matching-alert-ranker",
+    rome_dir: RomeDir = None,
+    communes_file: CommunesFile = None,
+    encoder: EncoderOption = None,
+) -> None:
+    """Audit a ranker for group fairness on a simulated market and write a report (exit 1 if a check fails).
+
+    Exposure and equal opportunity@20 by sex, age band and QPV for alerts and sourcing; a deliberately
+    biased ranker must trip the monitor; a bias injected into the history must not be amplified;
+    counterfactual twins must move by at most one place in 99 % of pairs.
+    """
+    from eval.audit.report import write_report
+    from eval.audit.runner import AuditConfig, run_audit
+    from models.registry import ModelRegistry, RegistryError
+    from models.training import train_ranker
+
+    ctx = _context(world, rome_dir, encoder, cutoff_week)
+    if champion:
+        try:
+            ranker, version = ModelRegistry(tracking_uri, model_name=model_name).load()
+        except RegistryError as error:
+            raise typer.BadParameter(f"{error}; or pass --retrain to audit a ranker trained here") from None
+        audited = f"{model_name} v{version} (champion)"
+    else:
+        with err_console.status("training a ranker on the history before the cut-off"):
+            ranker = train_ranker(ctx.tables, ctx.builder, cutoff=ctx.cutoff).ranker
+        audited = "ranker trained on the world's history"
+    config = AuditConfig(max_people=people, max_offers=offers, twins=twins, floor=floor)
+    with err_console.status("auditing") as status:
+        result = run_audit(
+            ctx,
+            ranker,
+            bootstrap.communes(communes_file=communes_file),
+            config,
+            progress=lambda message: status.update(message),
+        )
+    result.protocol["model"] = audited
+    report = write_report(result, out, "matching " + " ".join(sys.argv[1:]))
+    for check, holds in result.checks().items():
+        console.print(f"{'[green]✓[/]' if holds else '[red]✗[/]'} {check}")
+    console.print(f"report: {report}")
+    if not result.passed:
+        raise typer.Exit(code=1)
