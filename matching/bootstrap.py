@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -113,10 +115,36 @@ def serving_container(
     from serving.container import ServingContainer
 
     settings = settings or get_settings()
+    # a registry that does not answer must not hold requests for minutes (MLflow retries 7 times)
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
     return ServingContainer(
         engine=engine(settings, database_url),
         referential=referential(settings),
         load_service=lambda: ranking_service(
             settings, index_dir=index_dir, encoder_spec=encoder_spec, tracking_uri=tracking_uri
         ),
+        probe_service=service_probe(settings, index_dir=index_dir, tracking_uri=tracking_uri),
+        refresh_s=settings.refresh_seconds,
     )
+
+
+def service_probe(
+    settings: Settings, *, index_dir: Path | None = None, tracking_uri: str | None = None
+) -> Callable[[], str]:
+    """A cheap key of what :func:`ranking_service` would load: the index build stamp and the champion.
+
+    Index folders are replaced whole (atomically), so the modification time of their settings file
+    changes with every build.
+    """
+    from matching.candidates import GENERATOR_FILE
+    from models.registry import ModelRegistry
+
+    stamp_file = (index_dir or settings.index_dir) / GENERATOR_FILE
+    registry = ModelRegistry(tracking_uri, model_name=settings.ranker_model_name)
+
+    def probe() -> str:
+        stamp = stamp_file.stat().st_mtime_ns if stamp_file.exists() else "none"
+        return f"index={stamp};champion={registry.champion_version()}"
+
+    return probe

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
         Candidate indexes written by ``matching index build`` (serving loads them fail-closed).
     ranker_model_name
         Registered MLflow model whose ``@champion`` serving follows (tracking URI: ``MLFLOW_TRACKING_URI``).
+    refresh_seconds
+        How often the API checks for a newer index build or champion; one that cannot be loaded is
+        refused and the last-known-good kept.
     """
 
     model_config = SettingsConfigDict(env_prefix="MATCHING_", env_file=".env", extra="ignore")
@@ -59,6 +62,9 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(default=PROJECT_ROOT / "var" / "cache")
     index_dir: Path = Field(default=PROJECT_ROOT / "var" / "index")
     ranker_model_name: str = "matching-alert-ranker"
+    refresh_seconds: float = Field(
+        default=30.0, gt=0, description="how often serving checks for a newer index or champion"
+    )
 
 
 @lru_cache(maxsize=1)

@@ -31,6 +31,7 @@ CHAMPION = "champion"
 PREVIOUS_TAG = "previous_champion"
 RANKER_ARTIFACT = "ranker"
 FAIRNESS_TOLERANCE = 0.02
+MISSING_CODES = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")  # no such model / no such alias
 
 # Quiet MLflow's download bars and pickling advice on the command line; errors still surface.
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -177,10 +178,17 @@ class ModelRegistry:
 
     # -- champion alias -------------------------------------------------------------------------------
     def champion_version(self) -> str | None:
+        """The version the ``champion`` alias points at; ``None`` when there is none.
+
+        Raises :class:`RegistryError` when the registry cannot answer (server down, store unreadable):
+        "no champion" and "cannot tell" are different answers for serving.
+        """
         try:
             return str(self.client.get_model_version_by_alias(self.model_name, CHAMPION).version)
-        except MlflowException:
-            return None
+        except MlflowException as error:
+            if error.error_code in MISSING_CODES:
+                return None
+            raise RegistryError(f"model registry {self.tracking_uri} unreachable: {error.message}") from None
 
     def promote(self, version: str) -> None:
         """Point ``champion`` at ``version``, remembering the version it pointed at before."""

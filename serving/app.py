@@ -6,7 +6,8 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from serving.container import ServiceUnavailable, ServingContainer
 from serving.pages.router import LoginRequired
@@ -39,8 +40,11 @@ def create_app(container: ServingContainer) -> FastAPI:
     def unavailable(request: Request, error: ServiceUnavailable) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, status_code=503)
 
-    @app.exception_handler(OperationalError)
-    def database_down(request: Request, error: OperationalError) -> JSONResponse:
+    # the database gone, unreachable or unreadable (driver errors, dropped links, an exhausted pool)
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(DisconnectionError)
+    @app.exception_handler(PoolTimeout)
+    def database_down(request: Request, error: Exception) -> JSONResponse:
         logger.warning("database error on %s: %s", request.url.path, error)
         return JSONResponse({"detail": "database unavailable, retry later"}, status_code=503)
 

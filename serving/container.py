@@ -16,6 +16,7 @@ from serving.security import RateLimiter, TokenService
 from serving.store import ServingStore
 
 TABLES_TTL_S = 60.0  # the event log is re-read at most once a minute for explanations and features
+REFRESH_S = 30.0  # how often a loaded service checks for a newer index or champion
 
 
 class ServiceUnavailable(Exception):
@@ -24,16 +25,28 @@ class ServiceUnavailable(Exception):
 
 @dataclass
 class ServingContainer:
-    """The API's dependencies. ``load_service`` builds the ranking service (indexes + champion) lazily."""
+    """The API's dependencies. ``load_service`` builds the ranking service (indexes + champion) lazily.
+
+    ``probe_service`` returns a cheap key of what ``load_service`` would load now (index files, champion
+    version). Every ``refresh_s`` a loaded container probes; when the key changed it loads the new
+    service, and if that fails — index truncated, alias gone, registry unreachable — it keeps serving
+    the last-known-good one and says so in :attr:`degraded` (shown by ``/ready``).
+    """
 
     engine: Engine
     referential: Referential
     load_service: Callable[[], RankingService]
+    probe_service: Callable[[], str] | None = None
+    refresh_s: float = REFRESH_S
     limiter: RateLimiter = field(default_factory=RateLimiter)
     store: ServingStore = field(init=False)
     tokens: TokenService = field(init=False)
     _service: RankingService | None = field(default=None, init=False)
     service_error: str = field(default="", init=False)
+    degraded: str = field(default="", init=False)
+    _loaded_key: str | None = field(default=None, init=False)
+    _refused_key: str | None = field(default=None, init=False)
+    _checked_at: float = field(default=0.0, init=False)
     _tables: tuple[float, MarketTables] | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
@@ -42,18 +55,56 @@ class ServingContainer:
         self.tokens = TokenService(self.engine)
 
     def service(self) -> RankingService:
-        """The ranking service; retried on each call until it loads (then kept)."""
+        """The ranking service: loaded on first use (retried on each call until it loads), then
+        refreshed when a newer index or champion appears, the last-known-good kept if that fails."""
         with self._lock:
             if self._service is None:
+                key = self._probe()
                 try:
                     self._service = self.load_service()
-                    self.service_error = ""
                 except Exception as error:  # any loading failure makes the API not ready, never a 500
                     self.service_error = f"{type(error).__name__}: {error}"
                     raise ServiceUnavailable(
                         f"indexes or model cannot be loaded: {self.service_error}"
                     ) from None
+                self.service_error, self._loaded_key, self._checked_at = "", key, time.monotonic()
+            elif self.probe_service is not None and time.monotonic() - self._checked_at >= self.refresh_s:
+                self._refresh(self._service)
             return self._service
+
+    def _probe(self) -> str | None:
+        if self.probe_service is None:
+            return None
+        try:
+            return self.probe_service()
+        except Exception as error:  # registry or index folder unreadable: nothing to compare with
+            self.degraded = f"cannot check for a newer index or model ({type(error).__name__}: {error})"
+            return None
+
+    def _refresh(self, current: RankingService) -> None:
+        self._checked_at = time.monotonic()
+        key = self._probe()
+        if key is None or key == self._refused_key:  # cannot tell (said by _probe), or already refused
+            return
+        if key == self._loaded_key:
+            self.degraded = ""
+            return
+        try:
+            fresh = self.load_service()
+        except Exception as error:
+            self._refused_key = key
+            self.degraded = (
+                f"serving the last-known-good index and model: the new ones cannot be loaded "
+                f"({type(error).__name__}: {error})"
+            )
+            return
+        if fresh.ranker is None and current.ranker is not None:
+            self._refused_key = key
+            self.degraded = (
+                f"serving the last-known-good model {current.model_version}: {fresh.unavailable_model}"
+            )
+            return
+        self._service, self._loaded_key, self._refused_key, self.degraded = fresh, key, None, ""
 
     def tables(self) -> MarketTables:
         """Feature tables read from the database, cached for ``TABLES_TTL_S``."""
@@ -63,9 +114,10 @@ class ServingContainer:
             return self._tables[1]
 
     def database_ok(self) -> bool:
+        """The database answers and holds the engine's schema (a fresh empty SQLite file does not)."""
         try:
             with self.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
+                connection.execute(text("SELECT version_num FROM alembic_version"))
             return True
         except Exception:
             return False

@@ -149,6 +149,7 @@ class ReadyOut(BaseModel):
     model_version: str | None = None
     kill_switch: bool = False
     problem: str | None = None
+    degraded: str | None = None  # ready, but on the last-known-good index/model (a newer one was refused)
 
 
 class VivierIn(BaseModel):

@@ -142,3 +142,38 @@ def test_registry_logs_registers_promotes_and_rolls_back(tmp_path: Path, small_m
     assert fresh.returncode == 0, fresh.stderr[-500:]
     assert fresh.stdout.strip().splitlines()[-1] == v1
     assert not (tmp_path / "artifacts" / "mlflow.db").exists()
+
+
+def test_the_registered_champion_sees_allowlisted_features_only(
+    tmp_path: Path, small_market: MarketContext
+) -> None:
+    """The champion as serving gets it (alias → registered artifacts) has allowlisted, unprotected
+    features, the same as logged in its run; a registered version whose manifest names a protected
+    attribute is refused when loaded."""
+    trained = train_ranker(
+        small_market.tables,
+        small_market.builder,
+        cutoff=small_market.cutoff,
+        config=RankerConfig(n_estimators=5),
+    )
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    registry = ModelRegistry(uri, model_name="allowlist-check")
+    run_id, version = registry.log_run(
+        trained.ranker, params={}, metrics={"ltr": {"ndcg@10": 0.5}}, data_fingerprint="x"
+    )
+    registry.promote(version)
+    champion, served = ModelRegistry(uri, model_name="allowlist-check").load()
+    assert served == version
+    check_allowlist(champion.feature_names_)  # every name allowlisted, none protected
+    assert set(champion.feature_names_) <= set(FEATURE_NAMES)
+    logged = registry.client.download_artifacts(run_id, "features.json", str(tmp_path))
+    assert json.loads(Path(logged).read_text())["features"] == list(champion.feature_names_)
+    # tamper with the registered artifact: a protected attribute among the features is refused
+    manifests = [m for m in (tmp_path / "artifacts").rglob("ranker/manifest.json") if m.is_file()]
+    assert manifests
+    for manifest_path in manifests:
+        manifest = json.loads(manifest_path.read_text())
+        manifest["feature_names"][0] = "age_band"
+        manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(ModelIntegrityError, match="protected: age_band"):
+        registry.load()

@@ -36,6 +36,7 @@ def ready(container: ContainerDep) -> JSONResponse:
     except ServiceUnavailable as error:
         out.problem = str(error)
         return JSONResponse(out.model_dump(), status_code=503)
+    out.degraded = container.degraded or None
     out.index_version = service.index_version
     out.model_version = service.served_model(out.kill_switch)
     if service.unavailable_model and not out.kill_switch:
