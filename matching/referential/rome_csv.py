@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
+from matching.domain import ROME_CODE_PATTERN
 from matching.errors import ReferentialError
 from matching.referential.model import Appellation, Fiche, FicheSkills, Referential, Skill, SkillKind
 
@@ -144,8 +145,12 @@ def load_rome_csv(rome_dir: Path) -> Referential:
             definitions[r["code_rome"]].append((int(r["position_phrase"] or 0), r["libelle_texte"]))
 
     fiches: dict[str, Fiche] = {}
-    for r in rows("referentiel_code_rome"):
+    for line, r in enumerate(rows("referentiel_code_rome"), start=2):
         code = r["code_rome"]
+        if not re.match(ROME_CODE_PATTERN, code):
+            raise ReferentialError(
+                f"unix_referentiel_code_rome, line {line}: code_rome {code!r} is not a ROME code"
+            )
         # Every code starts with its grand domain letter and domain (A11..); the cr_gd_dp table is the
         # authority, the code prefix a fallback for fiches it does not list.
         grand, domain = fiche_domain.get(code, (code[0], code[:3]))
