@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -78,3 +80,63 @@ def audit(
     console.print(f"report: {report}")
     if not result.passed:
         raise typer.Exit(code=1)
+
+
+def _week(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+@app.command("drift")
+@user_errors
+def drift(
+    world: WorldOption = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="Read offers and profiles from this database instead of a world folder."),
+    ] = None,
+    reference_week: Annotated[
+        str | None, typer.Option(help="A day of the reference week (default: the week before the current).")
+    ] = None,
+    current_week: Annotated[
+        str | None,
+        typer.Option(help="A day of the week compared (default: the last complete week of offers)."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder of the report (report.md, drift.json).")] = Path(
+        "var/drift"
+    ),
+) -> None:
+    """Compare the offers created and the profiles registered in two weeks: PSI, KS, missing values."""
+    import pandas as pd
+
+    from eval.drift import drift_between_weeks, last_complete_week
+    from features.tables import MarketTables
+    from matching.artifacts import atomic_folder
+    from matching.cli import load_world_checked
+
+    if database_url is not None:
+        tables = MarketTables.from_database(bootstrap.engine(database_url=database_url))
+    else:
+        tables = MarketTables.from_world(load_world_checked(world, bootstrap.referential()))
+    if tables.offers.empty:
+        raise typer.BadParameter("no offers to compare")
+    current = pd.Timestamp(_week(current_week) or last_complete_week(tables))
+    reference = pd.Timestamp(_week(reference_week) or current - pd.Timedelta(days=7))
+    report = drift_between_weeks(tables, reference, current)
+    with atomic_folder(out) as staging:
+        (staging / "report.md").write_text(report.markdown())
+        payload = {
+            "reference_week": f"{report.reference_week:%Y-%m-%d}",
+            "current_week": f"{report.current_week:%Y-%m-%d}",
+            "sizes": report.sizes,
+            "offers": report.offers.to_dict(orient="records"),
+            "profiles": report.profiles.to_dict(orient="records"),
+            "drifted": report.drifted,
+        }
+        (staging / "drift.json").write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    console.print(report.markdown())
+    console.print(f"drifted: {', '.join(report.drifted) or 'none'} · report: {out / 'report.md'}")

@@ -72,11 +72,15 @@ def _context(
     world: Path | None, rome_dir: Path | None, encoder: str | None, cutoff_week: int | None
 ) -> MarketContext:
     from eval.market import MarketContext
+    from features.tables import MarketTables
+    from features.validation import validate_tables
 
     ref = bootstrap.referential(rome_dir=rome_dir)
     data = load_world_checked(world, ref)
     if data.hidden.empty or data.interactions.empty:
         raise typer.BadParameter("the world has no interactions to learn from: generate it with --months ≥ 1")
+    # refuse broken training data before anything is embedded, fitted or logged
+    validate_tables(MarketTables.from_world(data))
     enc = bootstrap.encoder(spec=encoder)
     with err_console.status(
         f"embedding {len(data.profiles):,} profiles and {len(data.offers):,} offers ({enc.name})"
@@ -210,7 +214,7 @@ def train(
     from eval.ranking import champion_metrics, gate_metrics
     from models.registry import ModelRegistry, flatten_metrics, promotion_gate
 
-    ctx = _context(world, rome_dir, encoder, cutoff_week)
+    ctx = _context(world, rome_dir, encoder, cutoff_week)  # validates the training data (pandera)
     evaluation = _evaluate(ctx, people, with_feedback=True)
     registry = ModelRegistry(tracking_uri, model_name=model_name)
     with err_console.status("logging to MLflow"):

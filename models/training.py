@@ -9,6 +9,7 @@ import pandas as pd
 
 from features.pairs import PairFeatureBuilder
 from features.tables import MarketTables
+from features.validation import validate_training_set
 from models.dataset import (
     GRADE_SHOWN,
     RankingSet,
@@ -66,6 +67,7 @@ def train_ranker(
     if config.unexamined_weight <= 0:
         rows = rows[rows["grade"] != GRADE_SHOWN]
     data = ranking_set(rows, builder)
+    validate_training_set(data.X, data.labels, data.groups)  # refuse broken data before fitting
     weights = propensity_weights(data.rows, propensity)
     weights = np.where(data.rows["grade"] == GRADE_SHOWN, config.unexamined_weight, weights)
     ranker = LambdaRankRanker(config=config).fit(

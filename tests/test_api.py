@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from eval.market import MarketContext
 from matching.candidates import load_generator
@@ -19,7 +20,7 @@ from matching.referential import Referential
 from matching.simulator import World
 from matching.storage.db import make_engine, migrate
 from matching.storage.repository import SqlRepository
-from matching.storage.tables import RecommendationLogRow
+from matching.storage.tables import ProfileRow, RecommendationLogRow
 from matching.storage.world_loader import load_world
 from models.ranker import RankerConfig
 from models.training import train_ranker
@@ -566,6 +567,69 @@ def test_flows_in_a_real_browser(api: Api, live_url: str) -> None:
         page.screenshot(path=SCREENSHOTS / "model-page.png", full_page=True)  # type: ignore[attr-defined]
         browser.close()
     assert len(list(SCREENSHOTS.glob("*.png"))) >= 5
+
+
+def _log_rows(api: Api) -> list[RecommendationLogRow]:
+    with Session(api.container.engine) as session:
+        return list(session.scalars(select(RecommendationLogRow).order_by(RecommendationLogRow.id)))
+
+
+def test_access_control_and_the_audit_log(api: Api) -> None:
+    """A jobseeker reads only their own data; a counsellor never sees someone who withdrew consent;
+    every list served is logged once with its model and index versions."""
+    offer = _an_offer(api)
+    mine = api.get("/me/alerts", "owner").json()  # type: ignore[attr-defined]
+    # another jobseeker: nothing of the owner's, whatever the route
+    for path in (
+        f"/profiles/{api.owner}/alerts",
+        f"/profiles/{api.owner}/explanation?offer_id={offer}",
+        f"/poe/suggestions?offer_id={offer}&profile_id={api.owner}",
+        f"/offers/{offer}/candidates",
+        "/viviers",
+    ):
+        assert api.get(path, "other").status_code == 403, path  # type: ignore[attr-defined]
+    stolen = api.send("POST", f"/me/alerts/{mine[0]['id']}/feedback", "other", {"action": "opened"})
+    assert stolen.status_code in {403, 404}  # type: ignore[attr-defined]
+    assert all(a["id"] not in {m["id"] for m in mine} for a in api.get("/me/alerts", "other").json())  # type: ignore[attr-defined]
+    # a counsellor and a person who withdraws consent
+    candidates = api.get(f"/offers/{offer}/candidates?k=50", "counsellor").json()["candidates"]  # type: ignore[attr-defined]
+    person = candidates[0]["profile_id"]
+    body = {
+        "label": "retrait",
+        "rome_codes": [api.container.tables().profiles.loc[person, "rome_codes"][0]],
+        "lat": float(api.container.tables().profiles.loc[person, "home_lat"]),
+        "lon": float(api.container.tables().profiles.loc[person, "home_lon"]),
+        "radius_km": 30,
+        "available_within_days": 365,
+    }
+    vivier = api.send("POST", "/viviers", "counsellor", body).json()  # type: ignore[attr-defined]
+    assert person in vivier["profile_ids"]
+    with Session(api.container.engine) as session, session.begin():
+        session.get(ProfileRow, person).visible = False  # type: ignore[union-attr]
+    try:
+        shown = api.get(f"/offers/{offer}/candidates?k=50", "counsellor").json()  # type: ignore[attr-defined]
+        assert person not in {c["profile_id"] for c in shown["candidates"] + shown["reachable_with_training"]}
+        for path in (
+            f"/profiles/{person}/alerts",
+            f"/profiles/{person}/explanation?offer_id={offer}",
+            f"/poe/suggestions?offer_id={offer}&profile_id={person}",
+        ):
+            assert api.get(path, "counsellor").status_code == 404, path  # type: ignore[attr-defined]
+        saved = {v["id"]: v for v in api.get("/viviers", "counsellor").json()}  # type: ignore[attr-defined]
+        assert person not in saved[vivier["id"]]["profile_ids"]
+    finally:
+        with Session(api.container.engine) as session, session.begin():
+            session.get(ProfileRow, person).visible = True  # type: ignore[union-attr]
+    # the audit log: one row per list served, with the model and the index that made it
+    before = len(_log_rows(api))
+    api.get(f"/offers/{offer}/candidates?k=10", "counsellor")
+    api.get(f"/poe/suggestions?offer_id={offer}&profile_id={api.owner}", "owner")
+    api.get(f"/poe/suggestions?offer_id={offer}", "counsellor")
+    rows = _log_rows(api)
+    assert [r.kind for r in rows[before:]] == ["sourcing", "poe", "poe"]
+    assert all(r.model_version and r.index_version and r.actor_id for r in rows)
+    alert_lists = [r for r in rows if r.kind == "alerts"]
+    assert alert_lists and all(r.model_version == "test-ranker@champion=v1" for r in alert_lists)
 
 
 # -- fuzzing the OpenAPI spec with every role (last in this module: it may change any state) -------------

@@ -20,24 +20,12 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     """Foreign keys on; write-ahead log so that readers never block a writer's commit nor the reverse;
-    a transaction waits up to 30 s for another before failing."""
+    a writer waits up to 30 s for another before failing."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA journal_mode=WAL")  # kept by the file; ignored (memory) for :memory:
     cursor.close()
-    # SQLAlchemy, not the driver, opens transactions (see _begin_immediate)
-    dbapi_connection.isolation_level = None
-
-
-def _begin_immediate(connection: Any) -> None:
-    """Take the write lock when a transaction starts, waiting for it (busy_timeout) if it is held.
-
-    A deferred transaction that reads and then writes fails at once with "database is locked" when
-    another connection wrote in between (SQLite cannot wait there without a deadlock): concurrent API
-    requests met it. Starting every transaction with the lock turns that into a short wait.
-    """
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
@@ -59,7 +47,6 @@ def make_engine(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed)
         event.listen(engine, "connect", _configure_sqlite)
-        event.listen(engine, "begin", _begin_immediate)
         return engine
     return create_engine(parsed, pool_pre_ping=True)
 

@@ -14,6 +14,7 @@ from features.tables import MarketTables
 from matching.geo import haversine_km
 from matching.referential import Referential
 from matching.storage.tables import VivierRow
+from serving.container import ServingContainer
 from serving.deps import ContainerDep, Counsellor, DatabaseId
 from serving.schemas import VivierIn, VivierOut
 from serving.store import utcnow
@@ -62,9 +63,12 @@ def _spec(row: VivierRow) -> VivierIn:
     )
 
 
-def _out(row: VivierRow) -> VivierOut:
+def _out(row: VivierRow, container: ServingContainer) -> VivierOut:
+    """The vivier as stored, less anyone who withdrew their consent since it was filled."""
+    profiles = container.store.profiles(row.profile_ids)
+    consenting = [pid for pid in row.profile_ids if pid in profiles and profiles[pid].visible]
     return VivierOut(
-        **_spec(row).model_dump(), id=row.id, refreshed_at=row.refreshed_at, profile_ids=row.profile_ids
+        **_spec(row).model_dump(), id=row.id, refreshed_at=row.refreshed_at, profile_ids=consenting
     )
 
 
@@ -86,16 +90,18 @@ def create_vivier(body: VivierIn, container: ContainerDep, principal: Counsellor
             profile_ids=members,
         )
         session.add(row)
-    return _out(row)
+    return _out(row, container)
 
 
 @router.get("", response_model=list[VivierOut])
 def my_viviers(container: ContainerDep, principal: Counsellor) -> list[VivierOut]:
-    with Session(container.engine) as session:
-        rows = session.scalars(
-            select(VivierRow).where(VivierRow.owner_id == principal.subject_id).order_by(VivierRow.id)
+    with Session(container.engine, expire_on_commit=False) as session:
+        rows = list(
+            session.scalars(
+                select(VivierRow).where(VivierRow.owner_id == principal.subject_id).order_by(VivierRow.id)
+            )
         )
-        return [_out(r) for r in rows]
+    return [_out(r, container) for r in rows]  # outside the session: one connection at a time
 
 
 @router.post(
@@ -112,4 +118,4 @@ def refresh_vivier(vivier_id: DatabaseId, container: ContainerDep, principal: Co
         spec = _spec(row)
         row.profile_ids = vivier_members(container.tables(), container.referential, spec, date.today())
         row.refreshed_at = utcnow()
-    return _out(row)
+    return _out(row, container)
