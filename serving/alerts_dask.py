@@ -4,7 +4,9 @@ workers, committed by the driver.
 * **Partitions**: subscriptions are grouped by the first ROME code of their project (their block:
   people of a block share candidate offers, so a worker's caches stay warm) and the blocks packed,
   largest first, into partitions of about equal size; a block larger than a partition is split. The
-  packing depends only on the list of subscriptions, so a resumed run partitions the same way.
+  packing depends only on the list of subscriptions, so a resumed run partitions the same way. A
+  partition holds at most :data:`PARTITION_MAX` subscriptions, and only a window of partitions is
+  submitted at a time (two per worker), so memory does not grow with the number of subscriptions.
 * **Workers** load what ranking needs once per process (candidate indexes, champion ranker, tables as
   of the run's moment) through a picklable ``loader`` (a module-level function with its arguments),
   cached under the run's key; a task ranks one partition and returns the ranked rows with the model
@@ -22,12 +24,13 @@ from __future__ import annotations
 
 import functools
 import heapq
+import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -38,10 +41,15 @@ from serving.ranking import RankingService
 from serving.store import ServingStore
 
 Context = tuple[RankingService, MarketTables]
+T = TypeVar("T")
 Loader = Callable[[], Context]
 _CONTEXTS: dict[str, Context] = {}  # per worker process: the context of the run in progress
 # Subscriptions ranked together inside a partition: bounds the candidate pool held at once (≈100 each).
 RANK_CHUNK = 1000
+# Most subscriptions in one partition: keeps each task's payload (people, alerted offers) a few MiB.
+PARTITION_MAX = 4000
+# Partitions in flight per worker: one running, one queued, so a worker never waits on the driver.
+IN_FLIGHT_PER_WORKER = 2
 
 
 def partition_by_block(subscriptions: Sequence[Subscription], n_partitions: int) -> list[list[Subscription]]:
@@ -63,6 +71,38 @@ def partition_by_block(subscriptions: Sequence[Subscription], n_partitions: int)
         partitions[k].extend(piece)
         heapq.heappush(lightest, (size + len(piece), k))
     return [p for p in partitions if p]
+
+
+def partition_count(subscriptions: int, workers: int, per_worker: int = 4) -> int:
+    """Partitions for a run: ``per_worker`` per worker, more when they would exceed :data:`PARTITION_MAX`."""
+    return max(per_worker * workers, -(-subscriptions // PARTITION_MAX))
+
+
+def windowed_results(
+    items: Sequence[T], submit: Callable[[T], Any], *, window: int
+) -> Iterator[tuple[T, Any]]:
+    """``(item, result)`` as each task finishes, with at most ``window`` tasks submitted at a time.
+
+    ``submit(item)`` returns a Dask future. Submitting lazily keeps the driver, scheduler and workers
+    from holding every item's payload and result at once; the next task is submitted before a result
+    is handed over, so workers keep busy while the caller commits it.
+    """
+    from distributed import as_completed
+
+    if window < 1:
+        raise ValueError("window must be at least 1")
+    queue = iter(items)
+    in_flight = {submit(item): item for item in itertools.islice(queue, window)}
+    pending = as_completed(list(in_flight))
+    for future in pending:
+        item = in_flight.pop(future)
+        result = future.result()
+        future.release()  # read once: the worker may drop it
+        for following in itertools.islice(queue, 1):
+            nxt = submit(following)
+            in_flight[nxt] = following
+            pending.add(nxt)
+        yield item, result
 
 
 def worker_context(key: str, loader: Loader) -> Context:
@@ -155,15 +195,14 @@ def run_alert_batch_dask(
     ``loader(now)`` gives the picklable function a worker calls to load its context for a run ranking
     at ``now``; ``service`` (the driver's) names the model and index versions the run logs.
     """
-    from distributed import as_completed
-
     plan = plan_alert_batch(store, service, mode=mode, as_of=as_of)
     workers = max(1, len(client.scheduler_info().get("workers", {})))
-    parts = partition_by_block(plan.todo, partitions or 4 * workers)
+    parts = partition_by_block(plan.todo, partitions or partition_count(len(plan.todo), workers))
     load = loader(plan.now)
-    futures: dict[Any, list[Subscription]] = {}
-    for part in parts:
-        future = client.submit(
+
+    def submit(part: list[Subscription]) -> Any:
+        # Read from the database only when the partition is submitted: the driver holds a window of them.
+        return client.submit(
             rank_partition,
             plan.run.id,
             load,
@@ -175,16 +214,14 @@ def run_alert_batch_dask(
             plan.kill_switch,
             pure=False,
         )
-        futures[future] = part
+
     quiet = done = 0
-    for future in as_completed(list(futures)):
-        model, ranked = future.result()
+    for part, (model, ranked) in windowed_results(parts, submit, window=IN_FLIGHT_PER_WORKER * workers):
         if model != plan.model_version:
             raise RuntimeError(
                 f"a worker ranked with {model}, the run logs {plan.model_version}: the champion changed "
                 "during the run; start it again"
             )
-        part = futures.pop(future)
         quiet += record_ranked(store, plan, part, ranked)
         done += len(part)
         if progress is not None:

@@ -207,6 +207,38 @@ def test_partitions_follow_rome_blocks_and_are_balanced() -> None:
         partition_by_block(subs, 0)
 
 
+def test_partition_count_bounds_the_partition_size() -> None:
+    from serving.alerts_dask import PARTITION_MAX, partition_count
+
+    assert partition_count(100, 2) == 8  # small runs: 4 per worker
+    assert partition_count(1_000_000, 2) == -(-1_000_000 // PARTITION_MAX)  # large runs: bounded size
+    assert partition_count(1_000_000, 2, per_worker=1_000) == 2_000
+
+
+def test_windowed_results_keeps_a_bounded_window_in_flight() -> None:
+    """Every item's result comes back exactly once, with a bounded number of tasks submitted ahead."""
+    from distributed import Client
+
+    from serving.alerts_dask import windowed_results
+
+    submitted: list[int] = []
+    handed: list[int] = []
+    with Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as client:
+
+        def submit(item: int) -> object:
+            submitted.append(item)
+            # the window, plus the task submitted when a result is read, before it is handed over
+            assert len(submitted) - len(handed) <= 3 + 1
+            return client.submit(lambda x: x * x, item, pure=False)
+
+        for item, result in windowed_results(range(10), submit, window=3):
+            assert result == item * item
+            handed.append(item)
+        with pytest.raises(ValueError, match="at least 1"):
+            next(windowed_results(range(2), submit, window=0))
+    assert sorted(handed) == list(range(10)) and sorted(submitted) == list(range(10))
+
+
 @pytest.mark.slow
 def test_dask_batch_equals_the_sequential_batch(
     engine: Engine,

@@ -461,11 +461,16 @@ def alerts_part(
     2 worker processes (no database: the ranking throughput; the driver only gathers the rows)."""
     import functools
 
-    from distributed import as_completed
-
     from matching.domain import Subscription
     from models.artifact import save_ranker
-    from serving.alerts_dask import dask_client, partition_by_block, rank_partition
+    from serving.alerts_dask import (
+        IN_FLIGHT_PER_WORKER,
+        dask_client,
+        partition_by_block,
+        partition_count,
+        rank_partition,
+        windowed_results,
+    )
 
     ranker = bench_ranker(paths.rome_dir, sample_world)
     ranker_dir = save_ranker(ranker, paths.work / "ranker", data_fingerprint="sample-world")
@@ -489,24 +494,17 @@ def alerts_part(
             start = time.perf_counter()
             client.run(functools.partial(_warm, f"bench-{n}", loader))  # load each worker's context first
             load_s = time.perf_counter() - start
-            parts = partition_by_block(subs, partitions_per_worker * n)
+            parts = partition_by_block(subs, partition_count(len(subs), n, partitions_per_worker))
             start = time.perf_counter()
-            futures = [
-                client.submit(
-                    rank_partition,
-                    f"bench-{n}",
-                    loader,
-                    part,
-                    {s.profile_id: people[s.profile_id] for s in part},
-                    {},
-                    now,
-                    None,
-                    False,
-                    pure=False,
+
+            def submit(part: list[Subscription], key: str = f"bench-{n}") -> Any:
+                people_of_part = {s.profile_id: people[s.profile_id] for s in part}
+                return client.submit(
+                    rank_partition, key, loader, part, people_of_part, {}, now, None, False, pure=False
                 )
-                for part in parts
-            ]
-            alerts = sum(len(f.result()[1]) for f in as_completed(futures))
+
+            finished = windowed_results(parts, submit, window=IN_FLIGHT_PER_WORKER * n)
+            alerts = sum(len(ranked) for _part, (_model, ranked) in finished)
             elapsed = time.perf_counter() - start
             memory = client.run(peak_rss_mib)
         out |= {
