@@ -32,6 +32,11 @@ def _codes_well_formed(values: pd.Series) -> pd.Series:
     )
 
 
+def _ordered(low: str, high: str) -> pa.Check:
+    """A range's bounds in order where both are given (a missing bound orders with anything)."""
+    return pa.Check(lambda f: ~(f[low] > f[high]), error=f"{low} ≤ {high}")
+
+
 PROFILES = pa.DataFrameSchema(
     {
         "id": pa.Column(str, unique=True),
@@ -45,10 +50,7 @@ PROFILES = pa.DataFrameSchema(
         "salary_floor_monthly": pa.Column(float, pa.Check.in_range(0, 30_000), nullable=True),
         "visible": pa.Column(bool),
     },
-    checks=pa.Check(
-        lambda f: ~(f["min_weekly_hours"] > f["max_weekly_hours"]),
-        error="min_weekly_hours ≤ max_weekly_hours",
-    ),
+    checks=_ordered("min_weekly_hours", "max_weekly_hours"),
     coerce=True,
     name="profiles",
 )
@@ -69,10 +71,7 @@ OFFERS = pa.DataFrameSchema(
         "experience_months": pa.Column(float, pa.Check.ge(0), nullable=True),
         "created_at": pa.Column(nullable=False),
     },
-    checks=pa.Check(
-        lambda f: ~(f["salary_min_monthly"] > f["salary_max_monthly"]),
-        error="salary_min_monthly ≤ salary_max_monthly",
-    ),
+    checks=_ordered("salary_min_monthly", "salary_max_monthly"),
     coerce=True,
     name="offers",
 )

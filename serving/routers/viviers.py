@@ -63,13 +63,19 @@ def _spec(row: VivierRow) -> VivierIn:
     )
 
 
-def _out(row: VivierRow, container: ServingContainer) -> VivierOut:
-    """The vivier as stored, less anyone who withdrew their consent since it was filled."""
-    profiles = container.store.profiles(row.profile_ids)
-    consenting = [pid for pid in row.profile_ids if pid in profiles and profiles[pid].visible]
-    return VivierOut(
-        **_spec(row).model_dump(), id=row.id, refreshed_at=row.refreshed_at, profile_ids=consenting
-    )
+def _outs(rows: list[VivierRow], container: ServingContainer) -> list[VivierOut]:
+    """The viviers as stored, less anyone who withdrew their consent since they were filled (their
+    members' consent read in one pass)."""
+    profiles = container.store.profiles(pid for row in rows for pid in row.profile_ids)
+    return [
+        VivierOut(
+            **_spec(row).model_dump(),
+            id=row.id,
+            refreshed_at=row.refreshed_at,
+            profile_ids=[pid for pid in row.profile_ids if pid in profiles and profiles[pid].visible],
+        )
+        for row in rows
+    ]
 
 
 @router.post("", response_model=VivierOut, status_code=status.HTTP_201_CREATED)
@@ -90,7 +96,7 @@ def create_vivier(body: VivierIn, container: ContainerDep, principal: Counsellor
             profile_ids=members,
         )
         session.add(row)
-    return _out(row, container)
+    return _outs([row], container)[0]
 
 
 @router.get("", response_model=list[VivierOut])
@@ -101,7 +107,7 @@ def my_viviers(container: ContainerDep, principal: Counsellor) -> list[VivierOut
                 select(VivierRow).where(VivierRow.owner_id == principal.subject_id).order_by(VivierRow.id)
             )
         )
-    return [_out(r, container) for r in rows]  # outside the session: one connection at a time
+    return _outs(rows, container)  # outside the session: one connection at a time
 
 
 @router.post(
@@ -118,4 +124,4 @@ def refresh_vivier(vivier_id: DatabaseId, container: ContainerDep, principal: Co
         spec = _spec(row)
         row.profile_ids = vivier_members(container.tables(), container.referential, spec, date.today())
         row.refreshed_at = utcnow()
-    return _out(row, container)
+    return _outs([row], container)[0]
