@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,8 +17,12 @@ from matching.geo import Communes, load_communes, load_laposte
 from matching.referential import Referential, load_builtin, load_rome_csv
 from matching.simulator import MarketConfig, World, simulate_market
 from matching.simulator.records import world_offers, world_profiles, world_trainings
-from matching.storage.db import make_engine
+from matching.storage.db import make_engine, migrate
+from matching.storage.repository import SqlRepository
 from matching.storage.tables import Base
+from matching.storage.world_loader import load_world
+from models.ranker import RankerConfig
+from models.training import TrainingResult, train_ranker
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no model hub here: never try to reach one
@@ -87,16 +91,22 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         eng.dispose()
         return
     eng = make_engine(_postgres_url())
-
-    def wipe() -> None:
-        Base.metadata.drop_all(eng)
-        with eng.begin() as connection:
-            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-
-    wipe()
+    _wipe(eng)
     yield eng
-    wipe()
+    _wipe(eng)
     eng.dispose()
+
+
+def _wipe(eng: Engine) -> None:
+    Base.metadata.drop_all(eng)
+    with eng.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+@pytest.fixture(scope="session")
+def wipe_database() -> Callable[[Engine], None]:
+    """Drops the project's tables and migration stamp from a database (a shared PostgreSQL one)."""
+    return _wipe
 
 
 @pytest.fixture(scope="session")
@@ -123,3 +133,29 @@ def index_dir(small_world: World, builtin: Referential, tmp_path_factory: pytest
     generator.index_profiles(list(world_profiles(small_world)))
     generator.index_trainings(list(world_trainings(small_world)))
     return save_generator(generator, tmp_path_factory.mktemp("index") / "index")
+
+
+@pytest.fixture(scope="session")
+def load_small_world(small_world: World) -> Callable[[Engine], None]:
+    """Migrates an empty database and loads ``small_world`` into it."""
+
+    def load(eng: Engine) -> None:
+        migrate(eng)
+        load_world(small_world, SqlRepository(eng))
+
+    return load
+
+
+@pytest.fixture(scope="session")
+def train_small_ranker(small_market: MarketContext) -> Callable[[int], TrainingResult]:
+    """Trains a LambdaRank ranker of ``n_estimators`` trees on ``small_market``'s history before its cut-off."""
+
+    def train(n_estimators: int) -> TrainingResult:
+        return train_ranker(
+            small_market.tables,
+            small_market.builder,
+            cutoff=small_market.cutoff,
+            config=RankerConfig(n_estimators=n_estimators),
+        )
+
+    return train

@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from eval.market import MarketContext
 from matching.candidates import load_generator
 from matching.encoders import HashingEncoder
 from matching.referential import Referential
 from matching.simulator import World
-from matching.storage.db import make_engine, migrate
+from matching.storage.db import make_engine
 from matching.storage.repository import SqlRepository
 from matching.storage.tables import ProfileRow, RecommendationLogRow
-from matching.storage.world_loader import load_world
-from models.ranker import RankerConfig
-from models.training import train_ranker
+from models.training import TrainingResult
 from serving.alerts_batch import run_alert_batch
 from serving.app import create_app
 from serving.container import ServingContainer
@@ -54,20 +51,15 @@ class Api:
 @pytest.fixture(scope="module")
 def api(
     small_world: World,
-    small_market: MarketContext,
+    load_small_world: Callable[[Engine], None],
+    train_small_ranker: Callable[[int], TrainingResult],
     builtin: Referential,
     index_dir: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Api]:
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('api') / 'api.sqlite'}")
-    migrate(engine)
-    load_world(small_world, SqlRepository(engine))
-    ranker = train_ranker(
-        small_market.tables,
-        small_market.builder,
-        cutoff=small_market.cutoff,
-        config=RankerConfig(n_estimators=30),
-    ).ranker
+    load_small_world(engine)
+    ranker = train_small_ranker(30).ranker
     service = RankingService(
         load_generator(index_dir, builtin, HashingEncoder()), ranker, "test-ranker@champion=v1"
     )

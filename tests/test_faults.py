@@ -13,29 +13,25 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.engine import make_url
 
-from eval.market import MarketContext
 from matching import bootstrap
 from matching.candidates import GENERATOR_FILE, CandidateGenerator, save_generator
 from matching.config import Settings
 from matching.referential import Referential
 from matching.simulator import World
 from matching.simulator.records import world_offers, world_profiles, world_trainings
-from matching.storage.db import make_engine, migrate
-from matching.storage.repository import SqlRepository
+from matching.storage.db import make_engine
 from matching.storage.tables import RecommendationLogRow
-from matching.storage.world_loader import load_world
-from models.ranker import RankerConfig
 from models.registry import CHAMPION, ModelRegistry
-from models.training import train_ranker
+from models.training import TrainingResult
 from serving.app import create_app
 from serving.container import ServingContainer
 from serving.security import Role
@@ -82,24 +78,18 @@ def statuses(client: TestClient, headers: dict[str, dict[str, str]], offer: str)
 @pytest.fixture(scope="module")
 def stack(
     small_world: World,
-    small_market: MarketContext,
-    builtin: Referential,
+    load_small_world: Callable[[Engine], None],
+    train_small_ranker: Callable[[int], TrainingResult],
     index_dir: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Stack:
     root = tmp_path_factory.mktemp("faults")
     database = f"sqlite:///{root / 'api.sqlite'}"
     engine = make_engine(database)
-    migrate(engine)
-    load_world(small_world, SqlRepository(engine))
+    load_small_world(engine)
     engine.dispose()
     tracking_uri = f"sqlite:///{root / 'mlflow.db'}"
-    ranker = train_ranker(
-        small_market.tables,
-        small_market.builder,
-        cutoff=small_market.cutoff,
-        config=RankerConfig(n_estimators=10),
-    ).ranker
+    ranker = train_small_ranker(10).ranker
     registry = ModelRegistry(tracking_uri, model_name=MODEL)
     _, version = registry.log_run(ranker, params={}, metrics={"ltr": {"ndcg@10": 0.5}}, data_fingerprint="f")
     registry.promote(version)
@@ -358,25 +348,22 @@ class CuttableProxy:
 
 
 @pytest.fixture
-def proxied_postgres(stack: Stack, small_world: World) -> Iterator[tuple[str, CuttableProxy]]:
+def proxied_postgres(
+    stack: Stack,
+    load_small_world: Callable[[Engine], None],
+    wipe_database: Callable[[Engine], None],
+) -> Iterator[tuple[str, CuttableProxy]]:
     url = os.environ.get("MATCHING_TEST_POSTGRES_URL")
     if not url:
         pytest.skip("PostgreSQL not configured (MATCHING_TEST_POSTGRES_URL)")
-    from matching.storage.tables import Base
-
     direct = make_engine(url)
-    Base.metadata.drop_all(direct)
-    with direct.begin() as connection:
-        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    migrate(direct)
-    load_world(small_world, SqlRepository(direct))
+    wipe_database(direct)
+    load_small_world(direct)
     parsed = make_url(url)
     proxy = CuttableProxy(parsed.host or "127.0.0.1", parsed.port or 5432)
     yield parsed.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False), proxy
     proxy.close()
-    Base.metadata.drop_all(direct)
-    with direct.begin() as connection:
-        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    wipe_database(direct)
     direct.dispose()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from features.schema import FEATURE_NAMES, check_allowlist
 from models.artifact import ModelIntegrityError, load_ranker, save_ranker
 from models.ranker import LambdaRankRanker, RankerConfig
 from models.registry import ModelRegistry, RegistryError, promotion_gate
-from models.training import train_ranker
+from models.training import TrainingResult
 
 
 def _planted(
@@ -89,13 +90,10 @@ def test_promotion_gate() -> None:
     assert not unfair.promote and "ndcg_ratio/sex" in unfair.reasons[0]
 
 
-def test_registry_logs_registers_promotes_and_rolls_back(tmp_path: Path, small_market: MarketContext) -> None:
-    trained = train_ranker(
-        small_market.tables,
-        small_market.builder,
-        cutoff=small_market.cutoff,
-        config=RankerConfig(n_estimators=20),
-    )
+def test_registry_logs_registers_promotes_and_rolls_back(
+    tmp_path: Path, small_market: MarketContext, train_small_ranker: Callable[[int], TrainingResult]
+) -> None:
+    trained = train_small_ranker(20)
     check_allowlist(trained.ranker.feature_names_)
     registry = ModelRegistry(f"sqlite:///{tmp_path / 'mlflow.db'}", model_name="test-ranker")
     with pytest.raises(RegistryError, match="no champion"):
@@ -145,17 +143,12 @@ def test_registry_logs_registers_promotes_and_rolls_back(tmp_path: Path, small_m
 
 
 def test_the_registered_champion_sees_allowlisted_features_only(
-    tmp_path: Path, small_market: MarketContext
+    tmp_path: Path, train_small_ranker: Callable[[int], TrainingResult]
 ) -> None:
     """The champion as serving gets it (alias → registered artifacts) has allowlisted, unprotected
     features, the same as logged in its run; a registered version whose manifest names a protected
     attribute is refused when loaded."""
-    trained = train_ranker(
-        small_market.tables,
-        small_market.builder,
-        cutoff=small_market.cutoff,
-        config=RankerConfig(n_estimators=5),
-    )
+    trained = train_small_ranker(5)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     registry = ModelRegistry(uri, model_name="allowlist-check")
     run_id, version = registry.log_run(
