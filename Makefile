@@ -40,8 +40,8 @@ run: install
 	$(BIN)/matching serve
 
 lint: install
-	$(BIN)/ruff check matching features models serving eval tests
-	$(BIN)/ruff format --check matching features models serving eval tests
+	$(BIN)/ruff check matching features models serving eval entrypoints tests
+	$(BIN)/ruff format --check matching features models serving eval entrypoints tests
 
 typecheck: install
 	$(BIN)/mypy

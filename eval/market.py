@@ -31,16 +31,17 @@ from eval.metrics import (
     opportunity_per_query,
     rank_by_score,
 )
+from eval.simulator.market import World
+from eval.simulator.oracle import MarketOracle
+from eval.simulator.records import world_tables
 from features.embeddings import PairEmbeddings, embed_tables
 from features.pairs import PairFeatureBuilder
 from features.schema import REASONS
 from features.tables import MarketTables
 from matching.candidates import CandidateGenerator
 from matching.encoders import Encoder
+from matching.frames import offers_from_frame, profiles_from_frame
 from matching.referential import Referential
-from matching.simulator.market import World
-from matching.simulator.oracle import MarketOracle
-from matching.simulator.records import offers_from_frame, profiles_from_frame
 from matching.views import offer_view, profile_view
 from models.dataset import logged_lists, ranking_set
 
@@ -93,7 +94,7 @@ class MarketContext:
         week = cutoff_week if cutoff_week is not None else default_cutoff_week(world)
         if not 1 <= week < max(world.config.weeks, 1) + 1:
             raise ValueError(f"cut-off week {week} is outside the simulated {world.config.weeks} weeks")
-        tables = MarketTables.from_world(world)
+        tables = world_tables(world)
         embeddings = embed_tables(tables, referential, encoder, show_progress=show_progress)
         profiles = list(profiles_from_frame(tables.profiles))
         offers = list(offers_from_frame(tables.offers))

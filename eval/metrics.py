@@ -2,7 +2,7 @@
 
 A *ranked frame* has one row per (query, item) with columns ``query``, ``item``, ``position``
 (1 = top, from :func:`rank_by_score`), ``grade`` (graded relevance, 0 = refused) and ``reason`` (the
-refusal reason, "" when not refused). Grades follow :mod:`matching.simulator.oracle`: 0 refused,
+refusal reason, "" when not refused). Grades follow :mod:`eval.simulator.oracle`: 0 refused,
 1 read and left, 2 applied, 3 employer accepted, 4 hired.
 """
 

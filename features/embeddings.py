@@ -11,8 +11,8 @@ import pandas as pd
 from features.tables import MarketTables
 from matching.encoders import Encoder
 from matching.encoders.base import FloatMatrix
+from matching.frames import offers_from_frame, profiles_from_frame
 from matching.referential import Referential
-from matching.simulator.records import offers_from_frame, profiles_from_frame
 from matching.views import offer_view, profile_view
 
 

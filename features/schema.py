@@ -2,7 +2,7 @@
 
 Protected attributes (sex, age, origin, nationality, family situation, health, disability, address,
 postcode, commune, QPV) never appear: they are not even readable by the feature code, which reads only
-:data:`matching.storage.tables.FEATURE_READABLE_TABLES`. Distance enters only relative to the person's
+:data:`serving.storage.tables.FEATURE_READABLE_TABLES`. Distance enters only relative to the person's
 own declared (or observed) mobility, never in kilometres or as a place.
 """
 

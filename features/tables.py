@@ -1,8 +1,9 @@
 """What feature code may read: profiles, offers, trainings and the event log — nothing else.
 
-:class:`MarketTables` is built from a simulated world (its ``audit`` and ``hidden`` frames are left
-behind) or from the database's feature-readable tables. Frames keep the world's column names; ids are
-the index.
+:class:`MarketTables` is pure data: the database's feature-readable tables fill it
+(:func:`serving.storage.market.read_market_tables`), and so does a simulated world
+(:func:`eval.simulator.records.world_tables`), leaving its ``audit`` and ``hidden`` frames behind.
+Frames keep the world's column names; ids are the index.
 """
 
 from __future__ import annotations
@@ -11,12 +12,9 @@ import hashlib
 from dataclasses import dataclass, replace
 
 import pandas as pd
-from sqlalchemy import Engine, select
 
-from matching.simulator.market import INTERACTION_COLUMNS, World
-from matching.storage.tables import FEATURE_READABLE_TABLES, Base
+from matching.domain import EVENT_COLUMNS
 
-EVENT_COLUMNS = INTERACTION_COLUMNS  # the event log has the columns of a world's interactions
 TIME_DTYPE = pd.DatetimeTZDtype(unit="ns", tz="UTC")
 
 
@@ -41,37 +39,6 @@ class MarketTables:
     offers: pd.DataFrame
     trainings: pd.DataFrame
     events: pd.DataFrame
-
-    @classmethod
-    def from_world(cls, world: World) -> MarketTables:
-        offers = world.offers.set_index("id", drop=False)
-        offers["created_at"] = pd.to_datetime(offers["created_at"], utc=True).astype(TIME_DTYPE)
-        return cls(
-            profiles=world.profiles.set_index("id", drop=False),
-            offers=offers,
-            trainings=world.trainings.set_index("id", drop=False),
-            events=normalise_events(world.interactions),
-        )
-
-    @classmethod
-    def from_database(cls, engine: Engine) -> MarketTables:
-        """Read the feature-readable tables (never ``audit_attributes``) into frames."""
-
-        def read(name: str) -> pd.DataFrame:
-            if name not in FEATURE_READABLE_TABLES:  # the allowlist of what features may read
-                raise PermissionError(f"feature code may not read table {name!r}")
-            with engine.connect() as connection:
-                return pd.read_sql(select(Base.metadata.tables[name]), connection)
-
-        offers = read("offers").set_index("id", drop=False)
-        offers["created_at"] = pd.to_datetime(offers["created_at"], utc=True).astype(TIME_DTYPE)
-        events = read("interactions").drop(columns="id")
-        return cls(
-            profiles=read("profiles").set_index("id", drop=False),
-            offers=offers,
-            trainings=read("trainings").set_index("id", drop=False),
-            events=normalise_events(events),
-        )
 
     def with_events(self, more: pd.DataFrame) -> MarketTables:
         """The same tables with extra events appended (e.g. a round of simulated alerts)."""

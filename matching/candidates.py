@@ -21,8 +21,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from features.training import missing_skills
-from matching.domain import DEFAULT_COMMUTE_KM, POE_MAX_HOURS, Offer, Profile, Training
+from matching.domain import DEFAULT_COMMUTE_KM, POE_MAX_HOURS, Offer, Profile, Training, missing_skills
 from matching.encoders import Encoder
 from matching.encoders.base import FloatMatrix
 from matching.index import IndexIntegrityError, ItemFilter, Storage, VectorIndex, load_index, save_index

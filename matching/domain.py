@@ -1,7 +1,7 @@
 """Domain model: offers, jobseeker profiles, trainings, subscriptions and the interaction event log.
 
 These pydantic models are the engine's vocabulary, separate from storage rows
-(:mod:`matching.storage.tables`) and from API schemas. Protected attributes are deliberately absent:
+(:mod:`serving.storage.tables`) and from API schemas. Protected attributes are deliberately absent:
 they live in :class:`AuditAttributes`, stored in their own table and read by fairness evaluation only.
 """
 
@@ -268,6 +268,22 @@ class Interaction(BaseModel):
         elif self.reason is not None:
             raise ValueError(f"event {self.event} carries no reason")
         return self
+
+
+# The columns of the event log, in order: one row per :class:`Interaction` (simulated worlds, the
+# database's ``interactions`` table and the frames feature code reads all share them).
+EVENT_COLUMNS = tuple(Interaction.model_fields)
+
+
+def missing_skills(profile: Profile, offer: Offer, core_skills: tuple[str, ...] = ()) -> list[str]:
+    """Skills the offer requires that the person lacks, in the offer's order.
+
+    The offer's required skills, else its listed skills, else its fiche's ``core_skills`` (ROME
+    ``coeur_metier`` competences) count as required.
+    """
+    wanted = offer.required_skills or offer.skills or core_skills
+    have = set(profile.skills)
+    return [s for s in dict.fromkeys(wanted) if s not in have]
 
 
 class AgeBand(enum.StrEnum):

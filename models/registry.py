@@ -1,14 +1,12 @@
 """MLflow tracking and model registry: log a training run, register it, gate the ``champion`` alias.
 
-A local store by default (SQLite under ``var/mlflow``, artifacts beside it), an MLflow server when
-``MLFLOW_TRACKING_URI`` (or ``--tracking-uri``) names one. Serving follows ``models:/NAME@champion``:
+The tracking URI is always passed in (the composition root reads it from the settings: a local SQLite
+store under ``var/mlflow`` with artifacts beside it, or an MLflow server). Serving follows ``models:/NAME@champion``:
 it downloads that version's artifacts and loads the ranker fail-closed (:func:`load_champion`).
 """
 
 from __future__ import annotations
 
-import logging
-import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +18,6 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PythonModel, PythonModelContext
 
-from matching.config import PROJECT_ROOT
 from matching.errors import MatchingError
 from models.artifact import load_ranker, save_ranker
 from models.ranker import LambdaRankRanker
@@ -30,28 +27,12 @@ DEFAULT_EXPERIMENT = "alert-ranker"
 CHAMPION = "champion"
 PREVIOUS_TAG = "previous_champion"
 RANKER_ARTIFACT = "ranker"
-FAIRNESS_TOLERANCE = 0.02
+FAIRNESS_TOLERANCE = 0.02  # parity ratios are estimated on a few hundred people: allow this much noise
 MISSING_CODES = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")  # no such model / no such alias
-
-# Quiet MLflow's download bars and pickling advice on the command line; errors still surface.
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-logging.getLogger("mlflow").setLevel(
-    logging.ERROR
-)  # parity ratios are estimated on a few hundred people: allow this much noise
 
 
 class RegistryError(MatchingError):
     """The model registry cannot do what was asked (no champion, nothing to roll back to, unreachable)."""
-
-
-def default_tracking_uri() -> str:
-    """``MLFLOW_TRACKING_URI`` when set, else a SQLite store in ``var/mlflow`` of the project."""
-    uri = os.environ.get("MLFLOW_TRACKING_URI")
-    if uri:
-        return uri
-    folder = PROJECT_ROOT / "var" / "mlflow"
-    folder.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{folder / 'mlflow.db'}"
 
 
 def metric_key(name: str) -> str:
@@ -119,13 +100,14 @@ class ModelRegistry:
     Parameters
     ----------
     tracking_uri
-        MLflow tracking URI (default: :func:`default_tracking_uri`).
+        MLflow tracking URI: ``sqlite:///…/mlflow.db`` (artifacts go to ``artifacts/`` beside the file)
+        or an MLflow server's URL.
     model_name
         Registered model name.
     """
 
-    def __init__(self, tracking_uri: str | None = None, *, model_name: str = DEFAULT_MODEL_NAME) -> None:
-        self.tracking_uri = tracking_uri or default_tracking_uri()
+    def __init__(self, tracking_uri: str, *, model_name: str = DEFAULT_MODEL_NAME) -> None:
+        self.tracking_uri = tracking_uri
         self.model_name = model_name
         self.client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
 

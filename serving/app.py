@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 
 def create_app(container: ServingContainer) -> FastAPI:
-    """Build the API around its dependencies (see :func:`matching.bootstrap.serving_container`)."""
+    """Build the API around its dependencies (see :func:`entrypoints.bootstrap.serving_container`)."""
     app = FastAPI(
         title="Matching engine API",
         version="0.1.0",

@@ -11,9 +11,11 @@ from sqlalchemy import Engine, text
 
 from features.tables import MarketTables
 from matching.referential import Referential
-from serving.ranking import RankingService
+from models.pipeline import RankingService
+from models.registry import DEFAULT_MODEL_NAME
 from serving.security import RateLimiter, TokenService
-from serving.store import ServingStore
+from serving.storage.market import read_market_tables
+from serving.storage.store import ServingStore
 
 TABLES_TTL_S = 60.0  # the event log is re-read at most once a minute for explanations and features
 REFRESH_S = 30.0  # how often a loaded service checks for a newer index or champion
@@ -38,6 +40,8 @@ class ServingContainer:
     load_service: Callable[[], RankingService]
     probe_service: Callable[[], str] | None = None
     refresh_s: float = REFRESH_S
+    tracking_uri: str | None = None  # the MLflow registry the model page reads (None: not configured)
+    model_name: str = DEFAULT_MODEL_NAME
     limiter: RateLimiter = field(default_factory=RateLimiter)
     store: ServingStore = field(init=False)
     tokens: TokenService = field(init=False)
@@ -110,7 +114,7 @@ class ServingContainer:
         """Feature tables read from the database, cached for ``TABLES_TTL_S``."""
         with self._lock:
             if self._tables is None or time.monotonic() - self._tables[0] > TABLES_TTL_S:
-                self._tables = (time.monotonic(), MarketTables.from_database(self.engine))
+                self._tables = (time.monotonic(), read_market_tables(self.engine))
             return self._tables[1]
 
     def database_ok(self) -> bool:

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from features.training import missing_skills
-from matching.domain import DEFAULT_COMMUTE_KM, Location, Offer, Profile
+from matching.domain import DEFAULT_COMMUTE_KM, Location, Offer, Profile, missing_skills
 from matching.geo import haversine_km
 from matching.referential import Referential, RomeRelation
 from serving.schemas import Explanation

@@ -20,8 +20,8 @@ from datetime import timedelta
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
-from matching.storage.tables import ApiTokenRow
-from serving.store import utcnow
+from serving.storage.store import utcnow
+from serving.storage.tables import ApiTokenRow
 
 MAX_FAILURES = 10
 LOCKOUT = timedelta(minutes=15)

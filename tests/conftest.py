@@ -9,20 +9,20 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from entrypoints.settings import PROJECT_ROOT
+from entrypoints.world_loader import load_world
 from eval.market import MarketContext
+from eval.simulator import MarketConfig, World, simulate_market
+from eval.simulator.records import world_offers, world_profiles, world_trainings
 from matching.candidates import CandidateGenerator, save_generator
-from matching.config import PROJECT_ROOT
 from matching.encoders import HashingEncoder
 from matching.geo import Communes, load_communes, load_laposte
 from matching.referential import Referential, load_builtin, load_rome_csv
-from matching.simulator import MarketConfig, World, simulate_market
-from matching.simulator.records import world_offers, world_profiles, world_trainings
-from matching.storage.db import make_engine, migrate
-from matching.storage.repository import SqlRepository
-from matching.storage.tables import Base
-from matching.storage.world_loader import load_world
 from models.ranker import RankerConfig
 from models.training import TrainingResult, train_ranker
+from serving.storage.db import make_engine, migrate
+from serving.storage.repository import SqlRepository
+from serving.storage.tables import Base
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no model hub here: never try to reach one

@@ -14,17 +14,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
+from entrypoints.world_loader import load_world
+from eval.simulator import World
 from matching.domain import Subscription
 from matching.encoders import HashingEncoder
 from matching.referential import Referential
-from matching.simulator import World
-from matching.storage.db import make_engine, migrate
-from matching.storage.repository import SqlRepository
-from matching.storage.tables import AlertRow, AlertRunItemRow, AlertRunRow, InteractionRow, OutboxRow
-from matching.storage.world_loader import load_world
-from serving.alerts_batch import run_alert_batch
-from serving.ranking import RankingService
-from serving.store import ServingStore
+from models.pipeline import RankingService
+from serving.batch.alerts import run_alert_batch
+from serving.storage.db import make_engine, migrate
+from serving.storage.repository import SqlRepository
+from serving.storage.store import ServingStore
+from serving.storage.tables import AlertRow, AlertRunItemRow, AlertRunRow, InteractionRow, OutboxRow
 
 AS_OF = datetime(2025, 2, 17, tzinfo=UTC)
 KILLS = 50  # SIGKILLs at random moments of one run, each followed by a restart
@@ -159,7 +159,7 @@ def test_sigkill_mid_run_loses_and_duplicates_nothing(
 def test_rotation_among_near_equal_candidates() -> None:
     import pandas as pd
 
-    from serving.ranking import rotate_by_exposure
+    from models.pipeline import rotate_by_exposure
 
     frame = pd.DataFrame({"profile_id": ["a", "b", "c", "d"], "score": [1.00, 0.99, 0.50, 0.0]})
     assert rotate_by_exposure(frame, {})["profile_id"].tolist() == ["a", "b", "c", "d"]
@@ -174,7 +174,7 @@ def test_rotation_among_near_equal_candidates() -> None:
 def test_every_job_project_gets_a_subscription(
     engine: Engine, small_world: World, builtin: Referential, index_dir: Path
 ) -> None:
-    from matching.storage.tables import SubscriptionRow
+    from serving.storage.tables import SubscriptionRow
 
     store = _loaded(engine, small_world)
     with engine.begin() as connection:
@@ -190,7 +190,7 @@ def test_every_job_project_gets_a_subscription(
 
 
 def test_partitions_follow_rome_blocks_and_are_balanced() -> None:
-    from serving.alerts_dask import partition_by_block
+    from serving.batch.distributed import partition_by_block
 
     subs = [
         Subscription(id=f"S{k}", profile_id=f"P{k}", rome_codes=(code,))
@@ -208,7 +208,7 @@ def test_partitions_follow_rome_blocks_and_are_balanced() -> None:
 
 
 def test_partition_count_bounds_the_partition_size() -> None:
-    from serving.alerts_dask import PARTITION_MAX, partition_count
+    from serving.batch.distributed import PARTITION_MAX, partition_count
 
     assert partition_count(100, 2) == 8  # small runs: 4 per worker
     assert partition_count(1_000_000, 2) == -(-1_000_000 // PARTITION_MAX)  # large runs: bounded size
@@ -219,7 +219,7 @@ def test_windowed_results_keeps_a_bounded_window_in_flight() -> None:
     """Every item's result comes back exactly once, with a bounded number of tasks submitted ahead."""
     from distributed import Client
 
-    from serving.alerts_dask import windowed_results
+    from serving.batch.distributed import windowed_results
 
     submitted: list[int] = []
     handed: list[int] = []
@@ -251,7 +251,8 @@ def test_dask_batch_equals_the_sequential_batch(
     """Two worker processes of a LocalCluster rank the partitions; the alerts are those of one process."""
     from mlflow import MlflowClient
 
-    from serving.alerts_dask import dask_client, database_loader, run_alert_batch_dask
+    from entrypoints.bootstrap import database_loader
+    from serving.batch.distributed import dask_client, run_alert_batch_dask
 
     store = _loaded(engine, small_world)
     tracking_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"  # an empty model store: rule-based, as the reference

@@ -13,19 +13,19 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from eval.simulator import World
 from matching.candidates import load_generator
 from matching.encoders import HashingEncoder
 from matching.referential import Referential
-from matching.simulator import World
-from matching.storage.db import make_engine
-from matching.storage.repository import SqlRepository
-from matching.storage.tables import ProfileRow, RecommendationLogRow
+from models.pipeline import RankingService
 from models.training import TrainingResult
-from serving.alerts_batch import run_alert_batch
 from serving.app import create_app
+from serving.batch.alerts import run_alert_batch
 from serving.container import ServingContainer
-from serving.ranking import RankingService
 from serving.security import MAX_FAILURES, RateLimiter, Role
+from serving.storage.db import make_engine
+from serving.storage.repository import SqlRepository
+from serving.storage.tables import ProfileRow, RecommendationLogRow
 
 AS_OF = datetime(2025, 2, 17, tzinfo=UTC)
 
@@ -68,7 +68,7 @@ def api(
     assert summary.alerts > 0 and summary.ranking == "ml"
     profiles = small_world.profiles
     with engine.connect() as connection:
-        from matching.storage.tables import AlertRow
+        from serving.storage.tables import AlertRow
 
         owner = connection.scalar(select(AlertRow.profile_id).order_by(AlertRow.id))
     other = next(p for p in profiles["id"] if p != owner)
@@ -386,7 +386,7 @@ def test_counsellor_and_model_pages(api: Api, tmp_path: Path, monkeypatch: pytes
     )
     assert acted.status_code == 303
     with api.container.engine.connect() as connection:
-        from matching.storage.tables import InteractionRow
+        from serving.storage.tables import InteractionRow
 
         dismissed = connection.scalar(
             select(func.count())
@@ -473,7 +473,7 @@ def test_flows_in_a_real_browser(api: Api, live_url: str) -> None:
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     # a jobseeker nobody has answered for yet, with several new alerts
-    from matching.storage.tables import AlertRow
+    from serving.storage.tables import AlertRow
 
     with api.container.engine.connect() as connection:
         busy = connection.execute(

@@ -33,6 +33,7 @@ from eval.audit.runner import AuditConfig, run_audit
 from eval.baselines import ltr_scorer
 from eval.market import MarketContext, MarketEvalConfig, graded_pool, graded_sourcing_pool
 from matching.domain import Profile
+from matching.frames import profiles_from_frame
 from matching.geo import Communes, load_communes
 from matching.ingest.profiles import (
     DeclarationError,
@@ -41,7 +42,6 @@ from matching.ingest.profiles import (
     resolve_job_title,
 )
 from matching.referential import Referential, gendered_forms
-from matching.simulator.records import profiles_from_frame
 from models.training import train_ranker
 
 TODAY = date(2025, 6, 1)

@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from entrypoints.settings import get_settings
 from eval.bench.parts import BenchPaths, index_memory_mib
 from eval.bench.runner import markdown, run_parts
-from matching.config import get_settings
+from eval.simulator import MarketConfig
+from eval.simulator.stream import write_world_streaming
 from matching.geo import load_communes
 from matching.index import load_index
 from matching.referential import Referential
-from matching.simulator import MarketConfig
-from matching.simulator.stream import write_world_streaming
 
 
 @pytest.mark.slow

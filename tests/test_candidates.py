@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from eval.simulator import read_world
+from eval.simulator.records import world_offers, world_profiles, world_trainings
 from matching.candidates import CandidateGenerator, Expansion, RomeNeighbourhood
 from matching.domain import Location, Offer, Profile, Training
 from matching.encoders import CachedEncoder, USEEncoder
 from matching.geo import haversine_km
 from matching.referential import Referential
-from matching.simulator import read_world
-from matching.simulator.records import world_offers, world_profiles, world_trainings
 
 SAMPLE_WORLD = Path(__file__).resolve().parent.parent / "data" / "sample" / "world"
 

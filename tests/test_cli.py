@@ -4,7 +4,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from matching.cli import app
+from entrypoints.cli import app
 
 runner = CliRunner()
 

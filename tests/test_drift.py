@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from entrypoints.cli import app
 from eval.drift import (
     categorical_psi,
     compare,
@@ -18,9 +19,9 @@ from eval.drift import (
     psi_from_counts,
     week_start,
 )
+from eval.simulator import World
+from eval.simulator.records import world_tables
 from features.tables import MarketTables
-from matching.cli import app
-from matching.simulator import World
 
 
 def test_psi_on_known_answers() -> None:
@@ -55,7 +56,7 @@ def test_same_distribution_is_stable_and_a_shift_is_drift() -> None:
 
 
 def test_drift_between_two_weeks_of_a_world(small_world: World, tmp_path: Path) -> None:
-    tables = MarketTables.from_world(small_world)
+    tables = world_tables(small_world)
     created = pd.to_datetime(tables.offers["created_at"], utc=True)
     weeks = created.map(week_start).value_counts().sort_index()
     full = weeks[weeks >= 30].index

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from matching.config import get_settings
+from entrypoints.settings import get_settings
 from matching.encoders import CachedEncoder, Encoder, SentenceTransformerEncoder, USEEncoder
 from matching.encoders.e5_builder import ModelBuildError, build_e5_model, dequantize_q4_0, verify_build
 from matching.referential import Referential

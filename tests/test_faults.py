@@ -22,19 +22,19 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.engine import make_url
 
-from matching import bootstrap
+from entrypoints import bootstrap
+from entrypoints.settings import Settings
+from eval.simulator import World
+from eval.simulator.records import world_offers, world_profiles, world_trainings
 from matching.candidates import GENERATOR_FILE, CandidateGenerator, save_generator
-from matching.config import Settings
 from matching.referential import Referential
-from matching.simulator import World
-from matching.simulator.records import world_offers, world_profiles, world_trainings
-from matching.storage.db import make_engine
-from matching.storage.tables import RecommendationLogRow
 from models.registry import CHAMPION, ModelRegistry
 from models.training import TrainingResult
 from serving.app import create_app
 from serving.container import ServingContainer
 from serving.security import Role
+from serving.storage.db import make_engine
+from serving.storage.tables import RecommendationLogRow
 
 MODEL = "fault-ranker"
 

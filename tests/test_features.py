@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from eval.market import MarketContext
+from eval.simulator.records import world_tables
 from features.pairs import PairFeatureBuilder, stated_constraint_violations
 from features.schema import (
     FEATURE_NAMES,
@@ -15,8 +16,8 @@ from features.schema import (
     check_allowlist,
     protected_words,
 )
-from features.tables import MarketTables
 from models.dataset import logged_lists
+from serving.storage.market import read_market_tables
 
 
 def test_every_declared_feature_is_allowlisted_and_none_is_protected() -> None:
@@ -49,7 +50,7 @@ def test_protected_or_location_identity_names_are_refused(name: str) -> None:
 
 
 def test_feature_tables_leave_audit_and_ground_truth_behind(small_world) -> None:  # type: ignore[no-untyped-def]
-    tables = MarketTables.from_world(small_world)
+    tables = world_tables(small_world)
     assert set(vars(tables)) == {"profiles", "offers", "trainings", "events"}
     audit_columns = set(small_world.audit.columns) - {"profile_id"}
     for frame in (tables.profiles, tables.offers, tables.events):
@@ -134,7 +135,7 @@ def test_unknown_ids_are_a_clear_error(small_market: MarketContext) -> None:
 def test_training_features_with_known_answers() -> None:
     from datetime import date, datetime
 
-    from features.training import training_features
+    from features.poe import training_features
     from matching.domain import Location, Offer, Profile
 
     home = Location(lat=48.85, lon=2.35)
@@ -173,14 +174,14 @@ def test_training_features_with_known_answers() -> None:
 def test_features_from_the_database_equal_features_from_the_world(
     tmp_path, small_market: MarketContext
 ) -> None:  # type: ignore[no-untyped-def]
-    from matching.storage.db import make_engine, migrate
-    from matching.storage.repository import SqlRepository
-    from matching.storage.world_loader import load_world
+    from entrypoints.world_loader import load_world
+    from serving.storage.db import make_engine, migrate
+    from serving.storage.repository import SqlRepository
 
     engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
     migrate(engine)
     load_world(small_market.world, SqlRepository(engine))
-    from_db = MarketTables.from_database(engine)
+    from_db = read_market_tables(engine)
     assert len(from_db.events) == len(small_market.tables.events)
     rows = logged_lists(small_market.tables).sample(300, random_state=0)[["profile_id", "offer_id", "as_of"]]
     db_builder = PairFeatureBuilder(from_db, small_market.embeddings, small_market.referential)

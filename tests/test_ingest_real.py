@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from matching.cli import app
+from entrypoints.cli import app
 from matching.geo import Communes
 from matching.ingest import parse_offers, read_offer_records
 from matching.referential import Referential

@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from entrypoints.cli import app
 from eval.feedback import FeedbackConfig, feedback_experiment
 from eval.market import MarketContext, MarketEvalConfig
 from eval.ranking import evaluate_rankers
-from matching.cli import app
+from eval.simulator import World, read_world, write_world
+from eval.simulator.oracle import GRADE_REFUSED, MarketOracle
 from matching.encoders import CachedEncoder, USEEncoder
 from matching.referential import Referential
-from matching.simulator import World, read_world, write_world
-from matching.simulator.oracle import GRADE_REFUSED, MarketOracle
 from models.ranker import RankerConfig
 
 RANKERS = {"ltr", "rule", "embedding", "bm25", "popularity", "random"}

@@ -11,10 +11,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from matching.errors import MatchingError
-from matching.geo import Communes, haversine_km, load_communes
-from matching.referential import Referential
-from matching.simulator import (
+from eval.simulator import (
     MarketConfig,
     World,
     WorldFormatError,
@@ -23,7 +20,10 @@ from matching.simulator import (
     simulate_market,
     write_world,
 )
-from matching.simulator.stream import write_world_streaming
+from eval.simulator.stream import write_world_streaming
+from matching.errors import MatchingError
+from matching.geo import Communes, haversine_km, load_communes
+from matching.referential import Referential
 
 SAMPLE_WORLD = Path(__file__).resolve().parent.parent / "data" / "sample" / "world"
 SMALL = MarketConfig(n_profiles=600, n_offers=500, n_trainings=80, months=2, seed=7)

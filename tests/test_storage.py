@@ -9,14 +9,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
+from entrypoints.world_loader import load_world
+from eval.simulator import read_world
 from matching.domain import AuditAttributes, Interaction, Profile
 from matching.errors import StorageError
 from matching.ingest import parse_offers, read_offer_records
-from matching.simulator import read_world
-from matching.storage.db import ensure_schema, make_engine, migrate
-from matching.storage.repository import SqlRepository
-from matching.storage.tables import FEATURE_READABLE_TABLES, Base, InteractionRow, OfferRow
-from matching.storage.world_loader import load_world
+from serving.storage.db import ensure_schema, make_engine, migrate
+from serving.storage.repository import SqlRepository
+from serving.storage.tables import FEATURE_READABLE_TABLES, Base, InteractionRow, OfferRow
 
 SAMPLE_WORLD = Path(__file__).resolve().parent.parent / "data" / "sample" / "world"
 PROTECTED = {

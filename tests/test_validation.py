@@ -11,16 +11,17 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from entrypoints.cli import app
+from eval.simulator import World
+from eval.simulator.io import write_world
+from eval.simulator.records import world_tables
 from features.tables import MarketTables
 from features.validation import TrainingDataError, validate_tables, validate_training_set
-from matching.cli import app
-from matching.simulator import World
-from matching.simulator.io import write_world
 
 
 @pytest.fixture(scope="module")
 def tables(small_world: World) -> MarketTables:
-    return MarketTables.from_world(small_world)
+    return world_tables(small_world)
 
 
 def test_clean_tables_pass(tables: MarketTables) -> None:

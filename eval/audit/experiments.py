@@ -27,10 +27,10 @@ from features.pairs import PairFeatureBuilder
 from features.tables import MarketTables
 from matching.domain import Profile
 from matching.encoders import Encoder
+from matching.frames import profiles_to_frame
 from matching.geo import Communes
 from matching.ingest.profiles import ProfileDeclaration, profile_from_declaration
 from matching.referential import Referential, gendered_forms
-from matching.simulator.records import profiles_to_frame
 from matching.views import profile_view
 from models.dataset import GRADE_OF_EVENT
 

@@ -30,8 +30,8 @@ from eval.baselines import Scorer, ltr_scorer
 from eval.market import MarketContext, MarketEvalConfig, graded_pool, graded_sourcing_pool
 from eval.metrics import rank_by_score
 from features.tables import MarketTables
+from matching.frames import profiles_from_frame
 from matching.geo import Communes
-from matching.simulator.records import profiles_from_frame
 from models.dataset import logged_lists
 from models.ranker import LambdaRankRanker
 from models.training import train_ranker

@@ -25,15 +25,16 @@ import pandas as pd
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from eval.simulator import read_manifest, read_world
+from eval.simulator.records import world_tables
 from features.embeddings import EmbeddingTable, PairEmbeddings, embed_tables
 from features.pairs import PairFeatureBuilder
 from features.tables import MarketTables
 from matching.candidates import CandidateGenerator
 from matching.encoders import HashingEncoder, load_encoder
+from matching.frames import offers_from_frame, profiles_from_frame, records
 from matching.index import VectorIndex, load_index, read_index_manifest, save_index
 from matching.referential import Referential, load_referential
-from matching.simulator import read_manifest, read_world
-from matching.simulator.records import offers_from_frame, profiles_from_frame, records
 from matching.views import offer_view, profile_view
 from models.ranker import LambdaRankRanker
 from models.scoring import learned_scores
@@ -280,7 +281,7 @@ def bench_ranker(referential_dir: Path | None, sample_world: Path) -> LambdaRank
     """The default ranker trained on the sample world's logged alert lists (hashing embeddings)."""
     world = read_world(sample_world)
     referential = load_referential(referential_dir if world.referential_version != "builtin-1" else None)
-    tables = MarketTables.from_world(world)
+    tables = world_tables(world)
     embeddings = embed_tables(tables, referential, HashingEncoder(dim=BULK_DIM))
     cutoff = pd.Timestamp(world.config.start, tz="UTC") + pd.Timedelta(weeks=round(0.7 * world.config.weeks))
     return train_ranker(tables, PairFeatureBuilder(tables, embeddings, referential), cutoff=cutoff).ranker
@@ -288,8 +289,8 @@ def bench_ranker(referential_dir: Path | None, sample_world: Path) -> LambdaRank
 
 def national_tables(world: Path) -> MarketTables:
     """Profiles, offers and trainings of a national world (no events: it holds entities only)."""
+    from eval.simulator.market import no_interactions
     from features.tables import TIME_DTYPE, normalise_events
-    from matching.simulator.market import no_interactions
 
     def read(table: str) -> pd.DataFrame:
         return pd.read_parquet(world / f"{table}.parquet").set_index("id", drop=False)
@@ -379,10 +380,10 @@ def write_json(path: Path, figures: dict[str, Any]) -> None:
 # -- incremental indexing -----------------------------------------------------------------------------
 def new_offers(paths: BenchPaths, referential: Referential, n: int, seed: int = 1) -> list[Any]:
     """``n`` offers published after the world was generated (ids ``NEW…``, same market)."""
+    from eval.simulator import MarketConfig, MarketSimulator
+    from eval.simulator.entities import generate_offers
+    from eval.simulator.market import canonical, make_ids
     from matching.geo import load_communes
-    from matching.simulator import MarketConfig, MarketSimulator
-    from matching.simulator.entities import generate_offers
-    from matching.simulator.market import canonical, make_ids
 
     config = MarketConfig(**read_manifest(paths.world)["config"])  # type: ignore[arg-type]
     communes_file = (
@@ -437,9 +438,9 @@ def incremental_part(paths: BenchPaths, *, offers: int = 50_000) -> dict[str, An
 
 # -- alert batch --------------------------------------------------------------------------------------
 def national_context(world: Path, offer_index: Path, ranker_dir: Path, rome_dir: Path | None) -> Any:
-    """What a Dask worker loads for the national alert batch (see :mod:`serving.alerts_dask`)."""
+    """What a Dask worker loads for the national alert batch (see :mod:`serving.batch.distributed`)."""
     from models.artifact import load_ranker
-    from serving.ranking import RankingService
+    from models.pipeline import RankingService
 
     referential = load_referential(rome_dir)
     offers = load_index(offer_index)
@@ -463,7 +464,7 @@ def alerts_part(
 
     from matching.domain import Subscription
     from models.artifact import save_ranker
-    from serving.alerts_dask import (
+    from serving.batch.distributed import (
         IN_FLIGHT_PER_WORKER,
         dask_client,
         partition_by_block,
@@ -527,6 +528,6 @@ def alerts_part(
 
 
 def _warm(key: str, loader: Any) -> None:
-    from serving.alerts_dask import worker_context
+    from serving.batch.distributed import worker_context
 
     worker_context(key, loader)

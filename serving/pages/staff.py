@@ -10,7 +10,6 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from matching.storage.tables import OfferRow
 from serving.container import ServiceUnavailable
 from serving.deps import ContainerDep
 from serving.pages.router import _back, _principal, templates
@@ -19,6 +18,7 @@ from serving.routers.sourcing import candidate_action, candidates
 from serving.routers.viviers import create_vivier, my_viviers, refresh_vivier
 from serving.schemas import CounsellorActionIn, KillSwitchIn, VivierIn
 from serving.security import Principal, Role
+from serving.storage.tables import OfferRow
 
 router = APIRouter(prefix="/pages", include_in_schema=False)
 DISMISS_REASONS = [
@@ -141,10 +141,13 @@ def model_page(request: Request, container: ContainerDep, message: str | None = 
         model_version, index_version = service.served_model(kill_switch), service.index_version
     except ServiceUnavailable as error:
         model_version, index_version = f"indisponible ({error})", "indisponible"
-    registry = ModelRegistry()
     metrics: list[tuple[str, float]] = []
     problem = ""
+    uri = container.tracking_uri or ""
     try:
+        if not uri:
+            raise LookupError("registre non configuré")
+        registry = ModelRegistry(uri, model_name=container.model_name)
         version = registry.champion_version()
         if version is None:
             problem = "pas de champion enregistré"
@@ -154,9 +157,10 @@ def model_page(request: Request, container: ContainerDep, message: str | None = 
             metrics = sorted(
                 (k.removeprefix("ltr."), v) for k, v in run_metrics.items() if k.startswith("ltr.")
             )
+    except LookupError as error:
+        problem = str(error)
     except Exception as error:  # the page must show even when MLflow is unreachable
         problem = f"MLflow injoignable : {type(error).__name__}"
-    uri = registry.tracking_uri
     context = {
         "principal": principal,
         "model_version": model_version,

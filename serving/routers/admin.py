@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from serving.deps import Admin, ContainerDep
 from serving.schemas import KillSwitchIn
-from serving.store import KILL_SWITCH
+from serving.storage.store import KILL_SWITCH
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 

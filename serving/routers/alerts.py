@@ -8,8 +8,6 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query, status
 
 from matching.domain import Offer, Profile, RefusalReason
-from matching.storage.repository import SqlRepository
-from matching.storage.tables import AlertRow
 from serving.container import ServingContainer
 from serving.deps import ContainerDep, CurrentUser, DatabaseId, Jobseeker, forbid_unless_own
 from serving.explain import explain, km_between
@@ -22,6 +20,8 @@ from serving.schemas import (
     SubscriptionUpdate,
 )
 from serving.security import Role
+from serving.storage.repository import SqlRepository
+from serving.storage.tables import AlertRow
 
 router = APIRouter(tags=["alerts"])
 EVENT_OF_ACTION = {"opened": "alert_opened", "applied": "applied", "refused": "refused"}

@@ -9,13 +9,13 @@ import pandas as pd
 from fastapi import APIRouter, HTTPException, Query, status
 
 from features.schema import FEATURES
-from matching.storage.repository import SqlRepository
 from models.scoring import rule_scores
 from serving.container import ServiceUnavailable
 from serving.deps import ContainerDep, CurrentUser, forbid_unless_own
 from serving.explain import explain
 from serving.schemas import Contribution, ExplanationOut
 from serving.security import Role
+from serving.storage.repository import SqlRepository
 
 router = APIRouter(tags=["explanations"])
 RULE_FEATURES = ("rome_same_code", "beyond_declared_radius", "distance_ratio")

@@ -7,12 +7,12 @@ from datetime import date
 from fastapi import APIRouter, HTTPException, Query, status
 
 from matching.domain import DEFAULT_COMMUTE_KM, Offer, Profile
-from matching.storage.repository import SqlRepository
 from serving.container import ServiceUnavailable
 from serving.deps import ContainerDep, CurrentUser, forbid_unless_own
 from serving.routers.training_suggestions import suggest_trainings
 from serving.schemas import PoeOut
 from serving.security import Role
+from serving.storage.repository import SqlRepository
 
 router = APIRouter(prefix="/poe", tags=["poe"])
 

@@ -9,13 +9,13 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from features.tables import MarketTables
 from matching.domain import Profile
-from matching.storage.repository import SqlRepository
+from models.pipeline import rank_profiles_for_offer
 from serving.container import ServiceUnavailable
 from serving.deps import ContainerDep, Counsellor
 from serving.explain import explain
-from serving.ranking import rank_profiles_for_offer
 from serving.routers.training_suggestions import suggest_trainings
 from serving.schemas import CandidateOut, CounsellorActionIn, SourcingOut, TrainableCandidateOut
+from serving.storage.repository import SqlRepository
 
 router = APIRouter(prefix="/offers", tags=["sourcing"])
 POOL = 200

@@ -6,7 +6,7 @@ from datetime import date
 
 import pandas as pd
 
-from features.training import training_features
+from features.poe import training_features
 from matching.candidates import CandidateGenerator
 from matching.domain import Location, Offer, Profile
 from matching.referential import Referential

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 from features.tables import MarketTables
 from matching.geo import haversine_km
 from matching.referential import Referential
-from matching.storage.tables import VivierRow
 from serving.container import ServingContainer
 from serving.deps import ContainerDep, Counsellor, DatabaseId
 from serving.schemas import VivierIn, VivierOut
-from serving.store import utcnow
+from serving.storage.store import utcnow
+from serving.storage.tables import VivierRow
 
 router = APIRouter(prefix="/viviers", tags=["viviers"])
 

@@ -1,0 +1,216 @@
+"""The one place that wires settings to concrete parts: referential, geography, database."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
+
+from entrypoints.settings import Settings, get_settings
+from matching.encoders import CachedEncoder, load_encoder
+from matching.geo import Communes, load_communes
+from matching.referential import Referential, load_referential
+from serving.storage.db import make_engine
+from serving.storage.repository import SqlRepository
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from models.pipeline import RankingService
+    from models.registry import ModelRegistry
+    from serving.batch.distributed import Context, Loader
+    from serving.container import ServingContainer
+
+
+@lru_cache(maxsize=4)
+def _referential(rome_dir: Path | None) -> Referential:
+    return load_referential(rome_dir)
+
+
+@lru_cache(maxsize=4)
+def _communes(communes_file: Path | None) -> Communes:
+    return load_communes(communes_file)
+
+
+def referential(settings: Settings | None = None, rome_dir: Path | None = None) -> Referential:
+    """The official export when a folder is given (argument, else ``MATCHING_ROME_DIR``), else the built-in one."""
+    return _referential(rome_dir or (settings or get_settings()).rome_dir)
+
+
+def communes(settings: Settings | None = None, communes_file: Path | None = None) -> Communes:
+    """The La Poste base when a file is given (argument, else ``MATCHING_COMMUNES_FILE``), else the fallback."""
+    return _communes(communes_file or (settings or get_settings()).communes_file)
+
+
+def encoder(settings: Settings | None = None, spec: str | None = None) -> CachedEncoder:
+    """The configured encoder behind an embedding cache persisted in ``cache_dir`` (see :func:`save_cache`)."""
+    settings = settings or get_settings()
+    cached = CachedEncoder(
+        load_encoder(
+            spec or settings.encoder,
+            model_dir=settings.model_dir,
+            int8=settings.encoder_int8,
+            max_tokens=settings.encoder_max_tokens,
+        )
+    )
+    cached.load(_cache_file(settings, cached))
+    return cached
+
+
+def save_cache(cached: CachedEncoder, settings: Settings | None = None) -> None:
+    path = _cache_file(settings or get_settings(), cached)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cached.save(path)
+
+
+def _cache_file(settings: Settings, cached: CachedEncoder) -> Path:
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in cached.name)
+    return settings.cache_dir / f"embeddings-{safe}.npz"
+
+
+def engine(settings: Settings | None = None, database_url: str | None = None) -> Engine:
+    return make_engine(database_url or (settings or get_settings()).database_url)
+
+
+def repository(settings: Settings | None = None, database_url: str | None = None) -> SqlRepository:
+    return SqlRepository(engine(settings, database_url))
+
+
+def model_registry(
+    settings: Settings | None = None, tracking_uri: str | None = None, model_name: str | None = None
+) -> ModelRegistry:
+    """The MLflow registry at ``tracking_uri`` (else the settings'), MLflow quietened for the command line."""
+    from models.registry import ModelRegistry
+
+    settings = settings or get_settings()
+    # no download bars or pickling advice on the command line; errors still surface
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
+    return ModelRegistry(
+        settings.tracking_uri(tracking_uri), model_name=model_name or settings.ranker_model_name
+    )
+
+
+def ranking_service(
+    settings: Settings | None = None,
+    *,
+    index_dir: Path | None = None,
+    encoder_spec: str | None = None,
+    tracking_uri: str | None = None,
+    rome_dir: Path | None = None,
+) -> RankingService:
+    """Candidate indexes (fail-closed) and the champion ranker; rule-based ranking when there is none."""
+    from matching.candidates import load_generator
+    from models.artifact import ModelIntegrityError
+    from models.pipeline import RankingService
+    from models.registry import RegistryError
+
+    settings = settings or get_settings()
+    generator = load_generator(
+        index_dir or settings.index_dir, referential(settings, rome_dir), encoder(settings, encoder_spec)
+    )
+    registry = model_registry(settings, tracking_uri)
+    try:
+        ranker, version = registry.load()
+    except (RegistryError, ModelIntegrityError) as error:
+        # no usable champion: today's rule-based ranking, logged as such on every recommendation
+        return RankingService(generator, None, "rule", unavailable_model=str(error))
+    return RankingService(generator, ranker, f"{settings.ranker_model_name}@champion=v{version}")
+
+
+def serving_container(
+    settings: Settings | None = None,
+    *,
+    database_url: str | None = None,
+    index_dir: Path | None = None,
+    encoder_spec: str | None = None,
+    tracking_uri: str | None = None,
+) -> ServingContainer:
+    """Everything the API needs; the indexes and the champion load on first use (readiness reports failures)."""
+    from serving.container import ServingContainer
+
+    settings = settings or get_settings()
+    # a registry that does not answer must not hold requests for minutes (MLflow retries 7 times)
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
+    return ServingContainer(
+        engine=engine(settings, database_url),
+        referential=referential(settings),
+        load_service=lambda: ranking_service(
+            settings, index_dir=index_dir, encoder_spec=encoder_spec, tracking_uri=tracking_uri
+        ),
+        probe_service=service_probe(settings, index_dir=index_dir, tracking_uri=tracking_uri),
+        refresh_s=settings.refresh_seconds,
+        tracking_uri=settings.tracking_uri(tracking_uri),
+        model_name=settings.ranker_model_name,
+    )
+
+
+def service_probe(
+    settings: Settings, *, index_dir: Path | None = None, tracking_uri: str | None = None
+) -> Callable[[], str]:
+    """A cheap key of what :func:`ranking_service` would load: the index build stamp and the champion.
+
+    Index folders are replaced whole (atomically), so the modification time of their settings file
+    changes with every build.
+    """
+    from matching.candidates import GENERATOR_FILE
+
+    stamp_file = (index_dir or settings.index_dir) / GENERATOR_FILE
+    registry = model_registry(settings, tracking_uri)
+
+    def probe() -> str:
+        stamp = stamp_file.stat().st_mtime_ns if stamp_file.exists() else "none"
+        return f"index={stamp};champion={registry.champion_version()}"
+
+    return probe
+
+
+# -- the alert batch on Dask: what each worker loads ------------------------------------------------
+def database_context(
+    database_url: str,
+    as_of: pd.Timestamp,
+    *,
+    index_dir: Path | None = None,
+    encoder_spec: str | None = None,
+    tracking_uri: str | None = None,
+    rome_dir: Path | None = None,
+) -> Context:
+    """What a worker loads for a run on a database: the serving indexes and champion, tables as of the run."""
+    from serving.storage.market import read_market_tables
+
+    service = ranking_service(
+        index_dir=index_dir, encoder_spec=encoder_spec, tracking_uri=tracking_uri, rome_dir=rome_dir
+    )
+    tables = read_market_tables(engine(database_url=database_url)).events_before(as_of)
+    return service, tables
+
+
+def database_loader(
+    database_url: str,
+    *,
+    index_dir: Path | None = None,
+    encoder_spec: str | None = None,
+    tracking_uri: str | None = None,
+    rome_dir: Path | None = None,
+) -> Callable[[pd.Timestamp], Loader]:
+    """``loader(now)`` for :func:`run_alert_batch_dask` on a database (what ``matching alerts run --dask`` uses)."""
+
+    def for_run(now: pd.Timestamp) -> Loader:
+        return functools.partial(
+            database_context,
+            database_url,
+            now,
+            index_dir=index_dir,
+            encoder_spec=encoder_spec,
+            tracking_uri=tracking_uri,
+            rome_dir=rome_dir,
+        )
+
+    return for_run

@@ -1,0 +1,14 @@
+"""The ``matching`` command line, one module per command group.
+
+Every user error (:class:`~matching.errors.MatchingError`) ends as a one-line red message and exit
+code 2, never a stack trace. Heavy libraries are imported inside the commands.
+"""
+
+from entrypoints.cli import audit, bench, data, index, ranking, referential, serving  # noqa: F401  (registration)
+from entrypoints.cli.common import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

@@ -1,0 +1,115 @@
+"""What every command group shares: the ``matching`` app, its sub-apps, common options, error handling.
+
+Every user error (:class:`~matching.errors.MatchingError`) ends as a one-line red message and exit
+code 2, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from matching.errors import MatchingError
+
+app = typer.Typer(
+    help="Matching engine for job offers, jobseeker profiles and trainings (ROME 4.0).",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+rome_app = typer.Typer(help="Query the ROME 4.0 referential.", no_args_is_help=True)
+ingest_app = typer.Typer(help="Ingest external data.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema and loading.", no_args_is_help=True)
+geo_app = typer.Typer(help="Geography tools.", no_args_is_help=True)
+model_app = typer.Typer(
+    help="Models: build the offline encoder, list and roll back rankers.", no_args_is_help=True
+)
+eval_app = typer.Typer(help="Offline evaluation (rankers without a subcommand).")
+index_app = typer.Typer(help="Candidate indexes over offers, profiles and trainings.", no_args_is_help=True)
+app.add_typer(rome_app, name="rome")
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(db_app, name="db")
+app.add_typer(geo_app, name="geo")
+app.add_typer(model_app, name="model")
+app.add_typer(eval_app, name="eval")
+app.add_typer(index_app, name="index")
+
+# Tables keep their columns when the output is piped or captured (rich would assume 80 columns).
+console = Console(width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+RomeDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--rome-dir",
+        help="Official ROME 4.0 CSV export folder (default: built-in referential).",
+    ),
+]
+CommunesFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--communes",
+        help="La Poste commune base CSV (default: built-in département centroids).",
+    ),
+]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="SQLAlchemy URL (default: SQLite file under var/).",
+    ),
+]
+
+
+def user_errors(func: F) -> F:
+    """Turn engine errors into a clear message and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except MatchingError as error:
+            err_console.print(f"[bold red]error:[/] {error}")
+            raise typer.Exit(code=2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
+
+
+EncoderOption = Annotated[
+    str | None,
+    typer.Option(
+        "--encoder",
+        help="'e5' (default), 'use', 'hashing' (lexical, no model), 'none' (classifier: lexical only), or a model folder.",
+    ),
+]
+
+
+def load_world_checked(world: Path | None, ref: Any) -> Any:
+    """Read a world folder (default: the sample world) generated on the loaded referential."""
+    from entrypoints.settings import get_settings
+    from eval.simulator import read_world
+
+    data = read_world(world or get_settings().sample_dir)
+    if data.referential_version != ref.version:
+        raise MatchingError(
+            f"the world was generated on {data.referential_version}, not {ref.version}: pass the matching --rome-dir"
+        )
+    return data

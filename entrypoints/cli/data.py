@@ -1,0 +1,216 @@
+"""``matching ingest …``, ``matching sample`` (simulated worlds) and ``matching db …``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from entrypoints import bootstrap
+from entrypoints.cli.common import (
+    CommunesFile,
+    DatabaseUrl,
+    RomeDir,
+    _progress,
+    app,
+    console,
+    db_app,
+    err_console,
+    ingest_app,
+    user_errors,
+)
+from eval.simulator.config import MarketConfig
+from matching.errors import MatchingError
+
+
+# -- ingest -------------------------------------------------------------------------------------------
+@ingest_app.command("offers")
+@user_errors
+def ingest_offers(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="Offers in France Travail 'Offres d'emploi v2' JSON (array, API page or JSON lines)."
+        ),
+    ],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Parse and report without writing.")] = False,
+    rome_dir: RomeDir = None,
+    communes_file: CommunesFile = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Parse offers, report field-level problems, and upsert them (same id: update, not duplicate)."""
+    from matching.ingest import parse_offers, read_offer_records
+    from serving.storage.db import migrate
+
+    ref = bootstrap.referential(rome_dir=rome_dir)
+    geo = bootstrap.communes(communes_file=communes_file)
+    records = read_offer_records(file)
+    with _progress() as progress:
+        task = progress.add_task("parsing offers", total=len(records))
+        offers, report = parse_offers(
+            records, referential=ref, communes=geo, on_record=lambda: progress.advance(task)
+        )
+    _print_ingest_report(report)
+    if not dry_run:
+        engine = bootstrap.engine(database_url=database_url)
+        migrate(engine)
+        counts = bootstrap.repository(database_url=database_url).upsert_offers(offers)
+        console.print(
+            f"stored: {counts.inserted} inserted, {counts.updated} updated, {counts.unchanged} unchanged"
+        )
+    console.print(f"parsed {report.parsed} rejected {report.rejected}")
+    for (field, problem), count in sorted(report.rejections.items(), key=lambda kv: -kv[1]):
+        console.print(f"  rejected {count}: {field}: {problem}")
+
+
+def _print_ingest_report(report: Any) -> None:
+    if report.warnings:
+        table = Table(title="fields dropped or corrected (offer kept)")
+        for column in ("field", "problem", "offers"):
+            table.add_column(column)
+        for (field, problem), count in sorted(report.warnings.items(), key=lambda kv: -kv[1]):
+            table.add_row(field, problem, str(count))
+        console.print(table)
+    console.print(
+        f"salary parsed {report.salary_parsed}/{report.salary_stated} stated ({report.rate(report.salary_parsed, report.salary_stated):.1%}); "
+        f"weekly hours parsed {report.hours_parsed}/{report.hours_stated} stated ({report.rate(report.hours_parsed, report.hours_stated):.1%}); "
+        f"geolocated {report.located}/{report.parsed}"
+    )
+
+
+# -- sample -------------------------------------------------------------------------------------------
+# The command's defaults are the simulator's: the committed sample world is `matching sample` as is.
+_SIM_DEFAULTS: dict[str, int] = {
+    name: int(field.default)
+    for name, field in MarketConfig.model_fields.items()
+    if name in {"n_profiles", "n_offers", "n_trainings", "months", "seed"}
+}
+
+
+# Above this many profiles a world is generated chunk by chunk straight to Parquet (entities only).
+STREAM_ABOVE_PROFILES = 250_000
+
+
+@app.command("sample")
+@user_errors
+def sample(
+    profiles: Annotated[int, typer.Option(help="Number of jobseeker profiles (10 to 2M).")] = _SIM_DEFAULTS[
+        "n_profiles"
+    ],
+    offers: Annotated[int, typer.Option(help="Number of job offers.")] = _SIM_DEFAULTS["n_offers"],
+    trainings: Annotated[int, typer.Option(help="Number of training courses.")] = _SIM_DEFAULTS[
+        "n_trainings"
+    ],
+    months: Annotated[
+        int | None,
+        typer.Option(
+            help=f"Months of interactions to simulate (0: entities only). Default "
+            f"{_SIM_DEFAULTS['months']}, or 0 above {STREAM_ABOVE_PROFILES:,} profiles."
+        ),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(help="Random seed; the same seed gives the same world.")
+    ] = _SIM_DEFAULTS["seed"],
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: data/sample/world).")] = None,
+    chunk_rows: Annotated[
+        int, typer.Option(help="Rows generated at once when streaming a national-size world.", min=1)
+    ] = 100_000,
+    load: Annotated[bool, typer.Option("--load", help="Also load the world into the database.")] = False,
+    rome_dir: RomeDir = None,
+    communes_file: CommunesFile = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Generate a seeded synthetic market (profiles, offers, trainings, interactions) as Parquet.
+
+    Worlds above 250,000 profiles are national-size: their entities are generated chunk by chunk and
+    streamed to Parquet (bounded memory), without interactions.
+    """
+    from pydantic import ValidationError
+
+    from entrypoints.settings import get_settings
+    from eval.simulator import simulate_market, write_world
+    from eval.simulator.stream import write_world_streaming
+
+    streamed = profiles > STREAM_ABOVE_PROFILES
+    if months is None:
+        months = 0 if streamed else _SIM_DEFAULTS["months"]
+    if streamed and months:
+        raise MatchingError(
+            f"interactions are simulated in memory, up to {STREAM_ABOVE_PROFILES:,} profiles; "
+            "a national-size world holds entities only: use --months 0"
+        )
+    if streamed and load:
+        raise MatchingError(
+            "--load reads the whole world into memory: load national-size worlds in smaller samples"
+        )
+    try:
+        config = MarketConfig(
+            n_profiles=profiles, n_offers=offers, n_trainings=trainings, months=months, seed=seed
+        )
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise MatchingError(f"invalid sample settings: {problems}") from None
+    ref = bootstrap.referential(rome_dir=rome_dir)
+    geo = bootstrap.communes(communes_file=communes_file)
+    folder = out or get_settings().sample_dir
+    with _progress() as progress:
+        tasks: dict[str, Any] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(
+                    f"{'writing' if streamed else 'simulating'} {stage}", total=total
+                )
+            progress.update(tasks[stage], completed=done)
+
+        if streamed:
+            counts = write_world_streaming(ref, geo, config, folder, chunk_rows=chunk_rows, progress=report)
+        else:
+            world = simulate_market(ref, geo, config, progress=report)
+            write_world(world, folder)
+            counts = {table: len(getattr(world, table)) for table in world.TABLES}
+    console.print(f"world written to {folder} ({ref.version}, seed {seed})")
+    for table, rows in counts.items():
+        console.print(f"  {table}: {rows:,} rows")
+    if load:
+        _load_world(world, database_url)
+
+
+def _load_world(world: Any, database_url: str | None) -> None:
+    from entrypoints.world_loader import load_world
+    from serving.storage.db import migrate
+
+    migrate(bootstrap.engine(database_url=database_url))
+    with err_console.status("loading into the database") as status:
+        counts = load_world(
+            world, bootstrap.repository(database_url=database_url), lambda t: status.update(f"loading {t}")
+        )
+    console.print("loaded: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+
+
+# -- db -----------------------------------------------------------------------------------------------
+@db_app.command("upgrade")
+@user_errors
+def db_upgrade(database_url: DatabaseUrl = None) -> None:
+    """Create or upgrade the schema to the latest migration."""
+    from serving.storage.db import current_revision, migrate
+
+    engine = bootstrap.engine(database_url=database_url)
+    migrate(engine)
+    console.print(
+        f"schema at revision {current_revision(engine)} ({engine.url.render_as_string(hide_password=True)})"
+    )
+
+
+@db_app.command("load-world")
+@user_errors
+def db_load_world(
+    folder: Annotated[Path, typer.Argument(help="World folder written by `matching sample`.")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Load a simulated world into the database (reloading replaces its events, never duplicates)."""
+    from eval.simulator import read_world
+
+    _load_world(read_world(folder), database_url)

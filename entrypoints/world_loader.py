@@ -1,0 +1,43 @@
+"""Load a simulated world (data frames) into the database through the domain models.
+
+Going through :mod:`matching.domain` validates every row on the way in, so a corrupt world cannot
+reach the database half-valid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from eval.simulator.market import World
+from eval.simulator.records import world_offers, world_profiles, world_trainings
+from matching.domain import AuditAttributes, Interaction, Subscription
+from matching.frames import records
+from serving.storage.repository import SqlRepository
+
+
+def load_world(
+    world: World, repository: SqlRepository, progress: Callable[[str], None] | None = None
+) -> dict[str, int]:
+    """Write a world's profiles, offers, trainings, subscriptions, audit table and events; returns counts."""
+    say = progress or (lambda _table: None)
+    counts = {}
+    say("profiles")
+    counts["profiles"] = repository.upsert_profiles(list(world_profiles(world)))
+    say("offers")
+    counts["offers"] = repository.upsert_offers(list(world_offers(world))).inserted
+    say("trainings")
+    counts["trainings"] = repository.upsert_trainings(list(world_trainings(world)))
+    say("subscriptions")
+    counts["subscriptions"] = repository.upsert_subscriptions(
+        Subscription(**r) for r in records(world.subscriptions)
+    )
+    say("audit_attributes")
+    counts["audit_attributes"] = repository.upsert_audit_attributes(
+        AuditAttributes(**r) for r in records(world.audit)
+    )
+    say("interactions")
+    repository.delete_interactions_of(world.profiles["id"].tolist())  # reloading replaces, never duplicates
+    counts["interactions"] = repository.add_interactions(
+        Interaction(**r) for r in records(world.interactions)
+    )
+    return counts

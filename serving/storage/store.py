@@ -1,0 +1,422 @@
+"""Persistence of the serving side: alert runs, alerts with their outbox, recommendation log, flags.
+
+Every write that must not be half-done is one transaction: a subscription's alerts, their outbox
+messages, their ``alert_sent`` events, the recommendation log row and the run's progress marker are
+committed together, so a batch killed at any instant resumes without losing or duplicating alerts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from matching.domain import Profile, Subscription
+from serving.storage.repository import batches, row_to_profile, row_to_subscription
+from serving.storage.tables import (
+    AlertRow,
+    AlertRunItemRow,
+    AlertRunRow,
+    FlagRow,
+    InteractionRow,
+    OutboxRow,
+    ProfileRow,
+    RecommendationLogRow,
+    SubscriptionRow,
+)
+
+KILL_SWITCH = "ml_ranking_disabled"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Run:
+    """An alert run: its id, the moment it ranks at (kept when resumed) and whether it was resumed."""
+
+    id: str
+    as_of: datetime
+    mode: str
+    resumed: bool
+
+
+def alert_list_id(run_id: str, subscription_id: str) -> str:
+    """The ``list_id`` of a subscription's alerts in a run: feedback events reuse it, so that the ranker
+    groups each answer with the list it was shown in."""
+    return f"{run_id[:12]}-{subscription_id}"[:64]
+
+
+def recommendation_row(
+    *,
+    kind: str,
+    actor_role: str,
+    actor_id: str,
+    subject_id: str,
+    ranking: str,
+    model_version: str,
+    index_version: str,
+    item_ids: list[str],
+    scores: list[float],
+    request: dict[str, Any],
+) -> RecommendationLogRow:
+    """A served list: who asked, about whom, how it was ranked (model and index versions), what was shown."""
+    return RecommendationLogRow(
+        created_at=utcnow(),
+        kind=kind,
+        actor_role=actor_role,
+        actor_id=actor_id,
+        subject_id=subject_id,
+        ranking=ranking,
+        model_version=model_version,
+        index_version=index_version,
+        item_ids=item_ids,
+        scores=[round(float(x), 6) for x in scores],
+        request=request,
+    )
+
+
+class ServingStore:
+    """Reads and writes the serving tables of one database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- reads ----------------------------------------------------------------------------------------
+    def active_subscriptions(self) -> list[Subscription]:
+        with Session(self.engine) as session:
+            rows = session.scalars(
+                select(SubscriptionRow).where(SubscriptionRow.active).order_by(SubscriptionRow.id)
+            )
+            return [row_to_subscription(r) for r in rows]
+
+    def profiles(self, ids: Iterable[str]) -> dict[str, Profile]:
+        wanted = sorted(set(ids))
+        out: dict[str, Profile] = {}
+        with Session(self.engine) as session:
+            for chunk in batches(wanted):
+                rows = session.scalars(select(ProfileRow).where(ProfileRow.id.in_(chunk)))
+                out.update({r.id: row_to_profile(r) for r in rows})
+        return out
+
+    def alerted_offers(self, subscription_ids: Sequence[str]) -> dict[str, set[str]]:
+        """Offers already alerted to each subscription (never alerted twice)."""
+        out: dict[str, set[str]] = {s: set() for s in subscription_ids}
+        with Session(self.engine) as session:
+            for chunk in batches(subscription_ids):
+                for sub, offer in session.execute(
+                    select(AlertRow.subscription_id, AlertRow.offer_id).where(
+                        AlertRow.subscription_id.in_(chunk)
+                    )
+                ):
+                    out[sub].add(offer)
+        return out
+
+    def last_alerted(self, subscription_ids: Sequence[str]) -> dict[str, datetime]:
+        """The ranking moment of each subscription's last run that sent it alerts (for cadence)."""
+        out: dict[str, datetime] = {}
+        with Session(self.engine) as session:
+            for chunk in batches(subscription_ids):
+                rows = session.execute(
+                    select(AlertRunItemRow.subscription_id, func.max(AlertRunRow.as_of))
+                    .join(AlertRunRow, AlertRunRow.id == AlertRunItemRow.run_id)
+                    .where(AlertRunItemRow.subscription_id.in_(chunk), AlertRunItemRow.alerts > 0)
+                    .group_by(AlertRunItemRow.subscription_id)
+                )
+                out.update({sub: when for sub, when in rows})
+        return out
+
+    def ensure_subscriptions(self, *, max_alerts_per_run: int = 5) -> int:
+        """Create a subscription for every profile with a job project that has none; returns how many.
+
+        It mirrors the profile's declared preferences (project codes, commute, contracts, hours, salary
+        floor); the person can edit it afterwards.
+        """
+        with Session(self.engine) as session, session.begin():
+            missing = session.scalars(
+                select(ProfileRow).where(~ProfileRow.id.in_(select(SubscriptionRow.profile_id)))
+            ).all()
+            rows = [
+                {
+                    "id": f"S{p.id}"[:64],
+                    "profile_id": p.id,
+                    "rome_codes": list(p.rome_codes),
+                    "radius_km": p.max_commute_km or 30.0,
+                    "contract_types": list(p.contract_types),
+                    "excluded_contract_types": [],
+                    "min_weekly_hours": p.min_weekly_hours,
+                    "salary_floor_monthly": p.salary_floor_monthly,
+                    "channel": "email",
+                    "cadence": "weekly",
+                    "max_alerts_per_run": max_alerts_per_run,
+                    "active": True,
+                }
+                for p in missing
+                if p.rome_codes
+            ]
+            if rows:
+                session.execute(insert(SubscriptionRow), rows)
+        return len(rows)
+
+    # -- runs -----------------------------------------------------------------------------------------
+    def start_or_resume_run(
+        self, mode: str, *, model_version: str, index_version: str, as_of: datetime | None = None
+    ) -> Run:
+        """Resume the unfinished run of this mode (a crash left it), else start one ranking at ``as_of`` (now)."""
+        with Session(self.engine) as session, session.begin():
+            running = session.scalars(
+                select(AlertRunRow).where(AlertRunRow.status == "running", AlertRunRow.mode == mode)
+            ).first()
+            if running is not None:
+                return Run(running.id, running.as_of, mode, resumed=True)
+            run = AlertRunRow(
+                id=uuid.uuid4().hex,
+                mode=mode,
+                status="running",
+                started_at=utcnow(),
+                as_of=as_of or utcnow(),
+                model_version=model_version,
+                index_version=index_version,
+                subscriptions_done=0,
+                alerts_created=0,
+            )
+            session.add(run)
+            return Run(run.id, run.as_of, mode, resumed=False)
+
+    def processed_subscriptions(self, run_id: str) -> set[str]:
+        with Session(self.engine) as session:
+            return set(
+                session.scalars(
+                    select(AlertRunItemRow.subscription_id).where(AlertRunItemRow.run_id == run_id)
+                )
+            )
+
+    def last_finished_run(self) -> datetime | None:
+        with Session(self.engine) as session:
+            return session.scalar(
+                select(func.max(AlertRunRow.started_at)).where(AlertRunRow.status == "done")
+            )
+
+    def finish_run(self, run_id: str) -> dict[str, int]:
+        with Session(self.engine) as session, session.begin():
+            done = session.scalar(select(func.count()).where(AlertRunItemRow.run_id == run_id)) or 0
+            created = (
+                session.scalar(
+                    select(func.sum(AlertRunItemRow.alerts)).where(AlertRunItemRow.run_id == run_id)
+                )
+                or 0
+            )
+            session.execute(
+                update(AlertRunRow)
+                .where(AlertRunRow.id == run_id)
+                .values(status="done", finished_at=utcnow(), subscriptions_done=done, alerts_created=created)
+            )
+        return {"subscriptions": int(done), "alerts": int(created)}
+
+    def record_alerts(
+        self,
+        run: Run,
+        subscription: Subscription,
+        ranked: pd.DataFrame,
+        *,
+        ranking: str,
+        model_version: str,
+        index_version: str,
+    ) -> int:
+        """Write one subscription's alerts, outbox, events, log row and progress marker atomically."""
+        now = utcnow()
+        list_id = alert_list_id(run.id, subscription.id)
+        with Session(self.engine) as session, session.begin():
+            rows = zip(
+                ranked["offer_id"].tolist(), ranked["rank"].tolist(), ranked["score"].tolist(), strict=True
+            )
+            for offer_id, rank, score in rows:
+                alert_id = session.scalar(
+                    insert(AlertRow)
+                    .values(
+                        subscription_id=subscription.id,
+                        profile_id=subscription.profile_id,
+                        offer_id=offer_id,
+                        run_id=run.id,
+                        rank=int(rank),
+                        score=float(score),
+                        created_at=now,
+                        status="new",
+                    )
+                    .returning(AlertRow.id)
+                )
+                session.execute(
+                    insert(OutboxRow).values(
+                        alert_id=alert_id,
+                        channel=str(subscription.channel),
+                        payload={
+                            "profile_id": subscription.profile_id,
+                            "offer_id": offer_id,
+                            "rank": int(rank),
+                        },
+                        created_at=now,
+                    )
+                )
+                session.execute(
+                    insert(InteractionRow).values(
+                        occurred_at=now,
+                        event="alert_sent",
+                        profile_id=subscription.profile_id,
+                        offer_id=offer_id,
+                        rank=int(rank),
+                        list_id=list_id,
+                        actor="system",
+                    )
+                )
+            session.add(
+                recommendation_row(
+                    kind="alerts",
+                    actor_role="system",
+                    actor_id=f"alert-run:{run.id}",
+                    subject_id=subscription.profile_id,
+                    ranking=ranking,
+                    model_version=model_version,
+                    index_version=index_version,
+                    item_ids=ranked["offer_id"].tolist(),
+                    scores=ranked["score"].tolist(),
+                    request={"subscription_id": subscription.id, "run_id": run.id, "mode": run.mode},
+                )
+            )
+            session.add(AlertRunItemRow(run_id=run.id, subscription_id=subscription.id, alerts=len(ranked)))
+        return len(ranked)
+
+    # -- API reads and writes -------------------------------------------------------------------------
+    def alerts_of(self, profile_id: str, limit: int = 100) -> list[AlertRow]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return list(
+                session.scalars(
+                    select(AlertRow)
+                    .where(AlertRow.profile_id == profile_id)
+                    .order_by(AlertRow.created_at.desc(), AlertRow.rank)
+                    .limit(limit)
+                )
+            )
+
+    def alert(self, alert_id: int) -> AlertRow | None:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return session.get(AlertRow, alert_id)
+
+    def subscription_of(self, profile_id: str) -> Subscription | None:
+        with Session(self.engine) as session:
+            row = session.scalars(
+                select(SubscriptionRow)
+                .where(SubscriptionRow.profile_id == profile_id)
+                .order_by(SubscriptionRow.id)
+            ).first()
+            return row_to_subscription(row) if row else None
+
+    def update_subscription(self, subscription_id: str, changes: dict[str, Any]) -> None:
+        if changes:
+            with Session(self.engine) as session, session.begin():
+                session.execute(
+                    update(SubscriptionRow).where(SubscriptionRow.id == subscription_id).values(**changes)
+                )
+
+    def record_feedback(
+        self,
+        alert: AlertRow,
+        *,
+        event: str,
+        status: str,
+        reason: str | None,
+        subscription_changes: dict[str, Any],
+    ) -> None:
+        """The event, the alert's new status and the subscription's update, in one transaction."""
+        now = utcnow()
+        with Session(self.engine) as session, session.begin():
+            session.add(
+                InteractionRow(
+                    occurred_at=now,
+                    event=event,
+                    profile_id=alert.profile_id,
+                    offer_id=alert.offer_id,
+                    reason=reason,
+                    rank=alert.rank,
+                    list_id=alert_list_id(alert.run_id, alert.subscription_id),
+                    actor="jobseeker",
+                )
+            )
+            session.execute(
+                update(AlertRow)
+                .where(AlertRow.id == alert.id)
+                .values(status=status, reason=reason, updated_at=now)
+            )
+            if subscription_changes:
+                session.execute(
+                    update(SubscriptionRow)
+                    .where(SubscriptionRow.id == alert.subscription_id)
+                    .values(**subscription_changes)
+                )
+
+    def add_event(
+        self,
+        event: str,
+        profile_id: str,
+        *,
+        offer_id: str | None = None,
+        reason: str | None = None,
+        actor: str,
+    ) -> None:
+        with Session(self.engine) as session, session.begin():
+            session.add(
+                InteractionRow(
+                    occurred_at=utcnow(),
+                    event=event,
+                    profile_id=profile_id,
+                    offer_id=offer_id,
+                    reason=reason,
+                    actor=actor,
+                )
+            )
+
+    def log_recommendation(self, **fields: Any) -> None:
+        """Log a served list (see :func:`recommendation_row` for the fields)."""
+        with Session(self.engine) as session, session.begin():
+            session.add(recommendation_row(**fields))
+
+    def sourcing_exposure(self, days: int = 7) -> dict[str, int]:
+        """How many sourcing lists showed each person over the last ``days`` (for rotation)."""
+        since = utcnow() - timedelta(days=days)
+        counts: dict[str, int] = {}
+        with Session(self.engine) as session:
+            for items in session.scalars(
+                select(RecommendationLogRow.item_ids).where(
+                    RecommendationLogRow.kind == "sourcing", RecommendationLogRow.created_at >= since
+                )
+            ):
+                for item in items:
+                    counts[item] = counts.get(item, 0) + 1
+        return counts
+
+    # -- flags ----------------------------------------------------------------------------------------
+    def flag(self, key: str) -> str | None:
+        with Session(self.engine) as session:
+            row = session.get(FlagRow, key)
+            return row.value if row else None
+
+    def set_flag(self, key: str, value: str, *, by: str) -> None:
+        with Session(self.engine) as session, session.begin():
+            session.merge(FlagRow(key=key, value=value, updated_at=utcnow(), updated_by=by))
+
+    def kill_switch(self) -> bool:
+        return self.flag(KILL_SWITCH) == "on"
+
+    def counts(self) -> dict[str, Any]:
+        with Session(self.engine) as session:
+            return {
+                "alerts": session.scalar(select(func.count()).select_from(AlertRow)),
+                "outbox": session.scalar(select(func.count()).select_from(OutboxRow)),
+                "runs": session.scalar(select(func.count()).select_from(AlertRunRow)),
+            }
