@@ -25,7 +25,7 @@ from matching.errors import MatchingError
 from matching.geo import Communes, haversine_km, load_communes
 from matching.referential import Referential
 
-SAMPLE_WORLD = Path(__file__).resolve().parent.parent / "data" / "sample" / "world"
+SAMPLE_WORLD = Path(__file__).resolve().parents[2] / "data" / "sample" / "world"
 SMALL = MarketConfig(n_profiles=600, n_offers=500, n_trainings=80, months=2, seed=7)
 
 

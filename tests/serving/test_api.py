@@ -425,7 +425,7 @@ def test_text_colours_meet_wcag_contrast() -> None:
     import re
 
     css = (
-        Path(__file__).resolve().parent.parent / "serving" / "pages" / "templates" / "base.html"
+        Path(__file__).resolve().parents[2] / "serving" / "pages" / "templates" / "base.html"
     ).read_text()
     palette = dict(re.findall(r"--(ink|muted|accent|ok|miss): (#[0-9a-fA-F]{6})", css))
     assert set(palette) == {"ink", "muted", "accent", "ok", "miss"}
@@ -435,7 +435,7 @@ def test_text_colours_meet_wcag_contrast() -> None:
 
 
 # -- a real browser (Debian's Chromium driven by Playwright) ---------------------------------------------
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "test-artifacts" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts" / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 
 

@@ -19,7 +19,7 @@ from matching.referential import Referential
 from models.ranker import RankerConfig
 
 RANKERS = {"ltr", "rule", "embedding", "bm25", "popularity", "random"}
-SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample" / "world"
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "world"
 
 
 def test_oracle_refuses_what_breaks_a_hidden_preference(small_world: World) -> None:

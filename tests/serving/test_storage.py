@@ -18,7 +18,7 @@ from serving.storage.db import ensure_schema, make_engine, migrate
 from serving.storage.repository import SqlRepository
 from serving.storage.tables import FEATURE_READABLE_TABLES, Base, InteractionRow, OfferRow
 
-SAMPLE_WORLD = Path(__file__).resolve().parent.parent / "data" / "sample" / "world"
+SAMPLE_WORLD = Path(__file__).resolve().parents[2] / "data" / "sample" / "world"
 PROTECTED = {
     "sex",
     "gender",

@@ -133,7 +133,7 @@ def test_registry_logs_registers_promotes_and_rolls_back(
 
     code = f"from models.registry import ModelRegistry; print(ModelRegistry({registry.tracking_uri!r}, model_name='test-ranker').load()[1])"
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
     fresh = subprocess.run(
         [sys.executable, "-c", code], cwd=tmp_path / "artifacts", env=env, capture_output=True, text=True
     )

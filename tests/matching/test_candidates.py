@@ -16,7 +16,7 @@ from matching.encoders import CachedEncoder, USEEncoder
 from matching.geo import haversine_km
 from matching.referential import Referential
 
-SAMPLE_WORLD = Path(__file__).resolve().parent.parent / "data" / "sample" / "world"
+SAMPLE_WORLD = Path(__file__).resolve().parents[2] / "data" / "sample" / "world"
 
 
 @pytest.fixture(scope="module")
