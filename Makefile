@@ -39,9 +39,12 @@ run: install
 	@echo "tokens: .venv/bin/matching token create --role jobseeker --subject P0000002 (or counsellor / admin)"
 	$(BIN)/matching serve
 
+# ruff, then the import contracts of pyproject.toml: stages import downward only
+# (entrypoints > eval > serving > models > features > matching) and the core uses no I/O framework.
 lint: install
 	$(BIN)/ruff check matching features models serving eval entrypoints tests
 	$(BIN)/ruff format --check matching features models serving eval entrypoints tests
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy

@@ -24,10 +24,10 @@ import pandas as pd
 from eval.baselines import Scorer, ltr_scorer
 from eval.market import MarketContext, sample_people
 from eval.metrics import rank_by_score
-from features.pairs import stated_constraint_violations
 from features.schema import REASONS
 from models.dataset import logged_lists
 from models.ranker import LambdaRankRanker, RankerConfig
+from models.scoring import sendable
 from models.training import train_ranker
 
 ROUND_GAP = pd.Timedelta(days=7)
@@ -65,7 +65,7 @@ def play_round(
     pool = ctx.candidates(people, moment, config.pool_size, config.radius_factor)
     X = (features_from or ctx).features(pool)
     # Explicit reasons update the subscription: offers repeating a stated refusal are not sent at all.
-    keep = stated_constraint_violations(X) == 0
+    keep = sendable(X)
     pool, X = pool[keep].reset_index(drop=True), X[keep].reset_index(drop=True)
     ranked = rank_by_score(pool, scorer(pool, X))
     top = ranked[ranked["position"] <= config.alerts_per_round].reset_index(drop=True)

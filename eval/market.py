@@ -108,7 +108,7 @@ class MarketContext:
             encoder=encoder,
             tables=tables,
             embeddings=embeddings,
-            builder=PairFeatureBuilder(tables, embeddings, referential),
+            builder=PairFeatureBuilder(referential=referential, embeddings=embeddings).fit(tables),
             oracle=MarketOracle(world),
             cutoff=pd.Timestamp(world.config.start, tz="UTC") + pd.Timedelta(days=7 * week),
             cutoff_week=week,
@@ -118,9 +118,8 @@ class MarketContext:
     def with_tables(self, tables: MarketTables) -> MarketContext:
         """The same context over another event log (features recomputed from it)."""
         # the candidate generators (open offers by moment) are shared: offers do not change
-        return replace(
-            self, tables=tables, builder=PairFeatureBuilder(tables, self.embeddings, self.referential)
-        )
+        builder = PairFeatureBuilder(referential=self.referential, embeddings=self.embeddings).fit(tables)
+        return replace(self, tables=tables, builder=builder)
 
     # -- people and candidates ------------------------------------------------------------------------
     def active_people(self, moment: pd.Timestamp) -> np.ndarray:
@@ -136,7 +135,7 @@ class MarketContext:
     def _generator(self, moment: pd.Timestamp) -> CandidateGenerator:
         if moment not in self._generators:
             open_offers = self.tables.offers.loc[self.open_offers(moment)]
-            generator = CandidateGenerator(self.referential, self.encoder)
+            generator = CandidateGenerator(referential=self.referential, encoder=self.encoder)
             generator.index_offers(
                 list(offers_from_frame(open_offers)), vectors=self.embeddings.offers.lookup(open_offers.index)
             )
@@ -172,7 +171,7 @@ class MarketContext:
         Columns ``query`` (the offer), ``item`` (the person), ``profile_id``, ``offer_id``, ``as_of``.
         """
         looking = self.tables.profiles.loc[self.active_people(moment)]
-        generator = CandidateGenerator(self.referential, self.encoder)
+        generator = CandidateGenerator(referential=self.referential, encoder=self.encoder)
         generator.index_profiles(list(profiles_from_frame(looking)))  # keeps the consenting ones only
         frames = []
         for offer in offers_from_frame(self.tables.offers.loc[offers]):

@@ -1,9 +1,10 @@
 """Pair features of (profile, offer) at a moment: what the ranker sees, named in :mod:`features.schema`.
 
-``pair_features(pairs, tables, embeddings)`` takes ``m`` rows of ``profile_id``, ``offer_id`` and
-``as_of`` (the moment the ranking is made) and returns an ``(m, len(FEATURE_NAMES))`` frame. Every
-time-dependent value reads only events strictly before its row's ``as_of`` (:class:`AsOfIndex`, the
-vectorised equivalent of pandas ``merge_asof`` with exact matches excluded), so a training row never sees its own outcome or anything later.
+``PairFeatureBuilder(referential=..., embeddings=...).fit(tables).transform(pairs)`` takes ``m`` rows
+of ``profile_id``, ``offer_id`` and ``as_of`` (the moment the ranking is made) and returns an
+``(m, len(FEATURE_NAMES))`` frame. Every time-dependent value reads only events strictly before its
+row's ``as_of`` (:class:`AsOfIndex`, the vectorised equivalent of pandas ``merge_asof`` with exact
+matches excluded), so a training row never sees its own outcome or anything later.
 The same features serve sourcing: an (offer, profile) pair is the same pair seen from the employer.
 """
 
@@ -258,31 +259,63 @@ class RowStore:
 class PairFeatureBuilder:
     """Builds :data:`~features.schema.FEATURE_NAMES` for (profile, offer, as_of) rows.
 
+    Style of scikit-learn: the settings are keyword-only and stored as given; :meth:`fit` reads the
+    market tables once (row stores, event history, going rates), :meth:`transform` builds features.
+
     Parameters
     ----------
-    tables
-        Profiles, offers and the event log the history is read from.
-    embeddings
-        Profile and offer embeddings for the similarity feature.
     referential
         ROME referential for relations and fiche core skills.
+    embeddings
+        Profile and offer embeddings for the similarity feature (:meth:`using` swaps them without
+        fitting again).
+
+    Attributes
+    ----------
+    relations_ : RomeRelations
+        Memoised ROME relations over ``referential``.
+    profile_rows_, offer_rows_ : RowStore
+        The profiles' and offers' columns as arrays, by id.
+    lookups_ : dict of str to AsOfIndex
+        Cumulative event history (:data:`HISTORY_KEYS`), looked up strictly before a moment.
+    going_rate_ : pandas.Series
+        Median offered monthly salary by ROME code.
     """
 
-    def __init__(self, tables: MarketTables, embeddings: PairEmbeddings, referential: Referential) -> None:
-        self.tables = tables
-        self.embeddings = embeddings
+    relations_: RomeRelations
+    profile_rows_: RowStore
+    offer_rows_: RowStore
+    lookups_: dict[str, AsOfIndex]
+    going_rate_: pd.Series
+
+    def __init__(self, *, referential: Referential, embeddings: PairEmbeddings) -> None:
         self.referential = referential
-        self.relations = RomeRelations(referential)
-        self._profiles = RowStore(tables.profiles, PROFILE_COLUMNS)
-        self._offers = RowStore(tables.offers, OFFER_COLUMNS)
-        self._history = self._event_history()
-        self._lookups = {
+        self.embeddings = embeddings
+
+    def fit(self, tables: MarketTables) -> PairFeatureBuilder:
+        """Read the tables features are computed from.
+
+        Parameters
+        ----------
+        tables
+            Profiles, offers and the event log the history is read from (events of any time: each
+            feature row only reads those strictly before its ``as_of``).
+
+        Returns
+        -------
+        PairFeatureBuilder
+            ``self``.
+        """
+        self.relations_ = RomeRelations(self.referential)
+        self.profile_rows_ = RowStore(tables.profiles, PROFILE_COLUMNS)
+        self.offer_rows_ = RowStore(tables.offers, OFFER_COLUMNS)
+        self.lookups_ = {
             name: AsOfIndex(
                 frame,
                 HISTORY_KEYS[name],
                 [str(c) for c in frame.columns if str(c).startswith("n_")] if name == "person" else ["value"],
             )
-            for name, frame in self._history.items()
+            for name, frame in self._event_history(tables).items()
         }
         # Going rate of each occupation (median offered salary): the yardstick for people who declared
         # no salary floor.
@@ -290,38 +323,44 @@ class PairFeatureBuilder:
         offered = pd.to_numeric(offers["salary_max_monthly"], errors="coerce").fillna(
             pd.to_numeric(offers["salary_min_monthly"], errors="coerce")
         )
-        self._going_rate = offered.groupby(offers["rome_code"].to_numpy()).median()
+        self.going_rate_ = offered.groupby(offers["rome_code"].to_numpy()).median()
+        return self
 
     def using(self, embeddings: PairEmbeddings) -> PairFeatureBuilder:
-        """The same builder (history computed once) with other embeddings, e.g. for a new batch of people."""
+        """The same builder (fitted state shared) with other embeddings, e.g. for a new batch of people."""
         clone = copy.copy(self)
         clone.embeddings = embeddings
         return clone
 
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "lookups_"):
+            raise RuntimeError("the feature builder is not fitted: call fit(tables) first")
+
     @property
     def offers(self) -> RowStore:
         """The offers' columns as arrays (for filters applied before features)."""
-        return self._offers
+        self._check_fitted()
+        return self.offer_rows_
 
     def _rows(
         self, profile_ids: npt.ArrayLike, offer_ids: npt.ArrayLike
     ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """The profile and offer rows of each pair; ``KeyError`` naming unknown ids."""
-        p, o = self._profiles.rows(profile_ids), self._offers.rows(offer_ids)
+        p, o = self.profile_rows_.rows(profile_ids), self.offer_rows_.rows(offer_ids)
         if (p < 0).any() or (o < 0).any():
             unknown = sorted(
                 set(np.asarray(profile_ids)[p < 0].tolist()) | set(np.asarray(offer_ids)[o < 0].tolist())
             )
             raise KeyError(f"unknown profile or offer ids: {', '.join(map(str, unknown[:5]))}")
-        return self._profiles.take(p), self._offers.take(o)
+        return self.profile_rows_.take(p), self.offer_rows_.take(o)
 
     def _values(self, profile_ids: npt.ArrayLike, offer_ids: npt.ArrayLike) -> pd.DataFrame:
         profiles, offers = self._rows(profile_ids, offer_ids)
-        return pair_values(profiles, offers, self.referential, self.relations)
+        return pair_values(profiles, offers, self.referential, self.relations_)
 
-    def _event_history(self) -> dict[str, pd.DataFrame]:
+    def _event_history(self, tables: MarketTables) -> dict[str, pd.DataFrame]:
         """Cumulative per-person (and per person × offer attribute) event statistics, by time."""
-        events = self.tables.events
+        events = tables.events
         alerts = events[events["event"].isin(["alert_sent", "alert_opened", "applied", "refused"])].copy()
         person = alerts[["profile_id", "occurred_at"]].copy()
         kinds = {
@@ -333,7 +372,7 @@ class PairFeatureBuilder:
         for name, mask in kinds.items():
             person[name] = mask.astype(float).groupby(alerts["profile_id"]).cumsum()
         acted = alerts[alerts["event"].isin(["applied", "refused"]) & alerts["offer_id"].notna()]
-        acted = acted[acted["offer_id"].isin(self.tables.offers.index)].reset_index(drop=True)
+        acted = acted[acted["offer_id"].isin(tables.offers.index)].reset_index(drop=True)
         values = self._values(acted["profile_id"], acted["offer_id"])
         acted = pd.concat([acted, values], axis=1)
         applied = acted[acted["event"] == "applied"].copy()
@@ -373,13 +412,34 @@ class PairFeatureBuilder:
         }
 
     def transform(self, pairs: pd.DataFrame) -> pd.DataFrame:
-        """Features of ``pairs`` (columns ``profile_id``, ``offer_id``, ``as_of``), shape ``(m, n_features)``."""
+        """Features of (profile, offer, moment) rows.
+
+        Parameters
+        ----------
+        pairs
+            ``m`` rows with columns ``profile_id``, ``offer_id`` and ``as_of`` (a timestamp; naive
+            ones are read as UTC).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Shape ``(m, len(FEATURE_NAMES))``, float64, columns :data:`~features.schema.FEATURE_NAMES`,
+            NaN where a value is unknown (never infinite).
+
+        Raises
+        ------
+        RuntimeError
+            If the builder is not fitted.
+        KeyError
+            If a profile or offer id is not in the fitted tables.
+        """
+        self._check_fitted()
         if pairs.empty:
             return pd.DataFrame({name: pd.Series(dtype=float) for name in FEATURE_NAMES})
         pairs = pairs.reset_index(drop=True)
         as_of = pd.to_datetime(pairs["as_of"], utc=True).astype(TIME_DTYPE)
         profile_rows, offer_rows = self._rows(pairs["profile_id"], pairs["offer_id"])
-        values = pair_values(profile_rows, offer_rows, self.referential, self.relations)
+        values = pair_values(profile_rows, offer_rows, self.referential, self.relations_)
         queries = pd.DataFrame(
             {
                 "profile_id": pairs["profile_id"].to_numpy(),
@@ -390,7 +450,7 @@ class PairFeatureBuilder:
                 "_rome_code": values["_rome_code"],
             }
         )
-        h = self._lookups
+        h = self.lookups_
         person = pd.DataFrame(h["person"].lookup(queries, queries["as_of"])).fillna(0.0)
 
         def last(name: str, fill: float = np.nan) -> FloatArray:
@@ -418,7 +478,7 @@ class PairFeatureBuilder:
                 "distance_over_refused": values["distance_ratio"].to_numpy() / last("distance_refused"),
                 "distance_over_applied": values["distance_ratio"].to_numpy() / last("distance_applied"),
                 "salary_vs_occupation": values["_salary"].to_numpy(float)
-                / self._going_rate.reindex(values["_rome_code"]).to_numpy(float),
+                / self.going_rate_.reindex(values["_rome_code"]).to_numpy(float),
                 "salary_over_refused": values["_salary"].to_numpy(float) / last("salary_refused"),
                 "contract_refusals": last("contract_refused", 0.0),
                 "contract_applications": last("contract_applied", 0.0),

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -24,7 +24,15 @@ import numpy.typing as npt
 from matching.domain import DEFAULT_COMMUTE_KM, POE_MAX_HOURS, Offer, Profile, Training, missing_skills
 from matching.encoders import Encoder
 from matching.encoders.base import FloatMatrix
-from matching.index import IndexIntegrityError, ItemFilter, Storage, VectorIndex, load_index, save_index
+from matching.index import (
+    IndexIntegrityError,
+    ItemFilter,
+    Storage,
+    VectorIndex,
+    check_index_settings,
+    load_index,
+    save_index,
+)
 from matching.referential import Referential
 from matching.views import offer_view, profile_view, training_view
 
@@ -44,6 +52,9 @@ class Expansion:
 
     family: bool = True  # parent and sibling sub-fiches
     mobility_rank: int = 3  # mobility neighbours up to this rank (0: none)
+
+
+DEFAULT_EXPANSION = Expansion()
 
 
 class RomeNeighbourhood:
@@ -83,9 +94,12 @@ class RomeNeighbourhood:
         return list(dict.fromkeys(out))
 
 
-@dataclass
 class CandidateGenerator:
     """Embedding indexes over offers, consenting profiles and trainings, and the three recommenders.
+
+    Style of scikit-learn: the settings are keyword-only and stored as given; the ``index_*`` methods
+    are the fit (they check the settings) and :meth:`load_indexes` adopts indexes built or loaded
+    elsewhere. A recommender whose index was never filled returns nothing.
 
     Parameters
     ----------
@@ -97,28 +111,108 @@ class CandidateGenerator:
         Passed to each :class:`~matching.index.VectorIndex` (approximate open search above it).
     storage
         Vector storage of new indexes: ``"float16"`` halves the memory (national scale).
+
+    Attributes
+    ----------
+    offers_, profiles_, trainings_ : VectorIndex
+        The indexes, each set by its ``index_*`` method (or :meth:`load_indexes`).
+    training_skills_ : dict of str to tuple of str
+        Skills taught by each indexed training.
+    neighbourhood_ : RomeNeighbourhood
+        ROME code expansion over ``referential``.
     """
 
-    referential: Referential
-    encoder: Encoder
-    expansion: Expansion = field(default_factory=Expansion)
-    ivf_threshold: int = 20_000
-    storage: Storage = "float32"
-    offers_: VectorIndex | None = None
-    profiles_: VectorIndex | None = None
-    trainings_: VectorIndex | None = None
-    training_skills_: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    offers_: VectorIndex
+    profiles_: VectorIndex
+    trainings_: VectorIndex
+    training_skills_: dict[str, tuple[str, ...]]
+    neighbourhood_: RomeNeighbourhood
 
-    def __post_init__(self) -> None:
-        self.neighbourhood = RomeNeighbourhood(self.referential)
+    def __init__(
+        self,
+        *,
+        referential: Referential,
+        encoder: Encoder,
+        expansion: Expansion = DEFAULT_EXPANSION,
+        ivf_threshold: int = 20_000,
+        storage: Storage = "float32",
+    ) -> None:
+        self.referential = referential
+        self.encoder = encoder
+        self.expansion = expansion
+        self.ivf_threshold = ivf_threshold
+        self.storage = storage
 
-    def _new_index(self) -> VectorIndex:
-        return VectorIndex(
-            dim=self.encoder.dim,
-            encoder=self.encoder.name,
-            ivf_threshold=self.ivf_threshold,
-            storage=self.storage,
+    def _start(self) -> None:
+        """First fit: check the settings and derive the ROME neighbourhood (``ValueError`` if invalid)."""
+        if hasattr(self, "neighbourhood_"):
+            return
+        if self.expansion.mobility_rank < 0:
+            raise ValueError(f"expansion.mobility_rank must be >= 0, not {self.expansion.mobility_rank}")
+        check_index_settings(
+            dim=self.encoder.dim, ivf_threshold=self.ivf_threshold, nprobe=None, storage=self.storage
         )
+        self.neighbourhood_ = RomeNeighbourhood(self.referential)
+        self.training_skills_ = {}
+
+    def _index(self, items: str) -> VectorIndex | None:
+        """The ``offers``, ``profiles`` or ``trainings`` index, ``None`` while it was never filled."""
+        index: VectorIndex | None = getattr(self, f"{items}_", None)
+        return index
+
+    def _fitting(self, items: str) -> VectorIndex:
+        """Start a fit of the ``items`` index: the one filled so far, or a new empty one."""
+        self._start()
+        index = self._index(items)
+        if index is None:
+            index = VectorIndex(
+                dim=self.encoder.dim,
+                encoder=self.encoder.name,
+                ivf_threshold=self.ivf_threshold,
+                storage=self.storage,
+            )
+        return index
+
+    def load_indexes(
+        self,
+        *,
+        offers: VectorIndex | None = None,
+        profiles: VectorIndex | None = None,
+        trainings: VectorIndex | None = None,
+        training_skills: dict[str, tuple[str, ...]] | None = None,
+    ) -> CandidateGenerator:
+        """Adopt indexes built or loaded elsewhere (the ones left ``None`` are kept as they are).
+
+        Parameters
+        ----------
+        offers, profiles, trainings
+            Indexes built with this generator's encoder.
+        training_skills
+            Skills taught by each training of ``trainings``, replacing the known ones.
+
+        Returns
+        -------
+        CandidateGenerator
+            ``self``.
+
+        Raises
+        ------
+        IndexIntegrityError
+            If an index was built with another encoder or dimension.
+        """
+        self._start()
+        for items, index in (("offers", offers), ("profiles", profiles), ("trainings", trainings)):
+            if index is None:
+                continue
+            if index.encoder != self.encoder.name or index.dim != self.encoder.dim:
+                raise IndexIntegrityError(
+                    f"the {items} index was built with encoder {index.encoder!r} (d={index.dim}), "
+                    f"not {self.encoder.name!r} (d={self.encoder.dim})"
+                )
+            setattr(self, f"{items}_", index)
+        if training_skills is not None:
+            self.training_skills_ = dict(training_skills)
+        return self
 
     # -- indexing -------------------------------------------------------------------------------------
     def index_offers(
@@ -126,9 +220,21 @@ class CandidateGenerator:
     ) -> CandidateGenerator:
         """Add (or replace) offers in the offer index; call again with new offers to grow it.
 
-        ``vectors`` (shape ``(len(offers), dim)``) skips encoding, for embeddings computed elsewhere.
+        Parameters
+        ----------
+        offers
+            The offers to index, ``m`` of them.
+        vectors
+            Their document vectors, shape ``(m, dim)``, when computed elsewhere (skips encoding).
+        show_progress
+            Show the encoder's progress bar.
+
+        Returns
+        -------
+        CandidateGenerator
+            ``self``.
         """
-        index = self.offers_ if self.offers_ is not None else self._new_index()
+        index = self._fitting("offers")
         if vectors is None:
             vectors = self.encoder.encode_document(
                 [offer_view(o, self.referential) for o in offers], show_progress=show_progress
@@ -149,16 +255,30 @@ class CandidateGenerator:
 
     def remove_offers(self, offer_ids: Iterable[str]) -> int:
         """Drop offers (expired, filled) from the index; returns how many were there."""
-        return self.offers_.remove(offer_ids) if self.offers_ is not None else 0
+        index = self._index("offers")
+        return index.remove(offer_ids) if index is not None else 0
 
     def index_profiles(
         self, profiles: Sequence[Profile], *, vectors: FloatMatrix | None = None, show_progress: bool = False
     ) -> CandidateGenerator:
         """Index the profiles that agreed to be visible (the others are skipped, and removed if present).
 
-        ``vectors`` (shape ``(len(profiles), dim)``, rows of invisible profiles ignored) skips encoding.
+        Parameters
+        ----------
+        profiles
+            The profiles, ``m`` of them; those with ``visible`` false are removed from the index.
+        vectors
+            Their document vectors, shape ``(m, dim)`` (rows of invisible profiles ignored), when
+            computed elsewhere (skips encoding).
+        show_progress
+            Show the encoder's progress bar.
+
+        Returns
+        -------
+        CandidateGenerator
+            ``self``.
         """
-        index = self.profiles_ if self.profiles_ is not None else self._new_index()
+        index = self._fitting("profiles")
         index.remove(p.id for p in profiles if not p.visible)
         shown = [k for k, p in enumerate(profiles) if p.visible]
         visible = [profiles[k] for k in shown]
@@ -185,7 +305,21 @@ class CandidateGenerator:
     def index_trainings(
         self, trainings: Sequence[Training], *, show_progress: bool = False
     ) -> CandidateGenerator:
-        index = self.trainings_ if self.trainings_ is not None else self._new_index()
+        """Add (or replace) trainings in the training index, with the skills each one teaches.
+
+        Parameters
+        ----------
+        trainings
+            The trainings to index (distance learning ones are indexed without coordinates).
+        show_progress
+            Show the encoder's progress bar.
+
+        Returns
+        -------
+        CandidateGenerator
+            ``self``.
+        """
+        index = self._fitting("trainings")
         vectors = self.encoder.encode_document(
             [training_view(t, self.referential) for t in trainings], show_progress=show_progress
         )
@@ -223,12 +357,32 @@ class CandidateGenerator:
     ) -> tuple[Ids, Scores]:
         """Offers for a jobseeker: near their project's ROME codes, within their declared commute.
 
-        With ``respect_preferences``, wanted contract types and weekly hours are hard filters too.
-        ``radius_factor`` widens the commute filter (e.g. 1.5: up to 1.5 × the declared commute), for
-        a reranker that weighs distance against the person's observed tolerance. ``query`` (shape
-        ``(dim,)``) is the person's vector when the caller encoded it (e.g. a whole batch at once).
+        Parameters
+        ----------
+        profile
+            The jobseeker; offers must be filed under a code of :meth:`RomeNeighbourhood.outgoing` of
+            their ROME codes and lie within their commute (``max_commute_km`` km, default
+            :data:`DEFAULT_RADIUS_KM`) of their home when both have coordinates.
+        k
+            Most offers returned.
+        respect_preferences
+            Wanted contract types and weekly hours are hard filters too.
+        radius_factor
+            Widens the commute filter (e.g. 1.5: up to 1.5 × the declared commute), for a reranker that
+            weighs distance against the person's observed tolerance.
+        query
+            The person's query vector, shape ``(dim,)``, when the caller encoded it (e.g. a whole batch
+            at once); otherwise the profile is encoded.
+
+        Returns
+        -------
+        ids : ndarray of str, shape (<= k,)
+            Offer ids, best first.
+        scores : ndarray of float32, same shape
+            Inner products with the query, non-increasing (ties by index row).
         """
-        if self.offers_ is None:
+        offers = self._index("offers")
+        if offers is None:
             return np.zeros(0, dtype=str), np.zeros(0, dtype=np.float32)
         if query is None:
             query = self.encoder.encode_query([profile_view(profile, self.referential)])[0]
@@ -242,25 +396,42 @@ class CandidateGenerator:
             min_hours=profile.min_weekly_hours if respect_preferences else None,
             max_hours=profile.max_weekly_hours if respect_preferences else None,
         )
-        blocks = self.neighbourhood.outgoing(profile.rome_codes, self.expansion)
-        return self.offers_.search_blocks(query, blocks, k, item_filter)
+        blocks = self.neighbourhood_.outgoing(profile.rome_codes, self.expansion)
+        return offers.search_blocks(query, blocks, k, item_filter)
 
     def recommend_profiles(
         self, offer: Offer, k: int = 100, *, query: FloatMatrix | None = None
     ) -> tuple[Ids, Scores]:
         """Consenting candidates for an offer, each within *their own* declared commute of it.
 
-        ``query`` (shape ``(dim,)``) is the offer's vector when the caller has it (e.g. from the offer
-        index); otherwise the offer is encoded.
+        Parameters
+        ----------
+        offer
+            The offer; candidates must be filed under a code of :meth:`RomeNeighbourhood.incoming` of
+            its ROME code and live within their own ``max_commute_km`` km of it when both have
+            coordinates.
+        k
+            Most profiles returned.
+        query
+            The offer's query vector, shape ``(dim,)``, when the caller has it (e.g. from the offer
+            index); otherwise the offer is encoded.
+
+        Returns
+        -------
+        ids : ndarray of str, shape (<= k,)
+            Ids of indexed (hence consenting) profiles, best first.
+        scores : ndarray of float32, same shape
+            Inner products with the query, non-increasing (ties by index row).
         """
-        if self.profiles_ is None:
+        profiles = self._index("profiles")
+        if profiles is None:
             return np.zeros(0, dtype=str), np.zeros(0, dtype=np.float32)
         if query is None:
             query = self.encoder.encode_query([offer_view(offer, self.referential)])[0]
         center = (offer.location.lat, offer.location.lon) if offer.location.has_coordinates else None
         item_filter = ItemFilter(center=center, item_radius=True)  # type: ignore[arg-type]
-        blocks = self.neighbourhood.incoming(offer.rome_code, self.expansion)
-        return self.profiles_.search_blocks(query, blocks, k, item_filter)
+        blocks = self.neighbourhood_.incoming(offer.rome_code, self.expansion)
+        return profiles.search_blocks(query, blocks, k, item_filter)
 
     def missing_skills(self, profile: Profile, offer: Offer) -> list[str]:
         """Required skills of the offer (its fiche's core skills if it lists none) the person lacks."""
@@ -277,15 +448,37 @@ class CandidateGenerator:
         offer: Offer,
         k: int = 20,
         *,
-        today: date | None = None,
+        today: date,
         poe_only: bool = True,
     ) -> tuple[Ids, Scores]:
         """Trainings that close the missing skills before the offer's need date, within reach.
 
-        Score: share of the missing skills the training teaches, plus embedding similarity between the
-        missing skills and the training (a tie-breaker for trainings teaching no listed skill).
+        Score: share of the missing skills the training teaches, plus 0.1 × the embedding similarity
+        between the missing skills and the training (a tie-breaker for trainings teaching no listed
+        skill).
+
+        Parameters
+        ----------
+        profile, offer
+            The jobseeker and the offer they aim at; trainings are filed under the offer's fiche or its
+            family and lie within the person's commute (or are taught remotely).
+        k
+            Most trainings returned.
+        today
+            The day of the search: trainings starting before it are left out (as are those starting
+            after the offer's ``need_date``).
+        poe_only
+            Only POE-eligible trainings shorter than :data:`~matching.domain.POE_MAX_HOURS` hours.
+
+        Returns
+        -------
+        ids : ndarray of str, shape (<= k,)
+            Training ids, best first.
+        scores : ndarray of float32, same shape
+            Non-increasing scores.
         """
-        if self.trainings_ is None:
+        index = self._index("trainings")
+        if index is None:
             return np.zeros(0, dtype=str), np.zeros(0, dtype=np.float32)
         missing = self.missing_skills(profile, offer)
         labels = [self.referential.skills[s].label for s in missing if s in self.referential.skills]
@@ -293,8 +486,7 @@ class CandidateGenerator:
             "Compétences à acquérir : " + ", ".join(labels) if labels else offer_view(offer, self.referential)
         )
         query = self.encoder.encode_query([text])[0]
-        first_day, last_day = _day(today or date.today()), _day(offer.need_date)
-        index = self.trainings_
+        first_day, last_day = _day(today), _day(offer.need_date)
 
         def timely(attrs: dict[str, np.ndarray]) -> npt.NDArray[np.bool_]:
             starts = attrs["start_day"]
@@ -312,7 +504,7 @@ class CandidateGenerator:
             max_hours=POE_MAX_HOURS - 1e-9 if poe_only else None,
             where=timely,
         )
-        blocks = self.neighbourhood.outgoing([offer.rome_code], Expansion(family=True, mobility_rank=0))
+        blocks = self.neighbourhood_.outgoing([offer.rome_code], Expansion(family=True, mobility_rank=0))
         ids, similarity = index.search_blocks(query, blocks, max(k * 5, 50), item_filter)
         if len(ids) == 0 or not missing:
             return ids[:k], similarity[:k]
@@ -331,7 +523,7 @@ def save_generator(generator: CandidateGenerator, folder: Path) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("offers", "profiles", "trainings"):
-        index = getattr(generator, f"{name}_")
+        index = generator._index(name)
         if index is not None:
             save_index(
                 index, folder / name, extra={"items": name, "referential": generator.referential.version}
@@ -344,7 +536,7 @@ def save_generator(generator: CandidateGenerator, folder: Path) -> Path:
             "mobility_rank": generator.expansion.mobility_rank,
         },
         "ivf_threshold": generator.ivf_threshold,
-        "training_skills": generator.training_skills_,
+        "training_skills": getattr(generator, "training_skills_", {}),
     }
     staging = folder / f".{GENERATOR_FILE}.tmp"
     staging.write_text(json.dumps(settings, ensure_ascii=False))
@@ -353,7 +545,26 @@ def save_generator(generator: CandidateGenerator, folder: Path) -> Path:
 
 
 def load_generator(folder: Path, referential: Referential, encoder: Encoder) -> CandidateGenerator:
-    """Load indexes saved by :func:`save_generator`, refusing another encoder or referential."""
+    """Load indexes saved by :func:`save_generator`, refusing another encoder or referential.
+
+    Parameters
+    ----------
+    folder
+        The folder :func:`save_generator` wrote.
+    referential, encoder
+        Those the indexes must have been built with; the generator is given them.
+
+    Returns
+    -------
+    CandidateGenerator
+        With the saved settings (expansion, IVF threshold) and indexes.
+
+    Raises
+    ------
+    IndexIntegrityError
+        If the folder holds no indexes, or they were built on another referential version or encoder,
+        or an index fails its checks (see :func:`~matching.index.load_index`).
+    """
     folder = Path(folder)
     path = folder / GENERATOR_FILE
     if not path.is_file():
@@ -363,14 +574,20 @@ def load_generator(folder: Path, referential: Referential, encoder: Encoder) -> 
         raise IndexIntegrityError(
             f"indexes in {folder} were built on {settings['referential']}, not {referential.version}"
         )
+    indexes = {
+        name: load_index(folder / name, encoder=encoder.name)
+        for name in ("offers", "profiles", "trainings")
+        if (folder / name).exists()
+    }
     generator = CandidateGenerator(
-        referential,
-        encoder,
+        referential=referential,
+        encoder=encoder,
         expansion=Expansion(**settings["expansion"]),
         ivf_threshold=settings["ivf_threshold"],
-        training_skills_={k: tuple(v) for k, v in settings["training_skills"].items()},
     )
-    for name in ("offers", "profiles", "trainings"):
-        if (folder / name).exists():
-            setattr(generator, f"{name}_", load_index(folder / name, encoder=encoder.name))
-    return generator
+    return generator.load_indexes(
+        offers=indexes.get("offers"),
+        profiles=indexes.get("profiles"),
+        trainings=indexes.get("trainings"),
+        training_skills={k: tuple(v) for k, v in settings["training_skills"].items()},
+    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -97,16 +97,6 @@ class Communes:
             if centroid is not None:
                 return centroid
         raise UnknownCodeError("commune", insee)
-
-    def coords_many(self, codes: Iterable[str]) -> FloatArray:
-        """Return an ``(m, 2)`` array of ``(lat, lon)``; rows of unknown codes are NaN."""
-        out = []
-        for code in codes:
-            try:
-                out.append(self.coords(code))
-            except UnknownCodeError:
-                out.append((np.nan, np.nan))
-        return np.asarray(out, dtype=np.float64).reshape(-1, 2)
 
     def distance_km(self, insee_a: str, insee_b: str) -> float:
         """Great-circle distance between two communes in km."""

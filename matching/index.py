@@ -17,9 +17,9 @@ Two search paths over the same items:
 ``matching bench``). Blocked scores are computed on the decoded rows.
 
 Items can be added and removed (expired offers) without a rebuild: removed rows are tombstoned and
-dropped from FAISS by id; :meth:`compact` reclaims space. :func:`save_index` writes a folder atomically
-with a manifest (encoder, dimension, counts, checksums, seed, data fingerprint); :func:`load_index`
-refuses a truncated, edited or mismatched folder.
+dropped from FAISS by id. :func:`save_index` writes a folder atomically with a manifest (encoder,
+dimension, counts, checksums, seed, data fingerprint); :func:`load_index` refuses a truncated, edited
+or mismatched folder.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
 from typing import Any, Literal
@@ -114,9 +114,31 @@ ATTRIBUTES: dict[str, Any] = {
 }
 
 
-@dataclass
+def check_index_settings(*, dim: int, ivf_threshold: int, nprobe: int | None, storage: str) -> None:
+    """Refuse settings a :class:`VectorIndex` cannot work with.
+
+    Raises
+    ------
+    ValueError
+        If ``dim`` is not a positive integer, ``ivf_threshold`` is negative, ``nprobe`` is below 1 or
+        ``storage`` is not one of :data:`STORAGE_DTYPES`.
+    """
+    if not isinstance(dim, int | np.integer) or dim < 1:
+        raise ValueError(f"dim must be a positive integer, not {dim!r}")
+    if storage not in STORAGE_DTYPES:
+        raise ValueError(f"storage must be one of {', '.join(STORAGE_DTYPES)}, not {storage!r}")
+    if ivf_threshold < 0:
+        raise ValueError(f"ivf_threshold must be >= 0, not {ivf_threshold!r}")
+    if nprobe is not None and nprobe < 1:
+        raise ValueError(f"nprobe must be None or >= 1, not {nprobe!r}")
+
+
 class VectorIndex:
     """Vectors of ``n`` items with their ids, ROME blocks and filter attributes.
+
+    Style of scikit-learn: the settings are keyword-only and stored as given; :meth:`add` is the fit
+    (it checks the settings on the first call), :func:`load_index` restores a saved index. An index to
+    which nothing was added holds no items: it has length 0 and every search returns nothing.
 
     Parameters
     ----------
@@ -134,37 +156,90 @@ class VectorIndex:
     storage
         ``"float32"`` (default), ``"float16"``, or ``"int8"`` (codes plus a float32 scale per row):
         the dtype of ``vectors_``.
+
+    Attributes
+    ----------
+    ids_ : ndarray of object, shape (n_rows,)
+        Item id of each row, removed rows included.
+    vectors_ : ndarray of shape (n_rows, dim)
+        The rows as stored (dtype given by ``storage``).
+    scales_ : ndarray of float32, shape (n_rows,)
+        Scale of each int8 row (ones for the other storages).
+    blocks_ : list of tuple of str, length n_rows
+        ROME codes each row is filed under.
+    attrs_ : dict of str to ndarray of shape (n_rows,)
+        Filter attributes (:data:`ATTRIBUTES`).
+    alive_ : ndarray of bool, shape (n_rows,)
+        False for removed rows.
+    faiss_ : faiss.Index
+        Open-search index over the live rows, by row number.
     """
 
-    dim: int
-    encoder: str
-    ivf_threshold: int = 20_000
-    nprobe: int | None = None
-    random_state: int = 0
-    storage: Storage = "float32"
-    ids_: npt.NDArray[np.object_] = field(default_factory=lambda: np.zeros(0, dtype=object))
-    vectors_: npt.NDArray[Any] = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
-    scales_: FloatMatrix = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
-    blocks_: list[tuple[str, ...]] = field(default_factory=list)
-    attrs_: dict[str, np.ndarray] = field(default_factory=dict)
-    alive_: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
-    faiss_: Any = None
+    ids_: npt.NDArray[np.object_]
+    vectors_: npt.NDArray[Any]
+    scales_: FloatMatrix
+    blocks_: list[tuple[str, ...]]
+    attrs_: dict[str, np.ndarray]
+    alive_: BoolArray
+    faiss_: Any
+    _row_of: dict[str, int]
+    _block_rows: dict[str, IntArray] | None
+    _block_lats: dict[str, FloatMatrix]
+    _max_radius: float
 
-    def __post_init__(self) -> None:
-        if self.vectors_.shape == (0, 0):
-            self.vectors_ = np.zeros((0, self.dim), dtype=STORAGE_DTYPES[self.storage])
-        if len(self.scales_) != len(self.vectors_):
-            self.scales_ = np.ones(len(self.vectors_), dtype=np.float32)
-        if not self.attrs_:
-            self.attrs_ = {name: np.zeros(0, dtype=dtype) for name, dtype in ATTRIBUTES.items()}
-        self._row_of: dict[str, int] = {}
-        self._block_rows: dict[str, IntArray] | None = None
-        self._block_lats: dict[str, FloatMatrix] = {}
+    def __init__(
+        self,
+        *,
+        dim: int,
+        encoder: str,
+        ivf_threshold: int = 20_000,
+        nprobe: int | None = None,
+        random_state: int = 0,
+        storage: Storage = "float32",
+    ) -> None:
+        self.dim = dim
+        self.encoder = encoder
+        self.ivf_threshold = ivf_threshold
+        self.nprobe = nprobe
+        self.random_state = random_state
+        self.storage = storage
+
+    def _check_params(self) -> None:
+        check_index_settings(
+            dim=self.dim, ivf_threshold=self.ivf_threshold, nprobe=self.nprobe, storage=self.storage
+        )
+
+    def _set_state(
+        self,
+        *,
+        ids: npt.NDArray[np.object_],
+        vectors: npt.NDArray[Any],
+        scales: FloatMatrix,
+        blocks: list[tuple[str, ...]],
+        attrs: dict[str, np.ndarray],
+        alive: BoolArray,
+        faiss_index: Any,
+    ) -> None:
+        """Install the learned state (from :meth:`add` or :func:`load_index`) and reset the caches."""
+        self.ids_ = ids
+        self.vectors_ = vectors
+        self.scales_ = scales
+        self.blocks_ = blocks
+        self.attrs_ = attrs
+        self.alive_ = alive
+        self.faiss_ = faiss_index
+        self._row_of = {item: k for k, item in enumerate(ids.tolist()) if alive[k]}
+        self._block_rows = None
+        self._block_lats = {}
         self._max_radius = 0.0
+
+    def _fitted(self) -> bool:
+        return hasattr(self, "alive_")
 
     # -- building -------------------------------------------------------------------------------------
     def __len__(self) -> int:
-        return int(self.alive_.sum())
+        """Number of live items (0 before the first :meth:`add`)."""
+        return int(self.alive_.sum()) if self._fitted() else 0
 
     def add(
         self,
@@ -173,20 +248,48 @@ class VectorIndex:
         blocks: Sequence[Iterable[str]],
         attrs: dict[str, Sequence[Any]] | None = None,
     ) -> VectorIndex:
-        """Add items (an id already present is replaced).
+        """Add items (an id already present is replaced); the first call checks the settings.
 
         Parameters
         ----------
         ids : sequence of str, length m
-        vectors : array of shape (m, d), L2-normalised
-        blocks : for each item, the ROME codes it is filed under
-        attrs : optional ``lat``, ``lon``, ``radius_km``, ``hours``, ``contract`` arrays of length m
+            Item ids, unique within the call.
+        vectors : array-like of shape (m, dim)
+            L2-normalised item vectors.
+        blocks : sequence of iterables of str, length m
+            For each item, the ROME codes it is filed under.
+        attrs : dict of str to sequence of length m, optional
+            Filter attributes among :data:`ATTRIBUTES` (``lat``, ``lon`` in degrees, ``radius_km`` in
+            km, ``hours``, ``contract``, ``start_day`` in days since 1970-01-01); missing ones are
+            unknown (NaN or None).
+
+        Returns
+        -------
+        VectorIndex
+            ``self``.
+
+        Raises
+        ------
+        ValueError
+            If the settings are invalid, the lengths differ, or ``ids`` repeats an id.
         """
+        if not self._fitted():
+            self._check_params()
         matrix = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
         if not len(ids) == len(matrix) == len(blocks):
             raise ValueError("ids, vectors and blocks must have the same length")
         if len(set(ids)) != len(ids):
             raise ValueError("duplicate ids in one add")
+        if not self._fitted():
+            self._set_state(
+                ids=np.zeros(0, dtype=object),
+                vectors=np.zeros((0, self.dim), dtype=STORAGE_DTYPES[self.storage]),
+                scales=np.ones(0, dtype=np.float32),
+                blocks=[],
+                attrs={name: np.zeros(0, dtype=dtype) for name, dtype in ATTRIBUTES.items()},
+                alive=np.zeros(0, dtype=bool),
+                faiss_index=None,
+            )
         self.remove([i for i in ids if i in self._row_of])
         start = len(self.ids_)
         self.ids_ = np.concatenate([self.ids_, np.asarray(list(ids), dtype=object)])
@@ -210,7 +313,15 @@ class VectorIndex:
         return self
 
     def remove(self, ids: Iterable[str]) -> int:
-        """Drop items (e.g. expired offers); unknown ids are ignored. Returns how many were removed."""
+        """Drop items (e.g. expired offers); unknown ids are ignored.
+
+        Returns
+        -------
+        int
+            How many live items were removed.
+        """
+        if not self._fitted():
+            return 0
         rows = np.asarray([self._row_of.pop(i) for i in ids if i in self._row_of], dtype=np.int64)
         if len(rows) == 0:
             return 0
@@ -219,20 +330,6 @@ class VectorIndex:
         if self.faiss_ is not None:
             self.faiss_.remove_ids(rows)
         return len(rows)
-
-    def compact(self) -> VectorIndex:
-        """Rewrite the arrays without removed rows (ids are kept; row numbers change)."""
-        keep = np.flatnonzero(self.alive_)
-        self.ids_ = self.ids_[keep]
-        self.vectors_ = self.vectors_[keep]
-        self.scales_ = self.scales_[keep]
-        self.blocks_ = [self.blocks_[i] for i in keep.tolist()]
-        self.attrs_ = {name: values[keep] for name, values in self.attrs_.items()}
-        self.alive_ = np.ones(len(keep), dtype=bool)
-        self._row_of = {item: k for k, item in enumerate(self.ids_.tolist())}
-        self._block_rows = None
-        self._rebuild_faiss()
-        return self
 
     def probes(self, n_lists: int) -> int:
         return int(self.nprobe if self.nprobe is not None else min(n_lists, max(16, n_lists // 8)))
@@ -271,6 +368,8 @@ class VectorIndex:
     @property
     def block_rows(self) -> dict[str, IntArray]:
         """Live rows filed under each ROME code, by increasing latitude (unlocated rows last)."""
+        if not self._fitted():
+            return {}
         if self._block_rows is None:
             alive = np.flatnonzero(self.alive_)
             lengths = np.fromiter((len(self.blocks_[r]) for r in alive.tolist()), np.int64, len(alive))
@@ -314,10 +413,12 @@ class VectorIndex:
 
     def has(self, item: str) -> bool:
         """Whether ``item`` is a live item of the index."""
-        return item in self._row_of
+        return self._fitted() and item in self._row_of
 
     def row_of(self, item: str) -> int:
         """Row of a live item (``KeyError`` when it is not in the index)."""
+        if not self._fitted():
+            raise KeyError(item)
         return self._row_of[item]
 
     def rows_of(self, items: Sequence[str] | npt.NDArray[Any]) -> IntArray:
@@ -352,10 +453,22 @@ class VectorIndex:
     ) -> tuple[npt.NDArray[np.str_], FloatMatrix]:
         """Exact top-``k`` by inner product among live items filed under ``blocks`` that pass the filter.
 
+        Parameters
+        ----------
+        query : array-like of shape (dim,)
+            Unit query vector.
+        blocks : iterable of str
+            ROME codes whose items are candidates (unknown codes are ignored).
+        k : int
+            Most items returned.
+        item_filter : ItemFilter, optional
+            Constraints applied before ranking.
+
         Returns
         -------
         ids : ndarray of str, shape (<= k,)
-        scores : ndarray of float32, same shape, decreasing
+        scores : ndarray of float32, same shape
+            Inner products, non-increasing; ties broken by row (insertion order).
         """
         table = self.block_rows
         parts = [self._rows_near(b, item_filter) for b in dict.fromkeys(blocks) if b in table]
@@ -374,8 +487,25 @@ class VectorIndex:
 
         Over-fetches ``overfetch * k`` candidates (doubling until ``k`` pass the filter or all items
         were seen), so a selective filter still fills the list when enough items match.
+
+        Parameters
+        ----------
+        query : array-like of shape (dim,)
+            Unit query vector.
+        k : int
+            Most items returned.
+        item_filter : ItemFilter, optional
+            Constraints the returned items meet.
+        overfetch : int
+            Candidates fetched per wanted item at first.
+
+        Returns
+        -------
+        ids : ndarray of str, shape (<= k,)
+        scores : ndarray of float32, same shape
+            Exact inner products of the shortlisted items, non-increasing.
         """
-        if self.faiss_ is None or len(self) == 0:
+        if len(self) == 0:
             return np.zeros(0, dtype=str), np.zeros(0, dtype=np.float32)
         q = np.asarray(query, dtype=np.float32).reshape(1, self.dim)
         fetch = min(len(self), max(k * overfetch, k))
@@ -390,7 +520,23 @@ class VectorIndex:
             fetch = min(len(self), fetch * 2)
 
     def brute_force(self, query: npt.ArrayLike, k: int) -> tuple[npt.NDArray[np.str_], FloatMatrix]:
-        """Exact top-``k`` over all live items (the oracle for :meth:`search_open`)."""
+        """Exact top-``k`` over all live items (the oracle for :meth:`search_open`).
+
+        Parameters
+        ----------
+        query : array-like of shape (dim,)
+            Unit query vector.
+        k : int
+            Most items returned.
+
+        Returns
+        -------
+        ids : ndarray of str, shape (<= k,)
+        scores : ndarray of float32, same shape
+            Inner products, non-increasing.
+        """
+        if len(self) == 0:
+            return np.zeros(0, dtype=str), np.zeros(0, dtype=np.float32)
         rows = np.flatnonzero(self.alive_)
         return self._top(rows, self.scores_of(rows, np.asarray(query, dtype=np.float32).reshape(self.dim)), k)
 
@@ -433,7 +579,15 @@ def data_fingerprint(index: VectorIndex) -> str:
 
 
 def save_index(index: VectorIndex, folder: Path, *, extra: dict[str, Any] | None = None) -> Path:
-    """Write the index to ``folder`` atomically, with a checksummed manifest (the index is unchanged)."""
+    """Write the index to ``folder`` atomically, with a checksummed manifest (the index is unchanged).
+
+    Raises
+    ------
+    ValueError
+        If nothing was ever added to the index.
+    """
+    if not index._fitted():
+        raise ValueError("cannot save an index to which nothing was added")
     folder = Path(folder)
     with atomic_folder(folder) as staging:
         np.save(staging / "vectors.npy", index.vectors_)
@@ -498,6 +652,12 @@ def load_index(folder: Path, *, encoder: str | None = None) -> VectorIndex:
         raise IndexIntegrityError(f"index in {folder} is not usable: {problem}; rebuild the index")
     items = json.loads((folder / "items.json").read_text())
     vectors = np.load(folder / "vectors.npy")
+    alive = np.load(folder / "alive.npy")
+    if vectors.shape != (manifest["rows"], manifest["dim"]) or int(alive.sum()) != manifest["count"]:
+        raise IndexIntegrityError(
+            f"index in {folder} holds {vectors.shape} vectors, manifest says {manifest['rows']}x{manifest['dim']}"
+        )
+    scales = np.load(folder / "scales.npy") if "scales.npy" in manifest["files"] else None
     with np.load(folder / "attributes.npz") as data:
         attrs = {k: (data[k].astype(object) if ATTRIBUTES[k] is object else data[k]) for k in ATTRIBUTES}
     index = VectorIndex(
@@ -507,23 +667,25 @@ def load_index(folder: Path, *, encoder: str | None = None) -> VectorIndex:
         nprobe=manifest["nprobe"],
         random_state=int(manifest["random_state"]),
         storage=manifest.get("storage", "float32"),
-        ids_=np.asarray(items["ids"], dtype=object),
-        vectors_=vectors,
-        scales_=np.load(folder / "scales.npy")
-        if "scales.npy" in manifest["files"]
-        else np.zeros(0, np.float32),
-        blocks_=[tuple(b) for b in items["blocks"]],
-        attrs_=attrs,
-        alive_=np.load(folder / "alive.npy"),
     )
-    index._row_of = {item: k for k, item in enumerate(items["ids"]) if index.alive_[k]}
-    if vectors.shape != (manifest["rows"], manifest["dim"]) or len(index) != manifest["count"]:
-        raise IndexIntegrityError(
-            f"index in {folder} holds {vectors.shape} vectors, manifest says {manifest['rows']}x{manifest['dim']}"
-        )
-    index.faiss_ = faiss.read_index(str(folder / "open.faiss"))  # already the concrete class
-    if isinstance(index.faiss_, faiss.IndexIVF):
-        index.faiss_.nprobe = index.probes(index.faiss_.nlist)
+    try:
+        index._check_params()
+    except ValueError as error:
+        raise IndexIntegrityError(f"index in {folder} is not usable: {error}") from None
+    open_index = faiss.read_index(str(folder / "open.faiss"))  # already the concrete class
+    if isinstance(open_index, faiss.IndexIVF):
+        open_index.nprobe = index.probes(open_index.nlist)
+    index._set_state(
+        ids=np.asarray(items["ids"], dtype=object),
+        vectors=vectors,
+        scales=scales
+        if scales is not None and len(scales) == len(vectors)
+        else np.ones(len(vectors), np.float32),
+        blocks=[tuple(b) for b in items["blocks"]],
+        attrs=attrs,
+        alive=alive,
+        faiss_index=open_index,
+    )
     if data_fingerprint(index) != manifest["data_fingerprint"]:
         raise IndexIntegrityError(f"index in {folder}: data fingerprint mismatch")
     return index

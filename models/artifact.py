@@ -28,7 +28,7 @@ def save_ranker(
     ranker: LambdaRankRanker, folder: Path, *, data_fingerprint: str, extra: dict[str, Any] | None = None
 ) -> Path:
     """Write ``ranker`` to ``folder`` atomically with its manifest (versions, checksums, seed, data)."""
-    if ranker.booster_ is None:
+    if not hasattr(ranker, "booster_"):
         raise ValueError("cannot save an unfitted ranker")
     folder = Path(folder)
     with atomic_folder(folder) as staging:
@@ -84,4 +84,4 @@ def load_ranker(folder: Path) -> LambdaRankRanker:
     if tuple(booster.feature_name()) != names:
         raise ModelIntegrityError(f"ranker in {folder}: the model's features differ from its manifest")
     config = RankerConfig(**manifest["config"])
-    return LambdaRankRanker(config=config, booster_=booster, feature_names_=names)
+    return LambdaRankRanker(config=config).load_booster(booster, names)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from features.embeddings import EmbeddingTable, PairEmbeddings
-from features.pairs import PairFeatureBuilder, as_float, stated_constraint_violations
+from features.pairs import PairFeatureBuilder, as_float
 from features.tables import MarketTables
 from matching.candidates import CandidateGenerator
 from matching.domain import Profile, Subscription
@@ -22,7 +22,7 @@ from matching.encoders.base import FloatMatrix
 from matching.index import data_fingerprint
 from matching.views import profile_view
 from models.ranker import LambdaRankRanker
-from models.scoring import learned_scores, rule_scores
+from models.scoring import learned_scores, rule_scores, sendable, stated_penalty
 
 CANDIDATES_PER_SUBSCRIPTION = 100
 SATURATION = 10  # an offer with this many applications per open position is not pushed any more
@@ -51,8 +51,9 @@ class RankingService:
     _cached_builder: tuple[MarketTables, PairFeatureBuilder] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        if not self.index_version and self.generator.offers_ is not None:
-            self.index_version = data_fingerprint(self.generator.offers_)[:16]
+        offers = getattr(self.generator, "offers_", None)  # set once offers were indexed
+        if not self.index_version and offers is not None:
+            self.index_version = data_fingerprint(offers)[:16]
 
     def ranking_mode(self, kill_switch: bool) -> str:
         return "ml" if self.ranker is not None and not kill_switch else "rule"
@@ -64,7 +65,9 @@ class RankingService:
         """One feature builder per event log: the history is computed once for a whole run."""
         if self._cached_builder is None or self._cached_builder[0] is not tables:
             empty = EmbeddingTable(pd.Index([]), np.zeros((0, self.generator.encoder.dim), dtype=np.float32))
-            builder = PairFeatureBuilder(tables, PairEmbeddings(empty, empty), self.generator.referential)
+            builder = PairFeatureBuilder(
+                referential=self.generator.referential, embeddings=PairEmbeddings(empty, empty)
+            ).fit(tables)
             self._cached_builder = (tables, builder)
         return self._cached_builder[1]
 
@@ -116,7 +119,6 @@ class RankingService:
     ) -> PairEmbeddings:
         """People encoded now (their project may have just changed) unless given; offers from the index."""
         index = self.generator.offers_
-        assert index is not None
         if queries is None:
             queries = self.encode_people(profiles)
         indexed = np.asarray([o for o in offer_ids.tolist() if index.has(o)], dtype=object)
@@ -180,7 +182,7 @@ class RankingService:
         # Employer-side balance: offers already swamped with applications are not pushed again.
         positions = X["offer_positions"].fillna(1.0).clip(lower=1.0).to_numpy()
         saturated = X["offer_applications"].fillna(0.0).to_numpy() >= SATURATION * positions
-        pool = pool.assign(score=scores)[(stated_constraint_violations(X) == 0) & ~saturated]
+        pool = pool.assign(score=scores)[sendable(X) & ~saturated]
         pool = pool.sort_values(["subscription_id", "score", "offer_id"], ascending=[True, False, True])
         pool["rank"] = pool.groupby("subscription_id").cumcount() + 1
         limits = pd.Series({s.id: s.max_alerts_per_run for s in subscribed})
@@ -247,7 +249,7 @@ def rank_profiles_for_offer(
     if service.ranking_mode(kill_switch) == "ml" and service.ranker is not None:
         scores = learned_scores(service.ranker, X)
     else:
-        scores = rule_scores(X) - 1e3 * stated_constraint_violations(X)
+        scores = rule_scores(X) - stated_penalty(X)
     return rotate_by_exposure(pd.DataFrame({"profile_id": ids, "score": scores}), exposure or {})
 
 

@@ -6,8 +6,9 @@ seeded and deterministic (``deterministic=True``, fixed thread count, no bagging
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal, get_args
 
 import lightgbm as lgb
 import numpy as np
@@ -65,22 +66,71 @@ class RankerConfig:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def check(self) -> None:
+        """Refuse settings LightGBM cannot train with (``ValueError``)."""
+        if self.position_debias not in get_args(Debias):
+            raise ValueError(
+                f"position_debias must be one of {', '.join(get_args(Debias))}, not {self.position_debias!r}"
+            )
+        if self.n_estimators < 1 or self.learning_rate <= 0 or self.max_label < 1:
+            raise ValueError("n_estimators and max_label must be >= 1 and learning_rate > 0")
+        if self.unexamined_weight < 0:
+            raise ValueError(f"unexamined_weight must be >= 0, not {self.unexamined_weight!r}")
 
-@dataclass
+
+DEFAULT_CONFIG = RankerConfig()
+
+
 class LambdaRankRanker:
     """Rerank candidates by a learned score; higher is better.
 
+    Parameters
+    ----------
+    config
+        Hyper-parameters (immutable), checked by :meth:`fit`.
+
     Attributes
     ----------
-    booster_
-        The fitted LightGBM booster.
-    feature_names_
+    booster_ : lightgbm.Booster
+        The fitted LightGBM booster (set by :meth:`fit` or :meth:`load_booster`).
+    feature_names_ : tuple of str
         Feature names in training order (checked against the allowlist at fit and load time).
     """
 
-    config: RankerConfig = field(default_factory=RankerConfig)
-    booster_: lgb.Booster | None = None
-    feature_names_: tuple[str, ...] = ()
+    booster_: lgb.Booster
+    feature_names_: tuple[str, ...]
+
+    def __init__(self, *, config: RankerConfig = DEFAULT_CONFIG) -> None:
+        self.config = config
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "booster_"):
+            raise RuntimeError("the ranker is not fitted")
+
+    def load_booster(self, booster: lgb.Booster, feature_names: Sequence[str]) -> LambdaRankRanker:
+        """Adopt a booster trained earlier (see :func:`models.artifact.load_ranker`).
+
+        Parameters
+        ----------
+        booster
+            The trained LightGBM booster.
+        feature_names
+            Its features in training order.
+
+        Returns
+        -------
+        LambdaRankRanker
+            ``self``.
+
+        Raises
+        ------
+        FeatureAllowlistError
+            If a feature is not allowlisted.
+        """
+        check_allowlist(feature_names)
+        self.booster_ = booster
+        self.feature_names_ = tuple(feature_names)
+        return self
 
     def fit(
         self,
@@ -102,10 +152,24 @@ class LambdaRankRanker:
         group
             Sizes of consecutive query groups, shape ``(n_groups,)``, summing to ``m``.
         sample_weight
-            Per-row weights (e.g. inverse propensities), shape ``(m,)``.
+            Per-row weights (e.g. inverse propensities), shape ``(m,)``; used with
+            ``position_debias="ips"`` only.
         position
-            Logged rank of each row, shape ``(m,)``, for ``position_debias="lambdamart"``.
+            Logged rank of each row (1 = top), shape ``(m,)``, for ``position_debias="lambdamart"``.
+
+        Returns
+        -------
+        LambdaRankRanker
+            ``self``.
+
+        Raises
+        ------
+        ValueError
+            If the config is invalid, or ``position`` is missing with ``position_debias="lambdamart"``.
+        FeatureAllowlistError
+            If a column is not allowlisted.
         """
+        self.config.check()
         check_allowlist(X.columns)
         params = self.config.lightgbm_params()
         debias_positions = None
@@ -131,9 +195,25 @@ class LambdaRankRanker:
         return self
 
     def predict(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
-        """Scores, shape ``(m,)``; columns are reordered to the training order."""
-        if self.booster_ is None:
-            raise RuntimeError("the ranker is not fitted")
+        """Scores of the rows of ``X``, higher is better.
+
+        Parameters
+        ----------
+        X
+            Features, shape ``(m, ·)``; columns are reordered to the training order, extra ones ignored.
+
+        Returns
+        -------
+        ndarray of float64, shape (m,)
+
+        Raises
+        ------
+        RuntimeError
+            If the ranker is not fitted.
+        ValueError
+            If a training feature is missing from ``X``.
+        """
+        self._check_fitted()
         missing = [c for c in self.feature_names_ if c not in X.columns]
         if missing:
             raise ValueError(f"features missing for the ranker: {', '.join(missing)}")
@@ -142,16 +222,21 @@ class LambdaRankRanker:
         return np.asarray(self.booster_.predict(X[list(self.feature_names_)], num_threads=self.config.n_jobs))
 
     def feature_importance(self) -> dict[str, float]:
-        """Total gain per feature, largest first."""
-        if self.booster_ is None:
+        """Total gain per feature, largest first (empty when the ranker is not fitted)."""
+        if not hasattr(self, "booster_"):
             return {}
         gains = self.booster_.feature_importance(importance_type="gain")
         return dict(sorted(zip(self.feature_names_, map(float, gains), strict=True), key=lambda kv: -kv[1]))
 
     def explain(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Per-row feature contributions (SHAP values from the trees), shape ``(m, n_features)``."""
-        if self.booster_ is None:
-            raise RuntimeError("the ranker is not fitted")
+        """Per-row feature contributions (SHAP values from the trees), shape ``(m, n_features)``.
+
+        Raises
+        ------
+        RuntimeError
+            If the ranker is not fitted.
+        """
+        self._check_fitted()
         contributions = self.booster_.predict(X[list(self.feature_names_)], pred_contrib=True)
         return pd.DataFrame(
             np.asarray(contributions)[:, :-1], columns=list(self.feature_names_), index=X.index

@@ -25,9 +25,26 @@ def rule_scores(X: pd.DataFrame) -> Scores:
     return np.asarray(100.0 * X["rome_same_code"].to_numpy(float) + 10.0 * within - ratio, dtype=np.float64)
 
 
+def stated_penalty(X: pd.DataFrame) -> Scores:
+    """Score penalty of each candidate, shape ``(m,)``: :data:`STATED_PENALTY` per stated refusal it repeats.
+
+    The stated-refusal policy lives here only: a candidate repeating a reason the person gave (too
+    far, salary, contract type, hours, occupation) ranks below every candidate that repeats none.
+    """
+    return np.asarray(STATED_PENALTY * stated_constraint_violations(X), dtype=np.float64)
+
+
+def sendable(X: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """Which candidates may be *pushed* as alerts, shape ``(m,)``: those repeating no stated refusal.
+
+    Alerts go further than ranking: a pushed offer must not repeat what the person already refused.
+    """
+    return np.asarray(stated_constraint_violations(X) == 0)
+
+
 def learned_scores(ranker: LambdaRankRanker, X: pd.DataFrame, *, respect_stated: bool = True) -> Scores:
     """The ranker's scores; with ``respect_stated``, offers repeating a stated refusal reason go last."""
     scores = ranker.predict(X)
     if respect_stated:
-        scores = scores - STATED_PENALTY * stated_constraint_violations(X)
+        scores = scores - stated_penalty(X)
     return np.asarray(scores, dtype=np.float64)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -14,12 +14,32 @@ from serving.pages.router import LoginRequired
 from serving.pages.router import router as pages_router
 from serving.pages.staff import router as staff_pages_router
 from serving.routers import admin, alerts, explanations, health, poe, sourcing, viviers
+from serving.services.errors import Forbidden, Invalid, NotFound, ServiceError
 
 logger = logging.getLogger(__name__)
+# a refused use case's answer; the body is FastAPI's usual {"detail": ...}
+STATUS_OF_REFUSAL: dict[type[ServiceError], int] = {
+    NotFound: status.HTTP_404_NOT_FOUND,
+    Forbidden: status.HTTP_403_FORBIDDEN,
+    Invalid: status.HTTP_422_UNPROCESSABLE_CONTENT,
+}
 
 
 def create_app(container: ServingContainer) -> FastAPI:
-    """Build the API around its dependencies (see :func:`entrypoints.bootstrap.serving_container`)."""
+    """Build the API around its dependencies (see :func:`entrypoints.bootstrap.serving_container`).
+
+    Parameters
+    ----------
+    container
+        The database, stores, tokens, ranking service and feature tables, wired once.
+
+    Returns
+    -------
+    FastAPI
+        The API and the pages. Use cases' refusals (:mod:`serving.services.errors`) answer 404, 403 or
+        422, a part that cannot be loaded (:class:`~serving.container.ServiceUnavailable`) or a database
+        that is down 503, each mapped here once.
+    """
     app = FastAPI(
         title="Matching engine API",
         version="0.1.0",
@@ -36,9 +56,15 @@ def create_app(container: ServingContainer) -> FastAPI:
     def login_required(request: Request, error: LoginRequired) -> RedirectResponse:
         return RedirectResponse("/pages/connexion", status_code=303)
 
+    # the one place use cases' refusals and a missing index or model become HTTP answers
+    @app.exception_handler(ServiceError)
+    def refused(request: Request, error: ServiceError) -> JSONResponse:
+        code = next(code for kind, code in STATUS_OF_REFUSAL.items() if isinstance(error, kind))
+        return JSONResponse({"detail": str(error)}, status_code=code)
+
     @app.exception_handler(ServiceUnavailable)
     def unavailable(request: Request, error: ServiceUnavailable) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=503)
+        return JSONResponse({"detail": str(error)}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
 
     # the database gone, unreachable or unreadable (driver errors, dropped links, an exhausted pool)
     @app.exception_handler(DBAPIError)

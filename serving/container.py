@@ -15,6 +15,7 @@ from models.pipeline import RankingService
 from models.registry import DEFAULT_MODEL_NAME
 from serving.security import RateLimiter, TokenService
 from serving.storage.market import read_market_tables
+from serving.storage.repository import SqlRepository
 from serving.storage.store import ServingStore
 
 TABLES_TTL_S = 60.0  # the event log is re-read at most once a minute for explanations and features
@@ -22,7 +23,11 @@ REFRESH_S = 30.0  # how often a loaded service checks for a newer index or champ
 
 
 class ServiceUnavailable(Exception):
-    """A part the request needs (database, index, model) is not available: answered 503."""
+    """A part the request needs (database, index, model) is not available: answered 503.
+
+    Raised by :meth:`ServingContainer.service`; ``serving.app`` maps it to 503 once, so a use case just
+    calls ``container.service()`` after its own 403/404 checks (which keeps their precedence).
+    """
 
 
 @dataclass
@@ -44,6 +49,7 @@ class ServingContainer:
     model_name: str = DEFAULT_MODEL_NAME
     limiter: RateLimiter = field(default_factory=RateLimiter)
     store: ServingStore = field(init=False)
+    repository: SqlRepository = field(init=False)  # offers and profiles as domain objects
     tokens: TokenService = field(init=False)
     _service: RankingService | None = field(default=None, init=False)
     service_error: str = field(default="", init=False)
@@ -56,6 +62,7 @@ class ServingContainer:
 
     def __post_init__(self) -> None:
         self.store = ServingStore(self.engine)
+        self.repository = SqlRepository(self.engine)
         self.tokens = TokenService(self.engine)
 
     def service(self) -> RankingService:

@@ -18,6 +18,7 @@ _bearer = HTTPBearer(auto_error=False, description="API token: `<id>.<secret>`")
 
 
 def get_container(request: Request) -> ServingContainer:
+    """The container :func:`serving.app.create_app` was built around."""
     container: ServingContainer = request.app.state.container
     return container
 
@@ -47,6 +48,12 @@ CurrentUser = Annotated[Principal, Depends(current_principal)]
 
 
 def require(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency that lets through a caller with one of ``roles`` and answers 403 to the others.
+
+    Object-level checks (a jobseeker's own data, a counsellor's consenting people) are the use cases'
+    (:mod:`serving.services.checks`).
+    """
+
     def check(principal: CurrentUser) -> Principal:
         if principal.role not in roles:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs the role {' or '.join(roles)}")
@@ -58,9 +65,3 @@ def require(*roles: Role) -> Callable[[Principal], Principal]:
 Jobseeker = Annotated[Principal, Depends(require(Role.JOBSEEKER))]
 Counsellor = Annotated[Principal, Depends(require(Role.COUNSELLOR, Role.ADMIN))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
-
-
-def forbid_unless_own(principal: Principal, profile_id: str) -> None:
-    """A jobseeker acts on their own profile only (object-level check)."""
-    if principal.role == Role.JOBSEEKER and principal.subject_id != profile_id:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "a jobseeker can only see their own data")

@@ -1,18 +1,26 @@
-"""Shared fixtures: reference data from ../shared/data, and databases (SQLite always, PostgreSQL when set)."""
+"""Shared fixtures: reference data from ../shared/data, databases (SQLite always, PostgreSQL when set),
+and what several modules build the same way, built once per session: the committed sample world, a
+small simulated world with its evaluation context, indexes, a loaded database and a trained ranker.
+
+Session fixtures are shared by every module: a test that needs to change one works on a copy.
+(OpenMP's wait policy is set in ``tests/__init__.py``, before anything loads it.)
+"""
 
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 
-from entrypoints.settings import PROJECT_ROOT
+from entrypoints.settings import PROJECT_ROOT, get_settings
 from entrypoints.world_loader import load_world
 from eval.market import MarketContext
-from eval.simulator import MarketConfig, World, simulate_market
+from eval.simulator import MarketConfig, World, read_world, simulate_market
 from eval.simulator.records import world_offers, world_profiles, world_trainings
 from matching.candidates import CandidateGenerator, save_generator
 from matching.encoders import HashingEncoder
@@ -26,6 +34,23 @@ from serving.storage.tables import Base
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no model hub here: never try to reach one
+SAMPLE_WORLD = PROJECT_ROOT / "data" / "sample" / "world"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_embedding_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Commands persist embeddings under ``MATCHING_CACHE_DIR`` (default ``var/cache``): point it at a
+    folder of this session, so tests neither read nor write the clone's cache and run the same on a
+    fresh clone as on a used one."""
+    before = os.environ.get("MATCHING_CACHE_DIR")
+    os.environ["MATCHING_CACHE_DIR"] = str(tmp_path_factory.mktemp("embedding-cache"))
+    get_settings.cache_clear()
+    yield
+    if before is None:
+        os.environ.pop("MATCHING_CACHE_DIR", None)
+    else:
+        os.environ["MATCHING_CACHE_DIR"] = before
+    get_settings.cache_clear()
 
 
 def _require(path: Path, what: str) -> Path:
@@ -110,6 +135,12 @@ def wipe_database() -> Callable[[Engine], None]:
 
 
 @pytest.fixture(scope="session")
+def sample_world() -> World:
+    """The committed sample world (``data/sample/world``, 2,000 profiles, 4,000 offers), read once."""
+    return read_world(SAMPLE_WORLD)
+
+
+@pytest.fixture(scope="session")
 def small_world(builtin: Referential) -> World:
     """A small simulated market with two months of interactions (fast to learn from)."""
     return simulate_market(
@@ -128,7 +159,7 @@ def small_market(small_world: World, builtin: Referential) -> MarketContext:
 @pytest.fixture(scope="session")
 def index_dir(small_world: World, builtin: Referential, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Candidate indexes over ``small_world`` built with the hashing encoder."""
-    generator = CandidateGenerator(builtin, HashingEncoder())
+    generator = CandidateGenerator(referential=builtin, encoder=HashingEncoder())
     generator.index_offers(list(world_offers(small_world)))
     generator.index_profiles(list(world_profiles(small_world)))
     generator.index_trainings(list(world_trainings(small_world)))
@@ -136,10 +167,36 @@ def index_dir(small_world: World, builtin: Referential, tmp_path_factory: pytest
 
 
 @pytest.fixture(scope="session")
-def load_small_world(small_world: World) -> Callable[[Engine], None]:
-    """Migrates an empty database and loads ``small_world`` into it."""
+def small_world_sqlite(small_world: World, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated and loaded with ``small_world`` once; tests get copies, never this file."""
+    path = tmp_path_factory.mktemp("small-world-db") / "small_world.sqlite"
+    eng = make_engine(f"sqlite:///{path}")
+    migrate(eng)
+    load_world(small_world, SqlRepository(eng))
+    eng.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def load_small_world(small_world: World, small_world_sqlite: Path) -> Callable[[Engine], None]:
+    """Migrates an empty database and loads ``small_world`` into it.
+
+    A new SQLite file gets a copy of :func:`small_world_sqlite` (the same rows, without loading them
+    again); PostgreSQL, or a file that already holds data, is migrated and loaded.
+    """
 
     def load(eng: Engine) -> None:
+        database = eng.url.database
+        if eng.dialect.name == "sqlite" and database and database != ":memory:":
+            target = Path(database)
+            if not target.exists() or target.stat().st_size == 0:
+                eng.dispose()  # no pooled connection to the file while it is written
+                with (
+                    closing(sqlite3.connect(small_world_sqlite)) as source,
+                    closing(sqlite3.connect(target)) as destination,
+                ):
+                    source.backup(destination)
+                return
         migrate(eng)
         load_world(small_world, SqlRepository(eng))
 
@@ -148,14 +205,28 @@ def load_small_world(small_world: World) -> Callable[[Engine], None]:
 
 @pytest.fixture(scope="session")
 def train_small_ranker(small_market: MarketContext) -> Callable[[int], TrainingResult]:
-    """Trains a LambdaRank ranker of ``n_estimators`` trees on ``small_market``'s history before its cut-off."""
+    """Trains a LambdaRank ranker of ``n_estimators`` trees on ``small_market``'s history before its cut-off.
+
+    Once per tree count in the session (training is deterministic): callers share the result and must
+    not change it.
+    """
+    trained: dict[int, TrainingResult] = {}
 
     def train(n_estimators: int) -> TrainingResult:
-        return train_ranker(
-            small_market.tables,
-            small_market.builder,
-            cutoff=small_market.cutoff,
-            config=RankerConfig(n_estimators=n_estimators),
-        )
+        if n_estimators not in trained:
+            trained[n_estimators] = train_ranker(
+                small_market.tables,
+                small_market.builder,
+                cutoff=small_market.cutoff,
+                config=RankerConfig(n_estimators=n_estimators),
+            )
+        return trained[n_estimators]
 
     return train
+
+
+@pytest.fixture(scope="session")
+def small_ranker(train_small_ranker: Callable[[int], TrainingResult]) -> TrainingResult:
+    """The ranker with the default :class:`RankerConfig` trained on ``small_market``, once for the session
+    (serving, fault, registry and audit tests use it; none changes it)."""
+    return train_small_ranker(RankerConfig().n_estimators)

@@ -38,7 +38,7 @@ def index_build(
     ref = bootstrap.referential(rome_dir=rome_dir)
     data = load_world_checked(world, ref)
     enc = bootstrap.encoder(spec=encoder)
-    generator = CandidateGenerator(ref, enc)
+    generator = CandidateGenerator(referential=ref, encoder=enc)
     with err_console.status("embedding offers") as status:
         generator.index_offers(list(world_offers(data)))
         status.update("embedding consenting profiles")

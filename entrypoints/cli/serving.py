@@ -108,8 +108,11 @@ def alerts_run(
     Each (subscription, offer) is alerted at most once; a run killed midway resumes when started again.
     """
     from serving.batch.alerts import run_alert_batch
+    from serving.storage.db import ensure_schema
     from serving.storage.store import ServingStore
 
+    engine = bootstrap.engine(database_url=database_url)
+    ensure_schema(engine)  # fail closed, with the command to run, on a database not at the latest schema
     service = bootstrap.ranking_service(
         index_dir=index_dir, encoder_spec=encoder, tracking_uri=tracking_uri, rome_dir=rome_dir
     )
@@ -117,7 +120,6 @@ def alerts_run(
         err_console.print(
             f"[yellow]no usable champion ranker ({service.unavailable_model}): rule-based ranking[/]"
         )
-    engine = bootstrap.engine(database_url=database_url)
     store = ServingStore(engine)
     mode = "incremental" if incremental else "nightly"
     moment = as_of.replace(tzinfo=UTC) if as_of is not None and as_of.tzinfo is None else as_of

@@ -1,0 +1,1 @@
+"""The trust audit: group fairness of rankings, its monitor, stress experiments and the report."""

@@ -205,9 +205,8 @@ def _scores(
         ),
         offers=base.offers,
     )
-    X = PairFeatureBuilder(tables, embeddings, referential).transform(
-        pool[["profile_id", "offer_id", "as_of"]]
-    )
+    builder = PairFeatureBuilder(referential=referential, embeddings=embeddings).fit(tables)
+    X = builder.transform(pool[["profile_id", "offer_id", "as_of"]])
     return np.asarray(scorer(pool, X), dtype=float)
 
 

@@ -17,7 +17,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from eval.bench import parts as bench_parts
+from eval.bench.alerts import alerts_part
+from eval.bench.encoder import encoder_part
+from eval.bench.incremental import incremental_part
+from eval.bench.index import index_part
+from eval.bench.national import BenchPaths
+from eval.bench.sourcing import sourcing_part
 
 PARTS = ("encoder", "index", "sourcing", "incremental", "alerts")
 # What each part needs built by an earlier one.
@@ -25,6 +30,7 @@ NEEDS = {"sourcing": "index", "incremental": "index", "alerts": "index"}
 
 
 def machine() -> dict[str, Any]:
+    """The machine the figures were measured on: core count, processor, Python version, system."""
     return {
         "cores": os.cpu_count(),
         "cpu": platform.processor() or platform.machine(),
@@ -33,22 +39,58 @@ def machine() -> dict[str, Any]:
     }
 
 
-def run_part(name: str, paths: bench_parts.BenchPaths, options: dict[str, Any]) -> dict[str, Any]:
-    """Run one part in this process (the child side of :func:`run_parts`)."""
+def run_part(name: str, paths: BenchPaths, options: dict[str, Any]) -> dict[str, Any]:
+    """Run one part in this process (the child side of :func:`run_parts`).
+
+    Parameters
+    ----------
+    name
+        One of :data:`PARTS`.
+    paths
+        The world read and the work folder shared by the parts.
+    options
+        Keyword arguments of the part's function (e.g. ``queries`` for ``sourcing``).
+
+    Returns
+    -------
+    dict[str, Any]
+        The part's flat figures (durations in seconds or milliseconds, memory in MiB, as the key says).
+    """
     functions: dict[str, Callable[..., dict[str, Any]]] = {
-        "encoder": bench_parts.encoder_part,
-        "index": bench_parts.index_part,
-        "sourcing": bench_parts.sourcing_part,
-        "incremental": bench_parts.incremental_part,
-        "alerts": bench_parts.alerts_part,
+        "encoder": encoder_part,
+        "index": index_part,
+        "sourcing": sourcing_part,
+        "incremental": incremental_part,
+        "alerts": alerts_part,
     }
     return functions[name](paths, **options)
 
 
-def run_parts(
-    names: Sequence[str], paths: bench_parts.BenchPaths, options: dict[str, dict[str, Any]]
-) -> dict[str, Any]:
-    """Each part in a child process (``python -m eval.bench.runner``); returns every part's figures."""
+def run_parts(names: Sequence[str], paths: BenchPaths, options: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Each part in a child process (``python -m eval.bench.runner``), so that its peak RSS is its own.
+
+    Parameters
+    ----------
+    names
+        Parts to run, in order (a part that reads the saved indexes needs ``index`` run first, now or
+        earlier into the same work folder).
+    paths
+        The world read and the work folder shared by the parts.
+    options
+        Keyword arguments of each part's function, by part name.
+
+    Returns
+    -------
+    dict[str, Any]
+        ``machine`` (see :func:`machine`), ``world`` and each part's figures under its name.
+
+    Raises
+    ------
+    ValueError
+        A part needs indexes that no earlier part built.
+    RuntimeError
+        A child process failed or wrote no figures.
+    """
     results: dict[str, Any] = {"machine": machine(), "world": str(paths.world)}
     for name in names:
         needed = NEEDS.get(name)
@@ -80,7 +122,7 @@ def run_parts(
 
 
 def markdown(results: dict[str, Any]) -> str:
-    """One table row per figure: part, figure, value."""
+    """The results of :func:`run_parts` as a Markdown table, one row per figure: part, figure, value."""
     lines = [
         f"Machine: {results['machine']['cores']} cores, Python {results['machine']['python']}.",
         "",
@@ -103,7 +145,7 @@ def markdown(results: dict[str, Any]) -> str:
 def _child(argv: list[str]) -> None:
     name, paths_json, options_json, out = argv
     raw = json.loads(paths_json)
-    paths = bench_parts.BenchPaths(
+    paths = BenchPaths(
         world=Path(raw["world"]),
         work=Path(raw["work"]),
         rome_dir=Path(raw["rome_dir"]) if raw["rome_dir"] else None,
@@ -112,7 +154,12 @@ def _child(argv: list[str]) -> None:
     options = json.loads(options_json)
     if "sample_world" in options:
         options["sample_world"] = Path(options["sample_world"])
-    bench_parts.write_json(Path(out), run_part(name, paths, options))
+    _write_json(Path(out), run_part(name, paths, options))
+
+
+def _write_json(path: Path, figures: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(figures, indent=2) + "\n")
 
 
 if __name__ == "__main__":

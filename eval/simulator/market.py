@@ -88,7 +88,7 @@ class _EventLog:
             "reason": columns.get("reason", np.full(m, "")),
             "rank": columns.get("rank", np.zeros(m, dtype=np.int64)),
             "list_id": columns.get("list_id", np.full(m, "")),
-            "actor": np.full(m, columns.get("actor", "system")),
+            "actor": np.full(m, actor),
         }
         self.chunks.append(chunk)
 

@@ -18,7 +18,6 @@ import pandas as pd
 from eval.simulator.behaviour import (
     REASONS,
     AlertResponse,
-    EmployerResponse,
     Population,
     employer_decides,
     respond_to_alerts,
@@ -113,13 +112,6 @@ class MarketOracle:
         """What people do with alerts shown at ``ranks``: open (position-biased), refuse with a reason, apply."""
         p, o = self._positions(profile_ids, offer_ids)
         return respond_to_alerts(self.population, p, o, np.asarray(ranks), week, self.config, rng)
-
-    def employer(
-        self, profile_ids: npt.ArrayLike, offer_ids: npt.ArrayLike, *, rng: np.random.Generator
-    ) -> EmployerResponse:
-        """What employers decide on these applicants."""
-        p, o = self._positions(profile_ids, offer_ids)
-        return employer_decides(self.population, p, o, rng)
 
     def relevance(
         self, profile_ids: npt.ArrayLike, offer_ids: npt.ArrayLike, *, week: int, rng: np.random.Generator

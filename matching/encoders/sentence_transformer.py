@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -47,16 +46,17 @@ class SentenceTransformerEncoder:
     ) -> None:
         from sentence_transformers import SentenceTransformer
 
-        path = Path(model)
-        if path.exists():
-            # A local folder needs nothing from a hub: never let the hub libraries reach for one.
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        elif os.environ.get("HF_HUB_OFFLINE") == "1":
-            raise EncoderUnavailable(f"model folder {model} not found (offline): run `matching model build`")
+        # A local folder needs nothing from a hub: never let the hub libraries reach for one.
+        local = Path(model).exists()
         try:
-            self.model = SentenceTransformer(str(model), device=device)
+            self.model = SentenceTransformer(str(model), device=device, local_files_only=local)
         except OSError as error:
-            raise EncoderUnavailable(f"cannot load encoder {model!r}: {error}") from None
+            hint = (
+                ""
+                if local
+                else " (no model folder there: run `matching model build`, or name a reachable hub id)"
+            )
+            raise EncoderUnavailable(f"cannot load encoder {model!r}{hint}: {error}") from None
         if max_seq_length is not None:
             self.model.max_seq_length = max_seq_length
         if int8:
@@ -74,7 +74,7 @@ class SentenceTransformerEncoder:
             raise EncoderUnavailable(f"encoder {model!r} does not declare its embedding dimension")
         self.dim = int(dim)
         self.name = (
-            f"st:{path.name if path.exists() else model}"
+            f"st:{Path(model).name if local else model}"
             + (":int8" if int8 else "")
             + (f":len{max_seq_length}" if max_seq_length else "")
         )

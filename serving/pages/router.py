@@ -2,7 +2,8 @@
 my subscription, see short trainings when skills are missing.
 
 The token lives in an ``HttpOnly`` cookie with ``SameSite=Strict`` (no cross-site form can post with
-it); every page reuses the API handlers, so the same object-level checks and logging apply.
+it); every page calls the same use cases as the API (:mod:`serving.services`), so the same object-level
+checks and logging apply.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from fastapi.templating import Jinja2Templates
 
 from matching.domain import RefusalReason
 from serving.deps import ContainerDep
-from serving.routers.alerts import alert_feedback, edit_my_subscription, my_alerts, my_subscription
-from serving.routers.poe import poe_suggestions
 from serving.schemas import FeedbackIn, SubscriptionUpdate
 from serving.security import AuthError, Principal, Role
+from serving.services.alerts import alerts_of, record_feedback
+from serving.services.errors import NotFound
+from serving.services.poe import poe_suggestions
+from serving.services.subscriptions import edit_subscription, subscription_of
 
 router = APIRouter(prefix="/pages", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -76,11 +79,13 @@ def _back(path: str, message: str) -> RedirectResponse:
 
 @router.get("/connexion", response_class=HTMLResponse)
 def login_form(request: Request) -> Response:
+    """The login form: paste the token received from one's counsellor."""
     return templates.TemplateResponse(request, "connexion.html", {"principal": None})
 
 
 @router.post("/connexion")
 def login(request: Request, container: ContainerDep, jeton: Annotated[str, Form(max_length=200)]) -> Response:
+    """Check the token, keep it in the cookie and go to the role's home page; 401 with the form again."""
     try:
         principal = container.tokens.verify(jeton.strip())
     except AuthError:
@@ -97,6 +102,7 @@ def login(request: Request, container: ContainerDep, jeton: Annotated[str, Form(
 
 @router.post("/deconnexion")
 def logout() -> Response:
+    """Forget the token cookie."""
     response = RedirectResponse("/pages/connexion", status_code=303)
     response.delete_cookie(COOKIE)
     return response
@@ -104,14 +110,15 @@ def logout() -> Response:
 
 @router.get("/mes-alertes", response_class=HTMLResponse)
 def alerts_page(request: Request, container: ContainerDep, message: str | None = None) -> Response:
+    """My alerts with why each was sent, one-click answers, and my subscription's settings."""
     principal = _jobseeker(request, container)
     try:
-        subscription = my_subscription(container, principal)
-    except HTTPException:
+        subscription = subscription_of(container, principal.subject_id)
+    except NotFound:  # no job project known yet: the page shows the alerts without the settings form
         subscription = None
     context = {
         "principal": principal,
-        "alerts": my_alerts(container, principal, limit=50),
+        "alerts": alerts_of(container, principal, principal.subject_id, limit=50),
         "subscription": subscription,
         "reasons": list(REASON_LABELS.items()),
         "reason_labels": REASON_LABELS,
@@ -134,14 +141,13 @@ def answer_alert(
     body = FeedbackIn(action="refused", reason=reason) if reason else FeedbackIn(action="applied")
     if action not in (None, "applied"):
         raise HTTPException(422, "action inconnue")
-    out = alert_feedback(alert_id, body, container, principal)
-    if out.poe_suggestions_url:
-        offer = container.store.alert(alert_id)
-        return RedirectResponse(
-            f"/pages/formations?offer_id={quote(offer.offer_id if offer else '')}", status_code=303
-        )
+    feedback = record_feedback(container, principal, alert_id, body)
+    if feedback.poe_suggestions_url:
+        return RedirectResponse(f"/pages/formations?offer_id={quote(feedback.offer_id)}", status_code=303)
     if reason:
-        changed = ", ".join(CHANGE_LABELS.get(k, k) for k in out.subscription_changes) or "rien à changer"
+        changed = (
+            ", ".join(CHANGE_LABELS.get(k, k) for k in feedback.subscription_changes) or "rien à changer"
+        )
         return _back(
             "/pages/mes-alertes",
             f"Merci : offre écartée ({REASON_LABELS[reason.value]}). Abonnement mis à jour : {changed}.",
@@ -157,18 +163,20 @@ def save_subscription(
     salary_floor_monthly: Annotated[float, Form(ge=0, le=100_000)],
     max_alerts_per_run: Annotated[int, Form(ge=1, le=100)],
 ) -> Response:
+    """Save the settings form (radius, salary floor: 0 for none, alerts per run)."""
     principal = _jobseeker(request, container)
     update = SubscriptionUpdate(
         radius_km=radius_km,
         salary_floor_monthly=salary_floor_monthly or None,
         max_alerts_per_run=max_alerts_per_run,
     )
-    edit_my_subscription(update, container, principal)
+    edit_subscription(container, principal.subject_id, update)
     return _back("/pages/mes-alertes", "Abonnement enregistré.")
 
 
 @router.get("/formations", response_class=HTMLResponse)
 def trainings_page(request: Request, container: ContainerDep, offer_id: str) -> Response:
+    """Short trainings that close my missing skills for an offer (logged like the API's suggestions)."""
     principal = _jobseeker(request, container)
-    poe = poe_suggestions(container, principal, offer_id=offer_id, profile_id=principal.subject_id, k=5)
+    poe = poe_suggestions(container, principal, offer_id, principal.subject_id, k=5)
     return templates.TemplateResponse(request, "formations.html", {"principal": principal, "poe": poe})

@@ -3,22 +3,19 @@ scientist's model page (champion, metrics and fairness figures, kill switch, lin
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
 
-from serving.container import ServiceUnavailable
 from serving.deps import ContainerDep
 from serving.pages.router import _back, _principal, templates
-from serving.routers.admin import set_kill_switch
-from serving.routers.sourcing import candidate_action, candidates
-from serving.routers.viviers import create_vivier, my_viviers, refresh_vivier
-from serving.schemas import CounsellorActionIn, KillSwitchIn, VivierIn
+from serving.schemas import CounsellorActionIn, VivierIn
 from serving.security import Principal, Role
-from serving.storage.tables import OfferRow
+from serving.services.admin import model_overview, set_kill_switch
+from serving.services.sourcing import offer_title, rank_candidates, record_candidate_action, search_offers
+from serving.services.viviers import create_vivier, refresh_vivier, viviers_of
 
 router = APIRouter(prefix="/pages", include_in_schema=False)
 DISMISS_REASONS = [
@@ -39,15 +36,9 @@ def _staff(request: Request, container: ContainerDep, *roles: Role) -> Principal
 
 @router.get("/offres", response_class=HTMLResponse)
 def offers_page(request: Request, container: ContainerDep, q: str | None = None) -> Response:
+    """Offer search by title words or id, newest first."""
     principal = _staff(request, container, Role.COUNSELLOR, Role.ADMIN)
-    query = select(OfferRow.id, OfferRow.title, OfferRow.rome_code, OfferRow.contract_type).order_by(
-        OfferRow.created_at.desc()
-    )
-    if q:
-        pattern = f"%{q.strip()[:100]}%"
-        query = query.where(or_(OfferRow.title.ilike(pattern), OfferRow.id == q.strip()))
-    with Session(container.engine) as session:
-        offers = session.execute(query.limit(30)).all()
+    offers = search_offers(container, q)
     return templates.TemplateResponse(
         request, "offres.html", {"principal": principal, "offers": offers, "q": q}
     )
@@ -57,13 +48,12 @@ def offers_page(request: Request, container: ContainerDep, q: str | None = None)
 def offer_page(
     request: Request, container: ContainerDep, offer_id: str, message: str | None = None
 ) -> Response:
+    """An offer's ranked candidates (the API's sourcing list, logged the same way) with their actions."""
     principal = _staff(request, container, Role.COUNSELLOR, Role.ADMIN)
-    result = candidates(offer_id, container, principal, k=20)
-    offers = container.tables().offers
-    offer = offers.loc[offer_id] if offer_id in offers.index else None
+    result = rank_candidates(container, principal, offer_id, k=20)
     context = {
         "principal": principal,
-        "offer": {"id": offer_id, "title": offer["title"] if offer is not None else offer_id},
+        "offer": {"id": offer_id, "title": offer_title(container, offer_id)},
         "result": result,
         "dismiss_reasons": DISMISS_REASONS,
         "message": message,
@@ -80,19 +70,22 @@ def act_on_candidate(
     action: Annotated[str, Form()],
     reason: Annotated[str | None, Form(max_length=64)] = None,
 ) -> Response:
-    principal = _staff(request, container, Role.COUNSELLOR, Role.ADMIN)
+    """Propose a candidate to the employer or dismiss them with a reason, then back to the offer."""
+    _staff(request, container, Role.COUNSELLOR, Role.ADMIN)  # the caller is not logged with the event
     if action not in ("proposed", "dismissed"):
         raise HTTPException(422, "action inconnue")
     body = CounsellorActionIn(action=action, reason=reason if action == "dismissed" else None)
-    candidate_action(offer_id, profile_id, body, container, principal)
+    record_candidate_action(container, offer_id, profile_id, body)
     done = "proposé à l'employeur" if action == "proposed" else "écarté"
     return _back(f"/pages/offres/{offer_id}", f"Candidat {profile_id} {done}.")
 
 
 @router.get("/viviers", response_class=HTMLResponse)
 def viviers_page(request: Request, container: ContainerDep, message: str | None = None) -> Response:
+    """The counsellor's viviers and the form to create one."""
     principal = _staff(request, container, Role.COUNSELLOR, Role.ADMIN)
-    context = {"principal": principal, "viviers": my_viviers(container, principal), "message": message}
+    viviers = viviers_of(container, principal.subject_id)
+    context = {"principal": principal, "viviers": viviers, "message": message}
     return templates.TemplateResponse(request, "viviers.html", context)
 
 
@@ -107,6 +100,7 @@ def create_vivier_page(
     radius_km: Annotated[float, Form(gt=0, le=200)] = 20,
     available_within_days: Annotated[int, Form(ge=0, le=365)] = 30,
 ) -> Response:
+    """Create a vivier from the form (ROME codes separated by commas) and fill it now."""
     principal = _staff(request, container, Role.COUNSELLOR, Role.ADMIN)
     codes = [c.strip().upper() for c in rome_codes.split(",") if c.strip()]
     spec = VivierIn(
@@ -117,14 +111,15 @@ def create_vivier_page(
         radius_km=radius_km,
         available_within_days=available_within_days,
     )
-    vivier = create_vivier(spec, container, principal)
+    vivier = create_vivier(container, principal.subject_id, spec)
     return _back("/pages/viviers", f"Vivier « {vivier.label} » créé : {len(vivier.profile_ids)} personnes.")
 
 
 @router.post("/viviers/{vivier_id}/actualiser")
 def refresh_vivier_page(request: Request, container: ContainerDep, vivier_id: int) -> Response:
+    """Recompute who is in one of the counsellor's viviers."""
     principal = _staff(request, container, Role.COUNSELLOR, Role.ADMIN)
-    vivier = refresh_vivier(vivier_id, container, principal)
+    vivier = refresh_vivier(container, principal.subject_id, vivier_id)
     return _back(
         "/pages/viviers", f"Vivier « {vivier.label} » actualisé : {len(vivier.profile_ids)} personnes."
     )
@@ -132,46 +127,9 @@ def refresh_vivier_page(request: Request, container: ContainerDep, vivier_id: in
 
 @router.get("/modele", response_class=HTMLResponse)
 def model_page(request: Request, container: ContainerDep, message: str | None = None) -> Response:
-    from models.registry import ModelRegistry
-
+    """The data scientist's page: model and index served, the champion's metrics, the kill switch."""
     principal = _staff(request, container, Role.ADMIN)
-    kill_switch = container.store.kill_switch()
-    try:
-        service = container.service()
-        model_version, index_version = service.served_model(kill_switch), service.index_version
-    except ServiceUnavailable as error:
-        model_version, index_version = f"indisponible ({error})", "indisponible"
-    metrics: list[tuple[str, float]] = []
-    problem = ""
-    uri = container.tracking_uri or ""
-    try:
-        if not uri:
-            raise LookupError("registre non configuré")
-        registry = ModelRegistry(uri, model_name=container.model_name)
-        version = registry.champion_version()
-        if version is None:
-            problem = "pas de champion enregistré"
-        else:
-            run_id = registry.client.get_model_version(registry.model_name, version).run_id or ""
-            run_metrics = registry.client.get_run(run_id).data.metrics
-            metrics = sorted(
-                (k.removeprefix("ltr."), v) for k, v in run_metrics.items() if k.startswith("ltr.")
-            )
-    except LookupError as error:
-        problem = str(error)
-    except Exception as error:  # the page must show even when MLflow is unreachable
-        problem = f"MLflow injoignable : {type(error).__name__}"
-    context = {
-        "principal": principal,
-        "model_version": model_version,
-        "index_version": index_version,
-        "kill_switch": kill_switch,
-        "tracking_uri": uri,
-        "mlflow_url": uri if uri.startswith("http") else None,
-        "metrics": metrics,
-        "metrics_problem": problem,
-        "message": message,
-    }
+    context = {"principal": principal, **asdict(model_overview(container)), "message": message}
     return templates.TemplateResponse(request, "modele.html", context)
 
 
@@ -179,6 +137,7 @@ def model_page(request: Request, container: ContainerDep, message: str | None = 
 def toggle_kill_switch(
     request: Request, container: ContainerDep, enabled: Annotated[bool, Form()]
 ) -> Response:
+    """Switch ML ranking off (rule-based ranking everywhere) or back on."""
     principal = _staff(request, container, Role.ADMIN)
-    set_kill_switch(KillSwitchIn(enabled=enabled), container, principal)
+    set_kill_switch(container, enabled, by=principal.subject_id)
     return _back("/pages/modele", "Classement ML désactivé." if enabled else "Classement ML réactivé.")

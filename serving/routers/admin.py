@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from serving.deps import Admin, ContainerDep
 from serving.schemas import KillSwitchIn
-from serving.storage.store import KILL_SWITCH
+from serving.services import admin
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -14,10 +14,10 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 @router.put("/kill-switch")
 def set_kill_switch(body: KillSwitchIn, container: ContainerDep, principal: Admin) -> dict[str, bool]:
     """On: every ranking falls back to the rule-based one (today's practice) until switched off."""
-    container.store.set_flag(KILL_SWITCH, "on" if body.enabled else "off", by=principal.subject_id)
-    return {"enabled": body.enabled}
+    return {"enabled": admin.set_kill_switch(container, body.enabled, by=principal.subject_id)}
 
 
 @router.get("/kill-switch")
 def get_kill_switch(container: ContainerDep, principal: Admin) -> dict[str, bool]:
-    return {"enabled": container.store.kill_switch()}
+    """Whether ML ranking is switched off."""
+    return {"enabled": admin.kill_switch(container)}

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
-from serving.container import ServiceUnavailable
 from serving.deps import ContainerDep
 from serving.schemas import ReadyOut
+from serving.services.health import readiness
 
 router = APIRouter(tags=["health"])
 
@@ -25,22 +25,6 @@ def ready(container: ContainerDep) -> JSONResponse:
     Without a usable champion the API is ready only if the kill switch is on (rule-based ranking
     chosen by an operator).
     """
-    database = container.database_ok()
-    out = ReadyOut(ready=False, database=database)
-    if not database:
-        out.problem = "database unreachable"
-        return JSONResponse(out.model_dump(), status_code=503)
-    out.kill_switch = container.store.kill_switch()
-    try:
-        service = container.service()
-    except ServiceUnavailable as error:
-        out.problem = str(error)
-        return JSONResponse(out.model_dump(), status_code=503)
-    out.degraded = container.degraded or None
-    out.index_version = service.index_version
-    out.model_version = service.served_model(out.kill_switch)
-    if service.unavailable_model and not out.kill_switch:
-        out.problem = f"champion model unavailable ({service.unavailable_model}); turn the kill switch on to serve the rule-based ranking"
-        return JSONResponse(out.model_dump(), status_code=503)
-    out.ready = True
-    return JSONResponse(out.model_dump())
+    out = readiness(container)  # not ready: 503 with the problem, so a load balancer stops sending traffic
+    code = status.HTTP_200_OK if out.ready else status.HTTP_503_SERVICE_UNAVAILABLE
+    return JSONResponse(out.model_dump(), status_code=code)

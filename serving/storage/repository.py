@@ -245,28 +245,6 @@ class SqlRepository:
                 removed += int(getattr(result, "rowcount", 0) or 0)
         return removed
 
-    def events_of(self, profile_id: str) -> list[Interaction]:
-        with Session(self.engine) as session:
-            rows = session.scalars(
-                select(InteractionRow)
-                .where(InteractionRow.profile_id == profile_id)
-                .order_by(InteractionRow.occurred_at)
-            )
-            return [
-                Interaction(
-                    occurred_at=r.occurred_at,
-                    event=r.event,
-                    profile_id=r.profile_id,
-                    offer_id=r.offer_id,
-                    training_id=r.training_id,
-                    reason=r.reason,
-                    rank=r.rank,
-                    list_id=r.list_id,
-                    actor=r.actor,
-                )
-                for r in rows
-            ]
-
     def count(self, table: type[Base]) -> int:
         with Session(self.engine) as session:
             return int(session.scalar(select(func.count()).select_from(table)) or 0)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from matching.domain import Profile, Subscription
@@ -25,13 +25,25 @@ from serving.storage.tables import (
     AlertRunRow,
     FlagRow,
     InteractionRow,
+    OfferRow,
     OutboxRow,
     ProfileRow,
     RecommendationLogRow,
     SubscriptionRow,
+    VivierRow,
 )
 
 KILL_SWITCH = "ml_ranking_disabled"
+
+
+@dataclass(frozen=True)
+class OfferListing:
+    """An offer as a search result lists it."""
+
+    id: str
+    title: str
+    rome_code: str
+    contract_type: str | None
 
 
 def utcnow() -> datetime:
@@ -413,10 +425,50 @@ class ServingStore:
     def kill_switch(self) -> bool:
         return self.flag(KILL_SWITCH) == "on"
 
-    def counts(self) -> dict[str, Any]:
+    # -- offer search and viviers (counsellors) -------------------------------------------------------
+    def search_offers(self, query: str | None, *, limit: int = 30) -> list[OfferListing]:
+        """The latest offers whose title contains ``query`` (any case) or whose id is ``query``.
+
+        Parameters
+        ----------
+        query
+            Words of a title (their first 100 characters) or an offer id; ``None`` or empty: all offers.
+        limit
+            At most this many offers, newest first.
+        """
+        statement = select(OfferRow.id, OfferRow.title, OfferRow.rome_code, OfferRow.contract_type)
+        if query:
+            wanted = query.strip()
+            statement = statement.where(or_(OfferRow.title.ilike(f"%{wanted[:100]}%"), OfferRow.id == wanted))
         with Session(self.engine) as session:
-            return {
-                "alerts": session.scalar(select(func.count()).select_from(AlertRow)),
-                "outbox": session.scalar(select(func.count()).select_from(OutboxRow)),
-                "runs": session.scalar(select(func.count()).select_from(AlertRunRow)),
-            }
+            rows = session.execute(statement.order_by(OfferRow.created_at.desc()).limit(limit))
+            return [OfferListing(*row) for row in rows]
+
+    def add_vivier(self, owner_id: str, spec: dict[str, Any], profile_ids: list[str]) -> VivierRow:
+        """Save a vivier (``spec``: label, ROME codes, centre, radius, horizon) filled with ``profile_ids``."""
+        now = utcnow()
+        row = VivierRow(owner_id=owner_id, **spec, created_at=now, refreshed_at=now, profile_ids=profile_ids)
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            session.add(row)
+        return row
+
+    def viviers_of(self, owner_id: str) -> list[VivierRow]:
+        """A counsellor's viviers, oldest first."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            return list(
+                session.scalars(
+                    select(VivierRow).where(VivierRow.owner_id == owner_id).order_by(VivierRow.id)
+                )
+            )
+
+    def vivier(self, vivier_id: int) -> VivierRow | None:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return session.get(VivierRow, vivier_id)
+
+    def set_vivier_members(self, vivier_id: int, profile_ids: list[str]) -> VivierRow | None:
+        """Replace a vivier's members, marked refreshed now; ``None`` when there is no such vivier."""
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            row = session.get(VivierRow, vivier_id)
+            if row is not None:
+                row.profile_ids, row.refreshed_at = profile_ids, utcnow()
+            return row

@@ -42,7 +42,7 @@ from matching.ingest.profiles import (
     resolve_job_title,
 )
 from matching.referential import Referential, gendered_forms
-from models.training import train_ranker
+from models.training import TrainingResult
 
 TODAY = date(2025, 6, 1)
 
@@ -157,9 +157,11 @@ def test_intake_refuses_what_it_cannot_place(builtin: Referential) -> None:
 
 
 @pytest.fixture(scope="module")
-def audit_inputs(small_market: MarketContext) -> tuple[pd.DataFrame, pd.DataFrame, object]:
+def audit_inputs(
+    small_market: MarketContext, small_ranker: TrainingResult
+) -> tuple[pd.DataFrame, pd.DataFrame, object]:
     config = MarketEvalConfig(max_people=300, max_offers=100, random_state=0)
-    ranker = train_ranker(small_market.tables, small_market.builder, cutoff=small_market.cutoff).ranker
+    ranker = small_ranker.ranker  # the default config on small_market's history, as train_ranker fits it
     return graded_pool(small_market, config)[0], graded_sourcing_pool(small_market, config)[0], ranker
 
 

@@ -12,14 +12,13 @@ from entrypoints.cli import app
 from eval.feedback import FeedbackConfig, feedback_experiment
 from eval.market import MarketContext, MarketEvalConfig
 from eval.ranking import evaluate_rankers
-from eval.simulator import World, read_world, write_world
+from eval.simulator import World, write_world
 from eval.simulator.oracle import GRADE_REFUSED, MarketOracle
 from matching.encoders import CachedEncoder, USEEncoder
 from matching.referential import Referential
 from models.ranker import RankerConfig
 
 RANKERS = {"ltr", "rule", "embedding", "bm25", "popularity", "random"}
-SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "world"
 
 
 def test_oracle_refuses_what_breaks_a_hidden_preference(small_world: World) -> None:
@@ -126,9 +125,9 @@ def test_eval_refuses_a_missing_world(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_done_when_targets_on_the_sample_world(builtin: Referential) -> None:
+def test_done_when_targets_on_the_sample_world(builtin: Referential, sample_world: World) -> None:
     """The issue's targets: NDCG@10 ≥ 1.3 × rule and ≥ 1.1 × embedding; repeat refusals −50 % per reason."""
-    ctx = MarketContext.build(read_world(SAMPLE), builtin, CachedEncoder(USEEncoder()))
+    ctx = MarketContext.build(sample_world, builtin, CachedEncoder(USEEncoder()))
     evaluation = evaluate_rankers(ctx)
     ratios = evaluation.ratios()
     assert ratios["ltr/rule"] >= 1.3

@@ -77,6 +77,18 @@ def test_exposure_is_logged_with_ranks(world: World) -> None:
     assert open_rate.loc[1] > open_rate.loc[world.config.alerts_per_week]  # position bias
 
 
+def test_events_name_who_acted(world: World) -> None:
+    """Employers' decisions and hires are logged as the employer's, proposals as the counsellor's, the
+    rest (alerts sent, people's own answers) as the system's — not every event as ``system``."""
+    events = world.interactions
+    actor_of = events.groupby("event")["actor"].agg(lambda actors: set(actors))
+    for event in ("employer_accepted", "employer_refused", "hired"):
+        assert actor_of[event] == {"employer"}, event
+    assert actor_of["counsellor_proposed"] == {"counsellor"}
+    for event in ("alert_sent", "refused", "applied"):
+        assert actor_of[event] == {"system"}, event
+
+
 def _pairs(world: World, event: str, reason: str | None = None) -> pd.DataFrame:
     """Events joined with their offer (columns suffixed ``_o``) and person (profile + hidden truth)."""
     events = world.interactions[world.interactions["event"] == event]

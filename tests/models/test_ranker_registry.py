@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -91,9 +90,9 @@ def test_promotion_gate() -> None:
 
 
 def test_registry_logs_registers_promotes_and_rolls_back(
-    tmp_path: Path, small_market: MarketContext, train_small_ranker: Callable[[int], TrainingResult]
+    tmp_path: Path, small_market: MarketContext, small_ranker: TrainingResult
 ) -> None:
-    trained = train_small_ranker(20)
+    trained = small_ranker
     check_allowlist(trained.ranker.feature_names_)
     registry = ModelRegistry(f"sqlite:///{tmp_path / 'mlflow.db'}", model_name="test-ranker")
     with pytest.raises(RegistryError, match="no champion"):
@@ -143,12 +142,12 @@ def test_registry_logs_registers_promotes_and_rolls_back(
 
 
 def test_the_registered_champion_sees_allowlisted_features_only(
-    tmp_path: Path, train_small_ranker: Callable[[int], TrainingResult]
+    tmp_path: Path, small_ranker: TrainingResult
 ) -> None:
     """The champion as serving gets it (alias → registered artifacts) has allowlisted, unprotected
     features, the same as logged in its run; a registered version whose manifest names a protected
     attribute is refused when loaded."""
-    trained = train_small_ranker(5)
+    trained = small_ranker
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     registry = ModelRegistry(uri, model_name="allowlist-check")
     run_id, version = registry.log_run(

@@ -8,21 +8,20 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
 
-from entrypoints.world_loader import load_world
 from eval.simulator import World
 from matching.domain import Subscription
 from matching.encoders import HashingEncoder
 from matching.referential import Referential
 from models.pipeline import RankingService
 from serving.batch.alerts import run_alert_batch
-from serving.storage.db import make_engine, migrate
-from serving.storage.repository import SqlRepository
+from serving.storage.db import make_engine
 from serving.storage.store import ServingStore
 from serving.storage.tables import AlertRow, AlertRunItemRow, AlertRunRow, InteractionRow, OutboxRow
 
@@ -30,9 +29,8 @@ AS_OF = datetime(2025, 2, 17, tzinfo=UTC)
 KILLS = 50  # SIGKILLs at random moments of one run, each followed by a restart
 
 
-def _loaded(engine: Engine, world: World) -> ServingStore:
-    migrate(engine)
-    load_world(world, SqlRepository(engine))
+def _loaded(engine: Engine, load_small_world: Callable[[Engine], None]) -> ServingStore:
+    load_small_world(engine)
     return ServingStore(engine)
 
 
@@ -51,11 +49,15 @@ def _service(index_dir: Path, builtin: Referential) -> RankingService:
 
 @pytest.fixture(scope="module")
 def reference(
-    small_world: World, builtin: Referential, index_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    small_world: World,
+    load_small_world: Callable[[Engine], None],
+    builtin: Referential,
+    index_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> list[tuple[str, str]]:
     """The alerts of one uninterrupted run."""
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('ref') / 'ref.sqlite'}")
-    store = _loaded(engine, small_world)
+    store = _loaded(engine, load_small_world)
     summary = run_alert_batch(store, _service(index_dir, builtin), as_of=AS_OF)
     assert summary.alerts > 100 and summary.subscriptions == len(small_world.subscriptions)
     return _alerts(engine)
@@ -63,12 +65,12 @@ def reference(
 
 def test_second_run_alerts_nothing_twice(
     engine: Engine,
-    small_world: World,
+    load_small_world: Callable[[Engine], None],
     builtin: Referential,
     index_dir: Path,
     reference: list[tuple[str, str]],
 ) -> None:
-    store = _loaded(engine, small_world)
+    store = _loaded(engine, load_small_world)
     service = _service(index_dir, builtin)
     first = run_alert_batch(store, service, as_of=AS_OF)
     assert _alerts(engine) == reference
@@ -89,17 +91,21 @@ def _count(engine: Engine, table: type) -> int:
 
 @pytest.mark.slow
 def test_sigkill_mid_run_loses_and_duplicates_nothing(
-    engine: Engine, small_world: World, index_dir: Path, reference: list[tuple[str, str]], tmp_path: Path
+    engine: Engine,
+    load_small_world: Callable[[Engine], None],
+    index_dir: Path,
+    reference: list[tuple[str, str]],
+    tmp_path: Path,
 ) -> None:
     """50 SIGKILLs at random moments of one run, each followed by a restart: the alerts, outbox rows
     and logged events are exactly those of an uninterrupted run."""
-    _loaded(engine, small_world)
+    _loaded(engine, load_small_world)
     started = datetime.now(UTC)
     url = engine.url.render_as_string(hide_password=False)
     command = [
         sys.executable,
         "-m",
-        "matching",
+        "entrypoints",
         "alerts",
         "run",
         "--index",
@@ -172,11 +178,11 @@ def test_rotation_among_near_equal_candidates() -> None:
 
 
 def test_every_job_project_gets_a_subscription(
-    engine: Engine, small_world: World, builtin: Referential, index_dir: Path
+    engine: Engine, load_small_world: Callable[[Engine], None], builtin: Referential, index_dir: Path
 ) -> None:
     from serving.storage.tables import SubscriptionRow
 
-    store = _loaded(engine, small_world)
+    store = _loaded(engine, load_small_world)
     with engine.begin() as connection:
         connection.execute(
             SubscriptionRow.__table__.delete().where(SubscriptionRow.profile_id.in_(["P0000001", "P0000002"]))
@@ -243,6 +249,7 @@ def test_windowed_results_keeps_a_bounded_window_in_flight() -> None:
 def test_dask_batch_equals_the_sequential_batch(
     engine: Engine,
     small_world: World,
+    load_small_world: Callable[[Engine], None],
     builtin: Referential,
     index_dir: Path,
     reference: list[tuple[str, str]],
@@ -254,7 +261,7 @@ def test_dask_batch_equals_the_sequential_batch(
     from entrypoints.bootstrap import database_loader
     from serving.batch.distributed import dask_client, run_alert_batch_dask
 
-    store = _loaded(engine, small_world)
+    store = _loaded(engine, load_small_world)
     tracking_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"  # an empty model store: rule-based, as the reference
     MlflowClient(tracking_uri).search_registered_models()  # created once here, not by two workers at once
     loader = database_loader(

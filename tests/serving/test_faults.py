@@ -79,7 +79,7 @@ def statuses(client: TestClient, headers: dict[str, dict[str, str]], offer: str)
 def stack(
     small_world: World,
     load_small_world: Callable[[Engine], None],
-    train_small_ranker: Callable[[int], TrainingResult],
+    small_ranker: TrainingResult,
     index_dir: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Stack:
@@ -89,7 +89,7 @@ def stack(
     load_small_world(engine)
     engine.dispose()
     tracking_uri = f"sqlite:///{root / 'mlflow.db'}"
-    ranker = train_small_ranker(10).ranker
+    ranker = small_ranker.ranker
     registry = ModelRegistry(tracking_uri, model_name=MODEL)
     _, version = registry.log_run(ranker, params={}, metrics={"ltr": {"ndcg@10": 0.5}}, data_fingerprint="f")
     registry.promote(version)
@@ -247,7 +247,7 @@ def test_missing_encoder_answers_503_then_recovers(
 
     texts = list(small_world.offers["title"]) + [f.label for f in builtin.fiches.values()]
     encoder_dir = _tiny_sentence_transformer(tmp_path / "encoder", texts)
-    generator = CandidateGenerator(builtin, SentenceTransformerEncoder(str(encoder_dir)))
+    generator = CandidateGenerator(referential=builtin, encoder=SentenceTransformerEncoder(str(encoder_dir)))
     generator.index_offers(list(world_offers(small_world)))
     generator.index_profiles(list(world_profiles(small_world)))
     generator.index_trainings(list(world_trainings(small_world)))

@@ -1,0 +1,83 @@
+"""Operations: the kill switch of ML ranking and what the model page shows (champion, metrics)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from serving.container import ServiceUnavailable, ServingContainer
+from serving.storage.store import KILL_SWITCH
+
+
+@dataclass(frozen=True)
+class ModelOverview:
+    """What is served (model and index versions, kill switch) and the champion's metrics from MLflow."""
+
+    model_version: str
+    index_version: str
+    kill_switch: bool
+    tracking_uri: str
+    mlflow_url: str | None  # a link only to an MLflow server, not to a local store
+    metrics: list[tuple[str, float]] = field(default_factory=list)
+    metrics_problem: str = ""  # in French: why no metrics are shown
+
+
+def kill_switch(container: ServingContainer) -> bool:
+    """Whether ML ranking is switched off (every ranking rule-based)."""
+    return container.store.kill_switch()
+
+
+def set_kill_switch(container: ServingContainer, enabled: bool, *, by: str) -> bool:
+    """Switch ML ranking off (``enabled``) or back on; returns ``enabled``.
+
+    Parameters
+    ----------
+    container
+        The API's dependencies.
+    enabled
+        On: every ranking falls back to the rule-based one (today's practice) until switched off.
+    by
+        Who switched it, kept with the flag.
+    """
+    container.store.set_flag(KILL_SWITCH, "on" if enabled else "off", by=by)
+    return enabled
+
+
+def model_overview(container: ServingContainer) -> ModelOverview:
+    """What the model page shows; it never fails: an unavailable part is described in French instead."""
+    from models.registry import ModelRegistry  # MLflow is slow to import: only when the page is asked
+
+    switched_off = container.store.kill_switch()
+    try:
+        service = container.service()
+        model_version, index_version = service.served_model(switched_off), service.index_version
+    except ServiceUnavailable as error:
+        model_version, index_version = f"indisponible ({error})", "indisponible"
+    metrics: list[tuple[str, float]] = []
+    problem = ""
+    uri = container.tracking_uri or ""
+    try:
+        if not uri:
+            raise LookupError("registre non configuré")
+        registry = ModelRegistry(uri, model_name=container.model_name)
+        version = registry.champion_version()
+        if version is None:
+            problem = "pas de champion enregistré"
+        else:
+            run_id = registry.client.get_model_version(registry.model_name, version).run_id or ""
+            run_metrics = registry.client.get_run(run_id).data.metrics
+            metrics = sorted(
+                (k.removeprefix("ltr."), v) for k, v in run_metrics.items() if k.startswith("ltr.")
+            )
+    except LookupError as error:
+        problem = str(error)
+    except Exception as error:  # the page must show even when MLflow is unreachable
+        problem = f"MLflow injoignable : {type(error).__name__}"
+    return ModelOverview(
+        model_version=model_version,
+        index_version=index_version,
+        kill_switch=switched_off,
+        tracking_uri=uri,
+        mlflow_url=uri if uri.startswith("http") else None,
+        metrics=metrics,
+        metrics_problem=problem,
+    )
