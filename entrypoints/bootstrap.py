@@ -64,6 +64,7 @@ def encoder(settings: Settings | None = None, spec: str | None = None) -> Cached
 
 
 def save_cache(cached: CachedEncoder, settings: Settings | None = None) -> None:
+    """Persist the embedding cache of ``cached`` beside the others (``MATCHING_CACHE_DIR``)."""
     path = _cache_file(settings or get_settings(), cached)
     path.parent.mkdir(parents=True, exist_ok=True)
     cached.save(path)
@@ -75,10 +76,12 @@ def _cache_file(settings: Settings, cached: CachedEncoder) -> Path:
 
 
 def engine(settings: Settings | None = None, database_url: str | None = None) -> Engine:
+    """The database engine: ``database_url``, else ``MATCHING_DATABASE_URL`` (SQLite under ``var/``)."""
     return make_engine(database_url or (settings or get_settings()).database_url)
 
 
 def repository(settings: Settings | None = None, database_url: str | None = None) -> SqlRepository:
+    """The repository of domain objects over :func:`engine`."""
     return SqlRepository(engine(settings, database_url))
 
 
@@ -200,17 +203,24 @@ def database_loader(
     tracking_uri: str | None = None,
     rome_dir: Path | None = None,
 ) -> Callable[[pd.Timestamp], Loader]:
-    """``loader(now)`` for :func:`run_alert_batch_dask` on a database (what ``matching alerts run --dask`` uses)."""
+    """``loader(now)`` for :func:`run_alert_batch_dask` on a database (what ``matching alerts run --dask`` uses).
+
+    Every setting a worker needs is resolved here, in the driver, and shipped with the task: a remote
+    worker's own environment must not make it load another encoder, referential, index or champion.
+    """
+    settings = get_settings()
+    resolved_index, resolved_encoder = index_dir or settings.index_dir, encoder_spec or settings.encoder
+    resolved_uri, resolved_rome = settings.tracking_uri(tracking_uri), rome_dir or settings.rome_dir
 
     def for_run(now: pd.Timestamp) -> Loader:
         return functools.partial(
             database_context,
             database_url,
             now,
-            index_dir=index_dir,
-            encoder_spec=encoder_spec,
-            tracking_uri=tracking_uri,
-            rome_dir=rome_dir,
+            index_dir=resolved_index,
+            encoder_spec=resolved_encoder,
+            tracking_uri=resolved_uri,
+            rome_dir=resolved_rome,
         )
 
     return for_run

@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models import DEFAULT_MODEL_NAME
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -64,7 +66,7 @@ class Settings(BaseSettings):
     model_dir: Path = Field(default=PROJECT_ROOT / "var" / "models" / "multilingual-e5-small")
     cache_dir: Path = Field(default=PROJECT_ROOT / "var" / "cache")
     index_dir: Path = Field(default=PROJECT_ROOT / "var" / "index")
-    ranker_model_name: str = "matching-alert-ranker"
+    ranker_model_name: str = DEFAULT_MODEL_NAME
     mlflow_tracking_uri: str | None = Field(
         default=None, validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "MATCHING_MLFLOW_TRACKING_URI")
     )

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from features.asof import AsOfIndex
 from features.embeddings import PairEmbeddings
@@ -256,10 +257,10 @@ class RowStore:
         return {c: values[rows] for c, values in self.columns.items()}
 
 
-class PairFeatureBuilder:
+class PairFeatureBuilder(BaseEstimator):
     """Builds :data:`~features.schema.FEATURE_NAMES` for (profile, offer, as_of) rows.
 
-    Style of scikit-learn: the settings are keyword-only and stored as given; :meth:`fit` reads the
+    A scikit-learn estimator (``get_params``, ``clone``): the settings are keyword-only and stored as given; :meth:`fit` reads the
     market tables once (row stores, event history, going rates), :meth:`transform` builds features.
 
     Parameters

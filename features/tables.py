@@ -40,6 +40,33 @@ class MarketTables:
     trainings: pd.DataFrame
     events: pd.DataFrame
 
+    @classmethod
+    def from_frames(
+        cls, profiles: pd.DataFrame, offers: pd.DataFrame, trainings: pd.DataFrame, events: pd.DataFrame
+    ) -> MarketTables:
+        """Tables from frames with the shared column names (a world's, the database's, a Parquet file's).
+
+        Parameters
+        ----------
+        profiles, offers, trainings
+            One row per entity with an ``id`` column (kept as a column and made the index).
+        events
+            The event log with :data:`~matching.domain.EVENT_COLUMNS` (extra columns dropped).
+
+        Returns
+        -------
+        MarketTables
+            Offers' ``created_at`` as UTC nanosecond timestamps, events sorted by time.
+        """
+        offers = offers.set_index("id", drop=False)
+        offers["created_at"] = pd.to_datetime(offers["created_at"], utc=True).astype(TIME_DTYPE)
+        return cls(
+            profiles=profiles.set_index("id", drop=False),
+            offers=offers,
+            trainings=trainings.set_index("id", drop=False),
+            events=normalise_events(events),
+        )
+
     def with_events(self, more: pd.DataFrame) -> MarketTables:
         """The same tables with extra events appended (e.g. a round of simulated alerts)."""
         return replace(self, events=normalise_events(pd.concat([self.events, more], ignore_index=True)))

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from sklearn.base import BaseEstimator
 
 from matching.domain import DEFAULT_COMMUTE_KM, POE_MAX_HOURS, Offer, Profile, Training, missing_skills
 from matching.encoders import Encoder
@@ -94,10 +95,10 @@ class RomeNeighbourhood:
         return list(dict.fromkeys(out))
 
 
-class CandidateGenerator:
+class CandidateGenerator(BaseEstimator):
     """Embedding indexes over offers, consenting profiles and trainings, and the three recommenders.
 
-    Style of scikit-learn: the settings are keyword-only and stored as given; the ``index_*`` methods
+    A scikit-learn estimator (``get_params``, ``clone``): the settings are keyword-only and stored as given; the ``index_*`` methods
     are the fit (they check the settings) and :meth:`load_indexes` adopts indexes built or loaded
     elsewhere. A recommender whose index was never filled returns nothing.
 
@@ -282,23 +283,25 @@ class CandidateGenerator:
         index.remove(p.id for p in profiles if not p.visible)
         shown = [k for k, p in enumerate(profiles) if p.visible]
         visible = [profiles[k] for k in shown]
-        if visible:
-            if vectors is None:
-                vectors = self.encoder.encode_document(
-                    [profile_view(p, self.referential) for p in visible], show_progress=show_progress
-                )
-            else:
-                vectors = np.asarray(vectors, dtype=np.float32)[shown]
-            index.add(
-                [p.id for p in visible],
-                vectors,
-                [p.rome_codes for p in visible],
-                {
-                    "lat": [p.home.lat if p.home.lat is not None else np.nan for p in visible],
-                    "lon": [p.home.lon if p.home.lon is not None else np.nan for p in visible],
-                    "radius_km": [p.max_commute_km or DEFAULT_RADIUS_KM for p in visible],
-                },
+        # Added even when nobody consents: an empty profile index is still a fitted, saveable one.
+        if not visible:
+            vectors = np.zeros((0, self.encoder.dim), dtype=np.float32)
+        elif vectors is None:
+            vectors = self.encoder.encode_document(
+                [profile_view(p, self.referential) for p in visible], show_progress=show_progress
             )
+        else:
+            vectors = np.asarray(vectors, dtype=np.float32)[shown]
+        index.add(
+            [p.id for p in visible],
+            vectors,
+            [p.rome_codes for p in visible],
+            {
+                "lat": [p.home.lat if p.home.lat is not None else np.nan for p in visible],
+                "lon": [p.home.lon if p.home.lon is not None else np.nan for p in visible],
+                "radius_km": [p.max_commute_km or DEFAULT_RADIUS_KM for p in visible],
+            },
+        )
         self.profiles_ = index
         return self
 

@@ -35,6 +35,7 @@ from typing import Any, Literal
 import faiss
 import numpy as np
 import numpy.typing as npt
+from sklearn.base import BaseEstimator
 
 from matching import __version__
 from matching.artifacts import MANIFEST, atomic_folder, checksum_problem, read_manifest_file, sha256_file
@@ -133,10 +134,10 @@ def check_index_settings(*, dim: int, ivf_threshold: int, nprobe: int | None, st
         raise ValueError(f"nprobe must be None or >= 1, not {nprobe!r}")
 
 
-class VectorIndex:
+class VectorIndex(BaseEstimator):
     """Vectors of ``n`` items with their ids, ROME blocks and filter attributes.
 
-    Style of scikit-learn: the settings are keyword-only and stored as given; :meth:`add` is the fit
+    A scikit-learn estimator (``get_params``, ``clone``): the settings are keyword-only and stored as given; :meth:`add` is the fit
     (it checks the settings on the first call), :func:`load_index` restores a saved index. An index to
     which nothing was added holds no items: it has length 0 and every search returns nothing.
 

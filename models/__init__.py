@@ -7,3 +7,6 @@ policy (:mod:`models.scoring`: learned or rule scores, the stated-refusal penalt
 serving and evaluation share (:mod:`models.pipeline`: candidate generation -> features -> scores).
 Imports :mod:`features` and :mod:`matching` only.
 """
+
+# The registered ranker that serving follows (``models:/NAME@champion``); light to import on purpose.
+DEFAULT_MODEL_NAME = "matching-alert-ranker"

@@ -14,6 +14,7 @@ import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from features.schema import check_allowlist
 
@@ -81,7 +82,7 @@ class RankerConfig:
 DEFAULT_CONFIG = RankerConfig()
 
 
-class LambdaRankRanker:
+class LambdaRankRanker(BaseEstimator):
     """Rerank candidates by a learned score; higher is better.
 
     Parameters

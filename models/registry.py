@@ -19,10 +19,10 @@ from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PythonModel, PythonModelContext
 
 from matching.errors import MatchingError
+from models import DEFAULT_MODEL_NAME
 from models.artifact import load_ranker, save_ranker
 from models.ranker import LambdaRankRanker
 
-DEFAULT_MODEL_NAME = "matching-alert-ranker"
 DEFAULT_EXPERIMENT = "alert-ranker"
 CHAMPION = "champion"
 PREVIOUS_TAG = "previous_champion"

@@ -14,17 +14,12 @@ from serving.pages.router import LoginRequired
 from serving.pages.router import router as pages_router
 from serving.pages.staff import router as staff_pages_router
 from serving.routers import admin, alerts, explanations, health, poe, sourcing, viviers
-from serving.services.errors import Forbidden, Invalid, NotFound, ServiceError
+from serving.services.errors import ServiceError
 
 logger = logging.getLogger(__name__)
+
+
 # a refused use case's answer; the body is FastAPI's usual {"detail": ...}
-STATUS_OF_REFUSAL: dict[type[ServiceError], int] = {
-    NotFound: status.HTTP_404_NOT_FOUND,
-    Forbidden: status.HTTP_403_FORBIDDEN,
-    Invalid: status.HTTP_422_UNPROCESSABLE_CONTENT,
-}
-
-
 def create_app(container: ServingContainer) -> FastAPI:
     """Build the API around its dependencies (see :func:`entrypoints.bootstrap.serving_container`).
 
@@ -59,8 +54,7 @@ def create_app(container: ServingContainer) -> FastAPI:
     # the one place use cases' refusals and a missing index or model become HTTP answers
     @app.exception_handler(ServiceError)
     def refused(request: Request, error: ServiceError) -> JSONResponse:
-        code = next(code for kind, code in STATUS_OF_REFUSAL.items() if isinstance(error, kind))
-        return JSONResponse({"detail": str(error)}, status_code=code)
+        return JSONResponse({"detail": str(error)}, status_code=error.status_code)
 
     @app.exception_handler(ServiceUnavailable)
     def unavailable(request: Request, error: ServiceUnavailable) -> JSONResponse:

@@ -11,8 +11,8 @@ from sqlalchemy import Engine, text
 
 from features.tables import MarketTables
 from matching.referential import Referential
+from models import DEFAULT_MODEL_NAME
 from models.pipeline import RankingService
-from models.registry import DEFAULT_MODEL_NAME
 from serving.security import RateLimiter, TokenService
 from serving.storage.market import read_market_tables
 from serving.storage.repository import SqlRepository

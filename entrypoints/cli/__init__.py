@@ -11,4 +11,5 @@ __all__ = ["app", "main"]
 
 
 def main() -> None:  # pragma: no cover - console entry point
+    """Run the ``matching`` command line (``python -m entrypoints`` too)."""
     app()

@@ -22,6 +22,7 @@ from entrypoints.cli.common import (
 )
 from entrypoints.cli.ranking import CutoffWeek, TrackingUri, WorldOption, _context
 from eval.simulator.records import world_tables
+from models import DEFAULT_MODEL_NAME
 from serving.storage.market import read_market_tables
 
 
@@ -47,7 +48,7 @@ def audit(
     ] = 0.9,
     cutoff_week: CutoffWeek = None,
     tracking_uri: TrackingUri = None,
-    model_name: Annotated[str, typer.Option(help="Registered model name.")] = "matching-alert-ranker",
+    model_name: Annotated[str, typer.Option(help="Registered model name.")] = DEFAULT_MODEL_NAME,
     rome_dir: RomeDir = None,
     communes_file: CommunesFile = None,
     encoder: EncoderOption = None,

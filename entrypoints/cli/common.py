@@ -10,13 +10,17 @@ import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from matching.errors import MatchingError
+
+if TYPE_CHECKING:
+    from eval.simulator import World
+    from matching.referential import Referential
 
 app = typer.Typer(
     help="Matching engine for job offers, jobseeker profiles and trainings (ROME 4.0).",
@@ -49,21 +53,21 @@ RomeDir = Annotated[
     Path | None,
     typer.Option(
         "--rome-dir",
-        help="Official ROME 4.0 CSV export folder (default: built-in referential).",
+        help="Official ROME 4.0 CSV export folder (default: MATCHING_ROME_DIR, else the built-in referential).",
     ),
 ]
 CommunesFile = Annotated[
     Path | None,
     typer.Option(
         "--communes",
-        help="La Poste commune base CSV (default: built-in département centroids).",
+        help="La Poste commune base CSV (default: MATCHING_COMMUNES_FILE, else built-in département centroids).",
     ),
 ]
 DatabaseUrl = Annotated[
     str | None,
     typer.Option(
         "--database-url",
-        help="SQLAlchemy URL (default: SQLite file under var/).",
+        help="SQLAlchemy URL (default: MATCHING_DATABASE_URL, else a SQLite file under var/).",
     ),
 ]
 
@@ -97,13 +101,19 @@ EncoderOption = Annotated[
     str | None,
     typer.Option(
         "--encoder",
-        help="'e5' (default), 'use', 'hashing' (lexical, no model), 'none' (classifier: lexical only), or a model folder.",
+        help="'e5', 'e5-onnx', 'use', 'hashing' (lexical, no model), 'none' (classifier: lexical only), or a model folder (default: MATCHING_ENCODER, else 'e5').",
     ),
 ]
 
 
-def load_world_checked(world: Path | None, ref: Any) -> Any:
-    """Read a world folder (default: the sample world) generated on the loaded referential."""
+def load_world_checked(world: Path | None, ref: Referential) -> World:
+    """Read a world folder (default: the sample world) generated on the loaded referential.
+
+    Raises
+    ------
+    MatchingError
+        If the folder is not a world, or it was generated on another referential version.
+    """
     from entrypoints.settings import get_settings
     from eval.simulator import read_world
 

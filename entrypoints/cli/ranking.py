@@ -25,6 +25,7 @@ from entrypoints.cli.common import (
     user_errors,
 )
 from eval.simulator.records import world_tables
+from models import DEFAULT_MODEL_NAME
 
 if TYPE_CHECKING:
     from eval.market import MarketContext
@@ -45,7 +46,7 @@ TrackingUri = Annotated[
     str | None,
     typer.Option(
         "--tracking-uri",
-        help="MLflow tracking URI (default: SQLite store under var/mlflow).",
+        help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, else a SQLite store under var/mlflow).",
     ),
 ]
 SOURCING_METRICS = {
@@ -56,7 +57,7 @@ SOURCING_METRICS = {
     "exposure_gini@10": "candidate Gini",
 }
 ModelName = Annotated[str, typer.Option(help="Registered model name.")]
-DEFAULT_MODEL = "matching-alert-ranker"
+DEFAULT_MODEL = DEFAULT_MODEL_NAME
 TABLE_METRICS = {
     "ndcg@10": "NDCG@10",
     "recall@10": "recall@10",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -19,6 +19,8 @@ from entrypoints.cli.common import (
     rome_app,
     user_errors,
 )
+from entrypoints.settings import get_settings
+from matching.encoders import CachedEncoder
 from matching.errors import MatchingError
 
 
@@ -103,7 +105,9 @@ def _labelled_titles(path: Path) -> tuple[list[str], list[str]]:
     return titles, codes
 
 
-def _classifier_encoder(spec: str | None) -> Any:
+def _classifier_encoder(spec: str | None) -> CachedEncoder | None:
+    """The classifier's encoder: ``--encoder``, else ``MATCHING_ENCODER``; ``none`` means lexical only."""
+    spec = spec or get_settings().encoder
     return None if spec == "none" else bootstrap.encoder(spec=spec)
 
 

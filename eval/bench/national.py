@@ -85,14 +85,11 @@ def row_groups(path: Path, columns: list[str] | None = None) -> Iterator[pd.Data
 def national_tables(world: Path) -> MarketTables:
     """Profiles, offers and trainings of a national world (no events: it holds entities only)."""
     from eval.simulator.market import no_interactions
-    from features.tables import TIME_DTYPE, normalise_events
 
     def read(table: str) -> pd.DataFrame:
-        return pd.read_parquet(world / f"{table}.parquet").set_index("id", drop=False)
+        return pd.read_parquet(world / f"{table}.parquet")
 
-    offers = read("offers")
-    offers["created_at"] = pd.to_datetime(offers["created_at"], utc=True).astype(TIME_DTYPE)
-    return MarketTables(read("profiles"), offers, read("trainings"), normalise_events(no_interactions()))
+    return MarketTables.from_frames(read("profiles"), read("offers"), read("trainings"), no_interactions())
 
 
 def bench_ranker(referential_dir: Path | None, sample_world: Path) -> LambdaRankRanker:

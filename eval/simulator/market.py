@@ -35,7 +35,7 @@ from eval.simulator.entities import (
     generate_trainings,
 )
 from eval.simulator.ragged import IntArray, Ragged
-from matching.domain import EVENT_COLUMNS as DOMAIN_EVENT_COLUMNS
+from matching.domain import EVENT_COLUMNS
 from matching.geo import Communes
 from matching.referential import Referential
 
@@ -43,7 +43,6 @@ FloatArray = npt.NDArray[np.float64]
 STREAMS = ("geo", "popularity", "profiles", "offers", "trainings", "audit", "interactions")
 RAW_EVENT_COLUMNS = ("day", "event", "profile", "offer", "training", "reason", "rank", "list_id", "actor")
 # Columns of the interactions table (events with ids instead of row numbers).
-INTERACTION_COLUMNS = DOMAIN_EVENT_COLUMNS  # a world's interactions are an event log
 
 
 @dataclass
@@ -131,7 +130,7 @@ class _EventLog:
 
 def no_interactions() -> pd.DataFrame:
     """An empty interactions table with its columns."""
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in INTERACTION_COLUMNS})
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in EVENT_COLUMNS})
 
 
 def _group_by(keys: IntArray, n_keys: int) -> tuple[IntArray, IntArray, IntArray]:
@@ -531,8 +530,15 @@ class _Interactions:
             event: str, when: FloatArray, rows: npt.NDArray[np.bool_], reason: np.ndarray | None = None
         ) -> None:
             why = np.full(int(rows.sum()), "") if reason is None else reason[rows]
-            self.log.add(
-                event, when[rows], p[rows], offer=o[rows], rank=rank[rows], list_id=list_id[rows], reason=why
+            self.log.add(  # the person's own answers, as serving logs them
+                event,
+                when[rows],
+                p[rows],
+                offer=o[rows],
+                rank=rank[rows],
+                list_id=list_id[rows],
+                reason=why,
+                actor="jobseeker",
             )
 
         opened, refused, applied = response.opened, response.refused, response.applied
@@ -636,7 +642,7 @@ class _Interactions:
         if len(people) == 0:
             return
         t = open_t[order[starts[f] + (rng.random(len(people)) * counts[f]).astype(np.int64)]]
-        self.log.add("training_enrolled", start_t[t] + 0.35, people, training=t)
+        self.log.add("training_enrolled", start_t[t] + 0.35, people, training=t, actor="jobseeker")
         end_t = np.asarray(self.trainings["end_day"])[t]
         completes = rng.random(len(t)) < np.asarray(self.trainings["outcome_rate"])[t]
         self.log.add("training_completed", end_t[completes] + 0.7, people[completes], training=t[completes])

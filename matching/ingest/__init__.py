@@ -1,4 +1,9 @@
-"""Ingest of external data: France Travail offers (v2 JSON format)."""
+"""Pure parsers of external data: France Travail offers (v2 JSON format) with per-field problem reports,
+and a jobseeker's declaration split into the profile the engine reads and audit-only attributes.
+
+Parsers take records and return domain objects; reading files is limited to
+:func:`~matching.ingest.files.read_offer_records` on a path the caller names.
+"""
 
 from matching.ingest.files import read_offer_records
 from matching.ingest.ft_offers import (

@@ -130,6 +130,9 @@ class Referential:
     points to a known code, so queries never meet a dangling reference.
     """
 
+    def __repr__(self) -> str:  # short: a referential is a parameter of estimators and shows in their repr
+        return f"Referential(version={self.version!r}, fiches={len(self.fiches)})"
+
     version: str
     fiches: Mapping[str, Fiche]
     appellations: Mapping[str, Appellation]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from features.tables import TIME_DTYPE, MarketTables, normalise_events
+from features.tables import MarketTables
 from serving.storage.tables import FEATURE_READABLE_TABLES, Base
 
 
@@ -24,12 +24,5 @@ def read_market_tables(engine: Engine) -> MarketTables:
         with engine.connect() as connection:
             return pd.read_sql(select(Base.metadata.tables[name]), connection)
 
-    offers = read("offers").set_index("id", drop=False)
-    offers["created_at"] = pd.to_datetime(offers["created_at"], utc=True).astype(TIME_DTYPE)
     events = read("interactions").drop(columns="id")
-    return MarketTables(
-        profiles=read("profiles").set_index("id", drop=False),
-        offers=offers,
-        trainings=read("trainings").set_index("id", drop=False),
-        events=normalise_events(events),
-    )
+    return MarketTables.from_frames(read("profiles"), read("offers"), read("trainings"), events)

@@ -462,6 +462,7 @@ class ServingStore:
             )
 
     def vivier(self, vivier_id: int) -> VivierRow | None:
+        """The saved vivier with this id, detached from its session; ``None`` if there is none."""
         with Session(self.engine, expire_on_commit=False) as session:
             return session.get(VivierRow, vivier_id)
 

@@ -60,9 +60,11 @@ ENCODERS: dict[str, Callable[[Path], Encoder]] = {
     "cached-hashing": lambda model_dir: CachedEncoder(load_encoder("hashing", model_dir=model_dir)),
     "use": _spec("use"),
     "e5": _spec("e5"),
+    # the configurations serving offers at scale: PyTorch int8 truncated (MATCHING_ENCODER_INT8), ONNX int8
+    "e5-int8-96": lambda model_dir: load_encoder("e5", model_dir=model_dir, int8=True, max_tokens=96),
     "e5-onnx": _spec("e5-onnx"),
 }
-HEAVY = {"e5", "e5-onnx"}  # torch / ONNX Runtime models: seconds to load and encode
+HEAVY = {"e5", "e5-int8-96", "e5-onnx"}  # torch / ONNX Runtime models: seconds to load and encode
 
 
 @pytest.fixture(
@@ -96,9 +98,11 @@ def test_encoding_is_deterministic(encoder: Encoder, kind: str) -> None:
     encode = encoder.encode_query if kind == "query" else encoder.encode_document
     first, again = encode(TEXTS), encode(list(TEXTS))
     assert np.allclose(first, again, atol=1e-6)
-    # the batch size changes the work split, not the vectors (int8 activations may move a little)
+    # the batch size changes the work split, not the vectors; PyTorch's dynamic int8 quantises the
+    # activations with one scale per batch, so a text's vector moves a little with its batch mates
     small_batches = encode(TEXTS, batch_size=2, show_progress=False)
-    assert np.min(np.sum(first * small_batches, axis=1)) > 0.99
+    floor = 0.98 if ":int8" in encoder.name else 0.99
+    assert np.min(np.sum(first * small_batches, axis=1)) > floor
 
 
 def test_a_query_is_closer_to_a_relevant_passage(encoder: Encoder) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 
 from features.embeddings import EmbeddingTable, PairEmbeddings
 from features.pairs import PairFeatureBuilder
@@ -61,6 +62,16 @@ def test_settings_are_keyword_only_and_stored_unchanged(cls: type) -> None:
     for name, value in settings.items():
         assert getattr(estimator, name) is value
     assert not [name for name in vars(estimator) if name.endswith("_") or name.startswith("_")]
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_scikit_learn_can_read_and_clone_the_settings(cls: type) -> None:
+    settings = _settings()[cls]
+    estimator = cls(**settings)
+    assert estimator.get_params(deep=False).keys() == settings.keys()
+    twin = clone(estimator)  # refuses an estimator that alters its settings in __init__
+    assert type(twin) is cls and twin.get_params(deep=False).keys() == settings.keys()
+    assert cls.__name__ in repr(estimator)
 
 
 def _refit(cls: type, **bad: Any) -> Callable[[], Any]:

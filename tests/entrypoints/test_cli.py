@@ -1,3 +1,5 @@
+"""The ``matching`` command line: commands end in one line and exit 2 on user errors, never a traceback."""
+
 from __future__ import annotations
 
 from pathlib import Path

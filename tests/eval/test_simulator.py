@@ -78,15 +78,16 @@ def test_exposure_is_logged_with_ranks(world: World) -> None:
 
 
 def test_events_name_who_acted(world: World) -> None:
-    """Employers' decisions and hires are logged as the employer's, proposals as the counsellor's, the
-    rest (alerts sent, people's own answers) as the system's — not every event as ``system``."""
+    """Who acted, as serving logs it: employers' decisions and hires are the employer's, proposals the
+    counsellor's, a person's answers to alerts and enrolments their own, alerts sent the system's."""
     events = world.interactions
     actor_of = events.groupby("event")["actor"].agg(lambda actors: set(actors))
     for event in ("employer_accepted", "employer_refused", "hired"):
         assert actor_of[event] == {"employer"}, event
     assert actor_of["counsellor_proposed"] == {"counsellor"}
-    for event in ("alert_sent", "refused", "applied"):
-        assert actor_of[event] == {"system"}, event
+    for event in ("alert_opened", "refused", "applied", "training_enrolled"):
+        assert actor_of[event] == {"jobseeker"}, event
+    assert actor_of["alert_sent"] == {"system"}
 
 
 def _pairs(world: World, event: str, reason: str | None = None) -> pd.DataFrame:

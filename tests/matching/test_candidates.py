@@ -65,6 +65,23 @@ def test_consent_withdrawn_removes_the_profile(builtin: Referential) -> None:
     assert list(gen.recommend_profiles(offer)[0]) == []
 
 
+def test_a_bank_where_nobody_consents_saves_and_loads(builtin: Referential, tmp_path: Path) -> None:
+    """Nobody visible yet (a new bank): the profile index is empty, not missing, and round-trips."""
+    from matching.candidates import load_generator, save_generator
+
+    encoder = HashingEncoder()
+    hidden = Profile(id="p1", rome_codes=("N1101",), home=Location(lat=45.0, lon=4.0), visible=False)
+    offer = Offer(id="o1", title="Cariste", rome_code="N1101", created_at="2025-01-01T00:00:00Z")
+    gen = (
+        CandidateGenerator(referential=builtin, encoder=encoder)
+        .index_offers([offer])
+        .index_profiles([hidden])
+    )
+    loaded = load_generator(save_generator(gen, tmp_path / "idx"), builtin, encoder)
+    assert loaded.profiles_ is not None and len(loaded.profiles_) == 0
+    assert list(loaded.recommend_profiles(offer)[0]) == []
+
+
 def test_incremental_offers(generator: CandidateGenerator, world_objects: WorldObjects) -> None:
     profiles, _, _ = world_objects
     person = profiles[0]
