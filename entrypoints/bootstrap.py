@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
-from entrypoints.settings import Settings, get_settings
+from entrypoints.settings import BUILTIN, Settings, get_settings, is_builtin
 from matching.encoders import CachedEncoder, load_encoder
+from matching.errors import MatchingError
 from matching.geo import Communes, load_communes
 from matching.referential import Referential, load_referential
 from serving.storage.db import make_engine
@@ -38,14 +39,50 @@ def _communes(communes_file: Path | None) -> Communes:
     return load_communes(communes_file)
 
 
+def _chosen(given: Path | None, configured: Path | None) -> Path | None:
+    """An option given on the command line (``builtin``: ``None``), else the setting."""
+    if given is None:
+        return configured
+    return None if is_builtin(given) else given
+
+
 def referential(settings: Settings | None = None, rome_dir: Path | None = None) -> Referential:
-    """The official export when a folder is given (argument, else ``MATCHING_ROME_DIR``), else the built-in one."""
-    return _referential(rome_dir or (settings or get_settings()).rome_dir)
+    """The official export of ``rome_dir`` (else ``MATCHING_ROME_DIR``, else the reference data's), or the
+    built-in referential when that is ``builtin`` or there is none."""
+    return _referential(_chosen(rome_dir, (settings or get_settings()).rome_dir))
 
 
 def communes(settings: Settings | None = None, communes_file: Path | None = None) -> Communes:
-    """The La Poste base when a file is given (argument, else ``MATCHING_COMMUNES_FILE``), else the fallback."""
-    return _communes(communes_file or (settings or get_settings()).communes_file)
+    """The La Poste base of ``communes_file`` (else ``MATCHING_COMMUNES_FILE``, else the reference data's),
+    or the built-in département centroids when that is ``builtin`` or there is none."""
+    return _communes(_chosen(communes_file, (settings or get_settings()).communes_file))
+
+
+def referential_of_world(
+    folder: Path, version: str, settings: Settings | None = None, rome_dir: Path | None = None
+) -> Referential:
+    """The referential a world (or anything made on one) was generated on, from its recorded ``version``.
+
+    A world made on the built-in referential reads with it whatever the settings say (the committed
+    sample world is one); any other needs the official export of that version: ``rome_dir`` when given,
+    else the configured one.
+
+    Raises
+    ------
+    MatchingError
+        No referential at hand has that version; the message names the fix.
+    """
+    if rome_dir is None and version == _referential(None).version:
+        return _referential(None)
+    chosen = referential(settings, rome_dir)
+    if chosen.version == version:
+        return chosen
+    where = "--rome-dir" if rome_dir is not None else "MATCHING_ROME_DIR"
+    raise MatchingError(
+        f"{folder} was generated on {version}, not on {chosen.version} ({where}): pass --rome-dir with "
+        f"the {version} referential ('{BUILTIN}' for the built-in one), or generate it again with "
+        f"`matching sample --out {folder}`"
+    )
 
 
 def encoder(settings: Settings | None = None, spec: str | None = None) -> CachedEncoder:
@@ -57,6 +94,7 @@ def encoder(settings: Settings | None = None, spec: str | None = None) -> Cached
             model_dir=settings.model_dir,
             int8=settings.encoder_int8,
             max_tokens=settings.encoder_max_tokens,
+            offline=settings.hub_offline,
         )
     )
     cached.load(_cache_file(settings, cached))
@@ -109,22 +147,23 @@ def ranking_service(
     rome_dir: Path | None = None,
 ) -> RankingService:
     """Candidate indexes (fail-closed) and the champion ranker; rule-based ranking when there is none."""
-    from matching.candidates import load_generator
     from models.artifact import ModelIntegrityError
     from models.pipeline import RankingService
     from models.registry import RegistryError
 
     settings = settings or get_settings()
-    generator = load_generator(
-        index_dir or settings.index_dir, referential(settings, rome_dir), encoder(settings, encoder_spec)
+    parts = (
+        index_dir or settings.index_dir,
+        referential(settings, rome_dir),
+        encoder(settings, encoder_spec),
     )
     registry = model_registry(settings, tracking_uri)
     try:
         ranker, version = registry.load()
     except (RegistryError, ModelIntegrityError) as error:
         # no usable champion: today's rule-based ranking, logged as such on every recommendation
-        return RankingService(generator, None, "rule", unavailable_model=str(error))
-    return RankingService(generator, ranker, f"{settings.ranker_model_name}@champion=v{version}")
+        return RankingService.load(*parts, unavailable_model=str(error))
+    return RankingService.load(*parts, ranker, f"{settings.ranker_model_name}@champion=v{version}")
 
 
 def serving_container(
@@ -152,16 +191,17 @@ def serving_container(
         refresh_s=settings.refresh_seconds,
         tracking_uri=settings.tracking_uri(tracking_uri),
         model_name=settings.ranker_model_name,
+        communes=communes(settings),
     )
 
 
 def service_probe(
     settings: Settings, *, index_dir: Path | None = None, tracking_uri: str | None = None
 ) -> Callable[[], str]:
-    """A cheap key of what :func:`ranking_service` would load: the index build stamp and the champion.
+    """A cheap key of what :func:`ranking_service` would load: the index version and the champion.
 
-    Index folders are replaced whole (atomically), so the modification time of their settings file
-    changes with every build.
+    Index versions are published whole (:mod:`matching.index_versions`): the index folder links to a
+    new version, whose settings file is a new file (another modification time).
     """
     from matching.candidates import GENERATOR_FILE
 
@@ -169,7 +209,7 @@ def service_probe(
     registry = model_registry(settings, tracking_uri)
 
     def probe() -> str:
-        stamp = stamp_file.stat().st_mtime_ns if stamp_file.exists() else "none"
+        stamp = f"{stamp_file.resolve()}@{stamp_file.stat().st_mtime_ns}" if stamp_file.exists() else "none"
         return f"index={stamp};champion={registry.champion_version()}"
 
     return probe
@@ -209,8 +249,12 @@ def database_loader(
     worker's own environment must not make it load another encoder, referential, index or champion.
     """
     settings = get_settings()
-    resolved_index, resolved_encoder = index_dir or settings.index_dir, encoder_spec or settings.encoder
-    resolved_uri, resolved_rome = settings.tracking_uri(tracking_uri), rome_dir or settings.rome_dir
+    # the version the index link points at now: workers must not load one published during the run
+    resolved_index = (index_dir or settings.index_dir).resolve()
+    resolved_encoder = encoder_spec or settings.encoder
+    resolved_uri = settings.tracking_uri(tracking_uri)
+    # "builtin" rather than None: a worker given None would read its own MATCHING_ROME_DIR
+    resolved_rome = _chosen(rome_dir, settings.rome_dir) or Path(BUILTIN)
 
     def for_run(now: pd.Timestamp) -> Loader:
         return functools.partial(

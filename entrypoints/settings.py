@@ -1,7 +1,9 @@
 """The one place that reads the environment: settings with prefix ``MATCHING_`` (or a ``.env`` file).
 
-Embedded defaults everywhere: SQLite file, built-in referential, built-in geography. Production points
-the same settings at real parts (PostgreSQL URL, official ROME export, La Poste commune base).
+Embedded defaults: a SQLite file, and the official ROME export and La Poste commune base of the
+reference data when it is there (``MATCHING_REFERENCE_DATA``, default ``../shared/data``), else the
+built-in referential and geography. ``builtin`` asks for the built-in ones explicitly. Production
+points the same settings at real parts (PostgreSQL URL, its own copies of the official files).
 """
 
 from __future__ import annotations
@@ -9,12 +11,28 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from matching.errors import MatchingError
 from models import DEFAULT_MODEL_NAME
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BUILTIN = "builtin"  # the value of a referential or commune setting (or option) asking for the built-in data
+ROME_EXPORT = Path("rome_v460")  # where the reference data keeps the official ROME export …
+COMMUNES_BASE = Path("communes") / "laposte_hexasmal_latlon.csv"  # … and the La Poste commune base
+
+
+def is_builtin(path: Path | str | None) -> bool:
+    """Whether a referential or commune setting names the built-in data (``builtin``, any case)."""
+    return path is not None and str(path).strip().lower() == BUILTIN
+
+
+def _reference_file(given: bool, value: Path | None, default: Path) -> Path | None:
+    """A setting as given (``builtin``: ``None``), else the reference data's file when it exists."""
+    if given:
+        return None if is_builtin(value) else value
+    return default if default.exists() else None
 
 
 class Settings(BaseSettings):
@@ -23,12 +41,15 @@ class Settings(BaseSettings):
     Attributes
     ----------
     rome_dir
-        Folder of the official ROME 4.0 CSV export (``unix_*_v460_utf8.csv``). ``None`` uses the small
-        built-in referential.
+        Folder of the official ROME 4.0 CSV export (``unix_*_v460_utf8.csv``). Unset: the reference
+        data's ``rome_v460`` when it exists. ``None`` after validation (set as ``builtin``, or no
+        reference data): the small built-in referential.
     communes_file
-        La Poste ``laposte_hexasmal`` CSV with coordinates. ``None`` uses built-in département centroids.
+        La Poste ``laposte_hexasmal`` CSV with coordinates. Unset: the reference data's when it exists.
+        ``None`` after validation (``builtin``, or no reference data): built-in département centroids.
     reference_data
-        Folder of the shared reference data (tests, benchmarks and evaluation read from it).
+        Folder of the shared reference data: the default referential and communes, and what tests,
+        benchmarks, evaluation and ``make run`` read (the real offers).
     database_url
         SQLAlchemy URL; SQLite file by default, e.g. ``postgresql+psycopg://user@host/db`` in production.
     encoder
@@ -63,6 +84,10 @@ class Settings(BaseSettings):
         le=512,
         description="truncate encoder inputs (e.g. 96 with int8 at national scale)",
     )
+    hub_offline: bool = Field(
+        default=True,
+        description="never reach a model hub (none is reachable here): an unknown encoder name fails at once",
+    )
     model_dir: Path = Field(default=PROJECT_ROOT / "var" / "models" / "multilingual-e5-small")
     cache_dir: Path = Field(default=PROJECT_ROOT / "var" / "cache")
     index_dir: Path = Field(default=PROJECT_ROOT / "var" / "index")
@@ -75,6 +100,20 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="how often serving checks for a newer index or champion"
     )
 
+    @model_validator(mode="after")
+    def _reference_defaults(self) -> Settings:
+        # Real data by default, so that real offers (whose ROME codes the built-in referential mostly
+        # lacks) are served; the built-in data stays the fallback and what fast tests ask for.
+        self.rome_dir = _reference_file(
+            "rome_dir" in self.model_fields_set, self.rome_dir, self.reference_data / ROME_EXPORT
+        )
+        self.communes_file = _reference_file(
+            "communes_file" in self.model_fields_set,
+            self.communes_file,
+            self.reference_data / COMMUNES_BASE,
+        )
+        return self
+
     def tracking_uri(self, override: str | None = None) -> str:
         """``override``, else ``MLFLOW_TRACKING_URI``, else a SQLite store in :attr:`mlflow_dir` (created)."""
         uri = override or self.mlflow_tracking_uri
@@ -86,5 +125,27 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Return the process-wide settings (cached; tests build their own :class:`Settings`)."""
-    return Settings()
+    """Return the process-wide settings (cached; tests build their own :class:`Settings`).
+
+    Raises
+    ------
+    MatchingError
+        If a variable holds a value the setting cannot take, naming the variable (one line on the CLI,
+        never a traceback).
+    """
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{_variable(problem['loc'])}: {problem['msg']} (got {problem.get('input')!r})"
+            for problem in error.errors()
+        )
+        raise MatchingError(f"invalid settings: {problems}") from None
+
+
+def _variable(loc: tuple[str | int, ...]) -> str:
+    """The environment variable behind a setting's validation error location."""
+    name = str(loc[0]) if loc else "?"
+    if name == "mlflow_tracking_uri":
+        return "MLFLOW_TRACKING_URI"
+    return f"MATCHING_{name.upper()}"

@@ -224,6 +224,9 @@ OFFER_COLUMNS = (
     "positions",
     "created_at",
     "expires_at",
+    # lifecycle columns of stored offers (absent from simulated worlds): the alert batch's filters
+    "received_at",
+    "withdrawn_at",
 )
 
 

@@ -74,10 +74,16 @@ class RomeNeighbourhood:
         return [parent, *(f.code for f in self.referential.children(parent))]
 
     def outgoing(self, codes: Iterable[str], expansion: Expansion) -> list[str]:
-        """Codes a person with these project codes may move to (their own first)."""
+        """Codes a person with these project codes may move to (their own first).
+
+        A code the referential does not know (data made on another referential) keeps its own block only.
+        """
+        codes = tuple(codes)
         out: list[str] = []
         for code in codes:
             out.append(code)
+            if code not in self.referential.fiches:
+                continue
             if expansion.family:
                 out.extend(self._family(code))
             out.extend(
@@ -85,10 +91,13 @@ class RomeNeighbourhood:
                 for t, _ in self.referential.mobility_neighbours(code, expansion.mobility_rank or 0)
                 if expansion.mobility_rank
             )
-        return list(dict.fromkeys(c for c in out if c in self.referential.fiches))
+        return list(dict.fromkeys(c for c in out if c in self.referential.fiches or c in codes))
 
     def incoming(self, code: str, expansion: Expansion) -> list[str]:
-        """Codes of people who may move to ``code`` (the reverse mobility direction)."""
+        """Codes of people who may move to ``code`` (the reverse mobility direction); an unknown code
+        keeps its own block only."""
+        if code not in self.referential.fiches:
+            return [code]
         out = [code, *(self._family(code) if expansion.family else [])]
         if expansion.mobility_rank:
             out.extend(s for s, rank in self._sources.get(code, ()) if rank <= expansion.mobility_rank)
@@ -306,14 +315,21 @@ class CandidateGenerator(BaseEstimator):
         return self
 
     def index_trainings(
-        self, trainings: Sequence[Training], *, show_progress: bool = False
+        self,
+        trainings: Sequence[Training],
+        *,
+        vectors: FloatMatrix | None = None,
+        show_progress: bool = False,
     ) -> CandidateGenerator:
         """Add (or replace) trainings in the training index, with the skills each one teaches.
 
         Parameters
         ----------
         trainings
-            The trainings to index (distance learning ones are indexed without coordinates).
+            The trainings to index, ``m`` of them (distance learning ones are indexed without
+            coordinates).
+        vectors
+            Their document vectors, shape ``(m, dim)``, when computed elsewhere (skips encoding).
         show_progress
             Show the encoder's progress bar.
 
@@ -323,9 +339,10 @@ class CandidateGenerator(BaseEstimator):
             ``self``.
         """
         index = self._fitting("trainings")
-        vectors = self.encoder.encode_document(
-            [training_view(t, self.referential) for t in trainings], show_progress=show_progress
-        )
+        if vectors is None:
+            vectors = self.encoder.encode_document(
+                [training_view(t, self.referential) for t in trainings], show_progress=show_progress
+            )
         index.add(
             [t.id for t in trainings],
             vectors,
@@ -521,8 +538,14 @@ class CandidateGenerator(BaseEstimator):
 GENERATOR_FILE = "generator.json"
 
 
-def save_generator(generator: CandidateGenerator, folder: Path) -> Path:
-    """Save the three indexes (each atomically, with its manifest) and the generator's settings."""
+def save_generator(
+    generator: CandidateGenerator, folder: Path, *, info: dict[str, str] | None = None
+) -> Path:
+    """Save the three indexes (each atomically, with its manifest) and the generator's settings.
+
+    ``info`` (e.g. the version's name and when its data was read) is kept beside the settings; read it
+    back with :func:`read_generator_info`.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("offers", "profiles", "trainings"):
@@ -540,11 +563,24 @@ def save_generator(generator: CandidateGenerator, folder: Path) -> Path:
         },
         "ivf_threshold": generator.ivf_threshold,
         "training_skills": getattr(generator, "training_skills_", {}),
+        "info": info or {},
     }
     staging = folder / f".{GENERATOR_FILE}.tmp"
     staging.write_text(json.dumps(settings, ensure_ascii=False))
     staging.replace(folder / GENERATOR_FILE)  # atomic on POSIX
     return folder
+
+
+def read_generator_info(folder: Path) -> dict[str, str]:
+    """The ``info`` saved with the indexes in ``folder`` (empty when none was, or there are no indexes)."""
+    path = Path(folder) / GENERATOR_FILE
+    if not path.is_file():
+        return {}
+    try:
+        info = json.loads(path.read_text()).get("info", {})
+    except json.JSONDecodeError:
+        return {}
+    return {str(k): str(v) for k, v in info.items()} if isinstance(info, dict) else {}
 
 
 def load_generator(folder: Path, referential: Referential, encoder: Encoder) -> CandidateGenerator:
@@ -571,7 +607,7 @@ def load_generator(folder: Path, referential: Referential, encoder: Encoder) -> 
     folder = Path(folder)
     path = folder / GENERATOR_FILE
     if not path.is_file():
-        raise IndexIntegrityError(f"no candidate indexes in {folder}: run `matching index build`")
+        raise IndexIntegrityError(f"no candidate indexes in {folder}: run `matching index update`")
     settings = json.loads(path.read_text())
     if settings["referential"] != referential.version:
         raise IndexIntegrityError(

@@ -98,10 +98,49 @@ class Communes:
                 return centroid
         raise UnknownCodeError("commune", insee)
 
+    def name_of(self, insee: str | None) -> str | None:
+        """The commune's name for display (``"Marseille 15"``, ``"Saint-Denis"``…), ``None`` when the
+        table does not hold the code (the fallback's centroids have no name)."""
+        row = self._row.get(insee) if insee else None
+        return None if row is None else display_name(str(self.names[row]))
+
     def distance_km(self, insee_a: str, insee_b: str) -> float:
         """Great-circle distance between two communes in km."""
         (lat1, lon1), (lat2, lon2) = self.coords(insee_a), self.coords(insee_b)
         return float(haversine_km(lat1, lon1, lat2, lon2))
+
+
+def display_name(name: str) -> str:
+    """A La Poste commune name (upper case, no hyphen or apostrophe: ``"ST DENIS EN VAL"``) as people
+    write it (``"Saint-Denis-en-Val"``, ``"Le Havre"``, ``"L'Isle-d'Abeau"``, ``"Marseille 15"``);
+    accents the base lacks stay lacking, and a name already in mixed case is kept."""
+    if not name.isupper():
+        return name
+    words = name.lower().split()
+    number = " ".join(w for w in words if w.isdigit())  # arrondissement: "Paris 08"
+    words = [w for w in words if not w.isdigit()]
+    article = ""
+    if len(words) > 1 and words[0] in _ARTICLES:  # "Le Havre", "Les Mureaux": a space, no hyphen
+        article = words.pop(0).capitalize() + " "
+    parts: list[str] = []
+    for k, word in enumerate(words):
+        if word in _SAINTS:
+            word = _SAINTS[word]
+        elif k == 0 or word not in _PARTICLES:
+            word = word.capitalize()
+        if parts and parts[-1].lower() in _ELIDED:  # "l isle" -> "l'Isle", "d abeau" -> "d'Abeau"
+            parts[-1] += "'" + word
+        else:
+            parts.append(word)
+    return f"{article}{'-'.join(parts)} {number}".strip()
+
+
+_ARTICLES = frozenset({"le", "la", "les"})
+_ELIDED = frozenset({"l", "d"})
+_PARTICLES = frozenset(
+    {"de", "du", "des", "la", "le", "les", "et", "en", "sur", "sous", "aux", "au", "l", "d"}
+)
+_SAINTS = {"st": "Saint", "ste": "Sainte"}
 
 
 def _read_laposte_rows(path: Path) -> list[dict[str, str]]:

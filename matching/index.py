@@ -332,6 +332,32 @@ class VectorIndex(BaseEstimator):
             self.faiss_.remove_ids(rows)
         return len(rows)
 
+    def copy(self) -> VectorIndex:
+        """A copy sharing no mutable state: :meth:`add` and :meth:`remove` on it leave this index as it is.
+
+        Arrays that :meth:`add` replaces rather than writes into (ids, vectors, scales, attributes) are
+        shared; the liveness mask, the id map, the block lists and the FAISS index are copied.
+        """
+        twin = VectorIndex(
+            dim=self.dim,
+            encoder=self.encoder,
+            ivf_threshold=self.ivf_threshold,
+            nprobe=self.nprobe,
+            random_state=self.random_state,
+            storage=self.storage,
+        )
+        if self._fitted():
+            twin._set_state(
+                ids=self.ids_,
+                vectors=self.vectors_,
+                scales=self.scales_,
+                blocks=list(self.blocks_),
+                attrs=dict(self.attrs_),
+                alive=self.alive_.copy(),
+                faiss_index=faiss.clone_index(self.faiss_) if self.faiss_ is not None else None,
+            )
+        return twin
+
     def probes(self, n_lists: int) -> int:
         return int(self.nprobe if self.nprobe is not None else min(n_lists, max(16, n_lists // 8)))
 
@@ -384,13 +410,15 @@ class VectorIndex(BaseEstimator):
             # by block, then latitude (NaN sorts last): a radius around a point is a slice of each block
             order = np.lexsort((self.attrs_["lat"][owners], code_of))
             bounds = np.searchsorted(code_of[order], np.arange(len(codes) + 1))
-            self._block_rows = {
+            block_rows = {
                 str(code): owners[order[a:b]]
                 for code, a, b in zip(codes.tolist(), bounds[:-1], bounds[1:], strict=True)
             }
-            self._block_lats = {code: self.attrs_["lat"][rows] for code, rows in self._block_rows.items()}
+            self._block_lats = {code: self.attrs_["lat"][rows] for code, rows in block_rows.items()}
             radii = self.attrs_["radius_km"][alive]
             self._max_radius = float(np.nanmax(radii)) if np.isfinite(radii).any() else 0.0
+            # set last: a concurrent search of a shared index sees either nothing cached or all of it
+            self._block_rows = block_rows
         return self._block_rows
 
     def _rows_near(self, block: str, item_filter: ItemFilter | None) -> IntArray:
@@ -631,6 +659,24 @@ def read_index_manifest(folder: Path) -> dict[str, Any]:
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IndexIntegrityError(f"{folder}: unsupported index format {manifest.get('format_version')!r}")
     return manifest
+
+
+def read_index_ids(folder: Path) -> list[str]:
+    """The live item ids of the index saved in ``folder``, without loading its vectors.
+
+    Raises
+    ------
+    IndexIntegrityError
+        If the folder holds no index (see :func:`read_index_manifest`) or its id files are unreadable.
+    """
+    folder = Path(folder)
+    read_index_manifest(folder)
+    try:
+        ids = json.loads((folder / "items.json").read_text())["ids"]
+        alive = np.load(folder / "alive.npy")
+    except (OSError, ValueError, KeyError) as error:
+        raise IndexIntegrityError(f"index in {folder}: unreadable ids ({error})") from None
+    return [item for item, live in zip(ids, alive.tolist(), strict=True) if live]
 
 
 def load_index(folder: Path, *, encoder: str | None = None) -> VectorIndex:

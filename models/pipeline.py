@@ -7,8 +7,11 @@ with the kill switch on, the rule-based ranking (today's practice) is used, and 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,10 +19,12 @@ import pandas as pd
 from features.embeddings import EmbeddingTable, PairEmbeddings
 from features.pairs import PairFeatureBuilder, as_float
 from features.tables import MarketTables
-from matching.candidates import CandidateGenerator
-from matching.domain import Profile, Subscription
+from matching.candidates import CandidateGenerator, load_generator, read_generator_info
+from matching.domain import Offer, Profile, Subscription
+from matching.encoders import Encoder
 from matching.encoders.base import FloatMatrix
 from matching.index import data_fingerprint
+from matching.referential import Referential
 from matching.views import profile_view
 from models.ranker import LambdaRankRanker
 from models.scoring import learned_scores, rule_scores, sendable, stated_penalty
@@ -41,12 +46,18 @@ class RankingService:
         The champion ranker, or ``None`` (rule-based ranking).
     model_version
         How the ranker is named in logs, e.g. ``matching-alert-ranker@champion=v3``.
+    index_version
+        How the indexes are named in logs: the published version, else a fingerprint of the offers.
+    index_as_of
+        The latest offer reception or withdrawal the indexed offers reflect (UTC), ``None`` when the
+        indexes were not built from a database.
     """
 
     generator: CandidateGenerator
     ranker: LambdaRankRanker | None = None
     model_version: str = "rule"
     index_version: str = field(default="")
+    index_as_of: datetime | None = None
     unavailable_model: str = ""  # why the champion could not be loaded, when it could not
     _cached_builder: tuple[MarketTables, PairFeatureBuilder] | None = field(default=None, repr=False)
 
@@ -54,6 +65,71 @@ class RankingService:
         offers = getattr(self.generator, "offers_", None)  # set once offers were indexed
         if not self.index_version and offers is not None:
             self.index_version = data_fingerprint(offers)[:16]
+
+    @classmethod
+    def load(
+        cls,
+        index_dir: Path,
+        referential: Referential,
+        encoder: Encoder,
+        ranker: LambdaRankRanker | None = None,
+        model_version: str = "rule",
+        *,
+        unavailable_model: str = "",
+    ) -> RankingService:
+        """The service over the indexes published at ``index_dir``, named by their version.
+
+        The folder (a link to the current version) is resolved once, so that every file is read from
+        the same version even if a new one is published meanwhile.
+
+        Raises
+        ------
+        IndexIntegrityError
+            The indexes are missing, corrupted, or built with another encoder or referential.
+        """
+        folder = Path(index_dir).resolve()
+        generator = load_generator(folder, referential, encoder)
+        info = read_generator_info(folder)
+        read_at = info.get("data_as_of")
+        return cls(
+            generator,
+            ranker,
+            model_version,
+            index_version=info.get("version", ""),
+            index_as_of=datetime.fromisoformat(read_at) if read_at else None,
+            unavailable_model=unavailable_model,
+        )
+
+    def with_offers(
+        self, published: Sequence[Offer], withdrawn: Sequence[str], *, index_version: str
+    ) -> RankingService:
+        """A copy whose offer index also holds ``published`` and no longer ``withdrawn`` (copy on write).
+
+        This service is left untouched, so requests ranking with it meanwhile see a consistent index;
+        the copy shares everything but the offer index (copied: O(offers indexed)).
+
+        Parameters
+        ----------
+        published
+            Offers to add or replace (encoded with the generator's encoder).
+        withdrawn
+            Ids of offers to drop.
+        index_version
+            How the copy's indexes are named in logs (e.g. the published version plus the changes).
+
+        Returns
+        -------
+        RankingService
+            The copy; its feature builder cache is kept (the tables are the caller's).
+        """
+        generator = copy.copy(self.generator)  # shallow: the profile and training indexes are shared
+        offers = getattr(self.generator, "offers_", None)
+        if offers is not None:
+            generator.offers_ = offers.copy()
+        if published:
+            generator.index_offers(published)
+        generator.remove_offers(withdrawn)
+        return replace(self, generator=generator, index_version=index_version)
 
     def ranking_mode(self, kill_switch: bool) -> str:
         return "ml" if self.ranker is not None and not kill_switch else "rule"
@@ -135,15 +211,17 @@ class RankingService:
         *,
         now: pd.Timestamp,
         exclude: dict[str, set[str]] | None = None,
-        offers_since: pd.Timestamp | None = None,
+        offers_since: Mapping[str, pd.Timestamp] | None = None,
         kill_switch: bool = False,
     ) -> pd.DataFrame:
         """Ranked, sendable offers for each subscription.
 
         Returns columns ``subscription_id, profile_id, offer_id, score, rank`` (rank 1 = best), at most
         ``max_alerts_per_run`` rows per subscription; none when nothing fits (quiet run). Offers already
-        alerted (``exclude``), expired, outside the subscription's hard settings (excluded contracts,
-        salary floor, minimum hours) or repeating a stated refusal reason are never sent.
+        alerted (``exclude``), expired, withdrawn, outside the subscription's hard settings (excluded
+        contracts, salary floor, minimum hours) or repeating a stated refusal reason are never sent.
+        ``offers_since`` (incremental runs) keeps, for each subscription it names, only offers received
+        after its moment (offers without a reception time: created after it).
         """
         exclude = exclude or {}
         rows: list[tuple[str, str, str]] = []
@@ -200,9 +278,9 @@ def _hard_filters(
     subscriptions: list[Subscription],
     pool: pd.DataFrame,
     now: pd.Timestamp,
-    offers_since: pd.Timestamp | None,
+    offers_since: Mapping[str, pd.Timestamp] | None,
 ) -> np.ndarray:
-    """Which candidate rows the subscription's explicit settings allow, shape ``(m,)``."""
+    """Which candidate rows the subscription's explicit settings allow and are still open, shape ``(m,)``."""
     by_id = {s.id: s for s in subscriptions}
     subs = [by_id[s] for s in pool["subscription_id"]]
     contract = offers["contract_type"]
@@ -218,9 +296,13 @@ def _hard_filters(
     too_short = np.isfinite(hours) & (hours < min_hours)
     expires = pd.to_datetime(pd.Series(offers["expires_at"])).to_numpy()
     expired = ~pd.isna(expires) & (expires <= np.datetime64(now.tz_convert(None).normalize()))
-    keep = ~(excluded | underpaid | too_short | expired)
-    if offers_since is not None:
-        keep &= (pd.to_datetime(pd.Series(offers["created_at"]), utc=True) >= offers_since).to_numpy()
+    withdrawn = ~pd.isna(pd.Series(offers.get("withdrawn_at", np.full(len(pool), None)))).to_numpy()
+    keep = ~(excluded | underpaid | too_short | expired | withdrawn)
+    if offers_since:
+        # new = received by the engine since the subscription was last ranked (worlds: created since)
+        received = pd.to_datetime(pd.Series(offers.get("received_at", offers["created_at"])), utc=True)
+        since = pd.to_datetime(pool["subscription_id"].map(offers_since), utc=True)
+        keep &= (since.isna().to_numpy() | (received.to_numpy() > since.to_numpy())).astype(bool)
     return np.asarray(keep, dtype=bool)
 
 

@@ -13,7 +13,7 @@ from serving.container import ServiceUnavailable, ServingContainer
 from serving.pages.router import LoginRequired
 from serving.pages.router import router as pages_router
 from serving.pages.staff import router as staff_pages_router
-from serving.routers import admin, alerts, explanations, health, poe, sourcing, viviers
+from serving.routers import admin, alerts, explanations, health, offers, poe, sourcing, viviers
 from serving.services.errors import ServiceError
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def create_app(container: ServingContainer) -> FastAPI:
         description="Offer alerts, vivier sourcing and POE suggestions. Token auth: `Authorization: Bearer <id>.<secret>`.",
     )
     app.state.container = container
-    for module in (health, alerts, sourcing, viviers, poe, explanations, admin):
+    for module in (health, alerts, offers, sourcing, viviers, poe, explanations, admin):
         app.include_router(module.router)
 
     app.include_router(pages_router)
@@ -54,7 +54,7 @@ def create_app(container: ServingContainer) -> FastAPI:
     # the one place use cases' refusals and a missing index or model become HTTP answers
     @app.exception_handler(ServiceError)
     def refused(request: Request, error: ServiceError) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=error.status_code)
+        return JSONResponse({"detail": error.detail}, status_code=error.status_code)
 
     @app.exception_handler(ServiceUnavailable)
     def unavailable(request: Request, error: ServiceUnavailable) -> JSONResponse:

@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, text
 
 from features.tables import MarketTables
+from matching.geo import Communes
 from matching.referential import Referential
 from models import DEFAULT_MODEL_NAME
 from models.pipeline import RankingService
 from serving.security import RateLimiter, TokenService
 from serving.storage.market import read_market_tables
-from serving.storage.repository import SqlRepository
+from serving.storage.repository import SqlRepository, offer_hash
 from serving.storage.store import ServingStore
+
+logger = logging.getLogger(__name__)
 
 TABLES_TTL_S = 60.0  # the event log is re-read at most once a minute for explanations and features
 REFRESH_S = 30.0  # how often a loaded service checks for a newer index or champion
+# Offer changes are read again this far back: a writer whose transaction commits after a later one
+# stamped its rows earlier (API writes take milliseconds); what was applied is skipped by content hash.
+CHANGES_OVERLAP = timedelta(seconds=10)
+WITHDRAWN = "withdrawn"
 
 
 class ServiceUnavailable(Exception):
@@ -38,6 +47,12 @@ class ServingContainer:
     version). Every ``refresh_s`` a loaded container probes; when the key changed it loads the new
     service, and if that fails — index truncated, alias gone, registry unreachable — it keeps serving
     the last-known-good one and says so in :attr:`degraded` (shown by ``/ready``).
+
+    The live offer index is the loaded version plus the offers received or withdrawn in the database
+    since that version read it (:meth:`sync_offers`, run at load, every ``refresh_s``, and at once by
+    the process that publishes or withdraws an offer): every API process converges on the database
+    within ``refresh_s``, and a new version replaces the live changes it already holds. Served lists
+    log the index as ``<version>+<changes applied>``.
     """
 
     engine: Engine
@@ -47,6 +62,7 @@ class ServingContainer:
     refresh_s: float = REFRESH_S
     tracking_uri: str | None = None  # the MLflow registry the model page reads (None: not configured)
     model_name: str = DEFAULT_MODEL_NAME
+    communes: Communes | None = None  # geocodes offers published through the API (None: as given)
     limiter: RateLimiter = field(default_factory=RateLimiter)
     store: ServingStore = field(init=False)
     repository: SqlRepository = field(init=False)  # offers and profiles as domain objects
@@ -59,6 +75,9 @@ class ServingContainer:
     _checked_at: float = field(default=0.0, init=False)
     _tables: tuple[float, MarketTables] | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _offers_mark: datetime | None = field(default=None, init=False)  # changes after it: not applied yet
+    _applied: dict[str, str] = field(default_factory=dict, init=False)  # offer id -> content hash applied
+    _base_version: str = field(default="", init=False)
 
     def __post_init__(self) -> None:
         self.store = ServingStore(self.engine)
@@ -79,9 +98,64 @@ class ServingContainer:
                         f"indexes or model cannot be loaded: {self.service_error}"
                     ) from None
                 self.service_error, self._loaded_key, self._checked_at = "", key, time.monotonic()
-            elif self.probe_service is not None and time.monotonic() - self._checked_at >= self.refresh_s:
-                self._refresh(self._service)
+                self._follow(self._service)
+                self._sync()
+            elif time.monotonic() - self._checked_at >= self.refresh_s:
+                if self.probe_service is not None:
+                    self._refresh(self._service)
+                self._checked_at = time.monotonic()
+                self._sync()
             return self._service
+
+    def sync_offers(self) -> bool:
+        """Apply to the loaded offer index what changed in the database since; ``False`` if that failed.
+
+        Nothing to do while no service is loaded: loading one applies the changes since its version.
+        """
+        with self._lock:
+            return self._service is None or self._sync()
+
+    def live_index_version(self) -> str | None:
+        """The version of the loaded indexes with the live changes applied; ``None`` before they load."""
+        with self._lock:
+            return self._service.index_version if self._service is not None else None
+
+    def _follow(self, service: RankingService) -> None:
+        """Start applying offer changes on top of a newly loaded version."""
+        self._base_version, self._applied = service.index_version, {}
+        # the version holds every offer change up to its index_as_of; a version built elsewhere than
+        # from this database (a simulated world): the changes from now on
+        self._offers_mark = service.index_as_of or datetime.now(UTC)
+
+    def _sync(self) -> bool:
+        """Apply the database's offer changes since the mark to the loaded service (copy on write)."""
+        assert self._service is not None and self._offers_mark is not None
+        try:
+            changes = self.repository.offer_changes(self._offers_mark)
+            published = [o for o in changes.published if self._applied.get(o.id) != offer_hash(o)]
+            offers = getattr(self._service.generator, "offers_", None)
+            withdrawn = [  # only those the live index holds: others need no copy of it
+                i
+                for i in changes.withdrawn
+                if self._applied.get(i, WITHDRAWN) != WITHDRAWN or (offers is not None and offers.has(i))
+            ]
+            if published or withdrawn:
+                applied = {
+                    **self._applied,
+                    **{o.id: offer_hash(o) for o in published},
+                    **dict.fromkeys(withdrawn, WITHDRAWN),
+                }
+                self._service = self._service.with_offers(
+                    published, withdrawn, index_version=f"{self._base_version}+{len(applied)}"
+                )
+                self._applied = applied
+                self._tables = None  # sourcing reads the new offers' rows at once
+        except Exception as error:  # database or encoder down: the next check retries the same changes
+            logger.warning("offer changes not applied to the live index: %s: %s", type(error).__name__, error)
+            return False
+        if changes.until is not None:
+            self._offers_mark = max(self._offers_mark, changes.until - CHANGES_OVERLAP)
+        return True
 
     def _probe(self) -> str | None:
         if self.probe_service is None:
@@ -116,6 +190,7 @@ class ServingContainer:
             )
             return
         self._service, self._loaded_key, self._refused_key, self.degraded = fresh, key, None, ""
+        self._follow(fresh)
 
     def tables(self) -> MarketTables:
         """Feature tables read from the database, cached for ``TABLES_TTL_S``."""

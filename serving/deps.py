@@ -65,3 +65,6 @@ def require(*roles: Role) -> Callable[[Principal], Principal]:
 Jobseeker = Annotated[Principal, Depends(require(Role.JOBSEEKER))]
 Counsellor = Annotated[Principal, Depends(require(Role.COUNSELLOR, Role.ADMIN))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+Publisher = Annotated[Principal, Depends(require(Role.PARTNER, Role.ADMIN))]
+# Anyone who may read people's data: a partner publishes offers and reads nothing.
+Reader = Annotated[Principal, Depends(require(Role.JOBSEEKER, Role.COUNSELLOR, Role.ADMIN))]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 from matching.domain import DEFAULT_COMMUTE_KM, Location, Offer, Profile, missing_skills
-from matching.geo import haversine_km
+from matching.geo import Communes, haversine_km
 from matching.referential import Referential, RomeRelation
 from serving.schemas import Explanation
 
@@ -30,6 +30,12 @@ def rome_relation(referential: Referential, profile: Profile, offer: Offer) -> s
     best = min((referential.rome_distance(c, offer.rome_code) for c in known), key=lambda d: d.relation)
     label = RELATION_LABELS[best.relation]
     return f"{label}, rang {best.mobility_rank}" if best.mobility_rank else label
+
+
+def place_label(place: Location, communes: Communes | None = None) -> str | None:
+    """Where a job is, for people: the offer's own label (France Travail's "69 - Lyon 1er
+    Arrondissement"), else its commune's name, never a bare INSEE code; ``None`` when unknown."""
+    return place.label or (communes.name_of(place.insee) if communes is not None else None)
 
 
 def km_between(a: Location, b: Location) -> float | None:

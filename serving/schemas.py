@@ -187,3 +187,30 @@ class ExplanationOut(BaseModel):
     score: float
     why: Explanation
     contributions: list[Contribution]
+
+
+class FieldProblem(BaseModel):
+    """A field of a published offer that was dropped or corrected (the offer is kept)."""
+
+    field: str = Field(description="the France Travail v2 field, e.g. 'salaire.libelle'")
+    problem: str
+
+
+class OfferPublishedOut(BaseModel):
+    """What became of an offer published through the API."""
+
+    id: str
+    status: Literal["created", "updated", "unchanged"]
+    republished: bool = Field(description="the offer had been withdrawn and is published again")
+    live: bool = Field(
+        description="in the API's live index now (false: the database has it; the index follows "
+        "within the refresh period)"
+    )
+    index_version: str | None = Field(description="the live index version, none before the indexes load")
+    problems: list[FieldProblem] = Field(description="fields dropped or corrected, the offer kept")
+
+
+class OfferWithdrawnOut(BaseModel):
+    id: str
+    withdrawn_at: datetime
+    live: bool = Field(description="out of the API's live index now")

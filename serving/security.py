@@ -31,6 +31,7 @@ class Role(enum.StrEnum):
     JOBSEEKER = "jobseeker"
     COUNSELLOR = "counsellor"
     ADMIN = "admin"  # data scientist / administrator
+    PARTNER = "partner"  # an employer or job board publishing offers (``PUT /offers/{id}``), nothing else
 
 
 @dataclass(frozen=True)

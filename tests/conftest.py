@@ -13,11 +13,12 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
 
-from entrypoints.settings import PROJECT_ROOT, get_settings
+from entrypoints.settings import BUILTIN, PROJECT_ROOT, get_settings
 from entrypoints.world_loader import load_world
 from eval.market import MarketContext
 from eval.simulator import MarketConfig, World, read_world, simulate_market
@@ -35,6 +36,25 @@ from serving.storage.tables import Base
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no model hub here: never try to reach one
 SAMPLE_WORLD = PROJECT_ROOT / "data" / "sample" / "world"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _builtin_reference_by_default() -> Iterator[None]:
+    """Commands default to the official ROME export and La Poste base when the reference data is there
+    (and CI exports MATCHING_REFERENCE_DATA): tests get the small built-in ones unless they pass the
+    official files themselves (``rome_dir``, ``communes_file`` fixtures), so they stay fast and
+    deterministic whatever the machine holds."""
+    names = ("MATCHING_ROME_DIR", "MATCHING_COMMUNES_FILE")
+    before = {name: os.environ.get(name) for name in names}
+    os.environ.update(dict.fromkeys(names, BUILTIN))
+    get_settings.cache_clear()
+    yield
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -230,3 +250,41 @@ def small_ranker(train_small_ranker: Callable[[int], TrainingResult]) -> Trainin
     """The ranker with the default :class:`RankerConfig` trained on ``small_market``, once for the session
     (serving, fault, registry and audit tests use it; none changes it)."""
     return train_small_ranker(RankerConfig().n_estimators)
+
+
+@pytest.fixture(scope="session")
+def offer_for_a_person(
+    small_world: World, builtin: Referential, offers_file: Path
+) -> tuple[str, Callable[[str], dict[str, Any]]]:
+    """A person of ``small_world`` who consents to be visible, has a subscription, was never hired and
+    never refused anything, and ``record(offer_id)``: a real France Travail v2 offer moved to their home
+    and the first occupation of their subscription (salary, hours and contract left out, so that no
+    setting of theirs filters it out)."""
+    import copy
+    import json
+
+    events = small_world.interactions
+    settled = set(events.loc[events["event"].isin(["hired", "refused"]), "profile_id"])
+    first_code = dict(
+        zip(small_world.subscriptions["profile_id"], small_world.subscriptions["rome_codes"], strict=True)
+    )
+    person = next(
+        p
+        for p in world_profiles(small_world)
+        if p.visible and p.id in first_code and p.id not in settled and p.home.has_coordinates
+    )
+    real = next(r for r in json.loads(offers_file.read_text()) if r.get("romeCode") in builtin.fiches)
+    template = {k: v for k, v in real.items() if k not in {"salaire", "dureeTravailLibelle", "typeContrat"}}
+    template.update(
+        romeCode=str(first_code[person.id][0]),
+        lieuTravail={
+            "libelle": "chez la personne",
+            "latitude": person.home.lat,
+            "longitude": person.home.lon,
+        },
+    )
+
+    def record(offer_id: str) -> dict[str, Any]:
+        return {**copy.deepcopy(template), "id": offer_id}
+
+    return person.id, record

@@ -4,7 +4,7 @@ Every user error (:class:`~matching.errors.MatchingError`) ends as a one-line re
 code 2, never a stack trace. Heavy libraries are imported inside the commands.
 """
 
-from entrypoints.cli import audit, bench, data, index, ranking, referential, serving  # noqa: F401  (registration)
+from entrypoints.cli import audit, bench, daily, data, index, ranking, referential, serving  # noqa: F401  (registration)
 from entrypoints.cli.common import app
 
 __all__ = ["app", "main"]

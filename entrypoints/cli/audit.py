@@ -133,7 +133,7 @@ def drift(
     if database_url is not None:
         tables = read_market_tables(bootstrap.engine(database_url=database_url))
     else:
-        tables = world_tables(load_world_checked(world, bootstrap.referential()))
+        tables = world_tables(load_world_checked(world)[0])
     if tables.offers.empty:
         raise typer.BadParameter("no offers to compare")
     current = pd.Timestamp(_week(current_week) or last_complete_week(tables))

@@ -124,8 +124,7 @@ def bench_api(
     from entrypoints.world_loader import load_world
     from eval.bench.api import api_latency
 
-    referential = bootstrap.referential(rome_dir=rome_dir)
-    data = load_world_checked(world, referential)
+    data, referential = load_world_checked(world, rome_dir)
     cached = bootstrap.encoder(spec=encoder)
     try:
         results = api_latency(data, referential, cached, load_world, requests=requests)

@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from matching.errors import MatchingError
 
@@ -46,21 +53,23 @@ app.add_typer(index_app, name="index")
 
 # Tables keep their columns when the output is piped or captured (rich would assume 80 columns).
 console = Console(width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # an error stays one line, whatever the width
 F = TypeVar("F", bound=Callable[..., Any])
 
 RomeDir = Annotated[
     Path | None,
     typer.Option(
         "--rome-dir",
-        help="Official ROME 4.0 CSV export folder (default: MATCHING_ROME_DIR, else the built-in referential).",
+        help="Official ROME 4.0 CSV export folder, or 'builtin' (default: MATCHING_ROME_DIR, else the "
+        "reference data's rome_v460 when present, else the built-in referential).",
     ),
 ]
 CommunesFile = Annotated[
     Path | None,
     typer.Option(
         "--communes",
-        help="La Poste commune base CSV (default: MATCHING_COMMUNES_FILE, else built-in département centroids).",
+        help="La Poste commune base CSV, or 'builtin' (default: MATCHING_COMMUNES_FILE, else the reference "
+        "data's when present, else built-in département centroids).",
     ),
 ]
 DatabaseUrl = Annotated[
@@ -69,6 +78,9 @@ DatabaseUrl = Annotated[
         "--database-url",
         help="SQLAlchemy URL (default: MATCHING_DATABASE_URL, else a SQLite file under var/).",
     ),
+]
+IndexDir = Annotated[
+    Path | None, typer.Option("--index", help="Candidate indexes (default: MATCHING_INDEX_DIR or var/index).")
 ]
 
 
@@ -92,6 +104,7 @@ def _progress() -> Progress:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TimeRemainingColumn(),
         console=err_console,
         transient=True,
     )
@@ -106,20 +119,23 @@ EncoderOption = Annotated[
 ]
 
 
-def load_world_checked(world: Path | None, ref: Referential) -> World:
-    """Read a world folder (default: the sample world) generated on the loaded referential.
+def load_world_checked(world: Path | None, rome_dir: Path | None = None) -> tuple[World, Referential]:
+    """Read a world folder (default: the sample world) with the referential it was generated on.
+
+    The world's manifest names its referential version: the built-in referential for a world made on
+    it (the committed sample world), else the official export given by ``rome_dir`` or the settings.
 
     Raises
     ------
     MatchingError
-        If the folder is not a world, or it was generated on another referential version.
+        If the folder is not a world, or no referential at hand is the one it was generated on.
     """
+    from entrypoints import bootstrap
     from entrypoints.settings import get_settings
-    from eval.simulator import read_world
+    from eval.simulator import read_manifest, read_world
 
-    data = read_world(world or get_settings().sample_dir)
-    if data.referential_version != ref.version:
-        raise MatchingError(
-            f"the world was generated on {data.referential_version}, not {ref.version}: pass the matching --rome-dir"
-        )
-    return data
+    folder = world or get_settings().sample_dir
+    ref = bootstrap.referential_of_world(
+        folder, str(read_manifest(folder)["referential_version"]), rome_dir=rome_dir
+    )
+    return read_world(folder), ref

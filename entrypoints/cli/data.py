@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -23,6 +23,11 @@ from entrypoints.cli.common import (
 )
 from eval.simulator.config import MarketConfig
 from matching.errors import MatchingError
+
+if TYPE_CHECKING:
+    from eval.simulator.config import MarketAnchor
+    from matching.geo import Communes
+    from matching.referential import Referential
 
 
 # -- ingest -------------------------------------------------------------------------------------------
@@ -118,6 +123,14 @@ def sample(
         int, typer.Option(help="Rows generated at once when streaming a national-size world.", min=1)
     ] = 100_000,
     load: Annotated[bool, typer.Option("--load", help="Also load the world into the database.")] = False,
+    anchor_offers: Annotated[
+        Path | None,
+        typer.Option(
+            "--anchor-offers",
+            help="Real offers (France Travail v2 JSON) to anchor the world on: most people, offers and "
+            "trainings are drawn at their communes and in their occupations (or ones leading to them).",
+        ),
+    ] = None,
     rome_dir: RomeDir = None,
     communes_file: CommunesFile = None,
     database_url: DatabaseUrl = None,
@@ -125,7 +138,8 @@ def sample(
     """Generate a seeded synthetic market (profiles, offers, trainings, interactions) as Parquet.
 
     Worlds above 250,000 profiles are national-size: their entities are generated chunk by chunk and
-    streamed to Parquet (bounded memory), without interactions.
+    streamed to Parquet (bounded memory), without interactions. With --anchor-offers, the real offers'
+    occupations and areas get jobseekers (a demo world for serving real offers).
     """
     from pydantic import ValidationError
 
@@ -155,6 +169,10 @@ def sample(
     ref = bootstrap.referential(rome_dir=rome_dir)
     geo = bootstrap.communes(communes_file=communes_file)
     folder = out or get_settings().sample_dir
+    if out is None:
+        _keep_the_sample_world(folder, ref.version)
+    if anchor_offers is not None:
+        config = config.model_copy(update={"anchor": _anchor(anchor_offers, ref, geo)})
     with _progress() as progress:
         tasks: dict[str, Any] = {}
 
@@ -176,6 +194,45 @@ def sample(
         console.print(f"  {table}: {rows:,} rows")
     if load:
         _load_world(world, database_url)
+
+
+def _keep_the_sample_world(folder: Path, version: str) -> None:
+    """Refuse to replace the default world by one on another referential (the committed sample world
+    is made on the built-in one, which is no longer the default when the reference data is there)."""
+    from eval.simulator import read_manifest
+
+    if not (folder / "manifest.json").is_file():
+        return
+    made_on = read_manifest(folder)["referential_version"]
+    if made_on != version:
+        raise MatchingError(
+            f"{folder} holds a world made on {made_on}, not {version}: pass --out DIR for this one, or "
+            "--rome-dir builtin --communes builtin to generate that one again"
+        )
+
+
+def _anchor(offers_file: Path, ref: Referential, geo: Communes) -> MarketAnchor:
+    """The anchor of a world on real offers: their (commune, ROME code) pairs (see ``eval.simulator.anchor``)."""
+    from eval.simulator.anchor import anchor_from_offers
+    from matching.ingest import parse_offers, read_offer_records
+
+    records = read_offer_records(offers_file)
+    with _progress() as progress:
+        task = progress.add_task("reading the anchor offers", total=len(records))
+        offers, _report = parse_offers(
+            records, referential=ref, communes=geo, on_record=lambda: progress.advance(task)
+        )
+    if not offers:
+        raise MatchingError(
+            f"none of the {len(records):,} offers of {offers_file} has a ROME code of {ref.version}: "
+            "anchor on the official referential (--rome-dir)"
+        )
+    anchor = anchor_from_offers(offers, geo)
+    console.print(
+        f"anchored on {len(offers):,} offers: {len(anchor.seeds):,} (commune, occupation) seeds, "
+        f"{len({s[0] for s in anchor.seeds}):,} communes, {len({s[1] for s in anchor.seeds}):,} ROME codes"
+    )
+    return anchor
 
 
 def _load_world(world: Any, database_url: str | None) -> None:

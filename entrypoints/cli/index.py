@@ -1,16 +1,21 @@
-"""``matching index build`` and ``matching model build`` (the offline encoder)."""
+"""``matching index build`` (from a world), ``matching index update`` (from the database) and
+``matching model build`` (the offline encoder)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from entrypoints import bootstrap
 from entrypoints.cli.common import (
+    DatabaseUrl,
     EncoderOption,
+    IndexDir,
     RomeDir,
+    _progress,
     console,
     err_console,
     index_app,
@@ -18,6 +23,14 @@ from entrypoints.cli.common import (
     model_app,
     user_errors,
 )
+
+if TYPE_CHECKING:
+    from serving.batch.index_update import IndexedCounts, IndexUpdate
+
+AsOfDay = Annotated[
+    datetime | None,
+    typer.Option("--as-of", help="Offers expired before this day are left out (UTC; default today)."),
+]
 
 
 @index_app.command("build")
@@ -31,12 +44,15 @@ def index_build(
     rome_dir: RomeDir = None,
     encoder: EncoderOption = None,
 ) -> None:
-    """Embed a world's offers, consenting profiles and trainings, and save the candidate indexes."""
-    from eval.simulator.records import world_offers, world_profiles, world_trainings
-    from matching.candidates import CandidateGenerator, save_generator
+    """Embed a world's offers, consenting profiles and trainings, and publish them as a new index version.
 
-    ref = bootstrap.referential(rome_dir=rome_dir)
-    data = load_world_checked(world, ref)
+    For experiments on simulated worlds; `matching index update` builds the indexes of the database.
+    """
+    from eval.simulator.records import world_offers, world_profiles, world_trainings
+    from matching.candidates import CandidateGenerator
+    from matching.index_versions import generator_fingerprint, publish_generator, version_name
+
+    data, ref = load_world_checked(world, rome_dir)
     enc = bootstrap.encoder(spec=encoder)
     generator = CandidateGenerator(referential=ref, encoder=enc)
     with err_console.status("embedding offers") as status:
@@ -45,11 +61,97 @@ def index_build(
         generator.index_profiles(list(world_profiles(data)))
         status.update("embedding trainings")
         generator.index_trainings(list(world_trainings(data)))
-    save_generator(generator, out)
+    version = version_name(datetime.now(UTC), generator_fingerprint(generator))
+    publish_generator(generator, out, version=version, info={"world": str(world or "sample")})
     bootstrap.save_cache(enc)
     sizes = {name: len(getattr(generator, f"{name}_") or []) for name in ("offers", "profiles", "trainings")}
     console.print(
-        f"indexes written to {out} (encoder {enc.name}): " + ", ".join(f"{k} {v:,}" for k, v in sizes.items())
+        f"indexes written to {out}, version {version} (encoder {enc.name}): "
+        + ", ".join(f"{k} {v:,}" for k, v in sizes.items())
+    )
+
+
+@index_app.command("update")
+@user_errors
+def index_update(
+    index_dir: IndexDir = None,
+    database_url: DatabaseUrl = None,
+    encoder: EncoderOption = None,
+    rome_dir: RomeDir = None,
+    as_of: AsOfDay = None,
+) -> None:
+    """Publish a new index version from the database: open offers, consenting profiles, trainings.
+
+    Only new or changed texts are embedded (the embedding cache holds the others); withdrawn offers,
+    offers expired before the day and profiles without consent are left out. Nothing is written
+    when nothing changed. The running API picks the new version up within its refresh period.
+    """
+    update = update_from_database(
+        index_dir=index_dir, database_url=database_url, encoder=encoder, rome_dir=rome_dir, as_of=as_of
+    )
+    console.print(update_line(update), soft_wrap=True)  # one line, whatever the width
+
+
+def update_from_database(
+    *,
+    index_dir: Path | None = None,
+    database_url: str | None = None,
+    encoder: str | None = None,
+    rome_dir: Path | None = None,
+    as_of: datetime | None = None,
+) -> IndexUpdate:
+    """Run :func:`~serving.batch.index_update.update_index` with a progress bar per embedding step.
+
+    Shared by ``matching index update``, ``matching alerts run --update-index`` and ``matching daily``;
+    the embedding cache is saved afterwards.
+
+    Raises
+    ------
+    StorageError
+        The database is unreachable or not at the latest schema.
+    """
+    from entrypoints.settings import get_settings
+    from serving.batch.index_update import update_index
+    from serving.storage.db import ensure_schema
+
+    engine = bootstrap.engine(database_url=database_url)
+    ensure_schema(engine)
+    enc = bootstrap.encoder(spec=encoder)
+    moment = as_of or datetime.now(UTC)
+    day = (moment.astimezone(UTC) if moment.tzinfo else moment).date()
+    with _progress() as progress:
+        tasks: dict[str, Any] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(f"embedding {stage}", total=total)
+            progress.update(tasks[stage], completed=done)
+
+        update = update_index(
+            bootstrap.repository(database_url=database_url),
+            bootstrap.referential(rome_dir=rome_dir),
+            enc,
+            index_dir or get_settings().index_dir,
+            as_of=day,
+            progress=report,
+        )
+    bootstrap.save_cache(enc)
+    return update
+
+
+def update_line(update: IndexUpdate) -> str:
+    """One line: the version, then per index the items indexed, texts embedded and items dropped."""
+
+    def part(name: str, counts: IndexedCounts) -> str:
+        reasons = ", ".join(f"{n:,} {why}" for why, n in sorted(counts.dropped.items()) if n)
+        dropped = f"{counts.dropped_total:,} dropped" + (f": {reasons}" if reasons else "")
+        return f"{name} {counts.indexed:,} indexed ({counts.embedded:,} embedded, {dropped})"
+
+    state = "published" if update.published else "unchanged"
+    return (
+        f"index version {update.version} {state}: "
+        + ", ".join(part(n, getattr(update, n)) for n in ("offers", "profiles", "trainings"))
+        + f"; {update.embedded:,} texts embedded"
     )
 
 

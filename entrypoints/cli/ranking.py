@@ -75,8 +75,7 @@ def _context(
     from eval.market import MarketContext
     from features.validation import validate_tables
 
-    ref = bootstrap.referential(rome_dir=rome_dir)
-    data = load_world_checked(world, ref)
+    data, ref = load_world_checked(world, rome_dir)
     if data.hidden.empty or data.interactions.empty:
         raise typer.BadParameter("the world has no interactions to learn from: generate it with --months ≥ 1")
     # refuse broken training data before anything is embedded, fitted or logged

@@ -1,24 +1,34 @@
-"""Commands of the serving side: ``matching alerts run`` (the alert batch)."""
+"""Commands of the serving side: ``matching serve``, ``matching token create``, ``matching alerts run``."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from entrypoints import bootstrap
-from entrypoints.cli.common import DatabaseUrl, EncoderOption, RomeDir, app, console, err_console, user_errors
+from entrypoints.cli.common import (
+    DatabaseUrl,
+    EncoderOption,
+    IndexDir,
+    RomeDir,
+    app,
+    console,
+    err_console,
+    user_errors,
+)
 from entrypoints.cli.ranking import TrackingUri
+
+if TYPE_CHECKING:
+    from serving.batch.alerts import BatchSummary
+    from serving.batch.index_update import IndexUpdate
 
 alerts_app = typer.Typer(help="Offer alerts for subscriptions.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
-IndexDir = Annotated[
-    Path | None, typer.Option("--index", help="Candidate indexes (default: MATCHING_INDEX_DIR or var/index).")
-]
 
 
 @app.command("serve")
@@ -45,8 +55,10 @@ def serve(
 @token_app.command("create")
 @user_errors
 def token_create(
-    role: Annotated[str, typer.Option(help="jobseeker, counsellor or admin.")],
-    subject: Annotated[str, typer.Option(help="The profile id (jobseeker) or the agent's id.")],
+    role: Annotated[str, typer.Option(help="jobseeker, counsellor, admin or partner (publishes offers).")],
+    subject: Annotated[
+        str, typer.Option(help="The profile id (jobseeker), the agent's id, or the partner's name.")
+    ],
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create an API token and print it (the secret is shown only this once)."""
@@ -56,7 +68,7 @@ def token_create(
     try:
         chosen = Role(role)
     except ValueError:
-        raise MatchingError(f"unknown role {role!r}: jobseeker, counsellor or admin") from None
+        raise MatchingError(f"unknown role {role!r}: {', '.join(Role)}") from None
     engine = bootstrap.engine(database_url=database_url)
     if (
         chosen == Role.JOBSEEKER
@@ -66,16 +78,36 @@ def token_create(
     console.print(TokenService(engine).create(chosen, subject))
 
 
+Incremental = Annotated[
+    bool,
+    typer.Option(
+        "--incremental",
+        help="Only offers received since each subscription was last ranked (not the whole open market).",
+    ),
+]
+Scheduler = Annotated[
+    str | None,
+    typer.Option(help="Dask scheduler address (implies --dask; default: a LocalCluster on this machine)."),
+]
+UseDask = Annotated[bool, typer.Option("--dask", help="Rank partitions (by ROME block) on a Dask cluster.")]
+Workers = Annotated[
+    int | None, typer.Option(min=1, help="LocalCluster worker processes (default: one per core).")
+]
+
+
 @alerts_app.command("run")
 @user_errors
 def alerts_run(
-    incremental: Annotated[
-        bool, typer.Option("--incremental", help="Only offers created since the last finished run.")
+    incremental: Incremental = False,
+    update_index: Annotated[
+        bool,
+        typer.Option(
+            "--update-index",
+            help="First publish a new index version from the database (`matching index update`), so that "
+            "offers stored since the last one (ingested, published through the API) are ranked.",
+        ),
     ] = False,
-    index_dir: Annotated[
-        Path | None,
-        typer.Option("--index", help="Candidate indexes (default: MATCHING_INDEX_DIR or var/index)."),
-    ] = None,
+    index_dir: IndexDir = None,
     as_of: Annotated[
         datetime | None,
         typer.Option(
@@ -85,18 +117,9 @@ def alerts_run(
     chunk: Annotated[
         int, typer.Option(min=1, help="Subscriptions ranked together (committed one by one).")
     ] = 100,
-    dask: Annotated[
-        bool, typer.Option("--dask", help="Rank partitions (by ROME block) on a Dask cluster.")
-    ] = False,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            help="Dask scheduler address (implies --dask; default: a LocalCluster on this machine)."
-        ),
-    ] = None,
-    workers: Annotated[
-        int | None, typer.Option(min=1, help="LocalCluster worker processes (default: one per core).")
-    ] = None,
+    dask: UseDask = False,
+    scheduler: Scheduler = None,
+    workers: Workers = None,
     partitions: Annotated[int | None, typer.Option(min=1, help="Partitions (default: 4 per worker).")] = None,
     database_url: DatabaseUrl = None,
     tracking_uri: TrackingUri = None,
@@ -107,9 +130,72 @@ def alerts_run(
 
     Each (subscription, offer) is alerted at most once; a run killed midway resumes when started again.
     """
+    summary, _ = run_alerts(
+        incremental=incremental,
+        update_index=update_index,
+        index_dir=index_dir,
+        as_of=as_of,
+        chunk=chunk,
+        dask=dask,
+        scheduler=scheduler,
+        workers=workers,
+        partitions=partitions,
+        database_url=database_url,
+        tracking_uri=tracking_uri,
+        rome_dir=rome_dir,
+        encoder=encoder,
+    )
+    console.print(
+        f"alert run {summary.run_id}{' (resumed)' if summary.resumed else ''}: {summary.subscriptions:,} subscriptions, "
+        f"{summary.alerts:,} alerts, {summary.quiet:,} quiet (nothing fitted), {summary.waiting:,} not due (cadence); "
+        f"{summary.created:,} new subscriptions; ranking {summary.ranking}",
+        soft_wrap=True,
+    )
+
+
+def run_alerts(
+    *,
+    incremental: bool,
+    update_index: bool = False,
+    index_dir: Path | None = None,
+    as_of: datetime | None = None,
+    chunk: int = 100,
+    dask: bool = False,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    partitions: int | None = None,
+    database_url: str | None = None,
+    tracking_uri: str | None = None,
+    rome_dir: Path | None = None,
+    encoder: str | None = None,
+) -> tuple[BatchSummary, IndexUpdate | None]:
+    """Run (or resume) the alert batch on the database with the published indexes and the champion,
+    in this process or on Dask (``dask`` or a ``scheduler`` address), with a progress bar.
+
+    With ``update_index``, first publish an index version from the database (its line is printed).
+
+    Returns
+    -------
+    tuple
+        What the run produced, and the index update (``None`` without ``update_index``).
+
+    Raises
+    ------
+    StorageError
+        The database is unreachable or not at the latest schema.
+    """
+    from entrypoints.cli.common import _progress
+    from entrypoints.cli.index import update_from_database, update_line
     from serving.batch.alerts import run_alert_batch
     from serving.storage.db import ensure_schema
     from serving.storage.store import ServingStore
+
+    update = None
+    if update_index:
+        update = update_from_database(
+            index_dir=index_dir, database_url=database_url, encoder=encoder, rome_dir=rome_dir, as_of=as_of
+        )
+        console.print(update_line(update), soft_wrap=True)  # one line, whatever the width
 
     engine = bootstrap.engine(database_url=database_url)
     ensure_schema(engine)  # fail closed, with the command to run, on a database not at the latest schema
@@ -123,10 +209,11 @@ def alerts_run(
     store = ServingStore(engine)
     mode = "incremental" if incremental else "nightly"
     moment = as_of.replace(tzinfo=UTC) if as_of is not None and as_of.tzinfo is None else as_of
-    with err_console.status("ranking offers for subscriptions") as status:
+    with _progress() as bar:
+        task = bar.add_task("ranking offers for subscriptions", total=None)
 
         def progress(done: int, total: int) -> None:
-            status.update(f"subscriptions {done:,}/{total:,}")
+            bar.update(task, completed=done, total=total)
 
         if dask or scheduler:
             from serving.batch.distributed import dask_client, run_alert_batch_dask
@@ -138,8 +225,9 @@ def alerts_run(
                 tracking_uri=tracking_uri,
                 rome_dir=rome_dir,
             )
-            status.update("starting the Dask cluster")
+            bar.update(task, description="starting the Dask cluster")
             with dask_client(scheduler, workers=workers) as client:
+                bar.update(task, description="ranking offers for subscriptions (Dask)")
                 summary = run_alert_batch_dask(
                     store,
                     service,
@@ -153,8 +241,4 @@ def alerts_run(
         else:
             summary = run_alert_batch(store, service, mode=mode, chunk=chunk, as_of=moment, progress=progress)
     bootstrap.save_cache(service.generator.encoder)  # type: ignore[arg-type]
-    console.print(
-        f"alert run {summary.run_id}{' (resumed)' if summary.resumed else ''}: {summary.subscriptions:,} subscriptions, "
-        f"{summary.alerts:,} alerts, {summary.quiet:,} quiet (nothing fitted), {summary.waiting:,} not due (cadence); "
-        f"{summary.created:,} new subscriptions; ranking {summary.ranking}"
-    )
+    return summary, update

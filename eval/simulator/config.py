@@ -7,11 +7,42 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field
 
 
+class MarketAnchor(BaseModel):
+    """Real places and occupations a world is drawn around, e.g. those of real offers.
+
+    Each seed is ``(INSEE commune, ROME code, weight)``: a share of the profiles, offers and trainings
+    is drawn at a seed's commune (spread by ``hub_radius_km``) in its occupation, seeds picked in
+    proportion to their weights, so that the real offers' occupations and areas have jobseekers.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    seeds: tuple[tuple[str, str, float], ...] = Field(
+        min_length=1, description="(INSEE commune, ROME code, weight) of each anchor"
+    )
+    share: float = Field(
+        default=0.85,
+        ge=0,
+        le=1,
+        description="share of entities drawn at a seed; the others follow the usual occupation "
+        "popularity, around the seeds' communes",
+    )
+    neighbour_share: float = Field(
+        default=0.25,
+        ge=0,
+        le=1,
+        description="share of anchored profiles whose project is a fiche leading to the seed's "
+        "(same family, or mobility towards it): candidates by mobility",
+    )
+
+
 class MarketConfig(BaseModel):
     """Size, period and behaviour knobs of a simulated labour market.
 
     Defaults give the committed sample world. Every random draw derives from ``seed`` through
     independent streams, so changing ``months`` does not change the generated people and offers.
+    Optional fields left at ``None`` are not written to a world's manifest, so adding one never
+    changes the bytes of a world generated without it.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -42,6 +73,10 @@ class MarketConfig(BaseModel):
     )
     counsellor_share: float = Field(
         default=0.1, ge=0, le=1, description="share of open offers sourced each week"
+    )
+    anchor: MarketAnchor | None = Field(
+        default=None,
+        description="real places and occupations to draw around (None: random hubs, Zipf occupations)",
     )
 
     @property

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -16,6 +16,9 @@ from eval.simulator.config import MarketConfig
 from eval.simulator.ragged import IntArray, Ragged, sample_sublists
 from matching.geo import Communes, department_of
 from matching.referential import Referential
+
+if TYPE_CHECKING:
+    from eval.simulator.anchor import Anchoring
 
 FloatArray = npt.NDArray[np.float64]
 Columns = dict[str, Any]  # entity columns: NumPy arrays of shape (n,) or Ragged lists
@@ -107,14 +110,24 @@ class Geography:
         xyz = _unit_vectors(communes.lat, communes.lon)
         return cls(communes, hubs.astype(np.int64), weights / weights.sum(), cKDTree(xyz))
 
+    @classmethod
+    def around(cls, communes: Communes, hubs: IntArray, weights: FloatArray) -> Geography:
+        """Hubs at given communes (rows of ``communes``) with given weights, e.g. real offers' places."""
+        xyz = _unit_vectors(communes.lat, communes.lon)
+        return cls(communes, hubs, weights / weights.sum(), cKDTree(xyz))
+
     def sample(
-        self, n: int, radius_km: float, rng: np.random.Generator
+        self, n: int, radius_km: float, rng: np.random.Generator, hub: IntArray | None = None
     ) -> tuple[IntArray, FloatArray, FloatArray]:
         """Draw ``n`` places around hubs: ``(commune index, lat, lon)``, each shape ``(n,)``.
 
         Coordinates stand for the exact address (hub + Gaussian spread); the commune is the nearest one.
+        ``hub`` (positions in :attr:`hubs`, shape ``(n,)``) places each one around a chosen hub;
+        otherwise hubs are drawn by weight.
         """
-        hub = self.hubs[rng.choice(len(self.hubs), size=n, p=self.hub_weights)]
+        if hub is None:
+            hub = rng.choice(len(self.hubs), size=n, p=self.hub_weights)
+        hub = self.hubs[hub]
         lat = self.communes.lat[hub] + rng.normal(0, radius_km / KM_PER_DEGREE, n)
         coslat = np.maximum(np.cos(np.radians(self.communes.lat[hub])), 0.2)
         lon = self.communes.lon[hub] + rng.normal(0, radius_km / KM_PER_DEGREE, n) / coslat
@@ -133,10 +146,26 @@ def fiche_weights(n_fiches: int, rng: np.random.Generator, exponent: float = 0.9
     return weights / weights.sum()
 
 
-def _pick_from_lists(lists: Ragged, rows: IntArray, rng: np.random.Generator) -> IntArray:
+def pick_from_lists(lists: Ragged, rows: IntArray, rng: np.random.Generator) -> IntArray:
     """One uniformly drawn value of each list ``lists[rows[i]]`` (the lists must be non-empty)."""
     lengths = lists.lengths[rows]
     return lists.values[lists.offsets[rows] + (rng.random(len(rows)) * lengths).astype(np.int64)]
+
+
+def _fiches_and_hubs(
+    n: int,
+    rome: RomeArrays,
+    geo: Geography,
+    popularity: FloatArray,
+    rng: np.random.Generator,
+    anchoring: Anchoring | None,
+    *,
+    neighbours: bool = False,
+) -> tuple[IntArray, IntArray | None]:
+    """Each entity's fiche, and its hub when the world is anchored (``None``: drawn with the place)."""
+    if anchoring is None:  # exactly the draws of an unanchored world, which keeps its bytes
+        return rng.choice(rome.n_fiches, size=n, p=popularity), None
+    return anchoring.draw(n, popularity, geo.hub_weights, rng, neighbours=neighbours)
 
 
 def _dates(start: date, day_offsets: npt.NDArray[np.int64]) -> npt.NDArray[np.datetime64]:
@@ -150,18 +179,20 @@ def generate_profiles(
     popularity: FloatArray,
     fiche_pay: FloatArray,
     rng: np.random.Generator,
+    anchoring: Anchoring | None = None,
 ) -> Columns:
     """Draw jobseekers: declared job project and preferences, plus hidden true preferences.
 
     Returns a dict of columns (arrays of shape ``(n_profiles,)`` or :class:`Ragged`); hidden
     preferences have keys prefixed ``true_`` and never leave the simulator except as ground truth.
+    With ``anchoring``, most people live at its seeds in their occupation (or one leading to it).
     """
     n = config.n_profiles
-    fiche = rng.choice(rome.n_fiches, size=n, p=popularity)
+    fiche, hub = _fiches_and_hubs(n, rome, geo, popularity, rng, anchoring, neighbours=True)
     has_neighbour = rome.neighbours.lengths[fiche] > 0
     second = np.where(
         has_neighbour & (rng.random(n) < 0.3),
-        _pick_from_lists(rome.neighbours, np.where(has_neighbour, fiche, 0), rng)
+        pick_from_lists(rome.neighbours, np.where(has_neighbour, fiche, 0), rng)
         if has_neighbour.any()
         else -1,
         -1,
@@ -175,7 +206,7 @@ def generate_profiles(
     )
     skills = skills.concat_rows(extra).unique_rows()
     experience = np.where(rng.random(n) < 0.15, 0, rng.exponential(36 * level + 6, n)).astype(np.int64)
-    place, lat, lon = geo.sample(n, config.hub_radius_km, rng)
+    place, lat, lon = geo.sample(n, config.hub_radius_km, rng, hub)
     commute = rng.choice(COMMUTE_CHOICES_KM, size=n, p=COMMUTE_SHARES)
     contract_set = rng.choice(len(DECLARED_CONTRACT_SETS), size=n, p=DECLARED_CONTRACT_SHARES)
     wants_full_time = rng.random(n) < 0.78
@@ -191,7 +222,7 @@ def generate_profiles(
     return {
         "fiche": fiche,
         "second_fiche": second,
-        "appellation": _pick_from_lists(rome.appellations, fiche, rng),
+        "appellation": pick_from_lists(rome.appellations, fiche, rng),
         "skills": skills,
         "experience_months": experience,
         "qualification_code": rng.choice(QUALIFICATIONS, size=n, p=QUALIFICATION_SHARES),
@@ -227,10 +258,14 @@ def generate_offers(
     popularity: FloatArray,
     fiche_pay: FloatArray,
     rng: np.random.Generator,
+    anchoring: Anchoring | None = None,
 ) -> Columns:
-    """Draw job offers across the simulated period (plus a month of offers already open at the start)."""
+    """Draw job offers across the simulated period (plus a month of offers already open at the start).
+
+    With ``anchoring``, most offers sit at its seeds (their commune and occupation).
+    """
     n = config.n_offers
-    fiche = rng.choice(rome.n_fiches, size=n, p=popularity)
+    fiche, hub = _fiches_and_hubs(n, rome, geo, popularity, rng, anchoring)
     n_required = np.minimum(rome.core.lengths[fiche], rng.integers(1, 4, n))
     core = rome.core.take(fiche)
     # keep the first n_required core skills of a random permutation inside each list
@@ -239,7 +274,7 @@ def generate_offers(
     shuffled = Ragged(core.offsets, core.values[order])
     required = shuffled.mask(rank_in_row < np.repeat(n_required, core.lengths))
     skills = required.concat_rows(sample_sublists(rome.other, fiche, np.full(n, 0.35), rng)).unique_rows()
-    place, lat, lon = geo.sample(n, config.hub_radius_km, rng)
+    place, lat, lon = geo.sample(n, config.hub_radius_km, rng, hub)
     full_time = rng.random(n) < 0.8
     hours = np.where(
         full_time,
@@ -259,7 +294,7 @@ def generate_offers(
     duration = rng.integers(20, 61, n)
     return {
         "fiche": fiche,
-        "appellation": _pick_from_lists(rome.appellations, fiche, rng),
+        "appellation": pick_from_lists(rome.appellations, fiche, rng),
         "skills": skills,
         "required_skills": required,
         "place": place,
@@ -282,11 +317,19 @@ def generate_offers(
 
 
 def generate_trainings(
-    config: MarketConfig, rome: RomeArrays, geo: Geography, popularity: FloatArray, rng: np.random.Generator
+    config: MarketConfig,
+    rome: RomeArrays,
+    geo: Geography,
+    popularity: FloatArray,
+    rng: np.random.Generator,
+    anchoring: Anchoring | None = None,
 ) -> Columns:
-    """Draw training courses that teach some core skills of a target fiche (most are POE-eligible)."""
+    """Draw training courses that teach some core skills of a target fiche (most are POE-eligible).
+
+    With ``anchoring``, most trainings sit at its seeds (their commune and occupation).
+    """
     n = config.n_trainings
-    fiche = rng.choice(rome.n_fiches, size=n, p=popularity)
+    fiche, hub = _fiches_and_hubs(n, rome, geo, popularity, rng, anchoring)
     keep = np.clip(rng.uniform(0.3, 0.9, n), 0, 1)
     skills = sample_sublists(rome.core, fiche, keep, rng)
     empty = skills.lengths == 0  # every training teaches at least one skill: its fiche's first core skill
@@ -300,7 +343,7 @@ def generate_trainings(
     hours = np.where(short, rng.integers(70, 400, n), rng.integers(400, 1200, n)).astype(float)
     start = rng.integers(-14, max(config.weeks * 7, 1) + 60, n)
     end = start + np.ceil(hours / 35.0 * 7 / 5).astype(np.int64) + 1
-    place, lat, lon = geo.sample(n, config.hub_radius_km, rng)
+    place, lat, lon = geo.sample(n, config.hub_radius_km, rng, hub)
     modality = rng.choice(np.array(["presentiel", "mixte", "distanciel"]), size=n, p=[0.6, 0.25, 0.15])
     return {
         "fiche": fiche,

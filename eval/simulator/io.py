@@ -54,7 +54,8 @@ def write_manifest(
         "format_version": FORMAT_VERSION,
         "generator": f"matching-engine {__version__}",
         "referential_version": referential_version,
-        "config": config.model_dump(mode="json"),
+        # optional settings left unset are left out: a world made without them keeps its bytes
+        "config": config.model_dump(mode="json", exclude_none=True),
         "tables": files,
     }
     (folder / MANIFEST).write_text(

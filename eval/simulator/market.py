@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from eval.simulator.anchor import Anchoring
 from eval.simulator.behaviour import (
     Population,
     employer_decides,
@@ -190,8 +191,12 @@ class MarketSimulator:
         seeds = np.random.SeedSequence(config.seed).spawn(len(STREAMS))
         self.rngs = {name: np.random.default_rng(s) for name, s in zip(STREAMS, seeds, strict=True)}
         self.rome: RomeArrays = flatten_referential(referential)
-        n_hubs = max(3, config.n_profiles // config.profiles_per_hub)
-        self.geo = Geography.build(communes, n_hubs, self.rngs["geo"])
+        self.anchoring: Anchoring | None = None
+        if config.anchor is not None:  # hubs at the anchor's communes, most entities at its seeds
+            self.anchoring, self.geo = Anchoring.build(config.anchor, self.rome, referential, communes)
+        else:
+            n_hubs = max(3, config.n_profiles // config.profiles_per_hub)
+            self.geo = Geography.build(communes, n_hubs, self.rngs["geo"])
         pop_rng = self.rngs["popularity"]
         self.offer_popularity = fiche_weights(self.rome.n_fiches, pop_rng)
         # Jobseekers follow demand loosely: some occupations are short of candidates, others crowded.
@@ -205,14 +210,22 @@ class MarketSimulator:
         cfg, rome = self.config, self.rome
         report("entities", 0, 4)
         profiles = generate_profiles(
-            cfg, rome, self.geo, self.profile_popularity, self.fiche_pay, self.rngs["profiles"]
+            cfg,
+            rome,
+            self.geo,
+            self.profile_popularity,
+            self.fiche_pay,
+            self.rngs["profiles"],
+            self.anchoring,
         )
         report("entities", 1, 4)
         offers = generate_offers(
-            cfg, rome, self.geo, self.offer_popularity, self.fiche_pay, self.rngs["offers"]
+            cfg, rome, self.geo, self.offer_popularity, self.fiche_pay, self.rngs["offers"], self.anchoring
         )
         report("entities", 2, 4)
-        trainings = generate_trainings(cfg, rome, self.geo, self.offer_popularity, self.rngs["trainings"])
+        trainings = generate_trainings(
+            cfg, rome, self.geo, self.offer_popularity, self.rngs["trainings"], self.anchoring
+        )
         report("entities", 3, 4)
         audit = generate_audit(cfg.n_profiles, self.rngs["audit"])
         report("entities", 4, 4)

@@ -117,7 +117,13 @@ def write_world_streaming(
         for number, start, stop in _chunks(config.n_profiles, chunk_rows):
             chunk = rng("profiles", number)
             cols = generate_profiles(
-                sized(stop - start, "profiles"), rome, geo, sim.profile_popularity, sim.fiche_pay, chunk
+                sized(stop - start, "profiles"),
+                rome,
+                geo,
+                sim.profile_popularity,
+                sim.fiche_pay,
+                chunk,
+                sim.anchoring,
             )
             profiles = canonical(sim.profiles_frame(cols, ids[start:stop]))
             writers["profiles"].write(profiles)
@@ -135,13 +141,19 @@ def write_world_streaming(
                 sim.offer_popularity,
                 sim.fiche_pay,
                 rng("offers", number),
+                sim.anchoring,
             )
             writers["offers"].write(canonical(sim.offers_frame(cols, ids[start:stop])))
             report("offers", stop, config.n_offers)
         ids = make_ids("T", config.n_trainings, 6)
         for number, start, stop in _chunks(config.n_trainings, chunk_rows):
             cols = generate_trainings(
-                sized(stop - start, "trainings"), rome, geo, sim.offer_popularity, rng("trainings", number)
+                sized(stop - start, "trainings"),
+                rome,
+                geo,
+                sim.offer_popularity,
+                rng("trainings", number),
+                sim.anchoring,
             )
             writers["trainings"].write(canonical(sim.trainings_frame(cols, ids[start:stop])))
             report("trainings", stop, config.n_trainings)

@@ -32,6 +32,9 @@ class SentenceTransformerEncoder:
     max_seq_length
         Truncate inputs to this many tokens (the model's own limit when ``None``). Cost grows with
         length: capping long offer texts at 128 tokens keeps the title, labels and skills that matter.
+    offline
+        Never reach a model hub: a hub id then fails at once (``EncoderUnavailable``) instead of
+        retrying an unreachable network for a minute.
     """
 
     def __init__(
@@ -43,20 +46,22 @@ class SentenceTransformerEncoder:
         document_prompt: str = "passage: ",
         device: str = "cpu",
         max_seq_length: int | None = None,
+        offline: bool = True,
     ) -> None:
         from sentence_transformers import SentenceTransformer
 
         # A local folder needs nothing from a hub: never let the hub libraries reach for one.
         local = Path(model).exists()
         try:
-            self.model = SentenceTransformer(str(model), device=device, local_files_only=local)
+            self.model = SentenceTransformer(str(model), device=device, local_files_only=local or offline)
         except OSError as error:
             hint = (
                 ""
                 if local
                 else " (no model folder there: run `matching model build`, or name a reachable hub id)"
             )
-            raise EncoderUnavailable(f"cannot load encoder {model!r}{hint}: {error}") from None
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise EncoderUnavailable(f"cannot load encoder {model!r}{hint}: {first_line}") from None
         if max_seq_length is not None:
             self.model.max_seq_length = max_seq_length
         if int8:

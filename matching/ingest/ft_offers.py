@@ -19,13 +19,14 @@ from pydantic import ValidationError
 
 from matching.domain import ContractType, ExperienceRequirement, Location, Offer
 from matching.errors import UnknownCodeError
-from matching.geo import Communes
+from matching.geo import Communes, haversine_km
 from matching.referential import Referential
 
 HOURS_PER_MONTH_FULL_TIME = 35 * 52 / 12  # 151.67 h: the legal monthly base in France
 FULL_TIME_MIN_HOURS = 34.0
 PLAUSIBLE_MONTHLY_SALARY = (300.0, 30_000.0)
 PLAUSIBLE_WEEKLY_HOURS = (1.0, 60.0)
+MAX_KM_FROM_COMMUNE = 30.0  # coordinates farther than this from the offer's commune are not trusted
 
 _NUMBER = r"(\d+(?:[.,]\d+)?)"
 _SALARY_RE = re.compile(
@@ -213,11 +214,15 @@ def _parse_location(raw: Mapping[str, Any], communes: Communes | None, issues: _
     if insee is not None and not re.fullmatch(r"\d{5}|2[AB]\d{3}", str(insee)):
         issues.warn("lieuTravail.commune", "not an INSEE code")
         insee = None
-    if (lat is None or lon is None) and insee and communes is not None:
+    if insee and communes is not None:
         try:
-            lat, lon = communes.coords(str(insee))
+            commune = communes.coords(str(insee))
         except UnknownCodeError:
             issues.warn("lieuTravail.commune", "unknown INSEE code")
+        else:
+            lat, lon = _checked_coordinates(
+                lat, lon, commune, approximate=communes.approximate, issues=issues
+            )
     if (
         isinstance(lat, int | float)
         and isinstance(lon, int | float)
@@ -228,6 +233,31 @@ def _parse_location(raw: Mapping[str, Any], communes: Communes | None, issues: _
     if lat is not None or lon is not None:
         issues.warn("lieuTravail.latitude", "invalid coordinates")
     return Location(insee=insee, label=label)
+
+
+def _checked_coordinates(
+    lat: Any, lon: Any, commune: tuple[float, float], *, approximate: bool, issues: _Collector
+) -> tuple[Any, Any]:
+    """The offer's coordinates checked against its commune's: the commune's when missing or far off.
+
+    Some offers carry latitude and longitude swapped (Marseille at 5.36° N, 43.35° E) or a default
+    point (the centre of France for a Nanterre offer): trusted as given, they put the job hundreds of
+    kilometres from its commune, and sourcing finds no one. Against the built-in département centroids
+    (``approximate``) only missing coordinates are filled.
+    """
+    if not (isinstance(lat, int | float) and isinstance(lon, int | float)):
+        return commune
+    if approximate:
+        return lat, lon
+    if float(haversine_km(lat, lon, *commune)) <= MAX_KM_FROM_COMMUNE:
+        return lat, lon
+    if -90 <= lon <= 90 and float(haversine_km(lon, lat, *commune)) <= MAX_KM_FROM_COMMUNE:
+        issues.warn("lieuTravail.latitude", "latitude and longitude swapped")
+        return lon, lat
+    issues.warn(
+        "lieuTravail.latitude", f"more than {MAX_KM_FROM_COMMUNE:.0f} km from the commune, commune used"
+    )
+    return commune
 
 
 def _find_appellation(referential: Referential, label: str, rome_code: str) -> str | None:

@@ -1,7 +1,11 @@
 """The alert batch: rank offers for every active subscription and write the alerts, crash-safe.
 
-Nightly mode considers every open offer; incremental mode only offers created since the last
-finished run. A run ranks at its start moment; subscriptions are processed in chunks, and each
+Nightly mode considers every open offer; incremental mode, for each subscription, only offers the
+engine received after what the index of the last finished run that ranked it reflected
+(``received_at`` after that run's ``offers_as_of``; every open offer when no run with an index built
+from the database ranked it): an offer published through the API, or ingested days after France
+Travail created it, is new to every subscription once. Withdrawn and expired offers are never sent.
+A run ranks at its start moment; subscriptions are processed in chunks, and each
 subscription's alerts are committed with a progress marker, so a run killed at any point (even
 ``kill -9``) resumes where it stopped: nothing lost, nothing duplicated (the ``(subscription, offer)``
 unique key would refuse a duplicate anyway).
@@ -38,6 +42,7 @@ class BatchSummary:
     quiet: int  # subscriptions for which nothing fitted
     waiting: int = 0  # subscriptions not due yet (cadence)
     created: int = 0  # subscriptions created for new job projects
+    alerted: int = 0  # subscriptions sent at least one alert
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,7 @@ class BatchPlan:
     ranking: str
     model_version: str
     index_version: str
-    offers_since: pd.Timestamp | None
+    offers_since: dict[str, pd.Timestamp] | None  # incremental: each subscription's "new since"
 
 
 def plan_alert_batch(
@@ -65,12 +70,12 @@ def plan_alert_batch(
     created = store.ensure_subscriptions()  # every job project gets alerts, without anyone asking
     kill_switch = store.kill_switch()
     model_version = service.served_model(kill_switch)
-    offers_since = None
-    if mode == "incremental":
-        last = store.last_finished_run()
-        offers_since = pd.Timestamp(last) if last is not None else None
     run = store.start_or_resume_run(
-        mode, model_version=model_version, index_version=service.index_version, as_of=as_of
+        mode,
+        model_version=model_version,
+        index_version=service.index_version,
+        as_of=as_of,
+        offers_as_of=service.index_as_of,
     )
     now = _utc(run.as_of)
     done = store.processed_subscriptions(run.id)
@@ -82,6 +87,9 @@ def plan_alert_batch(
         for s in todo
         if s.id not in alerted or now - _utc(alerted[s.id]) >= CADENCE.get(str(s.cadence), pd.Timedelta(0))
     ]
+    offers_since = None
+    if mode == "incremental":
+        offers_since = {sub: _utc(when) for sub, when in store.offers_seen([s.id for s in due]).items()}
     return BatchPlan(
         run=run,
         now=now,
@@ -127,6 +135,7 @@ def finish_alert_batch(store: ServingStore, plan: BatchPlan, quiet: int) -> Batc
         quiet,
         plan.waiting,
         plan.created,
+        totals["alerted"],
     )
 
 
@@ -153,13 +162,20 @@ def run_alert_batch(
             store.profiles(s.profile_id for s in batch),
             now=plan.now,
             exclude=store.alerted_offers([s.id for s in batch]),
-            offers_since=plan.offers_since,
+            offers_since=since_of(plan, batch),
             kill_switch=plan.kill_switch,
         )
         quiet += record_ranked(store, plan, batch, ranked)
         if progress is not None:
             progress(min(start + chunk, len(todo)), len(todo))
     return finish_alert_batch(store, plan, quiet)
+
+
+def since_of(plan: BatchPlan, batch: Sequence[Subscription]) -> dict[str, pd.Timestamp] | None:
+    """The plan's "new since" moments of the subscriptions of ``batch`` (``None`` in nightly mode)."""
+    if plan.offers_since is None:
+        return None
+    return {s.id: plan.offers_since[s.id] for s in batch if s.id in plan.offers_since}
 
 
 def _utc(moment: datetime) -> pd.Timestamp:

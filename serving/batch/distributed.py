@@ -35,7 +35,7 @@ import pandas as pd
 from features.tables import MarketTables
 from matching.domain import Profile, Subscription
 from models.pipeline import RankingService
-from serving.batch.alerts import BatchSummary, finish_alert_batch, plan_alert_batch, record_ranked
+from serving.batch.alerts import BatchSummary, finish_alert_batch, plan_alert_batch, record_ranked, since_of
 from serving.storage.store import ServingStore
 
 Context = tuple[RankingService, MarketTables]
@@ -118,7 +118,7 @@ def rank_partition(
     profiles: dict[str, Profile],
     exclude: dict[str, set[str]],
     now: pd.Timestamp,
-    offers_since: pd.Timestamp | None,
+    offers_since: dict[str, pd.Timestamp] | None,
     kill_switch: bool,
 ) -> tuple[str, pd.DataFrame]:
     """Rank one partition on a worker: ``(model the rows were ranked with, ranked rows)``."""
@@ -189,7 +189,7 @@ def run_alert_batch_dask(
             store.profiles(s.profile_id for s in part),
             store.alerted_offers([s.id for s in part]),
             plan.now,
-            plan.offers_since,
+            since_of(plan, part),
             plan.kill_switch,
             pure=False,
         )

@@ -95,6 +95,13 @@ def login(request: Request, container: ContainerDep, jeton: Annotated[str, Form(
             {"principal": None, "error": "Jeton invalide ou verrouillé."},
             status_code=401,
         )
+    if principal.role not in HOME:  # a partner publishes offers through the API: no pages
+        return templates.TemplateResponse(
+            request,
+            "connexion.html",
+            {"principal": None, "error": "Ce jeton sert à l'API seulement : aucune page pour ce rôle."},
+            status_code=403,
+        )
     response = RedirectResponse(HOME[principal.role], status_code=303)
     response.set_cookie(COOKIE, jeton.strip(), httponly=True, samesite="strict", max_age=8 * 3600)
     return response

@@ -14,7 +14,13 @@ from serving.pages.router import _back, _principal, templates
 from serving.schemas import CounsellorActionIn, VivierIn
 from serving.security import Principal, Role
 from serving.services.admin import model_overview, set_kill_switch
-from serving.services.sourcing import offer_title, rank_candidates, record_candidate_action, search_offers
+from serving.services.sourcing import (
+    offer_place,
+    offer_title,
+    rank_candidates,
+    record_candidate_action,
+    search_offers,
+)
 from serving.services.viviers import create_vivier, refresh_vivier, viviers_of
 
 router = APIRouter(prefix="/pages", include_in_schema=False)
@@ -30,7 +36,8 @@ DISMISS_REASONS = [
 def _staff(request: Request, container: ContainerDep, *roles: Role) -> Principal:
     principal = _principal(request, container)
     if principal.role not in roles:
-        raise HTTPException(403, "page réservée aux conseillers et administrateurs")
+        who = "aux administrateurs" if roles == (Role.ADMIN,) else "aux conseillers et administrateurs"
+        raise HTTPException(403, f"page réservée {who}")
     return principal
 
 
@@ -53,7 +60,11 @@ def offer_page(
     result = rank_candidates(container, principal, offer_id, k=20)
     context = {
         "principal": principal,
-        "offer": {"id": offer_id, "title": offer_title(container, offer_id)},
+        "offer": {
+            "id": offer_id,
+            "title": offer_title(container, offer_id),
+            "place": offer_place(container, offer_id),
+        },
         "result": result,
         "dismiss_reasons": DISMISS_REASONS,
         "message": message,

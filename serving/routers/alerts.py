@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from serving.deps import ContainerDep, CurrentUser, DatabaseId, Jobseeker
+from serving.deps import ContainerDep, DatabaseId, Jobseeker, Reader
 from serving.schemas import AlertOut, FeedbackIn, FeedbackOut, SubscriptionOut, SubscriptionUpdate
 from serving.services import alerts, subscriptions
 
@@ -22,7 +22,7 @@ def my_alerts(container: ContainerDep, principal: Jobseeker, limit: Limit = 50) 
 
 @router.get("/profiles/{profile_id}/alerts", response_model=list[AlertOut])
 def alerts_of_profile(
-    profile_id: str, container: ContainerDep, principal: CurrentUser, limit: Limit = 50
+    profile_id: str, container: ContainerDep, principal: Reader, limit: Limit = 50
 ) -> list[AlertOut]:
     """A person's alerts: their own for a jobseeker; consenting profiles only for a counsellor."""
     return alerts.alerts_of(container, principal, profile_id, limit)

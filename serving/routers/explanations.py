@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from serving.deps import ContainerDep, CurrentUser
+from serving.deps import ContainerDep, Reader
 from serving.schemas import ExplanationOut
 from serving.services.explanations import explain_score
 
@@ -19,7 +19,7 @@ router = APIRouter(tags=["explanations"])
 def explanation(
     profile_id: str,
     container: ContainerDep,
-    principal: CurrentUser,
+    principal: Reader,
     offer_id: str = Query(min_length=1, max_length=64),
     top: int = Query(8, ge=1, le=40),
 ) -> ExplanationOut:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from serving.deps import ContainerDep, CurrentUser
+from serving.deps import ContainerDep, Reader
 from serving.schemas import PoeOut
 from serving.services import poe
 
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/poe", tags=["poe"])
 )
 def poe_suggestions(
     container: ContainerDep,
-    principal: CurrentUser,
+    principal: Reader,
     offer_id: str = Query(min_length=1, max_length=64),
     profile_id: str | None = Query(None, min_length=1, max_length=64),
     k: int = Query(5, ge=1, le=20),

@@ -7,8 +7,9 @@ from datetime import date
 from typing import Any
 
 from matching.domain import Offer, Profile, RefusalReason
+from matching.geo import Communes
 from serving.container import ServingContainer
-from serving.explain import explain, km_between
+from serving.explain import explain, km_between, place_label
 from serving.schemas import AlertOut, FeedbackIn, OfferSummary
 from serving.security import Principal, Role
 from serving.services.checks import forbid_unless_own
@@ -28,8 +29,8 @@ class Feedback:
     poe_suggestions_url: str | None = None  # set after a "missing skills" refusal
 
 
-def offer_summary(offer: Offer) -> OfferSummary:
-    """The few fields of an offer an alert shows."""
+def offer_summary(offer: Offer, communes: Communes | None = None) -> OfferSummary:
+    """The few fields of an offer an alert shows (its place by name, from ``communes`` if need be)."""
     return OfferSummary(
         id=offer.id,
         title=offer.title,
@@ -37,7 +38,7 @@ def offer_summary(offer: Offer) -> OfferSummary:
         contract_type=offer.contract_type.value if offer.contract_type else None,
         weekly_hours=offer.weekly_hours,
         salary_max_monthly=offer.salary_max_monthly,
-        location=offer.location.label or offer.location.insee,
+        location=place_label(offer.location, communes),
     )
 
 
@@ -84,7 +85,7 @@ def alerts_of(
         out.append(
             AlertOut(
                 id=alert.id,
-                offer=offer_summary(offer),
+                offer=offer_summary(offer, container.communes),
                 rank=alert.rank,
                 score=alert.score,
                 status=alert.status,
@@ -184,7 +185,8 @@ def record_feedback(
     poe_url = None
     if answer.action == "refused" and answer.reason is not None:
         profile = container.repository.get_profile(alert.profile_id)
-        offer = container.repository.get_offer(alert.offer_id)
+        # a refusal of an offer withdrawn since still says what the person does not want
+        offer = container.repository.get_offer(alert.offer_id, withdrawn=True)
         subscription = container.store.subscription_of(alert.profile_id)
         if profile is not None and offer is not None and subscription is not None:
             changes = subscription_changes(

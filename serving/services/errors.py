@@ -5,11 +5,32 @@ The message is the answer's ``detail``, so it is written for the API's caller.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ServiceError(Exception):
-    """A request a use case refuses; ``str(error)`` is told to the caller with :attr:`status_code`."""
+    """A request a use case refuses; :attr:`detail` is told to the caller with :attr:`status_code`.
+
+    Parameters
+    ----------
+    message
+        What is wrong, for the caller.
+    problems
+        Per-field problems, each ``{"type", "loc", "msg"}`` like FastAPI's own validation answers
+        (``loc`` the path to the field, e.g. ``["body", "romeCode"]``); they replace the message as
+        the answer's ``detail``.
+    """
 
     status_code = 400  # each kind says its own; a new kind without one is still a 4xx, never a 500
+
+    def __init__(self, message: str, *, problems: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+    @property
+    def detail(self) -> str | list[dict[str, Any]]:
+        """The answer's ``detail``: the per-field problems when there are some, else the message."""
+        return self.problems or str(self)
 
 
 class NotFound(ServiceError):

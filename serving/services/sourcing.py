@@ -11,7 +11,7 @@ from features.tables import MarketTables
 from matching.domain import Profile
 from models.pipeline import rank_profiles_for_offer
 from serving.container import ServingContainer
-from serving.explain import explain
+from serving.explain import explain, place_label
 from serving.schemas import CandidateOut, CounsellorActionIn, SourcingOut, TrainableCandidateOut
 from serving.security import Principal
 from serving.services.errors import Invalid, NotFound
@@ -35,6 +35,12 @@ def offer_title(container: ServingContainer, offer_id: str) -> str:
     """The offer's title as in the (cached) feature tables, its id when not there yet."""
     offers = container.tables().offers
     return str(offers.loc[offer_id]["title"]) if offer_id in offers.index else offer_id
+
+
+def offer_place(container: ServingContainer, offer_id: str) -> str | None:
+    """Where the offer's job is, by name (its label, else its commune's); ``None`` when unknown."""
+    offer = container.repository.get_offer(offer_id)
+    return None if offer is None else place_label(offer.location, container.communes)
 
 
 def available_candidates(

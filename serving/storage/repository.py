@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from matching.domain import (
@@ -42,6 +43,26 @@ class UpsertCounts:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    republished: int = 0  # withdrawn offers published again (counted in the three above too)
+
+
+@dataclass(frozen=True)
+class OfferChanges:
+    """Offers whose state changed after a moment: what a live offer index must apply.
+
+    Attributes
+    ----------
+    published : list of Offer
+        Offers stored (new or changed content) or published again since, not withdrawn now.
+    withdrawn : list of str
+        Ids of offers withdrawn since.
+    until : datetime or None
+        The latest reception or withdrawal among them (UTC); ``None`` when nothing changed.
+    """
+
+    published: list[Offer] = field(default_factory=list)
+    withdrawn: list[str] = field(default_factory=list)
+    until: datetime | None = None
 
 
 def batches(items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
@@ -151,6 +172,24 @@ def row_to_subscription(row: SubscriptionRow) -> Subscription:
     )
 
 
+def row_to_training(row: TrainingRow) -> Training:
+    return Training(
+        id=row.id,
+        title=row.title,
+        rome_codes=tuple(row.rome_codes),
+        skills=tuple(row.skills),
+        hours=row.hours,
+        start_date=row.start_date,
+        end_date=row.end_date,
+        location=Location(insee=row.insee, lat=row.lat, lon=row.lon),
+        modality=row.modality,
+        organisation=row.organisation,
+        outcome_rate=row.outcome_rate,
+        poe_eligible=row.poe_eligible,
+        formacode=row.formacode,
+    )
+
+
 def training_to_row(training: Training) -> dict[str, Any]:
     data = training.model_dump(mode="json", exclude={"location", "start_date", "end_date"})
     data.update(
@@ -170,33 +209,141 @@ class SqlRepository:
         self.engine = engine
 
     # -- offers -------------------------------------------------------------------------------------
-    def upsert_offers(self, offers: Sequence[Offer]) -> UpsertCounts:
-        """Insert new offers, update changed ones, leave identical ones untouched (one transaction)."""
-        inserted = updated = unchanged = 0
+    def upsert_offers(
+        self, offers: Sequence[Offer], *, republish: bool = False, now: datetime | None = None
+    ) -> UpsertCounts:
+        """Insert new offers, update changed ones, leave identical ones untouched (one transaction).
+
+        Parameters
+        ----------
+        offers
+            The offers; an id already stored with the same content is left as it is.
+        republish
+            Publish withdrawn offers among them again (an explicit ``PUT``); a file re-ingested does
+            not bring back an offer withdrawn through the API.
+        now
+            The moment stored as ``received_at`` of new, changed and republished offers (default: now).
+
+        Returns
+        -------
+        UpsertCounts
+            Inserted, updated and unchanged offers, and how many were republished.
+        """
+        received = now or datetime.now(UTC)
+        inserted = updated = unchanged = republished = 0
         with Session(self.engine) as session, session.begin():
             for batch in batches(offers):
                 rows = [offer_to_row(o) for o in batch]
-                known = dict(
-                    session.execute(
-                        select(OfferRow.id, OfferRow.content_hash).where(
+                known = {
+                    key: (content_hash, withdrawn_at)
+                    for key, content_hash, withdrawn_at in session.execute(
+                        select(OfferRow.id, OfferRow.content_hash, OfferRow.withdrawn_at).where(
                             OfferRow.id.in_([r["id"] for r in rows])
                         )
-                    ).all()
-                )
+                    )
+                }
                 new = [r for r in rows if r["id"] not in known]
-                changed = [r for r in rows if r["id"] in known and known[r["id"]] != r["content_hash"]]
+                stored = [r for r in rows if r["id"] in known]
+                edited = {r["id"] for r in stored if known[r["id"]][0] != r["content_hash"]}
+                back = {r["id"] for r in stored if republish and known[r["id"]][1] is not None}
                 if new:
-                    session.execute(insert(OfferRow), new)
-                if changed:
-                    session.execute(update(OfferRow), changed)
-                inserted, updated = inserted + len(new), updated + len(changed)
-                unchanged += len(rows) - len(new) - len(changed)
-        return UpsertCounts(inserted, updated, unchanged)
+                    session.execute(insert(OfferRow), [{**r, "received_at": received} for r in new])
+                if edited | back:
+                    session.execute(
+                        update(OfferRow),
+                        [
+                            {
+                                **r,
+                                "received_at": received,
+                                "withdrawn_at": None if r["id"] in back else known[r["id"]][1],
+                            }
+                            for r in stored
+                            if r["id"] in edited | back
+                        ],
+                    )
+                inserted, updated = inserted + len(new), updated + len(edited)
+                unchanged += len(stored) - len(edited)
+                republished += len(back)
+        return UpsertCounts(inserted, updated, unchanged, republished)
 
-    def get_offer(self, offer_id: str) -> Offer | None:
+    def get_offer(self, offer_id: str, *, withdrawn: bool = False) -> Offer | None:
+        """The stored offer; a withdrawn one only when ``withdrawn`` is true (it is gone for the API)."""
         with Session(self.engine) as session:
             row = session.get(OfferRow, offer_id)
-            return row_to_offer(row) if row else None
+            if row is None or (row.withdrawn_at is not None and not withdrawn):
+                return None
+            return row_to_offer(row)
+
+    def withdraw_offer(self, offer_id: str, *, now: datetime | None = None) -> datetime | None:
+        """Mark an offer withdrawn; returns when it was (already withdrawn: the first time), ``None`` if unknown."""
+        with Session(self.engine) as session, session.begin():
+            row = session.get(OfferRow, offer_id, with_for_update=True)
+            if row is None:
+                return None
+            if row.withdrawn_at is None:
+                row.withdrawn_at = now or datetime.now(UTC)
+            return row.withdrawn_at
+
+    def live_offers(self, as_of: date) -> list[Offer]:
+        """Offers still open on day ``as_of``: not withdrawn, not expired before that day; by id."""
+        statement = (
+            select(OfferRow)
+            .where(
+                OfferRow.withdrawn_at.is_(None),
+                or_(OfferRow.expires_at.is_(None), OfferRow.expires_at >= as_of),
+            )
+            .order_by(OfferRow.id)
+        )
+        with Session(self.engine) as session:
+            return [row_to_offer(r) for r in session.scalars(statement)]
+
+    def offer_exits(self, offer_ids: Sequence[str], as_of: date) -> dict[str, str]:
+        """Why each of these offers is not open on day ``as_of``: ``withdrawn``, ``expired`` or ``deleted``.
+
+        Open offers are left out of the answer.
+        """
+        out = dict.fromkeys(offer_ids, "deleted")
+        with Session(self.engine) as session:
+            for chunk in batches(list(offer_ids)):
+                rows = session.execute(
+                    select(OfferRow.id, OfferRow.withdrawn_at, OfferRow.expires_at).where(
+                        OfferRow.id.in_(chunk)
+                    )
+                )
+                for key, withdrawn_at, expires_at in rows:
+                    if withdrawn_at is not None:
+                        out[key] = "withdrawn"
+                    elif expires_at is not None and expires_at < as_of:
+                        out[key] = "expired"
+                    else:
+                        del out[key]
+        return out
+
+    def offers_until(self) -> datetime | None:
+        """The latest reception or withdrawal of any offer (UTC), ``None`` when there is no offer.
+
+        Read before the offers themselves, it bounds what that read holds: an offer received or
+        withdrawn after it may be missing from it.
+        """
+        with Session(self.engine) as session:
+            received, withdrawn = session.execute(
+                select(func.max(OfferRow.received_at), func.max(OfferRow.withdrawn_at))
+            ).one()
+        moments = [m for m in (received, withdrawn) if m is not None]
+        return max(moments) if moments else None
+
+    def offer_changes(self, since: datetime) -> OfferChanges:
+        """Offers received (new or changed content) or withdrawn strictly after ``since`` (UTC)."""
+        with Session(self.engine) as session:
+            rows = session.scalars(
+                select(OfferRow)
+                .where(or_(OfferRow.received_at > since, OfferRow.withdrawn_at > since))
+                .order_by(OfferRow.id)
+            ).all()
+            published = [row_to_offer(r) for r in rows if r.withdrawn_at is None]
+            withdrawn = [r.id for r in rows if r.withdrawn_at is not None]
+            moments = [m for r in rows for m in (r.received_at, r.withdrawn_at) if m is not None]
+        return OfferChanges(published, withdrawn, max(moments) if moments else None)
 
     # -- profiles, trainings, subscriptions, audit ----------------------------------------------------
     def _replace_rows(self, table: type[Base], rows: Sequence[dict[str, Any]], key: str = "id") -> int:
@@ -217,8 +364,19 @@ class SqlRepository:
             row = session.get(ProfileRow, profile_id)
             return row_to_profile(row) if row else None
 
+    def consenting_profiles(self) -> list[Profile]:
+        """Profiles that agreed to be visible to counsellors (the sourcing index's people), by id."""
+        with Session(self.engine) as session:
+            rows = session.scalars(select(ProfileRow).where(ProfileRow.visible).order_by(ProfileRow.id))
+            return [row_to_profile(r) for r in rows]
+
     def upsert_trainings(self, trainings: Iterable[Training]) -> int:
         return self._replace_rows(TrainingRow, [training_to_row(t) for t in trainings])
+
+    def trainings(self) -> list[Training]:
+        """Every training course, by id."""
+        with Session(self.engine) as session:
+            return [row_to_training(r) for r in session.scalars(select(TrainingRow).order_by(TrainingRow.id))]
 
     def upsert_subscriptions(self, subscriptions: Iterable[Subscription]) -> int:
         return self._replace_rows(SubscriptionRow, [s.model_dump(mode="json") for s in subscriptions])

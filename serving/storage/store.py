@@ -179,23 +179,36 @@ class ServingStore:
 
     # -- runs -----------------------------------------------------------------------------------------
     def start_or_resume_run(
-        self, mode: str, *, model_version: str, index_version: str, as_of: datetime | None = None
+        self,
+        mode: str,
+        *,
+        model_version: str,
+        index_version: str,
+        as_of: datetime | None = None,
+        offers_as_of: datetime | None = None,
     ) -> Run:
-        """Resume the unfinished run of this mode (a crash left it), else start one ranking at ``as_of`` (now)."""
+        """Resume the unfinished run of this mode (a crash left it), else start one ranking at ``as_of`` (now).
+
+        ``offers_as_of`` is the latest offer reception the run's offer index reflects (``None``: an
+        index not built from this database, which tells nothing): offers received after it are new to
+        the next incremental run.
+        """
         with Session(self.engine) as session, session.begin():
             running = session.scalars(
                 select(AlertRunRow).where(AlertRunRow.status == "running", AlertRunRow.mode == mode)
             ).first()
             if running is not None:
                 return Run(running.id, running.as_of, mode, resumed=True)
+            started = utcnow()
             run = AlertRunRow(
                 id=uuid.uuid4().hex,
                 mode=mode,
                 status="running",
-                started_at=utcnow(),
-                as_of=as_of or utcnow(),
+                started_at=started,
+                as_of=as_of or started,
                 model_version=model_version,
                 index_version=index_version,
+                offers_as_of=min(offers_as_of, started) if offers_as_of is not None else None,
                 subscriptions_done=0,
                 alerts_created=0,
             )
@@ -210,11 +223,30 @@ class ServingStore:
                 )
             )
 
-    def last_finished_run(self) -> datetime | None:
+    def offers_seen(self, subscription_ids: Sequence[str]) -> dict[str, datetime]:
+        """For each subscription a finished run ranked, the latest ``offers_as_of`` of those runs.
+
+        Offers received after it were not in the index of any run that ranked the subscription: they
+        are what an incremental run must consider for it. A subscription no such run ranked (new,
+        always waiting for its cadence, or ranked only with indexes not built from the database) is
+        absent: every open offer is new to it.
+        """
+        seen = func.max(AlertRunRow.offers_as_of)
+        out: dict[str, datetime] = {}
         with Session(self.engine) as session:
-            return session.scalar(
-                select(func.max(AlertRunRow.started_at)).where(AlertRunRow.status == "done")
-            )
+            for chunk in batches(subscription_ids):
+                rows = session.execute(
+                    select(AlertRunItemRow.subscription_id, seen)
+                    .join(AlertRunRow, AlertRunRow.id == AlertRunItemRow.run_id)
+                    .where(
+                        AlertRunItemRow.subscription_id.in_(chunk),
+                        AlertRunRow.status == "done",
+                        AlertRunRow.offers_as_of.is_not(None),
+                    )
+                    .group_by(AlertRunItemRow.subscription_id)
+                )
+                out.update({sub: when for sub, when in rows if when is not None})
+        return out
 
     def finish_run(self, run_id: str) -> dict[str, int]:
         with Session(self.engine) as session, session.begin():
@@ -225,12 +257,15 @@ class ServingStore:
                 )
                 or 0
             )
+            alerted = session.scalar(
+                select(func.count()).where(AlertRunItemRow.run_id == run_id, AlertRunItemRow.alerts > 0)
+            )
             session.execute(
                 update(AlertRunRow)
                 .where(AlertRunRow.id == run_id)
                 .values(status="done", finished_at=utcnow(), subscriptions_done=done, alerts_created=created)
             )
-        return {"subscriptions": int(done), "alerts": int(created)}
+        return {"subscriptions": int(done), "alerts": int(created), "alerted": int(alerted or 0)}
 
     def record_alerts(
         self,
@@ -427,7 +462,7 @@ class ServingStore:
 
     # -- offer search and viviers (counsellors) -------------------------------------------------------
     def search_offers(self, query: str | None, *, limit: int = 30) -> list[OfferListing]:
-        """The latest offers whose title contains ``query`` (any case) or whose id is ``query``.
+        """The latest offers, not withdrawn, whose title contains ``query`` (any case) or whose id is ``query``.
 
         Parameters
         ----------
@@ -436,7 +471,9 @@ class ServingStore:
         limit
             At most this many offers, newest first.
         """
-        statement = select(OfferRow.id, OfferRow.title, OfferRow.rome_code, OfferRow.contract_type)
+        statement = select(OfferRow.id, OfferRow.title, OfferRow.rome_code, OfferRow.contract_type).where(
+            OfferRow.withdrawn_at.is_(None)
+        )
         if query:
             wanted = query.strip()
             statement = statement.where(or_(OfferRow.title.ilike(f"%{wanted[:100]}%"), OfferRow.id == wanted))

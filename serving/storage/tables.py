@@ -90,6 +90,10 @@ class OfferRow(Base):
     expires_at: Mapped[date | None] = mapped_column(Date, index=True)
     source: Mapped[str] = mapped_column(String(32), default="france_travail")
     content_hash: Mapped[str] = mapped_column(String(64))
+    # when this engine stored the current content (the incremental alert batch's "new"), and when the
+    # offer was withdrawn (out of indexes, sourcing and alerts); neither is part of the offer's content
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
 
 
 class ProfileRow(Base):
@@ -198,6 +202,9 @@ class AlertRunRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     model_version: Mapped[str] = mapped_column(String(64))
     index_version: Mapped[str] = mapped_column(String(64))
+    # the latest offer reception the run's index reflects (none: not built from this database):
+    # offers received after it are new to the next incremental run of each subscription it ranked
+    offers_as_of: Mapped[datetime | None] = mapped_column(UtcDateTime())
     subscriptions_done: Mapped[int] = mapped_column(Integer, default=0)
     alerts_created: Mapped[int] = mapped_column(Integer, default=0)
 

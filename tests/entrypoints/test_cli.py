@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from entrypoints.cli import app
+from entrypoints.settings import get_settings
 
 runner = CliRunner()
 
@@ -35,6 +37,20 @@ def test_user_errors_are_one_line_messages() -> None:
     result = runner.invoke(app, ["sample", "--profiles", "3"])
     assert result.exit_code == 2
     assert "n_profiles" in result.output
+
+
+def test_invalid_settings_are_one_line_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    get_settings.cache_clear()  # settings are read once per process: read them again with bad values
+    monkeypatch.setenv("MATCHING_REFRESH_SECONDS", "abc")
+    monkeypatch.setenv("MATCHING_ENCODER_INT8", "maybe")
+    try:
+        result = runner.invoke(app, ["rome", "info"])
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "MATCHING_REFRESH_SECONDS" in result.output and "MATCHING_ENCODER_INT8" in result.output
+    assert "Traceback" not in result.output and "ValidationError" not in result.output
 
 
 def test_sample_and_load(tmp_path: Path) -> None:
@@ -79,3 +95,21 @@ def test_bad_offers_file(tmp_path: Path) -> None:
     result = runner.invoke(app, ["ingest", "offers", str(lines), "--dry-run"])
     assert result.exit_code == 0
     assert "parsed 1 rejected 1" in result.output
+
+
+def test_token_create_for_a_partner(tmp_path: Path) -> None:
+    from serving.security import Role, TokenService
+    from serving.storage.db import make_engine, migrate
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    migrate(make_engine(url))
+    result = runner.invoke(
+        app, ["token", "create", "--role", "partner", "--subject", "jobboard-1", "--database-url", url]
+    )
+    assert result.exit_code == 0, result.output
+    principal = TokenService(make_engine(url)).verify(result.output.strip())
+    assert principal.role == Role.PARTNER and principal.subject_id == "jobboard-1"
+    wrong = runner.invoke(
+        app, ["token", "create", "--role", "employer", "--subject", "x", "--database-url", url]
+    )
+    assert wrong.exit_code == 2 and "partner" in wrong.output

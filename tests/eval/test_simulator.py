@@ -20,6 +20,7 @@ from eval.simulator import (
     simulate_market,
     write_world,
 )
+from eval.simulator.config import MarketAnchor
 from eval.simulator.stream import write_world_streaming
 from matching.errors import MatchingError
 from matching.geo import Communes, haversine_km, load_communes
@@ -61,8 +62,8 @@ def test_committed_sample_is_what_the_command_generates(
     config = MarketConfig(**manifest["config"])
     assert config == MarketConfig()  # `matching sample` defaults
     fresh = write_world(simulate_market(builtin, fallback, config), tmp_path / "world")
-    regenerated = json.loads((fresh / "manifest.json").read_text())
-    assert regenerated["tables"] == manifest["tables"]
+    # byte for byte, manifest included: optional settings a world was made without leave no trace
+    assert (fresh / "manifest.json").read_bytes() == (SAMPLE_WORLD / "manifest.json").read_bytes()
     assert sum(p.stat().st_size for p in SAMPLE_WORLD.iterdir()) < 5 * 2**20
 
 
@@ -230,3 +231,48 @@ def test_world_without_trainings(builtin: Referential, fallback: Communes) -> No
     world = simulate_market(builtin, fallback, SMALL.model_copy(update={"n_trainings": 0}))
     assert world.trainings.empty
     assert not world.interactions["event"].str.startswith("training").any()
+
+
+def test_anchored_world_draws_people_and_jobs_at_the_seeds(
+    builtin: Referential, fallback: Communes, tmp_path: Path
+) -> None:
+    """Every entity at a seed (share 1): its occupation and, within the spread of a hub, its commune."""
+    codes = ["N1103", "M1607"]
+    places = fallback.insee[:3].tolist()
+    anchor = MarketAnchor(
+        seeds=tuple(
+            (insee, code, 1.0 + k) for k, (insee, code) in enumerate(zip(places, codes * 2, strict=False))
+        ),
+        share=1.0,
+        neighbour_share=0.0,
+    )
+    config = MarketConfig(n_profiles=300, n_offers=200, n_trainings=40, months=1, seed=5, anchor=anchor)
+    world = simulate_market(builtin, fallback, config)
+    assert world.profiles["rome_codes"].map(lambda c: c[0] in codes).all()
+    assert (
+        world.offers["rome_code"].isin(codes).all()
+        and world.trainings["rome_codes"].map(lambda c: c[0] in codes).all()
+    )
+    lat, lon = zip(*(fallback.coords(p) for p in places), strict=True)
+    nearest = haversine_km(
+        world.offers["lat"].to_numpy()[:, None], world.offers["lon"].to_numpy()[:, None], lat, lon
+    ).min(axis=1)
+    assert np.median(nearest) < 25
+    # the anchor is part of the world's description: it reads back and generates the same world
+    folder = write_world(world, tmp_path / "anchored")
+    again = read_world(folder)
+    assert again.config == config
+    pd.testing.assert_frame_equal(simulate_market(builtin, fallback, again.config).profiles, world.profiles)
+    # some anchored people hold a fiche leading to the seed's (mobility, family): candidates too
+    mixed = simulate_market(
+        builtin,
+        fallback,
+        config.model_copy(update={"anchor": anchor.model_copy(update={"neighbour_share": 0.5})}),
+    )
+    assert not mixed.profiles["rome_codes"].map(lambda c: c[0] in codes).all()
+
+
+def test_anchor_outside_the_world_is_refused(builtin: Referential, fallback: Communes) -> None:
+    anchor = MarketAnchor(seeds=(("75056", "M1851", 1.0),))  # a real offer's code: not built-in
+    with pytest.raises(MatchingError, match="anchor on the referential the offers use"):
+        simulate_market(builtin, fallback, MarketConfig(n_profiles=50, n_offers=50, anchor=anchor))

@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from matching.errors import GeoError, UnknownCodeError
-from matching.geo import Communes, department_of, haversine_km, load_communes, load_laposte
+from matching.geo import (
+    Communes,
+    department_of,
+    display_name,
+    haversine_km,
+    load_communes,
+    load_laposte,
+)
 
 
 def test_haversine_known_distances() -> None:
@@ -54,3 +61,26 @@ def test_not_a_laposte_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
         load_laposte(bad)
     with pytest.raises(GeoError, match="not found"):
         load_laposte(tmp_path / "none.csv")
+
+
+@pytest.mark.parametrize(
+    ("laposte", "shown"),
+    [
+        ("ST DENIS EN VAL", "Saint-Denis-en-Val"),
+        ("LE HAVRE", "Le Havre"),
+        ("L ISLE D ABEAU", "L'Isle-d'Abeau"),
+        ("LA ROCHE SUR YON", "La Roche-sur-Yon"),
+        ("MARSEILLE 15", "Marseille 15"),
+        ("Lyon", "Lyon"),
+    ],
+)
+def test_display_name(laposte: str, shown: str) -> None:
+    assert display_name(laposte) == shown
+
+
+def test_places_are_named(real_communes: Communes) -> None:
+    """The La Poste base keeps every commune's name: pages show it, never the INSEE code."""
+    assert real_communes.name_of("13215") == "Marseille 15"
+    assert real_communes.name_of("75056") == "Paris"  # the whole city, beside its arrondissements
+    assert real_communes.name_of("00000") is None and real_communes.name_of(None) is None
+    assert all(real_communes.names)

@@ -184,3 +184,28 @@ json_values = st.recursive(
 def test_malformed_offers_never_crash(raw: dict[str, Any]) -> None:
     result = parse_offer(raw)
     assert (result.offer is None) == bool(result.rejections)
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon", "expected", "problem"),
+    [
+        (45.76, 4.83, (45.76, 4.83), None),  # near its commune: kept
+        (4.83, 45.76, (45.76, 4.83), "latitude and longitude swapped"),
+        (46.23, 2.21, (45.7699, 4.8292), "more than 30 km from the commune, commune used"),
+        (None, None, (45.7699, 4.8292), None),  # missing: the commune's
+    ],
+)
+def test_coordinates_checked_against_the_commune(
+    lat: float | None, lon: float | None, expected: tuple[float, float], problem: str | None
+) -> None:
+    """Real offers carry swapped coordinates (Marseille at 5.36° N) or a default point far away."""
+    import numpy as np
+
+    from matching.geo import Communes
+
+    lyon = Communes(np.array(["69381"]), np.array(["LYON 01"]), np.array([45.7699]), np.array([4.8292]))
+    place = {"libelle": "69 - Lyon", "latitude": lat, "longitude": lon, "commune": "69381"}
+    result = parse_offer(_offer(lieuTravail=place), communes=lyon)
+    assert result.offer is not None
+    assert (result.offer.location.lat, result.offer.location.lon) == pytest.approx(expected)
+    assert [w.problem for w in result.warnings] == ([problem] if problem else [])

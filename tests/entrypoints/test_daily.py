@@ -1,0 +1,103 @@
+"""``matching daily``: ingest, index update and incremental alerts, idempotent on the same input;
+``matching index update`` and ``matching alerts run --update-index`` on their own."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+from entrypoints.cli import app
+from matching.referential import Referential
+from serving.storage.db import make_engine
+
+runner = CliRunner()
+DAY = "2025-02-17"
+WEEK_LATER = "2025-02-25"  # every weekly subscription alerted on DAY is due again
+
+
+def _daily_line(output: str) -> dict[str, int]:
+    """The counts of the summary line ``daily: offers N new, …`` (the last line of the output)."""
+    line = output.strip().splitlines()[-1]
+    assert line.startswith("daily: "), output
+    pattern = (
+        r"offers (\d+) new, (\d+) updated, (\d+) expired, (\d+) refused; index version \S+; "
+        r"(\d+) subscriptions alerted, (\d+) alerts sent"
+    )
+    match = re.search(pattern, re.sub(r"(?<=\d),(?=\d)", "", line))  # 2,203 -> 2203
+    assert match is not None, line
+    keys = ("new", "updated", "expired", "refused", "alerted", "sent")
+    return dict(zip(keys, map(int, match.groups()), strict=True))
+
+
+@pytest.mark.slow
+def test_daily_twice_on_the_same_file_sends_nothing_the_second_time(
+    load_small_world: Callable[[Engine], None],
+    offer_for_a_person: tuple[str, Callable[[str], dict[str, Any]]],
+    offers_file: Path,
+    builtin: Referential,
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'daily.sqlite'}"
+    engine = make_engine(url)
+    load_small_world(engine)
+    engine.dispose()
+    _, moved = offer_for_a_person
+    real = [r for r in json.loads(offers_file.read_text()) if r.get("romeCode") in builtin.fiches][:3]
+    unusable = {"id": "FT-BROKEN", "intitule": "Sans code"}
+    day_file = tmp_path / "offers.json"
+    day_file.write_text(json.dumps({"resultats": [*real, moved("FT-NEAR-1"), unusable]}))
+    common = [
+        "--database-url",
+        url,
+        "--index",
+        str(tmp_path / "index"),
+        "--encoder",
+        "hashing",
+        "--tracking-uri",
+        f"sqlite:///{tmp_path / 'mlflow.db'}",
+    ]
+
+    first = runner.invoke(app, ["daily", str(day_file), "--as-of", DAY, *common])
+    assert first.exit_code == 0, first.output
+    counts = _daily_line(first.output)
+    assert (counts["new"], counts["updated"], counts["refused"]) == (4, 0, 1)
+    assert counts["sent"] > 0 and counts["alerted"] > 0
+    assert "index version" in first.output and "published" in first.output
+
+    # the same file a week later: every subscription is due, nothing is new, nothing is sent
+    second = runner.invoke(app, ["daily", str(day_file), "--as-of", WEEK_LATER, *common])
+    assert second.exit_code == 0, second.output
+    counts = _daily_line(second.output)
+    assert (counts["new"], counts["updated"], counts["sent"], counts["alerted"]) == (0, 0, 0, 0)
+
+    # the control: one more offer for the same person that day is new, and sent
+    day_file.write_text(json.dumps([*real, moved("FT-NEAR-1"), moved("FT-NEAR-2")]))
+    third = runner.invoke(app, ["daily", str(day_file), "--as-of", WEEK_LATER, *common])
+    assert third.exit_code == 0, third.output
+    counts = _daily_line(third.output)
+    assert counts["new"] == 1 and counts["sent"] >= 1
+
+    # the index alone, then the alert batch refreshing it first: both up to date already
+    update = runner.invoke(app, ["index", "update", "--as-of", WEEK_LATER, *common[:6]])
+    assert update.exit_code == 0, update.output
+    assert "unchanged" in update.output and "; 0 texts embedded" in update.output
+    alerts = runner.invoke(
+        app, ["alerts", "run", "--incremental", "--update-index", "--as-of", WEEK_LATER, *common]
+    )
+    assert alerts.exit_code == 0, alerts.output
+    assert "unchanged" in alerts.output and ", 0 alerts," in alerts.output
+
+
+def test_daily_user_errors(tmp_path: Path) -> None:
+    missing = runner.invoke(app, ["daily", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 2 and "not found" in missing.output
+    empty = runner.invoke(app, ["daily", str(tmp_path)])
+    assert empty.exit_code == 2 and "no .json or .jsonl" in empty.output
+    assert "Traceback" not in missing.output + empty.output
