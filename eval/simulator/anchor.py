@@ -29,17 +29,12 @@ MOBILITY_RANK = 3  # fiches leading to a seed's by mobility, up to this rank (as
 
 
 def anchor_from_offers(
-    offers: Iterable[Offer],
-    communes: Communes,
-    *,
-    share: float = 0.85,
-    neighbour_share: float = 0.25,
-    exponent: float = SEED_EXPONENT,
+    offers: Iterable[Offer], communes: Communes, *, exponent: float = SEED_EXPONENT
 ) -> MarketAnchor:
     """Seeds at the offers' (commune, ROME code) pairs, weighted by ``offers ** exponent``.
 
     An offer placed by coordinates only is anchored at the nearest commune; one without a place
-    (a national or regional offer) anchors nothing.
+    (a national or regional offer) anchors nothing. The shares are :class:`MarketAnchor`'s defaults.
 
     Raises
     ------
@@ -57,7 +52,7 @@ def anchor_from_offers(
     if not counts:
         raise MatchingError("no offer has a known place to anchor a world on")
     seeds = tuple((insee, code, round(n**exponent, 6)) for (insee, code), n in sorted(counts.items()))
-    return MarketAnchor(seeds=seeds, share=share, neighbour_share=neighbour_share)
+    return MarketAnchor(seeds=seeds)
 
 
 def nearest_commune(communes: Communes, lat: float, lon: float) -> str:
