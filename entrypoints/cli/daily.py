@@ -9,7 +9,7 @@ input, the second run sends nothing.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -105,13 +105,12 @@ def daily(
     Idempotent and resumable: started again after a failure, or on the same input, it redoes only what
     is missing (the second run on the same file sends no alert). Ends with one summary line.
     """
-    moment = as_of.replace(tzinfo=UTC) if as_of is not None and as_of.tzinfo is None else as_of
     counts, report = ingest(offers, rome_dir=rome_dir, communes_file=communes_file, database_url=database_url)
     summary, update = run_alerts(
         incremental=True,
         update_index=True,
         index_dir=index_dir,
-        as_of=moment,
+        as_of=as_of,
         dask=dask,
         scheduler=scheduler,
         workers=workers,

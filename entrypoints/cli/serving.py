@@ -190,10 +190,12 @@ def run_alerts(
     from serving.storage.db import ensure_schema
     from serving.storage.store import ServingStore
 
+    # a moment without a zone is UTC, for the index update and the batch alike
+    moment = as_of.replace(tzinfo=UTC) if as_of is not None and as_of.tzinfo is None else as_of
     update = None
     if update_index:
         update = update_from_database(
-            index_dir=index_dir, database_url=database_url, encoder=encoder, rome_dir=rome_dir, as_of=as_of
+            index_dir=index_dir, database_url=database_url, encoder=encoder, rome_dir=rome_dir, as_of=moment
         )
         console.print(update_line(update), soft_wrap=True)  # one line, whatever the width
 
@@ -208,7 +210,6 @@ def run_alerts(
         )
     store = ServingStore(engine)
     mode = "incremental" if incremental else "nightly"
-    moment = as_of.replace(tzinfo=UTC) if as_of is not None and as_of.tzinfo is None else as_of
     with _progress() as bar:
         task = bar.add_task("ranking offers for subscriptions", total=None)
 
