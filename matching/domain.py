@@ -17,6 +17,7 @@ ROME_CODE_PATTERN = r"^[A-N]\d{4}$"
 DEFAULT_COMMUTE_KM = 30.0  # the radius used for someone who declared no commute
 POE_MAX_HOURS = 400.0  # a préparation opérationnelle à l'emploi is shorter than this
 INSEE_PATTERN = r"^(\d{5}|2[AB]\d{3})$"
+FRANCE_TRAVAIL = "france_travail"  # the source of offers read from France Travail's "Offres d'emploi v2"
 
 
 class ContractType(enum.StrEnum):
@@ -145,7 +146,7 @@ class Offer(BaseModel):
     updated_at: datetime | None = None
     need_date: date | None = None
     expires_at: date | None = None
-    source: str = "france_travail"
+    source: str = FRANCE_TRAVAIL
 
     @model_validator(mode="after")
     def _salary_range_ordered(self) -> Offer:

@@ -25,10 +25,15 @@ from pathlib import Path
 import numpy as np
 
 from matching.candidates import GENERATOR_FILE, CandidateGenerator, read_generator_info, save_generator
+from matching.errors import MatchingError
 from matching.index import IndexIntegrityError, data_fingerprint, read_index_ids
 
 INDEXES = ("offers", "profiles", "trainings")
 KEEP = 3  # the current version and two before it (a rollback is a link away)
+
+
+class IndexVersionExists(MatchingError, ValueError):
+    """A version of that name was published already: versions are never overwritten."""
 
 
 def versions_dir(index_dir: Path) -> Path:
@@ -135,8 +140,10 @@ def publish_generator(
 
     Raises
     ------
+    IndexVersionExists
+        A version of that name was published already (a ``ValueError`` and a ``MatchingError``).
     ValueError
-        If ``version`` is not a plain folder name or already exists, or ``keep`` is below 1.
+        If ``version`` is not a plain folder name, or ``keep`` is below 1.
     """
     if keep < 1:
         raise ValueError(f"keep must be at least 1, not {keep}")
@@ -148,7 +155,10 @@ def publish_generator(
     with _exclusive(store):
         target = store / version
         if target.exists():
-            raise ValueError(f"index version {version} already exists in {store}")
+            raise IndexVersionExists(
+                f"index version {version} already exists in {store} (two publications in the same "
+                "second with different contents): run it again"
+            )
         for stale in store.glob(".*.partial"):  # left by a publication that crashed
             shutil.rmtree(stale, ignore_errors=True)
         staging = store / f".{version}.partial"

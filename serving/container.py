@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine, text
 
@@ -18,16 +18,18 @@ from models import DEFAULT_MODEL_NAME
 from models.pipeline import RankingService
 from serving.security import RateLimiter, TokenService
 from serving.storage.market import read_market_tables
-from serving.storage.repository import SqlRepository, offer_hash
+from serving.storage.repository import API_SOURCE_PREFIX, CHANGES_OVERLAP, SqlRepository, offer_hash
 from serving.storage.store import ServingStore
 
 logger = logging.getLogger(__name__)
 
 TABLES_TTL_S = 60.0  # the event log is re-read at most once a minute for explanations and features
 REFRESH_S = 30.0  # how often a loaded service checks for a newer index or champion
-# Offer changes are read again this far back: a writer whose transaction commits after a later one
-# stamped its rows earlier (API writes take milliseconds); what was applied is skipped by content hash.
-CHANGES_OVERLAP = timedelta(seconds=10)
+# The live index takes a partner's trickle of offers at once; a bulk of them (a day's ingest before
+# its index version is published, an API started days after the last one) would be embedded while
+# every request waits on the lock: beyond this many, only the offers published through the API are
+# applied, the rest waits for the next index version (`matching index update`, `matching daily`).
+MAX_LIVE_OFFERS = 500
 WITHDRAWN = "withdrawn"
 
 
@@ -133,6 +135,13 @@ class ServingContainer:
         try:
             changes = self.repository.offer_changes(self._offers_mark)
             published = [o for o in changes.published if self._applied.get(o.id) != offer_hash(o)]
+            waiting = 0
+            if len(published) > MAX_LIVE_OFFERS:
+                trickle = [o for o in published if o.source.startswith(API_SOURCE_PREFIX)][:MAX_LIVE_OFFERS]
+                waiting, published = len(published) - len(trickle), trickle
+                logger.info(
+                    "%d offer changes wait for the next index version (matching index update)", waiting
+                )
             offers = getattr(self._service.generator, "offers_", None)
             withdrawn = [  # only those the live index holds: others need no copy of it
                 i
@@ -153,7 +162,7 @@ class ServingContainer:
         except Exception as error:  # database or encoder down: the next check retries the same changes
             logger.warning("offer changes not applied to the live index: %s: %s", type(error).__name__, error)
             return False
-        if changes.until is not None:
+        if changes.until is not None and not waiting:  # what waits is read again at the next check
             self._offers_mark = max(self._offers_mark, changes.until - CHANGES_OVERLAP)
         return True
 

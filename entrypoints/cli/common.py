@@ -18,6 +18,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -85,7 +86,7 @@ IndexDir = Annotated[
 
 
 def user_errors(func: F) -> F:
-    """Turn engine errors into a clear message and exit code 2."""
+    """Turn engine errors and the system's refusals (``OSError``) into one clear line and exit code 2."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -93,6 +94,10 @@ def user_errors(func: F) -> F:
             return func(*args, **kwargs)
         except MatchingError as error:
             err_console.print(f"[bold red]error:[/] {error}")
+            raise typer.Exit(code=2) from None
+        except OSError as error:  # the machine's side (permissions, a full disk, a held lock): no traceback
+            where = f" ({error.filename})" if error.filename else ""
+            err_console.print(f"[bold red]error:[/] {error.strerror or error}{where}", markup=True)
             raise typer.Exit(code=2) from None
 
     return wrapper  # type: ignore[return-value]
@@ -108,6 +113,18 @@ def _progress() -> Progress:
         console=err_console,
         transient=True,
     )
+
+
+def stage_reporter(progress: Progress, verb: str) -> Callable[[str, int, int], None]:
+    """A ``(stage, done, total)`` callback drawing one bar per stage, named ``"<verb> <stage>"``."""
+    tasks: dict[str, TaskID] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(f"{verb} {stage}", total=total)
+        progress.update(tasks[stage], completed=done)
+
+    return report
 
 
 EncoderOption = Annotated[

@@ -11,69 +11,28 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from entrypoints import bootstrap
 from entrypoints.cli.common import (
     CommunesFile,
     DatabaseUrl,
     EncoderOption,
     IndexDir,
     RomeDir,
-    _progress,
     app,
     console,
     user_errors,
 )
+from entrypoints.cli.data import (
+    MAX_CLOSED_SHARE,
+    FullExtract,
+    MaxClosedShare,
+    ingest_offer_files,
+)
 from entrypoints.cli.ranking import TrackingUri
 from entrypoints.cli.serving import Scheduler, UseDask, Workers, run_alerts
-from matching.errors import IngestError
-
-if TYPE_CHECKING:
-    from matching.ingest import IngestReport
-    from serving.storage.repository import UpsertCounts
-
-OFFER_FILES = ("*.json", "*.jsonl")
-
-
-def offer_files(path: Path) -> list[Path]:
-    """``path`` itself, or the France Travail v2 JSON files of the folder ``path`` in name order.
-
-    Raises
-    ------
-    IngestError
-        Nothing there, or a folder without ``.json`` / ``.jsonl`` files.
-    """
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise IngestError(f"offers file or folder not found: {path}")
-    files = sorted({f for pattern in OFFER_FILES for f in path.glob(pattern) if f.is_file()})
-    if not files:
-        raise IngestError(f"no .json or .jsonl offer files in {path}")
-    return files
-
-
-def ingest(
-    path: Path, *, rome_dir: Path | None, communes_file: Path | None, database_url: str | None
-) -> tuple[UpsertCounts, IngestReport]:
-    """Parse every offer of ``path`` (a file or a folder of pages) and upsert them in one transaction."""
-    from matching.ingest import parse_offers, read_offer_records
-    from serving.storage.db import migrate
-
-    records = [record for file in offer_files(path) for record in read_offer_records(file)]
-    with _progress() as progress:
-        task = progress.add_task("parsing offers", total=len(records))
-        offers, report = parse_offers(
-            records,
-            referential=bootstrap.referential(rome_dir=rome_dir),
-            communes=bootstrap.communes(communes_file=communes_file),
-            on_record=lambda: progress.advance(task),
-        )
-    migrate(bootstrap.engine(database_url=database_url))
-    return bootstrap.repository(database_url=database_url).upsert_offers(offers), report
 
 
 @app.command("daily")
@@ -86,6 +45,8 @@ def daily(
             "JSON lines) or a folder of them."
         ),
     ],
+    full: FullExtract = False,
+    max_closed_share: MaxClosedShare = MAX_CLOSED_SHARE,
     index_dir: IndexDir = None,
     as_of: Annotated[
         datetime | None,
@@ -105,7 +66,14 @@ def daily(
     Idempotent and resumable: started again after a failure, or on the same input, it redoes only what
     is missing (the second run on the same file sends no alert). Ends with one summary line.
     """
-    counts, report = ingest(offers, rome_dir=rome_dir, communes_file=communes_file, database_url=database_url)
+    done = ingest_offer_files(
+        offers,
+        full=full,
+        max_closed_share=max_closed_share,
+        rome_dir=rome_dir,
+        communes_file=communes_file,
+        database_url=database_url,
+    )
     summary, update = run_alerts(
         incremental=True,
         update_index=True,
@@ -122,8 +90,8 @@ def daily(
     assert update is not None  # asked for
     expired = update.offers.dropped.get("expired", 0)
     console.print(
-        f"daily: offers {counts.inserted:,} new, {counts.updated:,} updated, {expired:,} expired, "
-        f"{report.rejected:,} refused; index version {update.version}; "
+        f"daily: offers {done.counts.inserted:,} new, {done.counts.updated:,} updated, "
+        f"{done.closed:,} closed, {expired:,} expired, {done.report.rejected:,} refused; index version {update.version}; "
         f"{summary.alerted:,} subscriptions alerted, {summary.alerts:,} alerts sent"
         + (" (alert run resumed)" if summary.resumed else ""),
         soft_wrap=True,

@@ -19,52 +19,119 @@ from entrypoints.cli.common import (
     db_app,
     err_console,
     ingest_app,
+    stage_reporter,
     user_errors,
 )
 from eval.simulator.config import MarketConfig
 from matching.errors import MatchingError
+from serving.batch.ingest import MAX_CLOSED_SHARE
 
 if TYPE_CHECKING:
     from eval.simulator.config import MarketAnchor
     from matching.geo import Communes
     from matching.referential import Referential
+    from serving.batch.ingest import OfferIngest
+
+
+FullExtract = Annotated[
+    bool,
+    typer.Option(
+        "--full",
+        help="The offers are France Travail's full extract of open offers: stored France Travail offers "
+        "missing from it are closed (filled or withdrawn at the source), listed ones are open again.",
+    ),
+]
+MaxClosedShare = Annotated[
+    float,
+    typer.Option(
+        "--max-closed-share",
+        min=0.0,
+        max=1.0,
+        help="With --full, refuse an extract that would close more than this share of the open France "
+        "Travail offers (a truncated download looks like that).",
+    ),
+]
 
 
 # -- ingest -------------------------------------------------------------------------------------------
+def ingest_offer_files(
+    path: Path,
+    *,
+    full: bool = False,
+    max_closed_share: float = MAX_CLOSED_SHARE,
+    dry_run: bool = False,
+    rome_dir: Path | None = None,
+    communes_file: Path | None = None,
+    database_url: str | None = None,
+) -> OfferIngest:
+    """:func:`serving.batch.ingest.ingest_offers` on the files of ``path``, with a progress bar.
+
+    The database is migrated first, except in a dry run (which reads it only with ``full``, and then
+    needs it up to date).
+    """
+    from serving.batch.ingest import ingest_offers, read_offer_files
+    from serving.storage.db import ensure_schema, migrate
+
+    records = read_offer_files(path)
+    engine = bootstrap.engine(database_url=database_url)
+    if not dry_run:
+        migrate(engine)
+    elif full:
+        ensure_schema(engine)
+    with _progress() as progress:
+        task = progress.add_task("parsing offers", total=len(records))
+        return ingest_offers(
+            records,
+            bootstrap.repository(database_url=database_url),
+            referential=bootstrap.referential(rome_dir=rome_dir),
+            communes=bootstrap.communes(communes_file=communes_file),
+            full=full,
+            max_closed_share=max_closed_share,
+            dry_run=dry_run,
+            on_record=lambda: progress.advance(task),
+        )
+
+
 @ingest_app.command("offers")
 @user_errors
 def ingest_offers(
-    file: Annotated[
+    path: Annotated[
         Path,
         typer.Argument(
-            help="Offers in France Travail 'Offres d'emploi v2' JSON (array, API page or JSON lines)."
+            help="Offers in France Travail 'Offres d'emploi v2' JSON (array, API page or JSON lines), or "
+            "a folder of such files."
         ),
     ],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Parse and report without writing.")] = False,
+    full: FullExtract = False,
+    max_closed_share: MaxClosedShare = MAX_CLOSED_SHARE,
     rome_dir: RomeDir = None,
     communes_file: CommunesFile = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Parse offers, report field-level problems, and upsert them (same id: update, not duplicate)."""
-    from matching.ingest import parse_offers, read_offer_records
-    from serving.storage.db import migrate
-
-    ref = bootstrap.referential(rome_dir=rome_dir)
-    geo = bootstrap.communes(communes_file=communes_file)
-    records = read_offer_records(file)
-    with _progress() as progress:
-        task = progress.add_task("parsing offers", total=len(records))
-        offers, report = parse_offers(
-            records, referential=ref, communes=geo, on_record=lambda: progress.advance(task)
-        )
+    done = ingest_offer_files(
+        path,
+        full=full,
+        max_closed_share=max_closed_share,
+        dry_run=dry_run,
+        rome_dir=rome_dir,
+        communes_file=communes_file,
+        database_url=database_url,
+    )
+    report = done.report
     _print_ingest_report(report)
+    counts = done.counts
+    closing = f"{done.closed} {'would be ' if dry_run else ''}closed (not in the full extract)"
     if not dry_run:
-        engine = bootstrap.engine(database_url=database_url)
-        migrate(engine)
-        counts = bootstrap.repository(database_url=database_url).upsert_offers(offers)
         console.print(
             f"stored: {counts.inserted} inserted, {counts.updated} updated, {counts.unchanged} unchanged"
+            + (f", {counts.republished} open again" if full else "")
+            + (f", {counts.conflicts} left to another publisher (same id)" if counts.conflicts else "")
+            + (f"; {closing}" if full else "")
         )
+    elif full:
+        console.print(closing)
     console.print(f"parsed {report.parsed} rejected {report.rejected}")
     for (field, problem), count in sorted(report.rejections.items(), key=lambda kv: -kv[1]):
         console.print(f"  rejected {count}: {field}: {problem}")
@@ -174,14 +241,7 @@ def sample(
     if anchor_offers is not None:
         config = config.model_copy(update={"anchor": _anchor(anchor_offers, ref, geo)})
     with _progress() as progress:
-        tasks: dict[str, Any] = {}
-
-        def report(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(
-                    f"{'writing' if streamed else 'simulating'} {stage}", total=total
-                )
-            progress.update(tasks[stage], completed=done)
+        report = stage_reporter(progress, "writing" if streamed else "simulating")
 
         if streamed:
             counts = write_world_streaming(ref, geo, config, folder, chunk_rows=chunk_rows, progress=report)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,6 +21,7 @@ from entrypoints.cli.common import (
     index_app,
     load_world_checked,
     model_app,
+    stage_reporter,
     user_errors,
 )
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 
 AsOfDay = Annotated[
     datetime | None,
-    typer.Option("--as-of", help="Offers expired before this day are left out (UTC; default today)."),
+    typer.Option("--as-of", help="Offers expiring on or before this day are left out (UTC; default today)."),
 ]
 
 
@@ -51,16 +52,22 @@ def index_build(
     from eval.simulator.records import world_offers, world_profiles, world_trainings
     from matching.candidates import CandidateGenerator
     from matching.index_versions import generator_fingerprint, publish_generator, version_name
+    from matching.views import offer_view, profile_view, training_view
+    from serving.batch.index_update import embed_texts
 
     data, ref = load_world_checked(world, rome_dir)
     enc = bootstrap.encoder(spec=encoder)
     generator = CandidateGenerator(referential=ref, encoder=enc)
-    with err_console.status("embedding offers") as status:
-        generator.index_offers(list(world_offers(data)))
-        status.update("embedding consenting profiles")
-        generator.index_profiles(list(world_profiles(data)))
-        status.update("embedding trainings")
-        generator.index_trainings(list(world_trainings(data)))
+    offers, profiles = list(world_offers(data)), [p for p in world_profiles(data) if p.visible]
+    trainings = list(world_trainings(data))
+    with _progress() as progress:
+        report = stage_reporter(progress, "embedding")
+        vectors, _ = embed_texts(enc, [offer_view(o, ref) for o in offers], "offers", report)
+        generator.index_offers(offers, vectors=vectors)
+        vectors, _ = embed_texts(enc, [profile_view(p, ref) for p in profiles], "consenting profiles", report)
+        generator.index_profiles(profiles, vectors=vectors)
+        vectors, _ = embed_texts(enc, [training_view(t, ref) for t in trainings], "trainings", report)
+        generator.index_trainings(trainings, vectors=vectors)
     version = version_name(datetime.now(UTC), generator_fingerprint(generator))
     publish_generator(generator, out, version=version, info={"world": str(world or "sample")})
     bootstrap.save_cache(enc)
@@ -83,7 +90,7 @@ def index_update(
     """Publish a new index version from the database: open offers, consenting profiles, trainings.
 
     Only new or changed texts are embedded (the embedding cache holds the others); withdrawn offers,
-    offers expired before the day and profiles without consent are left out. Nothing is written
+    offers expiring by the day and profiles without consent are left out. Nothing is written
     when nothing changed. The running API picks the new version up within its refresh period.
     """
     update = update_from_database(
@@ -120,20 +127,13 @@ def update_from_database(
     moment = as_of or datetime.now(UTC)
     day = (moment.astimezone(UTC) if moment.tzinfo else moment).date()
     with _progress() as progress:
-        tasks: dict[str, Any] = {}
-
-        def report(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(f"embedding {stage}", total=total)
-            progress.update(tasks[stage], completed=done)
-
         update = update_index(
             bootstrap.repository(database_url=database_url),
             bootstrap.referential(rome_dir=rome_dir),
             enc,
             index_dir or get_settings().index_dir,
             as_of=day,
-            progress=report,
+            progress=stage_reporter(progress, "embedding"),
         )
     bootstrap.save_cache(enc)
     return update

@@ -14,12 +14,15 @@ from entrypoints.cli.common import (
     EncoderOption,
     IndexDir,
     RomeDir,
+    _progress,
     app,
     console,
     err_console,
+    eval_app,
     user_errors,
 )
 from entrypoints.cli.ranking import TrackingUri
+from matching.errors import MatchingError
 
 if TYPE_CHECKING:
     from serving.batch.alerts import BatchSummary
@@ -100,13 +103,15 @@ Workers = Annotated[
 def alerts_run(
     incremental: Incremental = False,
     update_index: Annotated[
-        bool,
+        bool | None,
         typer.Option(
-            "--update-index",
+            "--update-index/--no-update-index",
             help="First publish a new index version from the database (`matching index update`), so that "
-            "offers stored since the last one (ingested, published through the API) are ranked.",
+            "offers stored since the last one (ingested, published through the API) are ranked. "
+            "Default: on with --incremental (new offers are its point), off otherwise.",
+            show_default=False,
         ),
-    ] = False,
+    ] = None,
     index_dir: IndexDir = None,
     as_of: Annotated[
         datetime | None,
@@ -132,7 +137,7 @@ def alerts_run(
     """
     summary, _ = run_alerts(
         incremental=incremental,
-        update_index=update_index,
+        update_index=incremental if update_index is None else update_index,
         index_dir=index_dir,
         as_of=as_of,
         chunk=chunk,
@@ -243,3 +248,86 @@ def run_alerts(
             summary = run_alert_batch(store, service, mode=mode, chunk=chunk, as_of=moment, progress=progress)
     bootstrap.save_cache(service.generator.encoder)  # type: ignore[arg-type]
     return summary, update
+
+
+@eval_app.command("served")
+@user_errors
+def eval_served(
+    source: Annotated[
+        str,
+        typer.Option(help="The offers to measure: their source ('france_travail': the ingested real ones)."),
+    ] = "france_travail",
+    k: Annotated[
+        int, typer.Option(min=1, max=100, help="Candidates asked per offer, as a counsellor's page.")
+    ] = 20,
+    sample: Annotated[
+        int, typer.Option(min=0, help="Open this many offers drawn with --seed (0: every located offer).")
+    ] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the --sample draw.")] = 0,
+    index_dir: IndexDir = None,
+    database_url: DatabaseUrl = None,
+    tracking_uri: TrackingUri = None,
+    encoder: EncoderOption = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object as the last line.")] = False,
+) -> None:
+    """What the served engine gives the real offers: sourcing coverage and alerts sent.
+
+    Opens every open offer of SOURCE with a known place through the sourcing use case the API serves
+    (``GET /offers/{id}/candidates``; the lists are logged under the counsellor ``eval-served``), and
+    counts the alerts of those offers already in the database, with the "why" of a few.
+    """
+    import random
+
+    import orjson
+
+    from eval.served import alert_coverage, sourcing_coverage
+    from serving.security import Principal, Role
+
+    container = bootstrap.serving_container(
+        database_url=database_url, index_dir=index_dir, encoder_spec=encoder, tracking_uri=tracking_uri
+    )
+    repository = container.repository
+    offers = [
+        o
+        for o in repository.live_offers(datetime.now(UTC).date())
+        if o.source == source and o.location.lat is not None and o.location.lon is not None
+    ]
+    if not offers:
+        raise MatchingError(f"no open offer with a known place from source {source!r} in the database")
+    if sample and sample < len(offers):
+        offers = sorted(random.Random(seed).sample(offers, sample), key=lambda o: o.id)
+    principal = Principal(token_id="eval-served", role=Role.COUNSELLOR, subject_id="eval-served")
+    with _progress() as progress:
+        task = progress.add_task("opening offers", total=len(offers))
+        sourcing, empty = sourcing_coverage(
+            container, principal, offers, k=k, on_offer=lambda: progress.advance(task)
+        )
+    alerts = alert_coverage(container, source=source)
+    console.print(
+        f"sourcing: {sourcing['with_candidate']:,.0f} of {sourcing['offers']:,.0f} located offers "
+        f"({sourcing['share_with_candidate']:.1%}) get at least one consenting candidate with an explanation "
+        f"({sourcing['mean_candidates']:.1f} listed on average, k={k})",
+        soft_wrap=True,
+    )
+    if empty:
+        titles = {o.id: o.title for o in offers}
+        console.print("  without a candidate, e.g.: " + "; ".join(f"{i} {titles[i]!r}" for i in empty[:5]))
+    figures = alerts.figures
+    console.print(
+        f"alerts: {figures['offers_alerted']:,.0f} offers of {source!r} alerted to "
+        f"{figures['jobseekers_alerted']:,.0f} jobseekers ({figures['alerts']:,.0f} of the "
+        f"{figures['alerts_all_sources']:,.0f} alerts in the database)",
+        soft_wrap=True,
+    )
+    for example in alerts.examples:
+        why = example.why
+        console.print(
+            f"  {example.profile_id} ← {example.offer_id} {example.title!r}, {example.place or 'lieu inconnu'}: "
+            f"{why.rome_relation} · {why.commute}"
+            + "".join(f" · ✓ {s}" for s in why.skills_covered[:2])
+            + "".join(f" · ✗ {s}" for s in why.skills_missing[:2]),
+            soft_wrap=True,
+            markup=False,
+        )
+    if json_out:
+        print(orjson.dumps({"source": source, "k": k, "sourcing": sourcing, "alerts": figures}).decode())

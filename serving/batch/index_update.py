@@ -3,7 +3,7 @@
 Whatever wrote them (France Travail ingest, the API, the simulator's loader), the rows are read as
 domain objects, embedded through the embedding cache (an unchanged text costs no encoder call), and
 published as a new version of the indexes (:mod:`matching.index_versions`: written whole beside the
-current one, then switched to atomically). Withdrawn offers, offers expired before the day of the
+current one, then switched to atomically). Withdrawn offers, offers expiring by the day of the
 update and profiles whose consent was withdrawn are left out; the summary says how many of each left
 since the previous version. When nothing changed, no version is written (the API keeps its indexes).
 """
@@ -46,6 +46,7 @@ class IndexedCounts:
 
     @property
     def dropped_total(self) -> int:
+        """Items of the previous version left out of this one, whatever the reason."""
         return sum(self.dropped.values())
 
 
@@ -78,10 +79,14 @@ class IndexUpdate:
         return self.offers.embedded + self.profiles.embedded + self.trainings.embedded
 
 
-def _embed(
+def embed_texts(
     encoder: CachedEncoder, texts: Sequence[str], stage: str, progress: Progress | None
 ) -> tuple[FloatMatrix, int]:
-    """Document vectors of ``texts``, shape ``(len(texts), dim)``, and how many the encoder computed."""
+    """Document vectors of ``texts``, shape ``(len(texts), dim)``, and how many the encoder computed.
+
+    Embedded ``EMBED_CHUNK`` texts at a time, ``progress(stage, done, total)`` called after each chunk
+    (and once before the first): the bar of a long embedding step moves, with an ETA.
+    """
     misses = encoder.misses
     out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
     if progress is not None:
@@ -117,7 +122,7 @@ def update_index(
     index_dir
         Where readers load the indexes (see :func:`~matching.index_versions.publish_generator`).
     as_of
-        Offers that expired before this day are left out.
+        Offers expiring on or before this day are left out (closed on their ``expires_at`` day).
     now
         The moment the database is read (default: now), which names the version.
     progress
@@ -133,9 +138,9 @@ def update_index(
 
     Raises
     ------
-    IndexIntegrityError
-        Never for the previous version (an unreadable one counts as empty); ``ValueError`` if the
-        version to publish already exists (two updates in the same second on different data).
+    IndexVersionExists
+        The version to publish already exists (two updates in the same second on different data). An
+        unreadable previous version is no error: it counts as empty.
     """
     read_at = now or datetime.now(UTC)
     before = published_ids(index_dir)
@@ -148,15 +153,15 @@ def update_index(
     # the cache must hold every text of this version, or the next update would embed some again
     encoder.max_items = max(encoder.max_items, len(offers) + len(profiles) + len(trainings))
     generator = CandidateGenerator(referential=referential, encoder=encoder)
-    vectors, embedded_offers = _embed(
+    vectors, embedded_offers = embed_texts(
         encoder, [offer_view(o, referential) for o in offers], "offers", progress
     )
     generator.index_offers(offers, vectors=vectors)
-    vectors, embedded_profiles = _embed(
+    vectors, embedded_profiles = embed_texts(
         encoder, [profile_view(p, referential) for p in profiles], "profiles", progress
     )
     generator.index_profiles(profiles, vectors=vectors)
-    vectors, embedded_trainings = _embed(
+    vectors, embedded_trainings = embed_texts(
         encoder, [training_view(t, referential) for t in trainings], "trainings", progress
     )
     generator.index_trainings(trainings, vectors=vectors)

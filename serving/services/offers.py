@@ -19,13 +19,12 @@ from serving.container import ServingContainer
 from serving.schemas import FieldProblem, OfferPublishedOut, OfferWithdrawnOut
 from serving.security import Principal, Role
 from serving.services.errors import Forbidden, Invalid, NotFound
-
-SOURCE_PREFIX = "api:"
+from serving.storage.repository import API_SOURCE_PREFIX
 
 
 def source_of(principal: Principal) -> str:
     """The ``source`` an offer published by this caller is stored with (at most 32 characters)."""
-    return f"{SOURCE_PREFIX}{principal.subject_id}"[:32]
+    return f"{API_SOURCE_PREFIX}{principal.subject_id}"[:32]
 
 
 def _forbid_unless_publisher(principal: Principal, offer: Offer | None) -> None:
@@ -80,7 +79,8 @@ def publish_offer(
         )
     _forbid_unless_publisher(principal, container.repository.get_offer(offer_id, withdrawn=True))
     offer = parsed.offer.model_copy(update={"source": source_of(principal)})
-    counts = container.repository.upsert_offers([offer], republish=True)
+    # the caller may act on this id (checked above): it replaces whatever was stored, from any source
+    counts = container.repository.upsert_offers([offer], republish="any", take_over=True)
     live = container.sync_offers()
     status = "created" if counts.inserted else "updated" if counts.updated else "unchanged"
     return OfferPublishedOut(

@@ -7,10 +7,10 @@ updates nothing, and a changed offer is updated in place, never duplicated.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Engine, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -35,6 +35,23 @@ from serving.storage.tables import (
 )
 
 BATCH = 1000
+# The API's live index reads offer changes again this far back: a writer whose transaction commits
+# after a later one may have stamped its rows a little earlier (an upsert stamps its rows again as it
+# commits, so the gap is the commit's own length); what was applied is skipped by content hash. (The
+# incremental alert batch takes no overlap: an offer it ranked once must not be new to it again.)
+CHANGES_OVERLAP = timedelta(seconds=10)
+API_SOURCE_PREFIX = "api:"  # the source of an offer published through the API is "api:<publisher>"
+WITHDRAWN_BY_API = "api"
+WITHDRAWN_BY_EXTRACT = "extract"
+
+
+def _republished(withdrawn_by: str | None, republish: str) -> bool:
+    """Whether a stored offer withdrawn by ``withdrawn_by`` is published again under ``republish``."""
+    if withdrawn_by is None:  # open
+        return False
+    return republish == "any" or (republish == "closed" and withdrawn_by == WITHDRAWN_BY_EXTRACT)
+
+
 T = TypeVar("T")
 
 
@@ -44,6 +61,7 @@ class UpsertCounts:
     updated: int = 0
     unchanged: int = 0
     republished: int = 0  # withdrawn offers published again (counted in the three above too)
+    conflicts: int = 0  # ids stored with another source, left as they were (not counted above)
 
 
 @dataclass(frozen=True)
@@ -77,6 +95,7 @@ def offer_hash(offer: Offer) -> str:
 
 
 def offer_to_row(offer: Offer) -> dict[str, Any]:
+    """The ``offers`` row of an offer (its place flattened, its content hash computed)."""
     data = offer.model_dump(mode="python", exclude={"location"})
     data.update(
         insee=offer.location.insee,
@@ -94,6 +113,7 @@ def offer_to_row(offer: Offer) -> dict[str, Any]:
 
 
 def row_to_offer(row: OfferRow) -> Offer:
+    """The offer of an ``offers`` row (withdrawal and reception times are the row's, not the offer's)."""
     return Offer(
         id=row.id,
         title=row.title,
@@ -173,6 +193,7 @@ def row_to_subscription(row: SubscriptionRow) -> Subscription:
 
 
 def row_to_training(row: TrainingRow) -> Training:
+    """The training course of a ``trainings`` row."""
     return Training(
         id=row.id,
         title=row.title,
@@ -210,7 +231,12 @@ class SqlRepository:
 
     # -- offers -------------------------------------------------------------------------------------
     def upsert_offers(
-        self, offers: Sequence[Offer], *, republish: bool = False, now: datetime | None = None
+        self,
+        offers: Sequence[Offer],
+        *,
+        republish: Literal["none", "closed", "any"] = "none",
+        take_over: bool = False,
+        now: datetime | None = None,
     ) -> UpsertCounts:
         """Insert new offers, update changed ones, leave identical ones untouched (one transaction).
 
@@ -219,33 +245,41 @@ class SqlRepository:
         offers
             The offers; an id already stored with the same content is left as it is.
         republish
-            Publish withdrawn offers among them again (an explicit ``PUT``); a file re-ingested does
-            not bring back an offer withdrawn through the API.
+            Which withdrawn offers among them are published again: ``none`` (a file re-ingested),
+            ``closed`` (those a full extract had closed: the next full extract lists them again) or
+            ``any`` (an explicit ``PUT``, also undoing a ``DELETE``).
+        take_over
+            Replace offers stored with another ``source`` (an explicit ``PUT``, authorised by the
+            caller); otherwise they are left as they are and counted in ``conflicts`` (an id France
+            Travail reuses never overwrites a partner's offer, nor the reverse).
         now
-            The moment stored as ``received_at`` of new, changed and republished offers (default: now).
+            The moment stored as ``received_at`` of new, changed and republished offers (default: the
+            moment of the commit, so that a reader never sees a row stamped before an earlier commit).
 
         Returns
         -------
         UpsertCounts
-            Inserted, updated and unchanged offers, and how many were republished.
+            Inserted, updated and unchanged offers, how many were republished, and conflicts.
         """
         received = now or datetime.now(UTC)
-        inserted = updated = unchanged = republished = 0
+        inserted = updated = unchanged = republished = conflicts = 0
+        touched: list[str] = []
         with Session(self.engine) as session, session.begin():
             for batch in batches(offers):
                 rows = [offer_to_row(o) for o in batch]
                 known = {
-                    key: (content_hash, withdrawn_at)
-                    for key, content_hash, withdrawn_at in session.execute(
-                        select(OfferRow.id, OfferRow.content_hash, OfferRow.withdrawn_at).where(
-                            OfferRow.id.in_([r["id"] for r in rows])
-                        )
+                    key: (content_hash, withdrawn_by, source)
+                    for key, content_hash, withdrawn_by, source in session.execute(
+                        select(
+                            OfferRow.id, OfferRow.content_hash, OfferRow.withdrawn_by, OfferRow.source
+                        ).where(OfferRow.id.in_([r["id"] for r in rows]))
                     )
                 }
                 new = [r for r in rows if r["id"] not in known]
-                stored = [r for r in rows if r["id"] in known]
+                foreign = {r["id"] for r in rows if r["id"] in known and known[r["id"]][2] != r["source"]}
+                stored = [r for r in rows if r["id"] in known and (take_over or r["id"] not in foreign)]
                 edited = {r["id"] for r in stored if known[r["id"]][0] != r["content_hash"]}
-                back = {r["id"] for r in stored if republish and known[r["id"]][1] is not None}
+                back = {r["id"] for r in stored if _republished(known[r["id"]][1], republish)}
                 if new:
                     session.execute(insert(OfferRow), [{**r, "received_at": received} for r in new])
                 if edited | back:
@@ -255,16 +289,24 @@ class SqlRepository:
                             {
                                 **r,
                                 "received_at": received,
-                                "withdrawn_at": None if r["id"] in back else known[r["id"]][1],
+                                **({"withdrawn_at": None, "withdrawn_by": None} if r["id"] in back else {}),
                             }
                             for r in stored
                             if r["id"] in edited | back
                         ],
                     )
+                touched += [r["id"] for r in new] + sorted(edited | back)
                 inserted, updated = inserted + len(new), updated + len(edited)
                 unchanged += len(stored) - len(edited)
                 republished += len(back)
-        return UpsertCounts(inserted, updated, unchanged, republished)
+                conflicts += 0 if take_over else len(foreign)
+            if now is None and touched:
+                # stamped again as the transaction ends: a long ingest must not commit rows stamped
+                # before a shorter write that committed meanwhile (readers follow the latest stamp)
+                stamp = datetime.now(UTC)
+                for chunk in batches(touched):
+                    session.execute(update(OfferRow).where(OfferRow.id.in_(chunk)).values(received_at=stamp))
+        return UpsertCounts(inserted, updated, unchanged, republished, conflicts)
 
     def get_offer(self, offer_id: str, *, withdrawn: bool = False) -> Offer | None:
         """The stored offer; a withdrawn one only when ``withdrawn`` is true (it is gone for the API)."""
@@ -275,22 +317,89 @@ class SqlRepository:
             return row_to_offer(row)
 
     def withdraw_offer(self, offer_id: str, *, now: datetime | None = None) -> datetime | None:
-        """Mark an offer withdrawn; returns when it was (already withdrawn: the first time), ``None`` if unknown."""
+        """Withdraw an offer on its publisher's decision; returns when it was withdrawn (already
+        withdrawn: the first time, now as the publisher's), ``None`` if unknown."""
         with Session(self.engine) as session, session.begin():
             row = session.get(OfferRow, offer_id, with_for_update=True)
             if row is None:
                 return None
             if row.withdrawn_at is None:
                 row.withdrawn_at = now or datetime.now(UTC)
+            row.withdrawn_by = WITHDRAWN_BY_API
             return row.withdrawn_at
 
+    def _missing_open_offers(self, session: Session, present: set[str], source: str) -> tuple[list[str], int]:
+        open_ids = session.scalars(
+            select(OfferRow.id).where(OfferRow.source == source, OfferRow.withdrawn_at.is_(None))
+        ).all()
+        return [key for key in open_ids if key not in present], len(open_ids)
+
+    def count_missing_offers(self, present_ids: Collection[str], *, source: str) -> tuple[int, int]:
+        """What :meth:`close_missing_offers` would close, without writing.
+
+        Parameters
+        ----------
+        present_ids
+            Every offer id of a full extract.
+        source
+            The source whose open offers are compared with it.
+
+        Returns
+        -------
+        tuple[int, int]
+            Open offers of ``source`` missing from ``present_ids``, and open offers of ``source``.
+        """
+        with Session(self.engine) as session:
+            missing, open_count = self._missing_open_offers(session, set(present_ids), source)
+        return len(missing), open_count
+
+    def close_missing_offers(
+        self, present_ids: Collection[str], *, source: str, now: datetime | None = None
+    ) -> int:
+        """Withdraw the open offers of ``source`` whose ids are not in ``present_ids``.
+
+        A full extract of a source lists every offer it still has open: one it no longer lists was
+        filled or closed. France Travail's offers carry no end date, so this is how they leave.
+
+        Parameters
+        ----------
+        present_ids
+            Every offer id of the full extract (parsed or not: an offer whose new version was refused
+            is still open at its source).
+        source
+            Only offers stored with this ``source`` are closed (offers published through the API have
+            their own).
+        now
+            The moment stored as ``withdrawn_at`` (default: now).
+
+        Returns
+        -------
+        int
+            How many offers were closed.
+        """
+        closed_at = now or datetime.now(UTC)
+        with Session(self.engine) as session, session.begin():
+            missing, _ = self._missing_open_offers(session, set(present_ids), source)
+            for batch in batches(missing):
+                session.execute(
+                    update(OfferRow)
+                    .where(OfferRow.id.in_(batch))
+                    .values(withdrawn_at=closed_at, withdrawn_by=WITHDRAWN_BY_EXTRACT)
+                )
+        return len(missing)
+
     def live_offers(self, as_of: date) -> list[Offer]:
-        """Offers still open on day ``as_of``: not withdrawn, not expired before that day; by id."""
+        """Offers still open on day ``as_of``: not withdrawn, expiring after that day; by id.
+
+        An offer is closed on its ``expires_at`` day, as the alert batch's filter has it
+        (``expires_at <= today`` in :mod:`models.pipeline`): an index never holds an offer that would
+        not be sent.
+        """
         statement = (
             select(OfferRow)
             .where(
                 OfferRow.withdrawn_at.is_(None),
-                or_(OfferRow.expires_at.is_(None), OfferRow.expires_at >= as_of),
+                or_(OfferRow.expires_at.is_(None), OfferRow.expires_at > as_of),
             )
             .order_by(OfferRow.id)
         )
@@ -313,7 +422,7 @@ class SqlRepository:
                 for key, withdrawn_at, expires_at in rows:
                     if withdrawn_at is not None:
                         out[key] = "withdrawn"
-                    elif expires_at is not None and expires_at < as_of:
+                    elif expires_at is not None and expires_at <= as_of:
                         out[key] = "expired"
                     else:
                         del out[key]

@@ -94,6 +94,9 @@ class OfferRow(Base):
     # offer was withdrawn (out of indexes, sourcing and alerts); neither is part of the offer's content
     received_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    # "api" (its publisher's decision, never undone by a file) or "extract" (its source's full extract
+    # no longer listed it: a later one listing it opens it again)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(16))
 
 
 class ProfileRow(Base):

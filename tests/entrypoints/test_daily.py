@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from entrypoints.cli import app
@@ -27,12 +27,12 @@ def _daily_line(output: str) -> dict[str, int]:
     line = output.strip().splitlines()[-1]
     assert line.startswith("daily: "), output
     pattern = (
-        r"offers (\d+) new, (\d+) updated, (\d+) expired, (\d+) refused; index version \S+; "
+        r"offers (\d+) new, (\d+) updated, (\d+) closed, (\d+) expired, (\d+) refused; index version \S+; "
         r"(\d+) subscriptions alerted, (\d+) alerts sent"
     )
     match = re.search(pattern, re.sub(r"(?<=\d),(?=\d)", "", line))  # 2,203 -> 2203
     assert match is not None, line
-    keys = ("new", "updated", "expired", "refused", "alerted", "sent")
+    keys = ("new", "updated", "closed", "expired", "refused", "alerted", "sent")
     return dict(zip(keys, map(int, match.groups()), strict=True))
 
 
@@ -83,6 +83,41 @@ def test_daily_twice_on_the_same_file_sends_nothing_the_second_time(
     assert third.exit_code == 0, third.output
     counts = _daily_line(third.output)
     assert counts["new"] == 1 and counts["sent"] >= 1
+
+    # what the served engine gives these real offers: each located one opened through sourcing
+    served = runner.invoke(app, ["eval", "served", "--json", *common])
+    assert served.exit_code == 0, served.output
+    figures = json.loads(served.output.strip().splitlines()[-1])
+    # the France Travail offers stored (3 real, 2 moved to the person; the simulated ones are not) with
+    # a place: the moved two at least
+    located = figures["sourcing"]["offers"]
+    assert 2 <= located <= 5
+    assert 0 < figures["sourcing"]["with_candidate"] <= located
+    with make_engine(url).connect() as connection:
+        alerted = connection.execute(
+            text(
+                "SELECT count(*), count(DISTINCT a.offer_id) FROM alerts a JOIN offers o ON o.id = a.offer_id "
+                "WHERE o.source = 'france_travail'"
+            )
+        ).one()
+    assert (figures["alerts"]["alerts"], figures["alerts"]["offers_alerted"]) == tuple(alerted)
+    assert figures["alerts"]["offers_alerted"] >= 2  # FT-NEAR-1 and FT-NEAR-2 went to their person
+    assert "located offers" in served.output and "alerted to" in served.output
+
+    # France Travail's full extract without one of its offers: that offer is closed, out of the index
+    full_file = tmp_path / "full.json"
+    full_file.write_text(json.dumps([*real[1:], moved("FT-NEAR-1"), moved("FT-NEAR-2")]))
+    fourth = runner.invoke(app, ["daily", str(full_file), "--full", "--as-of", WEEK_LATER, *common])
+    assert fourth.exit_code == 0, fourth.output
+    counts = _daily_line(fourth.output)
+    assert (counts["new"], counts["closed"], counts["sent"]) == (0, 1, 0)
+    assert "1 withdrawn" in fourth.output or "withdrawn 1" in fourth.output
+    # a truncated extract would close most offers: refused, nothing written
+    truncated = tmp_path / "truncated.json"
+    truncated.write_text(json.dumps([real[1]]))
+    refused = runner.invoke(app, ["ingest", "offers", str(truncated), "--full", "--database-url", url])
+    assert refused.exit_code == 2 and "truncated download" in refused.output, refused.output
+    assert "Traceback" not in refused.output
 
     # the index alone, then the alert batch refreshing it first: both up to date already
     update = runner.invoke(app, ["index", "update", "--as-of", WEEK_LATER, *common[:6]])

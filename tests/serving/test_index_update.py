@@ -111,8 +111,10 @@ def test_the_index_follows_the_database(
     new_stamp = (index_dir / GENERATOR_FILE).resolve(), (index_dir / GENERATOR_FILE).stat().st_mtime_ns
     assert new_stamp != stamp
     assert (versions_dir(index_dir) / first.version).is_dir()  # the previous version is kept
-    # the expiry day counts: the day an offer expires it is still open
+    # an offer closes on its expiry day, as the alert batch has it: the day before it is open
     repository.upsert_offers([expired.model_copy(update={"expires_at": AS_OF})])
+    assert update_index(repository, builtin, encoder, index_dir, as_of=AS_OF).offers.indexed == 10
+    repository.upsert_offers([expired.model_copy(update={"expires_at": AS_OF + timedelta(days=1)})])
     assert update_index(repository, builtin, encoder, index_dir, as_of=AS_OF).offers.indexed == 11
 
 

@@ -214,3 +214,26 @@ def test_roles_and_bad_offers(live: Live) -> None:
         "/pages/connexion", data={"jeton": live.tokens["partner"]}, follow_redirects=False
     )
     assert page.status_code == 403 and "API seulement" in page.text
+
+
+def test_a_bulk_of_offer_changes_waits_for_the_next_index_version(
+    live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from matching.ingest import parse_offer
+
+    monkeypatch.setattr("serving.container.MAX_LIVE_OFFERS", 2)
+    bulk = [
+        parse_offer(live.offer(f"BULK-{i}"), referential=live.container.referential).offer for i in range(3)
+    ]
+    assert all(o is not None and o.source == "france_travail" for o in bulk)
+    SqlRepository(live.engine).upsert_offers([o for o in bulk if o is not None])  # a day's ingest
+    # a partner's offer still goes live at once; the ingested bulk is not embedded under the lock
+    put = live.call("PUT", "/offers/PARTNER-6", "partner", live.offer("PARTNER-6"))
+    assert put.status_code == 201 and put.json()["live"]
+    offers = live.container.service().generator.offers_
+    assert offers.has("PARTNER-6") and not any(offers.has(f"BULK-{i}") for i in range(3))
+    # the next index version holds it, and the API follows it
+    version = live.update_index(AS_OF + timedelta(days=28))
+    sourced = live.call("GET", "/offers/BULK-0/candidates", "counsellor")
+    assert sourced.status_code == 200 and sourced.json()["index_version"] == version
+    assert all(live.container.service().generator.offers_.has(f"BULK-{i}") for i in range(3))

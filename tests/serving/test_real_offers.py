@@ -132,13 +132,14 @@ def _check(api: RealApi, offers: list[Offer]) -> None:
     errors, found, located = [], 0, 0
     for offer in offers:
         page, listed, candidates = _open_offer(api, offer)
-        if page >= 500 or listed >= 500:
+        if page != 200 or listed != 200:  # every real offer has its page and its list, not only no 5xx
             errors.append(f"{offer.id} ({offer.rome_code}, {offer.location}): page {page}, list {listed}")
         if offer.location.has_coordinates:
             located += 1
             found += bool(candidates) and all(c["why"]["rome_relation"] for c in candidates)  # type: ignore[index]
     assert not errors, "\n".join(errors[:10])
-    # the anchored world gives most located offers a consenting candidate with an explanation
+    # the anchored world gives most located offers a consenting candidate with an explanation; this
+    # world is small (the 95 % goal is measured on the demo world by `matching eval served`)
     assert found / located >= 0.8, f"{found}/{located}"
 
 

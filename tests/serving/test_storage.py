@@ -71,6 +71,36 @@ def test_real_offers_reingest_is_idempotent(engine: Engine, offers_file: Path) -
     assert all(repo.get_offer(o.id) == o for o in offers[1:50])
 
 
+def test_a_full_extract_closes_the_offers_it_no_longer_lists(engine: Engine, offers_file: Path) -> None:
+    migrate(engine)
+    offers, _ = parse_offers(read_offer_records(offers_file))
+    offers = offers[:40]
+    partner = offers[0].model_copy(update={"id": "API-1", "source": "api:partner-1"})
+    repo = SqlRepository(engine)
+    repo.upsert_offers([*offers, partner])
+    kept = {o.id for o in offers[:30]}
+
+    assert repo.count_missing_offers(kept, source="france_travail") == (10, 40)
+    assert repo.close_missing_offers(kept, source="france_travail") == 10
+    assert {o.id for o in offers if repo.get_offer(o.id) is not None} == kept
+    assert repo.get_offer("API-1") == partner  # another source's offers are not France Travail's to close
+    assert repo.close_missing_offers(kept, source="france_travail") == 0  # closed once
+
+    # listed again by a later full extract: open again, unless withdrawn through the API
+    assert repo.withdraw_offer(offers[32].id) is not None
+    back = repo.upsert_offers(offers[30:33], republish="closed")
+    assert back.republished == 2
+    assert [repo.get_offer(o.id) is not None for o in offers[30:33]] == [True, True, False]
+    assert repo.upsert_offers(offers[32:33], republish="any").republished == 1  # a PUT undoes a DELETE
+
+    # France Travail reusing a partner's id changes nothing of the partner's offer; a PUT takes it over
+    clash = offers[1].model_copy(update={"id": "API-1"})
+    assert repo.upsert_offers([clash]).conflicts == 1
+    assert repo.get_offer("API-1") == partner
+    assert repo.upsert_offers([clash], take_over=True).updated == 1
+    assert repo.get_offer("API-1") == clash
+
+
 def test_world_loads_and_reloads_without_duplicates(engine: Engine, sample_world: World) -> None:
     migrate(engine)
     world = replace(

@@ -1,0 +1,164 @@
+"""What the served engine gives the real offers: sourcing coverage and alerts, measured on its database.
+
+The questions of a new deployment on real data (issue 16): for how many of the real offers with a
+known place does a counsellor get at least one consenting candidate with an explanation, and how many
+real offers did the alert batch send to jobseekers, with what "why". Sourcing is measured through the
+same use case the API serves (:func:`serving.services.sourcing.rank_candidates`, what
+``GET /offers/{id}/candidates`` answers), so its lists are logged like any served list, under the
+measuring principal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from matching.domain import Offer
+from serving.container import ServingContainer
+from serving.explain import explain
+from serving.schemas import Explanation
+from serving.security import Principal
+from serving.services.sourcing import rank_candidates
+from serving.storage.tables import AlertRow, OfferRow
+
+
+def _explained(why: Explanation) -> bool:
+    """An explanation a counsellor can read: how the occupation relates and where the job is."""
+    return bool(why.rome_relation.strip() and why.commute.strip())
+
+
+def sourcing_coverage(
+    container: ServingContainer,
+    principal: Principal,
+    offers: Sequence[Offer],
+    *,
+    k: int = 20,
+    on_offer: Callable[[], None] | None = None,
+) -> tuple[dict[str, float], list[str]]:
+    """Share of ``offers`` for which sourcing returns at least one candidate with an explanation.
+
+    Parameters
+    ----------
+    container
+        The served engine (database, indexes, champion).
+    principal
+        Who asks (a counsellor or an admin); the lists are logged under it.
+    offers
+        The offers to open, e.g. the real ones with a known place.
+    k
+        Length of the candidate list, as a counsellor's page asks for.
+    on_offer
+        Called after each offer (progress).
+
+    Returns
+    -------
+    tuple[dict[str, float], list[str]]
+        ``offers``, ``with_candidate``, ``share_with_candidate`` (0 to 1), ``mean_candidates``; and
+        the ids of the offers without any.
+    """
+    with_candidate = 0
+    listed = 0
+    empty: list[str] = []
+    for offer in offers:
+        served = rank_candidates(container, principal, offer.id, k)
+        explained = [c for c in served.candidates if _explained(c.why)]
+        listed += len(served.candidates)
+        if explained:
+            with_candidate += 1
+        else:
+            empty.append(offer.id)
+        if on_offer is not None:
+            on_offer()
+    n = len(offers)
+    return {
+        "offers": float(n),
+        "with_candidate": float(with_candidate),
+        "share_with_candidate": with_candidate / n if n else 0.0,
+        "mean_candidates": listed / n if n else 0.0,
+    }, empty
+
+
+@dataclass(frozen=True)
+class AlertedExample:
+    """One alert of a real offer, as the jobseeker's page shows it."""
+
+    profile_id: str
+    offer_id: str
+    title: str
+    place: str | None
+    why: Explanation
+
+
+@dataclass(frozen=True)
+class AlertCoverage:
+    """Alerts sent for the offers of one source."""
+
+    figures: dict[str, float]
+    examples: list[AlertedExample] = field(default_factory=list)
+
+
+def alert_coverage(
+    container: ServingContainer, *, source: str, examples: int = 3, today: date | None = None
+) -> AlertCoverage:
+    """How many offers of ``source`` were alerted, to how many jobseekers, with a few "why".
+
+    Parameters
+    ----------
+    container
+        The served engine (its database and referential).
+    source
+        The offers' source, e.g. ``france_travail`` for the ingested real offers.
+    examples
+        How many alerts to explain (the best-ranked ones, one per person).
+    today
+        The day the explanations are given for (availability); default today.
+
+    Returns
+    -------
+    AlertCoverage
+        ``alerts``, ``offers_alerted``, ``jobseekers_alerted``, ``alerts_all_sources``, and examples.
+    """
+    from serving.explain import place_label
+
+    of_source = (OfferRow.id == AlertRow.offer_id) & (OfferRow.source == source)
+    with Session(container.engine) as session:
+        alerts, offers, people = session.execute(
+            select(
+                func.count(),
+                func.count(AlertRow.offer_id.distinct()),
+                func.count(AlertRow.profile_id.distinct()),
+            ).join_from(AlertRow, OfferRow, of_source)
+        ).one()
+        total = session.scalar(select(func.count()).select_from(AlertRow)) or 0
+        best = session.execute(
+            select(AlertRow.profile_id, AlertRow.offer_id)
+            .join_from(AlertRow, OfferRow, of_source)
+            .where(AlertRow.rank == 1)
+            .order_by(AlertRow.profile_id)
+            .limit(examples)
+        ).all()
+    shown: list[AlertedExample] = []
+    for profile_id, offer_id in best:
+        profile = container.store.profiles([profile_id]).get(profile_id)
+        offer = container.repository.get_offer(offer_id)
+        if profile is None or offer is None:
+            continue  # consent or offer withdrawn since
+        why = explain(container.referential, profile, offer, today or date.today())
+        shown.append(
+            AlertedExample(
+                profile_id, offer_id, offer.title, place_label(offer.location, container.communes), why
+            )
+        )
+    return AlertCoverage(
+        {
+            "alerts": float(alerts),
+            "offers_alerted": float(offers),
+            "jobseekers_alerted": float(people),
+            "alerts_all_sources": float(total),
+        },
+        shown,
+    )

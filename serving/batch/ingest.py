@@ -1,0 +1,142 @@
+"""The offer ingest use case: France Travail files parsed and stored, a full extract closing what it no
+longer lists.
+
+France Travail's offers carry no end date: the "Offres d'emploi v2" API lists the offers open today,
+and one it stops listing was filled or withdrawn. A daily *full* extract is therefore the truth for the
+France Travail offers: those stored and missing from it are closed (withdrawn, ``withdrawn_by =
+"extract"``), those it lists again are open again. Offers published through the API have their own
+source and are never closed by an extract, and an offer withdrawn through the API is never reopened by
+one. A truncated download would look like a day of mass closures: an extract that would close more
+than ``max_closed_share`` of the open France Travail offers is refused before anything is written.
+
+The parse, the upsert and the closure are separate transactions; each is idempotent, so an interrupted
+ingest run again on the same input ends in the same state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from matching.domain import FRANCE_TRAVAIL
+from matching.errors import IngestError, MatchingError
+from matching.geo import Communes
+from matching.ingest import IngestReport, parse_offers, read_offer_records
+from matching.referential import Referential
+from serving.storage.repository import SqlRepository, UpsertCounts
+
+OFFER_FILES = ("*.json", "*.jsonl")
+# A full extract that would close more than this share of the open France Travail offers is more
+# likely a truncated download than a day's closures.
+MAX_CLOSED_SHARE = 0.5
+
+
+def offer_files(path: Path) -> list[Path]:
+    """``path`` itself, or the France Travail v2 JSON files of the folder ``path`` in name order.
+
+    Raises
+    ------
+    IngestError
+        Nothing there, or a folder without ``.json`` / ``.jsonl`` files.
+    """
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise IngestError(f"offers file or folder not found: {path}")
+    files = sorted({f for pattern in OFFER_FILES for f in path.glob(pattern) if f.is_file()})
+    if not files:
+        raise IngestError(f"no .json or .jsonl offer files in {path}")
+    return files
+
+
+def read_offer_files(path: Path) -> list[Any]:
+    """The raw offer records of ``path`` (a file, or a folder of pages in name order).
+
+    Raises
+    ------
+    IngestError
+        See :func:`offer_files` and :func:`matching.ingest.read_offer_records`.
+    """
+    return [record for file in offer_files(path) for record in read_offer_records(file)]
+
+
+@dataclass(frozen=True)
+class OfferIngest:
+    """What one ingest did (or, in a dry run, would do).
+
+    Attributes
+    ----------
+    counts
+        Offers inserted, updated, unchanged, republished, and ids left to another source.
+    report
+        The parser's report: offers kept, fields dropped or corrected, records refused.
+    closed
+        France Travail offers a full extract closed (a dry run: would close); 0 without ``full``.
+    """
+
+    counts: UpsertCounts
+    report: IngestReport
+    closed: int = 0
+
+
+def ingest_offers(
+    records: Sequence[Any],
+    repository: SqlRepository,
+    *,
+    referential: Referential | None,
+    communes: Communes | None,
+    full: bool = False,
+    max_closed_share: float = MAX_CLOSED_SHARE,
+    dry_run: bool = False,
+    on_record: Callable[[], None] | None = None,
+) -> OfferIngest:
+    """Parse France Travail v2 records and store the offers; a full extract also closes the missing ones.
+
+    Parameters
+    ----------
+    records
+        Raw records (one element of the API's ``resultats`` each; see :func:`read_offer_files`).
+    repository
+        Where the offers are stored (its schema up to date).
+    referential, communes
+        For the parser: ROME codes checked and appellations resolved, places geocoded.
+    full
+        The records are France Travail's full extract of open offers (see the module's docstring).
+    max_closed_share
+        With ``full``: refuse an extract that would close more than this share (0 to 1) of the open
+        France Travail offers.
+    dry_run
+        Parse and count only; nothing is written.
+    on_record
+        Called after each record is parsed (progress).
+
+    Returns
+    -------
+    OfferIngest
+        The counts, the parse report and the offers closed.
+
+    Raises
+    ------
+    MatchingError
+        A full extract closing more than ``max_closed_share`` of the open offers (nothing written).
+    """
+    offers, report = parse_offers(records, referential=referential, communes=communes, on_record=on_record)
+    closed = 0
+    if full:
+        # every id listed counts, parsed or not: an offer whose new version was refused is still open
+        listed = {r["id"].strip() for r in records if isinstance(r, dict) and isinstance(r.get("id"), str)}
+        closed, open_before = repository.count_missing_offers(listed, source=FRANCE_TRAVAIL)
+        if open_before and closed > max_closed_share * open_before:
+            raise MatchingError(
+                f"this full extract would close {closed:,} of the {open_before:,} open France Travail "
+                f"offers (more than {max_closed_share:.0%}): a truncated download? Nothing was written; "
+                "pass --max-closed-share 1 if it is right"
+            )
+    if dry_run:
+        return OfferIngest(UpsertCounts(), report, closed)
+    counts = repository.upsert_offers(offers, republish="closed" if full else "none")
+    if full:
+        closed = repository.close_missing_offers(listed, source=FRANCE_TRAVAIL)
+    return OfferIngest(counts, report, closed)
