@@ -46,13 +46,14 @@ run: install
 	@echo "serve again: MATCHING_ENCODER=$$MATCHING_ENCODER MATCHING_ENCODER_MAX_TOKENS=$$MATCHING_ENCODER_MAX_TOKENS .venv/bin/matching serve"
 	$(BIN)/matching serve
 
+# The real offers arrive as they would every day: `matching daily` ingests them, publishes an index
+# version from the database and runs the incremental alert batch (the first one: every open offer is
+# new to every subscription).
 demo: install
 	$(BIN)/matching sample --anchor-offers "$(OFFERS)" --profiles 5000 --offers 2000 --trainings 400 \
 	  --out $(DEMO_WORLD) --load
-	$(BIN)/matching ingest offers "$(OFFERS)"
-	$(BIN)/matching index update --as-of $(AS_OF)
 	$(BIN)/matching train --world $(DEMO_WORLD)
-	$(BIN)/matching alerts run --as-of $(AS_OF)
+	$(BIN)/matching daily "$(OFFERS)" --as-of $(AS_OF)
 
 quickstart: install
 	$(BIN)/matching sample --out data/sample/world --rome-dir builtin --communes builtin --load
