@@ -43,7 +43,7 @@ run: install
 	  echo "reference data not found at $(MATCHING_REFERENCE_DATA): the built-in sample world"; \
 	  $(MAKE) --no-print-directory quickstart; fi
 	@echo "tokens: .venv/bin/matching token create --role jobseeker --subject P0000002 (or counsellor / admin)"
-	@echo "serve again: MATCHING_ENCODER=$$MATCHING_ENCODER MATCHING_ENCODER_MAX_TOKENS=$$MATCHING_ENCODER_MAX_TOKENS .venv/bin/matching serve"
+	@echo "serve again: .venv/bin/matching serve (the encoder the indexes were built with: $$MATCHING_ENCODER, $$MATCHING_ENCODER_MAX_TOKENS tokens)"
 	$(BIN)/matching serve
 
 # The real offers arrive as they would every day: `matching daily` ingests them, publishes an index

@@ -6,6 +6,7 @@ import functools
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -85,15 +86,79 @@ def referential_of_world(
     )
 
 
-def encoder(settings: Settings | None = None, spec: str | None = None) -> CachedEncoder:
-    """The configured encoder behind an embedding cache persisted in ``cache_dir`` (see :func:`save_cache`)."""
+ENCODER_SETTINGS = frozenset({"encoder", "encoder_int8", "encoder_max_tokens"})
+
+
+@dataclass(frozen=True)
+class EncoderChoice:
+    """An encoder and how it is run: what an index version records, and what loads it again.
+
+    Attributes
+    ----------
+    spec
+        ``e5``, ``e5-onnx``, ``use``, ``hashing`` or a sentence-transformers folder.
+    int8
+        PyTorch dynamic int8 (sentence-transformers models only).
+    max_tokens
+        Truncation of the inputs (``None``: the model's own limit).
+    """
+
+    spec: str
+    int8: bool = False
+    max_tokens: int | None = None
+
+    def info(self) -> dict[str, str]:
+        """The choice as an index version's ``info`` entries (strings)."""
+        return {
+            "encoder_spec": self.spec,
+            "encoder_int8": "1" if self.int8 else "0",
+            "encoder_max_tokens": "" if self.max_tokens is None else str(self.max_tokens),
+        }
+
+    @classmethod
+    def from_info(cls, info: dict[str, str]) -> EncoderChoice | None:
+        """The choice recorded in an index version's ``info``; ``None`` for a version that has none."""
+        if not info.get("encoder_spec"):
+            return None
+        tokens = info.get("encoder_max_tokens", "")
+        return cls(
+            info["encoder_spec"], info.get("encoder_int8") == "1", int(tokens) if tokens.isdigit() else None
+        )
+
+
+def encoder_choice(
+    settings: Settings | None = None, spec: str | None = None, *, index_dir: Path | None = None
+) -> EncoderChoice:
+    """Which encoder a command uses: ``--encoder``, else the encoder variables when any is set, else the
+    one the published indexes at ``index_dir`` were built with, else the defaults.
+
+    Following the index means a command run after ``make run`` (``matching serve``, ``matching daily``,
+    the alert batch) embeds with the encoder of the indexes it will search, without the variables that
+    built them; setting them on purpose still wins (and an index built otherwise is then refused).
+    """
     settings = settings or get_settings()
+    if spec is None and not ENCODER_SETTINGS & settings.model_fields_set and index_dir is not None:
+        from matching.candidates import read_generator_info
+
+        recorded = EncoderChoice.from_info(read_generator_info(index_dir))
+        if recorded is not None:
+            return recorded
+    return EncoderChoice(spec or settings.encoder, settings.encoder_int8, settings.encoder_max_tokens)
+
+
+def encoder(
+    settings: Settings | None = None, spec: str | None = None, *, choice: EncoderChoice | None = None
+) -> CachedEncoder:
+    """The encoder (``choice``, else :func:`encoder_choice` without an index) behind an embedding cache
+    persisted in ``cache_dir`` (see :func:`save_cache`)."""
+    settings = settings or get_settings()
+    choice = choice or encoder_choice(settings, spec)
     cached = CachedEncoder(
         load_encoder(
-            spec or settings.encoder,
+            choice.spec,
             model_dir=settings.model_dir,
-            int8=settings.encoder_int8,
-            max_tokens=settings.encoder_max_tokens,
+            int8=choice.int8,
+            max_tokens=choice.max_tokens,
             offline=settings.hub_offline,
         )
     )
@@ -145,18 +210,20 @@ def ranking_service(
     encoder_spec: str | None = None,
     tracking_uri: str | None = None,
     rome_dir: Path | None = None,
+    chosen_encoder: EncoderChoice | None = None,
 ) -> RankingService:
-    """Candidate indexes (fail-closed) and the champion ranker; rule-based ranking when there is none."""
+    """Candidate indexes (fail-closed) and the champion ranker; rule-based ranking when there is none.
+
+    The encoder is ``chosen_encoder``, else :func:`encoder_choice` (that of the indexes unless set).
+    """
     from models.artifact import ModelIntegrityError
     from models.pipeline import RankingService
     from models.registry import RegistryError
 
     settings = settings or get_settings()
-    parts = (
-        index_dir or settings.index_dir,
-        referential(settings, rome_dir),
-        encoder(settings, encoder_spec),
-    )
+    folder = index_dir or settings.index_dir
+    choice = chosen_encoder or encoder_choice(settings, encoder_spec, index_dir=folder)
+    parts = (folder, referential(settings, rome_dir), encoder(settings, choice=choice))
     registry = model_registry(settings, tracking_uri)
     try:
         ranker, version = registry.load()
@@ -221,7 +288,7 @@ def database_context(
     as_of: pd.Timestamp,
     *,
     index_dir: Path | None = None,
-    encoder_spec: str | None = None,
+    chosen_encoder: EncoderChoice | None = None,
     tracking_uri: str | None = None,
     rome_dir: Path | None = None,
 ) -> Context:
@@ -229,7 +296,7 @@ def database_context(
     from serving.storage.market import read_market_tables
 
     service = ranking_service(
-        index_dir=index_dir, encoder_spec=encoder_spec, tracking_uri=tracking_uri, rome_dir=rome_dir
+        index_dir=index_dir, chosen_encoder=chosen_encoder, tracking_uri=tracking_uri, rome_dir=rome_dir
     )
     tables = read_market_tables(engine(database_url=database_url)).events_before(as_of)
     return service, tables
@@ -251,7 +318,8 @@ def database_loader(
     settings = get_settings()
     # the version the index link points at now: workers must not load one published during the run
     resolved_index = (index_dir or settings.index_dir).resolve()
-    resolved_encoder = encoder_spec or settings.encoder
+    # spec, int8 and truncation alike: a worker's own variables must not change the vectors
+    resolved_encoder = encoder_choice(settings, encoder_spec, index_dir=resolved_index)
     resolved_uri = settings.tracking_uri(tracking_uri)
     # "builtin" rather than None: a worker given None would read its own MATCHING_ROME_DIR
     resolved_rome = _chosen(rome_dir, settings.rome_dir) or Path(BUILTIN)
@@ -262,7 +330,7 @@ def database_loader(
             database_url,
             now,
             index_dir=resolved_index,
-            encoder_spec=resolved_encoder,
+            chosen_encoder=resolved_encoder,
             tracking_uri=resolved_uri,
             rome_dir=resolved_rome,
         )

@@ -40,6 +40,7 @@ from features.schema import REASONS
 from features.tables import MarketTables
 from matching.candidates import CandidateGenerator
 from matching.encoders import Encoder
+from matching.encoders.base import Progress
 from matching.frames import offers_from_frame, profiles_from_frame
 from matching.referential import Referential
 from matching.views import offer_view, profile_view
@@ -89,13 +90,13 @@ class MarketContext:
         encoder: Encoder,
         *,
         cutoff_week: int | None = None,
-        show_progress: bool = False,
+        progress: Progress | None = None,
     ) -> MarketContext:
         week = cutoff_week if cutoff_week is not None else default_cutoff_week(world)
         if not 1 <= week < max(world.config.weeks, 1) + 1:
             raise ValueError(f"cut-off week {week} is outside the simulated {world.config.weeks} weeks")
         tables = world_tables(world)
-        embeddings = embed_tables(tables, referential, encoder, show_progress=show_progress)
+        embeddings = embed_tables(tables, referential, encoder, progress=progress)
         profiles = list(profiles_from_frame(tables.profiles))
         offers = list(offers_from_frame(tables.offers))
         bm25 = BM25Scorer(

@@ -10,7 +10,7 @@ import pandas as pd
 
 from features.tables import MarketTables
 from matching.encoders import Encoder
-from matching.encoders.base import FloatMatrix
+from matching.encoders.base import FloatMatrix, Progress, encode_chunked
 from matching.frames import offers_from_frame, profiles_from_frame
 from matching.referential import Referential
 from matching.views import offer_view, profile_view
@@ -45,18 +45,25 @@ class PairEmbeddings:
 
 
 def embed_tables(
-    tables: MarketTables, referential: Referential, encoder: Encoder, *, show_progress: bool = False
+    tables: MarketTables, referential: Referential, encoder: Encoder, *, progress: Progress | None = None
 ) -> PairEmbeddings:
-    """Encode every profile (as a query) and offer (as a document) with their ROME-aware views."""
+    """Encode every profile (as a query) and offer (as a document) with their ROME-aware views.
+
+    ``progress(stage, done, total)`` is called as texts are embedded (stages ``profiles``, ``offers``).
+    """
     profile_texts = [profile_view(p, referential) for p in profiles_from_frame(tables.profiles)]
     offer_texts = [offer_view(o, referential) for o in offers_from_frame(tables.offers)]
     return PairEmbeddings(
         profiles=EmbeddingTable(
             pd.Index(tables.profiles.index),
-            encoder.encode_query(profile_texts, show_progress=show_progress),
+            encode_chunked(
+                encoder.encode_query, profile_texts, dim=encoder.dim, stage="profiles", progress=progress
+            ),
         ),
         offers=EmbeddingTable(
             pd.Index(tables.offers.index),
-            encoder.encode_document(offer_texts, show_progress=show_progress),
+            encode_chunked(
+                encoder.encode_document, offer_texts, dim=encoder.dim, stage="offers", progress=progress
+            ),
         ),
     )

@@ -56,7 +56,8 @@ def index_build(
     from serving.batch.index_update import embed_texts
 
     data, ref = load_world_checked(world, rome_dir)
-    enc = bootstrap.encoder(spec=encoder)
+    choice = bootstrap.encoder_choice(spec=encoder)
+    enc = bootstrap.encoder(choice=choice)
     generator = CandidateGenerator(referential=ref, encoder=enc)
     offers, profiles = list(world_offers(data)), [p for p in world_profiles(data) if p.visible]
     trainings = list(world_trainings(data))
@@ -69,7 +70,9 @@ def index_build(
         vectors, _ = embed_texts(enc, [training_view(t, ref) for t in trainings], "trainings", report)
         generator.index_trainings(trainings, vectors=vectors)
     version = version_name(datetime.now(UTC), generator_fingerprint(generator))
-    publish_generator(generator, out, version=version, info={"world": str(world or "sample")})
+    publish_generator(
+        generator, out, version=version, info={"world": str(world or "sample"), **choice.info()}
+    )
     bootstrap.save_cache(enc)
     sizes = {name: len(getattr(generator, f"{name}_") or []) for name in ("offers", "profiles", "trainings")}
     console.print(
@@ -123,7 +126,11 @@ def update_from_database(
 
     engine = bootstrap.engine(database_url=database_url)
     ensure_schema(engine)
-    enc = bootstrap.encoder(spec=encoder)
+    folder = index_dir or get_settings().index_dir
+    # the encoder of the published indexes unless one is asked for: a daily run after `make run`
+    # needs none of its variables
+    choice = bootstrap.encoder_choice(spec=encoder, index_dir=folder)
+    enc = bootstrap.encoder(choice=choice)
     moment = as_of or datetime.now(UTC)
     day = (moment.astimezone(UTC) if moment.tzinfo else moment).date()
     with _progress() as progress:
@@ -131,8 +138,9 @@ def update_from_database(
             bootstrap.repository(database_url=database_url),
             bootstrap.referential(rome_dir=rome_dir),
             enc,
-            index_dir or get_settings().index_dir,
+            folder,
             as_of=day,
+            info=choice.info(),
             progress=stage_reporter(progress, "embedding"),
         )
     bootstrap.save_cache(enc)

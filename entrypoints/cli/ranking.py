@@ -16,12 +16,14 @@ from entrypoints import bootstrap
 from entrypoints.cli.common import (
     EncoderOption,
     RomeDir,
+    _progress,
     app,
     console,
     err_console,
     eval_app,
     load_world_checked,
     model_app,
+    stage_reporter,
     user_errors,
 )
 from eval.simulator.records import world_tables
@@ -81,11 +83,15 @@ def _context(
     # refuse broken training data before anything is embedded, fitted or logged
     validate_tables(world_tables(data))
     enc = bootstrap.encoder(spec=encoder)
-    with err_console.status(
-        f"embedding {len(data.profiles):,} profiles and {len(data.offers):,} offers ({enc.name})"
-    ):
+    with _progress() as progress:
         try:
-            ctx = MarketContext.build(data, ref, enc, cutoff_week=cutoff_week)
+            ctx = MarketContext.build(
+                data,
+                ref,
+                enc,
+                cutoff_week=cutoff_week,
+                progress=stage_reporter(progress, f"embedding ({enc.name})"),
+            )
         except ValueError as error:
             raise typer.BadParameter(str(error)) from None
     bootstrap.save_cache(enc)

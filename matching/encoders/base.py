@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
@@ -46,6 +46,51 @@ class Encoder(Protocol):
     ) -> FloatMatrix:
         """Embed documents (offers, profiles, trainings); returns shape ``(len(texts), dim)``."""
         ...
+
+
+Progress = Callable[[str, int, int], None]  # (stage, texts done, texts in all)
+EMBED_CHUNK = 256  # texts per encoder call when progress is reported: a step of the bar
+
+
+def encode_chunked(
+    encode: Callable[[Sequence[str]], FloatMatrix],
+    texts: Sequence[str],
+    *,
+    dim: int,
+    stage: str,
+    progress: Progress | None = None,
+    chunk: int = EMBED_CHUNK,
+) -> FloatMatrix:
+    """``encode(texts)`` in chunks of ``chunk`` texts, reporting ``progress(stage, done, total)``.
+
+    Parameters
+    ----------
+    encode
+        An encoder's ``encode_query`` or ``encode_document`` (it batches inside a chunk itself).
+    texts
+        The ``n`` texts.
+    dim
+        The encoder's dimension (the shape of an empty result).
+    stage
+        The name reported with the counts (``"offers"``, ``"profiles"``…).
+    progress
+        Called once before the first chunk and after each (a bar with counts and an ETA); ``None``:
+        one call to ``encode``.
+
+    Returns
+    -------
+    FloatMatrix
+        Shape ``(n, dim)``, the rows in the order of ``texts``.
+    """
+    if progress is None:
+        return np.asarray(encode(texts), dtype=np.float32).reshape(len(texts), dim)
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    progress(stage, 0, len(texts))
+    for start in range(0, len(texts), chunk):
+        stop = min(start + chunk, len(texts))
+        out[start:stop] = encode(texts[start:stop])
+        progress(stage, stop, len(texts))
+    return out
 
 
 def normalize_rows(matrix: npt.ArrayLike) -> FloatMatrix:

@@ -11,16 +11,14 @@ since the previous version. When nothing changed, no version is written (the API
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import numpy as np
-
 from matching.candidates import CandidateGenerator, read_generator_info
 from matching.encoders import CachedEncoder
-from matching.encoders.base import FloatMatrix
+from matching.encoders.base import FloatMatrix, Progress, encode_chunked
 from matching.index_versions import (
     KEEP,
     generator_fingerprint,
@@ -31,9 +29,6 @@ from matching.index_versions import (
 from matching.referential import Referential
 from matching.views import offer_view, profile_view, training_view
 from serving.storage.repository import SqlRepository
-
-EMBED_CHUNK = 256  # texts per encoder call: a progress step, and the encoder's own batches inside
-Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
 @dataclass(frozen=True)
@@ -84,19 +79,18 @@ def embed_texts(
 ) -> tuple[FloatMatrix, int]:
     """Document vectors of ``texts``, shape ``(len(texts), dim)``, and how many the encoder computed.
 
-    Embedded ``EMBED_CHUNK`` texts at a time, ``progress(stage, done, total)`` called after each chunk
+    Embedded ``matching.encoders.base.EMBED_CHUNK`` texts at a time, ``progress(stage, done, total)`` called after each chunk
     (and once before the first): the bar of a long embedding step moves, with an ETA.
     """
     misses = encoder.misses
-    out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
-    if progress is not None:
-        progress(stage, 0, len(texts))
-    for start in range(0, len(texts), EMBED_CHUNK):
-        stop = min(start + EMBED_CHUNK, len(texts))
-        out[start:stop] = encoder.encode_document(texts[start:stop])
-        if progress is not None:
-            progress(stage, stop, len(texts))
+    out = encode_chunked(
+        encoder.encode_document, texts, dim=encoder.dim, stage=stage, progress=progress or _silent
+    )
     return out, encoder.misses - misses
+
+
+def _silent(stage: str, done: int, total: int) -> None:
+    """No progress shown; the texts are still embedded chunk by chunk (bounded encoder calls)."""
 
 
 def update_index(
@@ -109,6 +103,7 @@ def update_index(
     now: datetime | None = None,
     progress: Progress | None = None,
     keep: int = KEEP,
+    info: dict[str, str] | None = None,
 ) -> IndexUpdate:
     """Build the indexes from the database and publish them as a new version of ``index_dir``.
 
@@ -130,6 +125,9 @@ def update_index(
         ``trainings``).
     keep
         Versions kept on disk, the new one included.
+    info
+        Recorded with the new version besides its own entries (e.g. how the encoder is run, so that
+        readers load it the same way).
 
     Returns
     -------
@@ -189,6 +187,11 @@ def update_index(
         index_dir,
         version=version,
         keep=keep,
-        info={"data_as_of": data_as_of.isoformat(), "fingerprint": fingerprint, "as_of": as_of.isoformat()},
+        info={
+            **(info or {}),
+            "data_as_of": data_as_of.isoformat(),
+            "fingerprint": fingerprint,
+            "as_of": as_of.isoformat(),
+        },
     )
     return IndexUpdate(version, True, data_as_of, **counts)

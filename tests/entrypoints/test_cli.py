@@ -113,3 +113,26 @@ def test_token_create_for_a_partner(tmp_path: Path) -> None:
         app, ["token", "create", "--role", "employer", "--subject", "x", "--database-url", url]
     )
     assert wrong.exit_code == 2 and "partner" in wrong.output
+
+
+def test_commands_follow_the_encoder_of_the_published_indexes(tmp_path: Path) -> None:
+    import json
+
+    from entrypoints.bootstrap import EncoderChoice, encoder_choice
+    from entrypoints.settings import Settings
+    from matching.candidates import GENERATOR_FILE
+
+    built = EncoderChoice("e5-onnx", int8=False, max_tokens=96)
+    (tmp_path / GENERATOR_FILE).write_text(json.dumps({"info": {"version": "v1", **built.info()}}))
+    defaults = Settings()
+    assert not {"encoder", "encoder_int8", "encoder_max_tokens"} & defaults.model_fields_set
+    assert encoder_choice(defaults, index_dir=tmp_path) == built  # nothing set: the index's
+    assert encoder_choice(defaults, "hashing", index_dir=tmp_path) == EncoderChoice("hashing")  # --encoder
+    chosen = Settings(encoder_max_tokens=128)  # a variable set on purpose wins
+    assert encoder_choice(chosen, index_dir=tmp_path) == EncoderChoice("e5", max_tokens=128)
+    assert encoder_choice(defaults, index_dir=tmp_path / "none") == EncoderChoice("e5")  # no index yet
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    (legacy / GENERATOR_FILE).write_text(json.dumps({"info": {"version": "v0"}}))  # recorded nothing
+    assert encoder_choice(defaults, index_dir=legacy) == EncoderChoice("e5")
+    assert EncoderChoice.from_info(built.info()) == built
