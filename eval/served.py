@@ -120,7 +120,8 @@ def alert_coverage(
     Returns
     -------
     AlertCoverage
-        ``alerts``, ``offers_alerted``, ``jobseekers_alerted``, ``alerts_all_sources``, and examples.
+        ``alerts``, ``offers_alerted``, ``jobseekers_alerted``, ``alerts_all_sources``,
+        ``alerts_unlocated`` (of ``alerts``, those of offers without coordinates), and examples.
     """
     from serving.explain import place_label
 
@@ -134,6 +135,15 @@ def alert_coverage(
             ).join_from(AlertRow, OfferRow, of_source)
         ).one()
         total = session.scalar(select(func.count()).select_from(AlertRow)) or 0
+        unlocated = (
+            session.scalar(
+                select(func.count())
+                .select_from(AlertRow)
+                .join(OfferRow, of_source)
+                .where(OfferRow.lat.is_(None))
+            )
+            or 0
+        )
         best = session.execute(
             select(AlertRow.profile_id, AlertRow.offer_id)
             .join_from(AlertRow, OfferRow, of_source)
@@ -159,6 +169,7 @@ def alert_coverage(
             "offers_alerted": float(offers),
             "jobseekers_alerted": float(people),
             "alerts_all_sources": float(total),
+            "alerts_unlocated": float(unlocated),
         },
         shown,
     )

@@ -75,6 +75,8 @@ class ServingContainer:
     _loaded_key: str | None = field(default=None, init=False)
     _refused_key: str | None = field(default=None, init=False)
     _checked_at: float = field(default=0.0, init=False)
+    _failed_key: str | None = field(default=None, init=False)  # what the last failed load probed
+    _failed_at: float = field(default=0.0, init=False)
     _tables: tuple[float, MarketTables] | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _offers_mark: datetime | None = field(default=None, init=False)  # changes after it: not applied yet
@@ -92,10 +94,19 @@ class ServingContainer:
         with self._lock:
             if self._service is None:
                 key = self._probe()
+                # the same inputs failed less than refresh_s ago: answer at once rather than load the
+                # encoder and the indexes again on every request (seconds each) to fail the same way
+                if (
+                    self.service_error
+                    and key == self._failed_key
+                    and time.monotonic() - self._failed_at < self.refresh_s
+                ):
+                    raise ServiceUnavailable(f"indexes or model cannot be loaded: {self.service_error}")
                 try:
                     self._service = self.load_service()
                 except Exception as error:  # any loading failure makes the API not ready, never a 500
                     self.service_error = f"{type(error).__name__}: {error}"
+                    self._failed_key, self._failed_at = key, time.monotonic()
                     raise ServiceUnavailable(
                         f"indexes or model cannot be loaded: {self.service_error}"
                     ) from None

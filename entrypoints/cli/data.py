@@ -131,7 +131,10 @@ def ingest_offers(
             + (f"; {closing}" if full else "")
         )
     elif full:
-        console.print(closing)
+        console.print(
+            f"{closing}, of {done.open_before} open"
+            + (" — a real run would refuse this extract (see --max-closed-share)" if done.refused else "")
+        )
     console.print(f"parsed {report.parsed} rejected {report.rejected}")
     for (field, problem), count in sorted(report.rejections.items(), key=lambda kv: -kv[1]):
         console.print(f"  rejected {count}: {field}: {problem}")

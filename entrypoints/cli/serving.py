@@ -303,7 +303,8 @@ def eval_served(
             container, principal, offers, k=k, on_offer=lambda: progress.advance(task)
         )
     alerts = alert_coverage(container, source=source)
-    console.print(
+    out = err_console if json_out else console  # --json: stdout holds the JSON alone
+    out.print(
         f"sourcing: {sourcing['with_candidate']:,.0f} of {sourcing['offers']:,.0f} located offers "
         f"({sourcing['share_with_candidate']:.1%}) get at least one consenting candidate with an explanation "
         f"({sourcing['mean_candidates']:.1f} listed on average, k={k})",
@@ -311,17 +312,23 @@ def eval_served(
     )
     if empty:
         titles = {o.id: o.title for o in offers}
-        console.print("  without a candidate, e.g.: " + "; ".join(f"{i} {titles[i]!r}" for i in empty[:5]))
+        out.print(
+            "  without a candidate, e.g.: " + "; ".join(f"{i} {titles[i]!r}" for i in empty[:5]),
+            soft_wrap=True,
+            markup=False,
+        )
     figures = alerts.figures
-    console.print(
+    out.print(
         f"alerts: {figures['offers_alerted']:,.0f} offers of {source!r} alerted to "
         f"{figures['jobseekers_alerted']:,.0f} jobseekers ({figures['alerts']:,.0f} of the "
-        f"{figures['alerts_all_sources']:,.0f} alerts in the database)",
+        f"{figures['alerts_all_sources']:,.0f} alerts in the database); "
+        f"{figures['alerts_unlocated']:,.0f} of them for offers without coordinates (only a "
+        "département, a region or 'France': their distance to the person is not checked)",
         soft_wrap=True,
     )
     for example in alerts.examples:
         why = example.why
-        console.print(
+        out.print(
             f"  {example.profile_id} ← {example.offer_id} {example.title!r}, {example.place or 'lieu inconnu'}: "
             f"{why.rome_relation} · {why.commute}"
             + "".join(f" · ✓ {s}" for s in why.skills_covered[:2])

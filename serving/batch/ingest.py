@@ -74,11 +74,17 @@ class OfferIngest:
         The parser's report: offers kept, fields dropped or corrected, records refused.
     closed
         France Travail offers a full extract closed (a dry run: would close); 0 without ``full``.
+    open_before
+        With ``full``: the open France Travail offers before the extract.
+    refused
+        With ``full`` in a dry run: a real run would refuse the extract (too many closures).
     """
 
     counts: UpsertCounts
     report: IngestReport
     closed: int = 0
+    open_before: int = 0
+    refused: bool = False
 
 
 def ingest_offers(
@@ -120,23 +126,26 @@ def ingest_offers(
     Raises
     ------
     MatchingError
-        A full extract closing more than ``max_closed_share`` of the open offers (nothing written).
+        A full extract closing more than ``max_closed_share`` of the open offers (nothing written;
+        a dry run reports it in ``refused`` instead).
     """
     offers, report = parse_offers(records, referential=referential, communes=communes, on_record=on_record)
-    closed = 0
+    closed = open_before = 0
+    too_many = False
     if full:
         # every id listed counts, parsed or not: an offer whose new version was refused is still open
         listed = {r["id"].strip() for r in records if isinstance(r, dict) and isinstance(r.get("id"), str)}
         closed, open_before = repository.count_missing_offers(listed, source=FRANCE_TRAVAIL)
-        if open_before and closed > max_closed_share * open_before:
+        too_many = bool(open_before) and closed > max_closed_share * open_before
+        if too_many and not dry_run:
             raise MatchingError(
                 f"this full extract would close {closed:,} of the {open_before:,} open France Travail "
                 f"offers (more than {max_closed_share:.0%}): a truncated download? Nothing was written; "
                 "pass --max-closed-share 1 if it is right"
             )
     if dry_run:
-        return OfferIngest(UpsertCounts(), report, closed)
+        return OfferIngest(UpsertCounts(), report, closed, open_before, refused=too_many)
     counts = repository.upsert_offers(offers, republish="closed" if full else "none")
     if full:
         closed = repository.close_missing_offers(listed, source=FRANCE_TRAVAIL)
-    return OfferIngest(counts, report, closed)
+    return OfferIngest(counts, report, closed, open_before)

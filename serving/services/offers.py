@@ -82,7 +82,10 @@ def publish_offer(
     # the caller may act on this id (checked above): it replaces whatever was stored, from any source
     counts = container.repository.upsert_offers([offer], republish="any", take_over=True)
     live = container.sync_offers()
-    status = "created" if counts.inserted else "updated" if counts.updated else "unchanged"
+    # published again (even with the same content) is a change for the caller
+    status = (
+        "created" if counts.inserted else "updated" if counts.updated or counts.republished else "unchanged"
+    )
     return OfferPublishedOut(
         id=offer.id,
         status=status,

@@ -103,6 +103,7 @@ def test_daily_twice_on_the_same_file_sends_nothing_the_second_time(
     assert (figures["alerts"]["alerts"], figures["alerts"]["offers_alerted"]) == tuple(alerted)
     assert figures["alerts"]["offers_alerted"] >= 2  # FT-NEAR-1 and FT-NEAR-2 went to their person
     assert "located offers" in served.output and "alerted to" in served.output
+    assert figures["alerts"]["alerts_unlocated"] <= figures["alerts"]["alerts"]
 
     # France Travail's full extract without one of its offers: that offer is closed, out of the index
     full_file = tmp_path / "full.json"
@@ -118,6 +119,10 @@ def test_daily_twice_on_the_same_file_sends_nothing_the_second_time(
     refused = runner.invoke(app, ["ingest", "offers", str(truncated), "--full", "--database-url", url])
     assert refused.exit_code == 2 and "truncated download" in refused.output, refused.output
     assert "Traceback" not in refused.output
+    dry = runner.invoke(
+        app, ["ingest", "offers", str(truncated), "--full", "--dry-run", "--database-url", url]
+    )
+    assert dry.exit_code == 0 and "would be closed" in dry.output and "would refuse" in dry.output, dry.output
 
     # the index alone, then the alert batch refreshing it first: both up to date already
     update = runner.invoke(app, ["index", "update", "--as-of", WEEK_LATER, *common[:6]])

@@ -384,3 +384,30 @@ def test_postgres_link_cut_answers_503_then_recovers(
         "alerts": 200,
         "poe": 200,
     }
+
+
+def test_a_failed_load_is_not_retried_on_every_request(builtin: Referential, tmp_path: Path) -> None:
+    from serving.container import ServiceUnavailable
+
+    loads: list[int] = []
+    key = ["index-v1"]
+
+    def load() -> object:
+        loads.append(1)
+        raise RuntimeError("built with another encoder")
+
+    container = ServingContainer(
+        engine=make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}"),
+        referential=builtin,
+        load_service=load,  # type: ignore[arg-type]
+        probe_service=lambda: key[0],
+        refresh_s=3600.0,
+    )
+    for _ in range(3):  # the same inputs within the refresh period: one load, three quick 503
+        with pytest.raises(ServiceUnavailable, match="another encoder"):
+            container.service()
+    assert len(loads) == 1
+    key[0] = "index-v2"  # a new index version: tried at once
+    with pytest.raises(ServiceUnavailable):
+        container.service()
+    assert len(loads) == 2
