@@ -86,9 +86,6 @@ def referential_of_world(
     )
 
 
-ENCODER_SETTINGS = frozenset({"encoder", "encoder_int8", "encoder_max_tokens"})
-
-
 @dataclass(frozen=True)
 class EncoderChoice:
     """An encoder and how it is run: what an index version records, and what loads it again.
@@ -129,21 +126,40 @@ class EncoderChoice:
 def encoder_choice(
     settings: Settings | None = None, spec: str | None = None, *, index_dir: Path | None = None
 ) -> EncoderChoice:
-    """Which encoder a command uses: ``--encoder``, else the encoder variables when any is set, else the
-    one the published indexes at ``index_dir`` were built with, else the defaults.
+    """Which encoder a command uses, field by field.
 
-    Following the index means a command run after ``make run`` (``matching serve``, ``matching daily``,
-    the alert batch) embeds with the encoder of the indexes it will search, without the variables that
-    built them; setting them on purpose still wins (and an index built otherwise is then refused).
+    Parameters
+    ----------
+    settings
+        The settings (default: the process's); a ``MATCHING_ENCODER*`` variable, in the environment or
+        in ``.env``, counts as set on purpose.
+    spec
+        ``--encoder``, which wins over ``MATCHING_ENCODER``.
+    index_dir
+        Published indexes to follow: what is not set on purpose comes from the choice recorded with
+        them (its truncation and int8 only while the encoder asked for, if any, is the recorded one);
+        ``None``, or indexes that recorded none: the settings' defaults.
+
+    Returns
+    -------
+    EncoderChoice
+        A command run after ``make run`` (``matching serve``, ``daily``, ``train``, the alert batch)
+        thereby embeds with the encoder of the indexes it searches, without the variables that built
+        them; a choice made on purpose still wins (indexes built otherwise are then refused).
     """
-    settings = settings or get_settings()
-    if spec is None and not ENCODER_SETTINGS & settings.model_fields_set and index_dir is not None:
-        from matching.candidates import read_generator_info
+    from matching.candidates import read_generator_info
 
-        recorded = EncoderChoice.from_info(read_generator_info(index_dir))
-        if recorded is not None:
-            return recorded
-    return EncoderChoice(spec or settings.encoder, settings.encoder_int8, settings.encoder_max_tokens)
+    settings = settings or get_settings()
+    chosen = settings.model_fields_set
+    asked = spec or (settings.encoder if "encoder" in chosen else None)
+    recorded = EncoderChoice.from_info(read_generator_info(index_dir)) if index_dir is not None else None
+    if recorded is None or (asked is not None and asked != recorded.spec):
+        return EncoderChoice(asked or settings.encoder, settings.encoder_int8, settings.encoder_max_tokens)
+    return EncoderChoice(
+        recorded.spec,
+        settings.encoder_int8 if "encoder_int8" in chosen else recorded.int8,
+        settings.encoder_max_tokens if "encoder_max_tokens" in chosen else recorded.max_tokens,
+    )
 
 
 def encoder(

@@ -4,8 +4,8 @@ The questions of a new deployment on real data (issue 16): for how many of the r
 known place does a counsellor get at least one consenting candidate with an explanation, and how many
 real offers did the alert batch send to jobseekers, with what "why". Sourcing is measured through the
 same use case the API serves (:func:`serving.services.sourcing.rank_candidates`, what
-``GET /offers/{id}/candidates`` answers), so its lists are logged like any served list, under the
-measuring principal.
+``GET /offers/{id}/candidates`` answers), without logging its lists: nobody sees them, and logged
+lists count in the exposure that rotates the next ones a counsellor gets.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def sourcing_coverage(
     container
         The served engine (database, indexes, champion).
     principal
-        Who asks (a counsellor or an admin); the lists are logged under it.
+        Who asks (a counsellor or an admin); nothing is logged.
     offers
         The offers to open, e.g. the real ones with a known place.
     k
@@ -64,7 +64,7 @@ def sourcing_coverage(
     listed = 0
     empty: list[str] = []
     for offer in offers:
-        served = rank_candidates(container, principal, offer.id, k)
+        served = rank_candidates(container, principal, offer.id, k, log=False)
         explained = [c for c in served.candidates if _explained(c.why)]
         listed += len(served.candidates)
         if explained:
@@ -144,13 +144,18 @@ def alert_coverage(
             )
             or 0
         )
-        best = session.execute(
+        rows = session.execute(
             select(AlertRow.profile_id, AlertRow.offer_id)
             .join_from(AlertRow, OfferRow, of_source)
             .where(AlertRow.rank == 1)
             .order_by(AlertRow.profile_id)
-            .limit(examples)
+            .limit(examples * 5)
         ).all()
+    # one per person (a person may have had several subscriptions ranked), the first by profile id
+    first: dict[str, str] = {}
+    for profile_id, offer_id in rows:
+        first.setdefault(str(profile_id), str(offer_id))
+    best = sorted(first.items())[:examples]
     shown: list[AlertedExample] = []
     for profile_id, offer_id in best:
         profile = container.store.profiles([profile_id]).get(profile_id)

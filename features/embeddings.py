@@ -49,7 +49,21 @@ def embed_tables(
 ) -> PairEmbeddings:
     """Encode every profile (as a query) and offer (as a document) with their ROME-aware views.
 
-    ``progress(stage, done, total)`` is called as texts are embedded (stages ``profiles``, ``offers``).
+    Parameters
+    ----------
+    tables
+        The market's profiles and offers (``p`` and ``m`` rows).
+    referential
+        For the views (appellation, fiche label, core skills).
+    encoder
+        Any :class:`~matching.encoders.Encoder`.
+    progress
+        ``progress(stage, done, total)`` as texts are embedded (stages ``profiles``, ``offers``).
+
+    Returns
+    -------
+    PairEmbeddings
+        Profile vectors ``(p, dim)`` and offer vectors ``(m, dim)``, indexed like the tables.
     """
     profile_texts = [profile_view(p, referential) for p in profiles_from_frame(tables.profiles)]
     offer_texts = [offer_view(o, referential) for o in offers_from_frame(tables.offers)]

@@ -93,6 +93,8 @@ def daily(
         f"daily: offers {done.counts.inserted:,} new, {done.counts.updated:,} updated, "
         f"{done.closed:,} closed, {expired:,} expired, {done.report.rejected:,} refused; index version {update.version}; "
         f"{summary.alerted:,} subscriptions alerted, {summary.alerts:,} alerts sent"
-        + (" (alert run resumed)" if summary.resumed else ""),
+        + (" (alert run resumed)" if summary.resumed else "")
+        + (f"; {done.counts.republished:,} reopened" if done.counts.republished else "")
+        + (f"; {done.counts.conflicts:,} left to another publisher" if done.counts.conflicts else ""),
         soft_wrap=True,
     )

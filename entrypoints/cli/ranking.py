@@ -26,6 +26,7 @@ from entrypoints.cli.common import (
     stage_reporter,
     user_errors,
 )
+from entrypoints.settings import get_settings
 from eval.simulator.records import world_tables
 from models import DEFAULT_MODEL_NAME
 
@@ -72,8 +73,16 @@ TABLE_METRICS = {
 
 
 def _context(
-    world: Path | None, rome_dir: Path | None, encoder: str | None, cutoff_week: int | None
+    world: Path | None,
+    rome_dir: Path | None,
+    encoder: str | None,
+    cutoff_week: int | None,
+    *,
+    follow_index: bool = False,
 ) -> MarketContext:
+    """The evaluation context of a world; with ``follow_index``, embedded with the encoder of the
+    published indexes unless one is asked for (a ranker trained for serving must see the similarity
+    its indexes give)."""
     from eval.market import MarketContext
     from features.validation import validate_tables
 
@@ -82,7 +91,8 @@ def _context(
         raise typer.BadParameter("the world has no interactions to learn from: generate it with --months ≥ 1")
     # refuse broken training data before anything is embedded, fitted or logged
     validate_tables(world_tables(data))
-    enc = bootstrap.encoder(spec=encoder)
+    index_dir = get_settings().index_dir if follow_index else None
+    enc = bootstrap.encoder(choice=bootstrap.encoder_choice(spec=encoder, index_dir=index_dir))
     with _progress() as progress:
         try:
             ctx = MarketContext.build(
@@ -219,7 +229,8 @@ def train(
     from eval.ranking import champion_metrics, gate_metrics
     from models.registry import flatten_metrics, promotion_gate
 
-    ctx = _context(world, rome_dir, encoder, cutoff_week)  # validates the training data (pandera)
+    # validates the training data (pandera); the encoder of the served indexes unless one is asked for
+    ctx = _context(world, rome_dir, encoder, cutoff_week, follow_index=True)
     evaluation = _evaluate(ctx, people, with_feedback=True)
     registry = bootstrap.model_registry(tracking_uri=tracking_uri, model_name=model_name)
     with err_console.status("logging to MLflow"):

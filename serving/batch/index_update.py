@@ -77,10 +77,24 @@ class IndexUpdate:
 def embed_texts(
     encoder: CachedEncoder, texts: Sequence[str], stage: str, progress: Progress | None
 ) -> tuple[FloatMatrix, int]:
-    """Document vectors of ``texts``, shape ``(len(texts), dim)``, and how many the encoder computed.
+    """Document vectors of ``texts`` and how many of them the encoder computed (the cache gave the rest).
 
-    Embedded ``matching.encoders.base.EMBED_CHUNK`` texts at a time, ``progress(stage, done, total)`` called after each chunk
-    (and once before the first): the bar of a long embedding step moves, with an ETA.
+    Parameters
+    ----------
+    encoder
+        The encoder behind its embedding cache.
+    texts
+        The ``n`` document views.
+    stage
+        Reported with the counts (``"offers"``…).
+    progress
+        ``progress(stage, done, total)``, called before the first chunk of
+        ``matching.encoders.base.EMBED_CHUNK`` texts and after each; ``None``: nothing shown.
+
+    Returns
+    -------
+    tuple[FloatMatrix, int]
+        Shape ``(n, dim)``; the texts embedded by the encoder itself.
     """
     misses = encoder.misses
     out = encode_chunked(

@@ -34,7 +34,17 @@ MAX_CLOSED_SHARE = 0.5
 
 
 def offer_files(path: Path) -> list[Path]:
-    """``path`` itself, or the France Travail v2 JSON files of the folder ``path`` in name order.
+    """The offer files of ``path``.
+
+    Parameters
+    ----------
+    path
+        A file, or a folder of France Travail v2 pages (``*.json``, ``*.jsonl``).
+
+    Returns
+    -------
+    list[Path]
+        ``[path]`` for a file; the folder's offer files in name order.
 
     Raises
     ------
@@ -52,7 +62,17 @@ def offer_files(path: Path) -> list[Path]:
 
 
 def read_offer_files(path: Path) -> list[Any]:
-    """The raw offer records of ``path`` (a file, or a folder of pages in name order).
+    """The raw offer records of ``path``.
+
+    Parameters
+    ----------
+    path
+        A file, or a folder of pages (see :func:`offer_files`).
+
+    Returns
+    -------
+    list[Any]
+        The records of every file in name order (one element of the API's ``resultats`` each).
 
     Raises
     ------

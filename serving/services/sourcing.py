@@ -55,7 +55,9 @@ def available_candidates(
     }
 
 
-def rank_candidates(container: ServingContainer, principal: Principal, offer_id: str, k: int) -> SourcingOut:
+def rank_candidates(
+    container: ServingContainer, principal: Principal, offer_id: str, k: int, *, log: bool = True
+) -> SourcingOut:
     """Consenting candidates for an offer, best first, each with why they fit and what they lack.
 
     After the ``k`` best, up to ten more who miss at most ``MAX_GAP_FOR_TRAINING`` required skills
@@ -71,6 +73,9 @@ def rank_candidates(container: ServingContainer, principal: Principal, offer_id:
         The offer to source for.
     k
         Length of the main list.
+    log
+        Log the lists as served (a person sees them; they count in the exposure that rotates the
+        next lists). ``False`` for a measurement, which must change nothing a counsellor sees.
 
     Returns
     -------
@@ -130,18 +135,19 @@ def rank_candidates(container: ServingContainer, principal: Principal, offer_id:
     model_version = service.served_model(kill_switch)
     ranking = service.ranking_mode(kill_switch)
     shown = [*top, *trainable]
-    container.store.log_recommendation(
-        kind="sourcing",
-        actor_role=principal.role.value,
-        actor_id=principal.subject_id,
-        subject_id=offer_id,
-        ranking=ranking,
-        model_version=model_version,
-        index_version=service.index_version,
-        item_ids=[c.profile_id for c in shown],
-        scores=[c.score for c in shown],
-        request={"k": k},
-    )
+    if log:
+        container.store.log_recommendation(
+            kind="sourcing",
+            actor_role=principal.role.value,
+            actor_id=principal.subject_id,
+            subject_id=offer_id,
+            ranking=ranking,
+            model_version=model_version,
+            index_version=service.index_version,
+            item_ids=[c.profile_id for c in shown],
+            scores=[c.score for c in shown],
+            request={"k": k},
+        )
     return SourcingOut(
         offer_id=offer_id,
         ranking=ranking,

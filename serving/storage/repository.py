@@ -377,9 +377,9 @@ class SqlRepository:
         int
             How many offers were closed.
         """
-        closed_at = now or datetime.now(UTC)
         with Session(self.engine) as session, session.begin():
             missing, _ = self._missing_open_offers(session, set(present_ids), source)
+            closed_at = now or datetime.now(UTC)  # after the scan: as close to the commit as it gets
             for batch in batches(missing):
                 session.execute(
                     update(OfferRow)

@@ -115,22 +115,30 @@ def test_token_create_for_a_partner(tmp_path: Path) -> None:
     assert wrong.exit_code == 2 and "partner" in wrong.output
 
 
-def test_commands_follow_the_encoder_of_the_published_indexes(tmp_path: Path) -> None:
+def test_commands_follow_the_encoder_of_the_published_indexes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import json
 
     from entrypoints.bootstrap import EncoderChoice, encoder_choice
     from entrypoints.settings import Settings
     from matching.candidates import GENERATOR_FILE
 
+    for name in ("MATCHING_ENCODER", "MATCHING_ENCODER_INT8", "MATCHING_ENCODER_MAX_TOKENS"):
+        monkeypatch.delenv(name, raising=False)
     built = EncoderChoice("e5-onnx", int8=False, max_tokens=96)
     (tmp_path / GENERATOR_FILE).write_text(json.dumps({"info": {"version": "v1", **built.info()}}))
-    defaults = Settings()
-    assert not {"encoder", "encoder_int8", "encoder_max_tokens"} & defaults.model_fields_set
+    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
     assert encoder_choice(defaults, index_dir=tmp_path) == built  # nothing set: the index's
-    assert encoder_choice(defaults, "hashing", index_dir=tmp_path) == EncoderChoice("hashing")  # --encoder
-    chosen = Settings(encoder_max_tokens=128)  # a variable set on purpose wins
-    assert encoder_choice(chosen, index_dir=tmp_path) == EncoderChoice("e5", max_tokens=128)
+    assert encoder_choice(defaults, "e5-onnx", index_dir=tmp_path) == built  # the same one asked: its cut too
+    assert encoder_choice(defaults, "hashing", index_dir=tmp_path) == EncoderChoice("hashing")  # another
+    # a variable set on purpose wins for its field; the others still follow the index
+    longer = Settings(_env_file=None, encoder_max_tokens=128)  # type: ignore[call-arg]
+    assert encoder_choice(longer, index_dir=tmp_path) == EncoderChoice("e5-onnx", max_tokens=128)
+    other = Settings(_env_file=None, encoder="e5")  # type: ignore[call-arg]
+    assert encoder_choice(other, index_dir=tmp_path) == EncoderChoice("e5")
     assert encoder_choice(defaults, index_dir=tmp_path / "none") == EncoderChoice("e5")  # no index yet
+    assert encoder_choice(defaults) == EncoderChoice("e5")  # not asked to follow one
     legacy = tmp_path / "legacy"
     legacy.mkdir()
     (legacy / GENERATOR_FILE).write_text(json.dumps({"info": {"version": "v0"}}))  # recorded nothing

@@ -103,7 +103,18 @@ def test_daily_twice_on_the_same_file_sends_nothing_the_second_time(
     assert (figures["alerts"]["alerts"], figures["alerts"]["offers_alerted"]) == tuple(alerted)
     assert figures["alerts"]["offers_alerted"] >= 2  # FT-NEAR-1 and FT-NEAR-2 went to their person
     assert "located offers" in served.output and "alerted to" in served.output
-    assert figures["alerts"]["alerts_unlocated"] <= figures["alerts"]["alerts"]
+    with make_engine(url).connect() as connection:
+        unlocated = connection.scalar(
+            text(
+                "SELECT count(*) FROM alerts a JOIN offers o ON o.id = a.offer_id "
+                "WHERE o.source = 'france_travail' AND o.lat IS NULL"
+            )
+        )
+    assert figures["alerts"]["alerts_unlocated"] == unlocated
+    # a measurement serves nobody: nothing logged, so no counsellor's next list is rotated by it
+    with make_engine(url).connect() as connection:
+        logged = connection.scalar(text("SELECT count(*) FROM recommendation_log WHERE kind = 'sourcing'"))
+    assert logged == 0
 
     # France Travail's full extract without one of its offers: that offer is closed, out of the index
     full_file = tmp_path / "full.json"

@@ -411,3 +411,8 @@ def test_a_failed_load_is_not_retried_on_every_request(builtin: Referential, tmp
     with pytest.raises(ServiceUnavailable):
         container.service()
     assert len(loads) == 2
+    container.refresh_s = 0.05  # the same inputs are tried again once the period is over (a transient fault)
+    time.sleep(0.1)
+    with pytest.raises(ServiceUnavailable):
+        container.service()
+    assert len(loads) == 3
