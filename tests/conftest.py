@@ -94,6 +94,12 @@ def rome_dir(reference_data: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def ft_cases(reference_data: Path) -> Path:
+    """``../shared/cases/ft_offers``: small inputs reproducing publicly reported faults of the real data."""
+    return _require(reference_data.parent / "cases" / "ft_offers", "real-data cases")
+
+
+@pytest.fixture(scope="session")
 def offers_file(reference_data: Path) -> Path:
     return _require(reference_data / "offers_ft_api_v2" / "offers.json", "offers file")
 

@@ -187,6 +187,101 @@ def _parse_datetime(text: Any) -> datetime:
         raise FieldProblem("not an ISO date") from None
 
 
+# The JSON types of the "Offres d'emploi v2" fields the parser reads. A field of another type (a number
+# where the API sends a string, a list where it sends a code…) comes from a feed that re-encoded the
+# record: it is dropped with a warning naming the field, as an unparsable value is, and the record goes
+# on; a dict describes an object's fields, a one-element list a list of such objects.
+_TEXT: tuple[type, ...] = (str,)
+_NUMERIC: tuple[type, ...] = (int, float)
+_CODE: tuple[type, ...] = (str, int)  # an INSEE or qualification code some feeds send as a number
+_TYPES: dict[str, Any] = {
+    "id": _TEXT,
+    "intitule": _TEXT,
+    "description": _TEXT,
+    "romeCode": _TEXT,
+    "romeLibelle": _TEXT,
+    "appellationlibelle": _TEXT,
+    "dateCreation": _TEXT,
+    "dateActualisation": _TEXT,
+    "typeContrat": _TEXT,
+    "experienceExige": _TEXT,
+    "experienceLibelle": _TEXT,
+    "dureeTravailLibelle": _TEXT,
+    "dureeTravailLibelleConverti": _TEXT,
+    "qualificationCode": _CODE,
+    "nombrePostes": (int,),
+    "code_insee": _CODE,
+    "nom_commune": _TEXT,
+    "lieuTravail": {"libelle": _TEXT, "commune": _CODE, "latitude": _NUMERIC, "longitude": _NUMERIC},
+    "salaire": {"libelle": _TEXT},
+    "competences": [{"code": _TEXT, "exigence": _TEXT}],
+    "formations": [{"codeFormation": _TEXT}],
+}
+_KIND = {str: "text", int: "a number", float: "a number", dict: "an object", list: "a list"}
+
+
+def _kind(value: Any) -> str:
+    return "true/false" if isinstance(value, bool) else _KIND.get(type(value), type(value).__name__)
+
+
+def _typed(value: Any, expected: Any, where: str, issues: _Collector) -> Any:
+    """``value`` with every field of a wrong JSON type removed (and reported); ``None`` if itself is."""
+    if value is None:
+        return None
+    if isinstance(expected, dict):
+        if not isinstance(value, dict):
+            issues.warn(where, f"expected an object, got {_kind(value)}: dropped")
+            return None
+        out = dict(value)
+        for key, inner in expected.items():
+            if key in out:
+                checked = _typed(out[key], inner, f"{where}.{key}", issues)
+                if checked is None:
+                    del out[key]
+                else:
+                    out[key] = checked
+        return out
+    if isinstance(expected, list):
+        if not isinstance(value, list):
+            issues.warn(where, f"expected a list, got {_kind(value)}: dropped")
+            return None
+        items = [_typed(item, expected[0], where, issues) for item in value]
+        return [item for item in items if item is not None]
+    if isinstance(value, bool) or not isinstance(value, expected):
+        wanted = "text" if expected is _TEXT else "a number" if expected is _NUMERIC else "text or a number"
+        if expected == (int,):
+            wanted = "a whole number"
+        issues.warn(where, f"expected {wanted}, got {_kind(value)}: dropped")
+        return None
+    return value
+
+
+def well_typed(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldIssue]]:
+    """The record with every field the parser reads checked against its JSON type.
+
+    Parameters
+    ----------
+    raw
+        One France Travail v2 record.
+
+    Returns
+    -------
+    tuple[dict[str, Any], list[FieldIssue]]
+        The record without the fields of a wrong type (a number for ``salaire.libelle``, a list for
+        ``experienceExige`` or a competence code…), and one warning per field dropped.
+    """
+    issues = _Collector()
+    out = dict(raw)
+    for key, expected in _TYPES.items():
+        if key in out:
+            value = _typed(out[key], expected, key, issues)
+            if value is None:
+                del out[key]  # null or of a wrong type: absent, as the parser reads it
+            else:
+                out[key] = value
+    return out, issues.warnings
+
+
 def _as_list(value: Any) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
@@ -287,6 +382,8 @@ def parse_offer(
     if not isinstance(raw, dict):
         issues.reject("record", "not a JSON object")
         return OfferParse(None, issues.rejections)
+    raw, dropped = well_typed(raw)
+    issues.warnings.extend(dropped)
 
     offer_id = raw.get("id")
     if not isinstance(offer_id, str) or not offer_id.strip():
@@ -425,6 +522,7 @@ class IngestReport:
         return parsed / stated if stated else 0.0
 
     def add(self, raw: Any, result: OfferParse) -> None:
+        """Count one record and what its parse gave (fields of a wrong type count as absent)."""
         self.total += 1
         self.warnings.update((w.field, w.problem) for w in result.warnings)
         if result.offer is None:
@@ -432,6 +530,7 @@ class IngestReport:
             return
         self.parsed += 1
         offer = result.offer
+        raw, _ = well_typed(raw)
         salary = raw.get("salaire") if isinstance(raw.get("salaire"), dict) else {}
         self.salary_stated += bool(salary.get("libelle"))
         self.salary_parsed += offer.salary_min_monthly is not None
