@@ -29,12 +29,19 @@ PLAUSIBLE_WEEKLY_HOURS = (1.0, 60.0)
 MAX_KM_FROM_COMMUNE = 30.0  # coordinates farther than this from the offer's commune are not trusted
 
 _NUMBER = r"(\d+(?:[.,]\d+)?)"
+# The range separator is "à", but feeds re-encoded along the way deliver it damaged ("ï¿½", "�",
+# "Ã "): any short run of other characters between "<amount> Euros" and "<amount> Euros" separates a
+# range (never "sur", which is followed by months, not euros).
 _SALARY_RE = re.compile(
     rf"^\s*(?P<period>annuel|mensuel|horaire|autre)?\s*de\s+{_NUMBER}\s*euros?"
-    rf"(?:\s*à\s*{_NUMBER}\s*euros?)?(?:\s*sur\s*{_NUMBER}\s*mois)?",
+    rf"(?:\s*[^\d\s]{{1,4}}\s*{_NUMBER}\s*euros?)?(?:\s*sur\s*{_NUMBER}\s*mois)?",
     re.IGNORECASE,
 )
-_HOURS_RE = re.compile(r"(\d{1,2})\s*h\s*(\d{2})?", re.IGNORECASE)
+# "35H Travail en journée", "35H30 …", "5H Horaires variables", "temps partiel - 24H Autre": the
+# weekly hours open the label, after an optional "temps partiel/plein -" (a clock time later in a
+# free text, "8h30", is not weekly hours)
+_HOURS_RE = re.compile(r"(?:temps\s+(?:partiel|plein)\s*-\s*)?(\d{1,2})\s*h\s*(\d{2})?", re.IGNORECASE)
+_HOURS_STATED_RE = re.compile(r"\d\s*h", re.IGNORECASE)  # hours are written somewhere in the label
 _EXPERIENCE_RE = re.compile(r"(\d+)\s*(an|mois)", re.IGNORECASE)
 
 
@@ -137,8 +144,8 @@ def parse_salary(libelle: str, weekly_hours: float | None = None) -> SalaryRange
 def parse_weekly_hours(libelle: str | None, converti: str | None) -> tuple[float | None, bool | None]:
     """Parse weekly hours and the full-time flag from ``dureeTravailLibelle(Converti)``.
 
-    Returns ``(hours, full_time)``; "35H30 Travail en journée" gives ``(35.5, True)``, "temps partiel"
-    gives ``(None, False)``.
+    Returns ``(hours, full_time)``; "35H30 Travail en journée" gives ``(35.5, True)``, "temps partiel -
+    24H Autre" ``(24.0, False)``, "temps partiel" ``(None, False)``.
 
     Raises
     ------
@@ -534,7 +541,7 @@ class IngestReport:
         salary = raw.get("salaire") if isinstance(raw.get("salaire"), dict) else {}
         self.salary_stated += bool(salary.get("libelle"))
         self.salary_parsed += offer.salary_min_monthly is not None
-        self.hours_stated += bool(re.match(r"\s*\d", raw.get("dureeTravailLibelle") or ""))
+        self.hours_stated += bool(_HOURS_STATED_RE.search(raw.get("dureeTravailLibelle") or ""))
         self.hours_parsed += offer.weekly_hours is not None
         self.located += offer.location.has_coordinates
 

@@ -78,3 +78,47 @@ def test_any_json_value_in_any_field_never_aborts_the_parse(
         assert parsed.offer is not None, parsed.rejections
     _, report = parse_offers([record])
     assert report.total == 1
+
+
+def _by_id(path: Path) -> dict[str, Any]:
+    offers, _ = parse_offers(read_offer_records(path))
+    return {o.id: o for o in offers}
+
+
+def test_a_damaged_range_separator_still_gives_the_range(ft_cases: Path) -> None:
+    offers = _by_id(ft_cases / "01-salary-range-mangled-a.json")
+    assert {i: (o.salary_min_monthly, o.salary_max_monthly) for i, o in offers.items()} == {
+        "BH01A": (1600.0, 1800.0),  # "ï¿½" (the mojibake of "à")
+        "BH01B": (1600.0, 1800.0),  # "�"
+        "BH01C": (1600.0, 1800.0),  # the clean control
+    }
+
+
+@given(separator=st.sampled_from(["à", "a", "-", "–", "ï¿½", "�", "Ã ", "Ã\xa0", "?", "/"]))
+def test_any_short_separator_between_two_amounts_is_a_range(separator: str) -> None:
+    from matching.ingest.ft_offers import parse_salary
+
+    salary = parse_salary(f"Mensuel de 2100,00 Euros {separator} 2400,00 Euros sur 12 mois")
+    assert (salary.min_monthly, salary.max_monthly) == (2100.0, 2400.0)  # never a silent min = max
+
+
+def test_part_time_hours_are_read_and_convert_hourly_wages(ft_cases: Path) -> None:
+    offers = _by_id(ft_cases / "15-part-time-hours.json")
+    assert {i: o.weekly_hours for i, o in offers.items()} == {"PT01": 24.0, "PT02": 5.0, "PT03": 20.0}
+    assert not any(o.full_time for o in offers.values())
+    # hourly wages at the offer's own hours (× 52 / 12), not at 35 h (2,275 €/month for 15 €/h at 5 h)
+    assert offers["PT01"].salary_min_monthly == 1248.0  # 12 €/h × 24 h
+    assert offers["PT02"].salary_min_monthly == 325.0  # 15 €/h × 5 h
+    _, report = parse_offers(read_offer_records(ft_cases / "15-part-time-hours.json"))
+    assert report.hours_stated == report.hours_parsed == 3  # hours written after "temps partiel -" count
+
+
+@given(
+    hours=st.integers(min_value=1, max_value=60),
+    prefix=st.sampled_from(["", "temps partiel - ", "Temps plein - ", "TEMPS PARTIEL -"]),
+    rest=st.sampled_from([" Autre", " Travail en journée", " Horaires variables", ""]),
+)
+def test_weekly_hours_after_any_time_prefix(hours: int, prefix: str, rest: str) -> None:
+    from matching.ingest.ft_offers import parse_weekly_hours
+
+    assert parse_weekly_hours(f"{prefix}{hours}H{rest}", None)[0] == hours
