@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from matching.domain import ROME_CODE_PATTERN
@@ -85,6 +85,32 @@ def read_rome_table(path: Path, columns: tuple[str, ...]) -> Iterator[dict[str, 
     yield from reader
 
 
+def rome_text(sentences: Iterable[str]) -> str:
+    """One block of ``unix_texte`` as French prose.
+
+    The official export doubles every apostrophe, as an SQL dump escapes it (``L''agent d''accueil``,
+    5,248 rows of v460), and writes a block's sentences one per row without their final stop; glued
+    with spaces they run into each other. Each sentence gets its apostrophes back and ends with a stop
+    unless it already ends with punctuation.
+
+    Parameters
+    ----------
+    sentences
+        The block's ``libelle_texte`` values, in ``position_phrase`` order.
+
+    Returns
+    -------
+    str
+        ``"L'agent d'accueil oriente … adapté. Tient à jour l'agenda des rendez-vous."``
+    """
+    out = []
+    for sentence in sentences:
+        text = sentence.replace("''", "'").strip()
+        if text:
+            out.append(text if text[-1] in ".!?:;…" else f"{text}.")
+    return " ".join(out)
+
+
 def _read_version(rome_dir: Path) -> str:
     version_file = rome_dir / "version.txt"
     if version_file.exists():
@@ -154,7 +180,7 @@ def load_rome_csv(rome_dir: Path) -> Referential:
         # Every code starts with its grand domain letter and domain (A11..); the cr_gd_dp table is the
         # authority, the code prefix a fallback for fiches it does not list.
         grand, domain = fiche_domain.get(code, (code[0], code[:3]))
-        text = " ".join(sentence for _, sentence in sorted(definitions.get(code, [])))
+        text = rome_text(sentence for _, sentence in sorted(definitions.get(code, [])))
         fiches[code] = Fiche(code, r["libelle_rome"], r["code_rome_parent"] or code, domain, grand, text)
 
     appellations = {

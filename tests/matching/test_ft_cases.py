@@ -122,3 +122,22 @@ def test_weekly_hours_after_any_time_prefix(hours: int, prefix: str, rest: str) 
     from matching.ingest.ft_offers import parse_weekly_hours
 
     assert parse_weekly_hours(f"{prefix}{hours}H{rest}", None)[0] == hours
+
+
+def test_rome_texts_read_as_prose(ft_cases: Path, rome_dir: Path) -> None:
+    import csv
+
+    from matching.referential import load_referential
+    from matching.referential.rome_csv import rome_text
+
+    with (ft_cases / "10-rome-texte-doubled-apostrophes.csv").open(encoding="utf-8") as handle:
+        rows = sorted(csv.DictReader(handle), key=lambda r: int(r["position_phrase"]))
+    assert rome_text(r["libelle_texte"] for r in rows) == (
+        "L'agent d'accueil oriente chaque visiteur vers l'interlocuteur adapté. "
+        "Tient à jour l'agenda des rendez-vous."
+    )
+    # the whole official export is like that: no definition keeps a doubled apostrophe
+    referential = load_referential(rome_dir)
+    definitions = [f.definition for f in referential.fiches.values() if f.definition]
+    assert definitions and not any("''" in d for d in definitions)
+    assert "badges d'accès. Organise l'agenda" in referential.fiches["M1601"].definition
