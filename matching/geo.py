@@ -11,6 +11,7 @@ Two sources behind one :class:`Communes` interface:
 from __future__ import annotations
 
 import csv
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -77,6 +78,9 @@ class Communes:
     lon: FloatArray
     department_centroids: dict[str, tuple[float, float]] = field(default_factory=dict)
     approximate: bool = False
+    # postal code -> {place name (commune or La Poste "Ligne_5" locality, a commune déléguée), as
+    # place_key writes it -> INSEE code}; empty for the built-in fallback
+    postal_places: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._row = {code: i for i, code in enumerate(self.insee.tolist())}
@@ -98,6 +102,35 @@ class Communes:
                 return centroid
         raise UnknownCodeError("commune", insee)
 
+    def by_postal_code(self, postal_code: str | None, label: str | None = None) -> str | None:
+        """The commune a postal code stands for, when an offer's INSEE code is missing or outdated.
+
+        Communes merge (a commune déléguée keeps its postal code, not its INSEE code: "74 - CRAN
+        GEVRIER", 74093, 74960 is Annecy, 74010) and sources carry old codes: the La Poste base
+        still lists each former commune as a locality of its postal code.
+
+        Parameters
+        ----------
+        postal_code
+            Five digits.
+        label
+            The place as the offer writes it ("74 - CRAN GEVRIER"): tells communes sharing a postal
+            code apart.
+
+        Returns
+        -------
+        str or None
+            The INSEE code: the postal code's only commune, else the one whose name or locality the
+            label gives; ``None`` when neither tells (never a guess).
+        """
+        places = self.postal_places.get((postal_code or "").strip())
+        if not places:
+            return None
+        codes = set(places.values())
+        if len(codes) == 1:
+            return next(iter(codes))
+        return places.get(place_key(label or ""))
+
     def name_of(self, insee: str | None) -> str | None:
         """The commune's name for display (``"Marseille 15"``, ``"Saint-Denis"``…), ``None`` when the
         table does not hold the code (the fallback's centroids have no name)."""
@@ -108,6 +141,16 @@ class Communes:
         """Great-circle distance between two communes in km."""
         (lat1, lon1), (lat2, lon2) = self.coords(insee_a), self.coords(insee_b)
         return float(haversine_km(lat1, lon1, lat2, lon2))
+
+
+def place_key(text: str) -> str:
+    """A place name compared as La Poste writes it: ``"74 - Cran-Gévrier"`` → ``"CRAN GEVRIER"``
+    (a leading département code dropped, accents, hyphens and apostrophes gone, upper case)."""
+    import unicodedata
+
+    text = re.sub(r"^\s*(\d{2,3}|2[AB])\s*-\s*", "", text)
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return " ".join(re.sub(r"[-'’]", " ", plain).upper().split())
 
 
 def display_name(name: str) -> str:
@@ -171,6 +214,7 @@ def load_laposte(path: Path) -> Communes:
     """
     points: dict[str, list[tuple[float, float]]] = defaultdict(list)
     names: dict[str, str] = {}
+    postal_places: dict[str, dict[str, str]] = defaultdict(dict)
     for row in _read_laposte_rows(Path(path)):
         try:
             lat, lon = float(row["latitude"]), float(row["longitude"])
@@ -179,6 +223,10 @@ def load_laposte(path: Path) -> Communes:
         code = row["Code_commune_INSEE"].strip()
         points[code].append((lat, lon))
         names.setdefault(code, row["Nom_commune"].strip())
+        places = postal_places[row["Code_postal"].strip()]
+        for name in (row["Nom_commune"], row.get("Ligne_5") or ""):
+            if name.strip():
+                places.setdefault(place_key(name), code)
     if not points:
         raise GeoError(f"{path}: no commune with coordinates")
     for city, prefix in _CITIES_WITH_ARRONDISSEMENTS.items():
@@ -197,6 +245,7 @@ def load_laposte(path: Path) -> Communes:
         lat=np.array([coords[c][0] for c in codes]),
         lon=np.array([coords[c][1] for c in codes]),
         department_centroids=_centroids(by_department),
+        postal_places=dict(postal_places),
     )
 
 

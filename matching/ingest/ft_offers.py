@@ -219,7 +219,13 @@ _TYPES: dict[str, Any] = {
     "nombrePostes": (int,),
     "code_insee": _CODE,
     "nom_commune": _TEXT,
-    "lieuTravail": {"libelle": _TEXT, "commune": _CODE, "latitude": _NUMERIC, "longitude": _NUMERIC},
+    "lieuTravail": {
+        "libelle": _TEXT,
+        "commune": _CODE,
+        "codePostal": _CODE,
+        "latitude": _NUMERIC,
+        "longitude": _NUMERIC,
+    },
     "salaire": {"libelle": _TEXT},
     "competences": [{"code": _TEXT, "exigence": _TEXT}],
     "formations": [{"codeFormation": _TEXT}],
@@ -316,6 +322,17 @@ def _parse_location(raw: Mapping[str, Any], communes: Communes | None, issues: _
     if insee is not None and not re.fullmatch(r"\d{5}|2[AB]\d{3}", str(insee)):
         issues.warn("lieuTravail.commune", "not an INSEE code")
         insee = None
+    if communes is not None and (insee is None or str(insee) not in communes) and not communes.approximate:
+        # a merged commune's old code (a commune déléguée), or no code at all: its postal code tells
+        postal = place.get("codePostal")
+        found = communes.by_postal_code(str(postal), label) if postal else None
+        if found is not None:
+            issues.warn(
+                "lieuTravail.commune",
+                f"{'unknown INSEE code ' + str(insee) if insee else 'no INSEE code'}, "
+                f"commune {found} found by postal code {postal}",
+            )
+            insee = found
     if insee and communes is not None:
         try:
             commune = communes.coords(str(insee))

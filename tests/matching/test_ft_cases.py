@@ -141,3 +141,33 @@ def test_rome_texts_read_as_prose(ft_cases: Path, rome_dir: Path) -> None:
     definitions = [f.definition for f in referential.fiches.values() if f.definition]
     assert definitions and not any("''" in d for d in definitions)
     assert "badges d'accès. Organise l'agenda" in referential.fiches["M1601"].definition
+
+
+def test_a_merged_communes_old_code_is_found_by_its_postal_code(ft_cases: Path, real_communes: Any) -> None:
+    records = read_offer_records(ft_cases / "03-commune-deleguee.json")
+    parsed = {r["id"]: parse_offer(r, communes=real_communes) for r in records}
+    cran = parsed["BH03A"]  # 74093 (Cran-Gevrier, merged into Annecy in 2017), postal code 74960
+    assert cran.offer is not None and cran.offer.location.insee == "74010"
+    assert cran.offer.location.lat is not None and abs(cran.offer.location.lat - 45.89) < 0.05
+    assert [(w.field, w.problem) for w in cran.warnings] == [
+        ("lieuTravail.commune", "unknown INSEE code 74093, commune 74010 found by postal code 74960")
+    ]
+    assert parsed["BH03B"].offer is not None and parsed["BH03B"].warnings == []  # the control
+
+
+def test_postal_codes_resolve_only_what_they_tell(real_communes: Any) -> None:
+    from matching.geo import place_key
+
+    places = real_communes.postal_places
+    single = [cp for cp, names in places.items() if len(set(names.values())) == 1]
+    shared = [cp for cp, names in places.items() if len(set(names.values())) > 1]
+    assert len(single) > 1000 and len(shared) > 100
+    for postal in single[::97]:  # a postal code of one commune: that commune, whatever the label
+        assert real_communes.by_postal_code(postal, "n'importe quoi") == next(iter(places[postal].values()))
+    for postal in shared[::29]:  # shared: the commune the label names, never a guess
+        for name, code in list(places[postal].items())[:3]:
+            assert real_communes.by_postal_code(postal, f"99 - {name.title()}") == code
+        assert real_communes.by_postal_code(postal, "Nulle Part") is None
+    assert (
+        place_key("74 - Cran-Gévrier") == "CRAN GEVRIER" and place_key("2A - L'Île-Rousse") == "L ILE ROUSSE"
+    )
