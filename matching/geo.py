@@ -11,6 +11,7 @@ Two sources behind one :class:`Communes` interface:
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -186,17 +187,50 @@ _PARTICLES = frozenset(
 _SAINTS = {"st": "Saint", "ste": "Sainte"}
 
 
+_COLUMN_ALIASES = {"Nom_de_la_commune": "Nom_commune"}  # the current official export's header
+
+
 def _read_laposte_rows(path: Path) -> list[dict[str, str]]:
+    """The rows of a La Poste base, whichever of its published variants ``path`` is.
+
+    UTF-8 (with or without BOM) or the Latin-1 of the current official export; a header that starts
+    with ``#`` and writes ``Nom_de_la_commune``; coordinates as ``latitude`` / ``longitude`` or as one
+    ``coordonnees_gps`` column (``"lat,lon"``).
+
+    Raises
+    ------
+    GeoError
+        No such file, a header without the La Poste columns, or a base without coordinates.
+    """
     if not path.is_file():
         raise GeoError(f"commune file not found: {path}")
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle, delimiter=";")
-        missing = [c for c in LAPOSTE_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise GeoError(
-                f"{path.name}: not a La Poste commune base (missing column(s) {', '.join(missing)})"
-            )
-        return list(reader)
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")  # the official export since 2023
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=";")
+    header = [
+        _COLUMN_ALIASES.get(c.lstrip("#").strip(), c.lstrip("#").strip()) for c in reader.fieldnames or []
+    ]
+    reader.fieldnames = header
+    if "coordonnees_gps" in header and not {"latitude", "longitude"} <= set(header):
+        rows = []
+        for row in reader:
+            lat, _, lon = (row.get("coordonnees_gps") or "").partition(",")
+            rows.append({**row, "latitude": lat.strip(), "longitude": lon.strip()})
+        header = [*header, "latitude", "longitude"]
+    else:
+        rows = list(reader)
+    if {"Code_commune_INSEE", "Code_postal"} <= set(header) and not {"latitude", "longitude"} <= set(header):
+        raise GeoError(
+            f"{path.name}: a La Poste base without coordinates (the current official export has none): "
+            "give the one with latitude/longitude or coordonnees_gps columns"
+        )
+    missing = [c for c in LAPOSTE_COLUMNS if c not in header]
+    if missing:
+        raise GeoError(f"{path.name}: not a La Poste commune base (missing column(s) {', '.join(missing)})")
+    return rows
 
 
 def _centroids(points: dict[str, list[tuple[float, float]]]) -> dict[str, tuple[float, float]]:

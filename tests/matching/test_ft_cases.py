@@ -171,3 +171,46 @@ def test_postal_codes_resolve_only_what_they_tell(real_communes: Any) -> None:
     assert (
         place_key("74 - Cran-Gévrier") == "CRAN GEVRIER" and place_key("2A - L'Île-Rousse") == "L ILE ROUSSE"
     )
+
+
+def test_la_poste_base_variants(ft_cases: Path, tmp_path: Path) -> None:
+    import pytest
+    from typer.testing import CliRunner
+
+    from entrypoints.cli import app
+    from matching.errors import GeoError
+    from matching.geo import load_laposte
+
+    gps = load_laposte(ft_cases / "07a-laposte-coordonnees-gps.csv")  # one "lat,lon" column
+    assert gps.coords("31555") == pytest.approx((43.5963814303, 1.43167293364))
+    assert "74010" in gps and gps.name_of("74010") == "Annecy"
+    latin1 = ft_cases / "07b-laposte-2023-latin1-no-coords.csv"  # the current official export
+    with pytest.raises(GeoError, match="without coordinates"):
+        load_laposte(latin1)
+    refused = CliRunner().invoke(
+        app,
+        [
+            "sample",
+            "--profiles",
+            "10",
+            "--offers",
+            "10",
+            "--trainings",
+            "10",
+            "--months",
+            "0",
+            "--communes",
+            str(latin1),
+            "--out",
+            str(tmp_path / "world"),
+        ],
+    )
+    assert refused.exit_code == 2 and "without coordinates" in refused.output
+    assert "Traceback" not in refused.output
+    # the same file re-encoded in UTF-8 with coordinates added reads as a base: the encoding is no fault
+    text = latin1.read_bytes().decode("latin-1").splitlines()
+    rows = [text[0].lstrip("#") + ";latitude;longitude"] + [line + ";45.0;5.0" for line in text[1:]]
+    (tmp_path / "utf8.csv").write_text("\n".join(rows), encoding="utf-8")
+    utf8 = load_laposte(tmp_path / "utf8.csv")
+    assert sorted(utf8.insee.tolist()) == ["31555", "49007", "74010"]  # one entry per commune
+    assert utf8.by_postal_code("74960", "74 - MEYTHET") == "74010"  # its Ligne_5 localities kept
