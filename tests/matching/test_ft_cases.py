@@ -245,3 +245,33 @@ def test_inclusive_title_marks_resolve_like_hf(ft_cases: Path, rome_dir: Path) -
         assert referential.find_appellations(clean_title(title)), title  # an offer's appellation
         assert resolve_job_title(title, referential) == resolve_job_title(ref, referential)  # a declaration
         assert classifier.classify(title, k=1) == classifier.classify(ref, k=1), title  # `rome classify`
+
+
+def test_swapped_coordinates_are_checked_against_the_commune(ft_cases: Path, real_communes: Any) -> None:
+    parsed = {
+        r["id"]: parse_offer(r, communes=real_communes)
+        for r in read_offer_records(ft_cases / "04-latlon-swapped.json")
+    }
+    swapped, control = parsed["BH04A"], parsed["BH04B"]
+    assert swapped.offer is not None and control.offer is not None
+    assert (swapped.offer.location.lat, swapped.offer.location.lon) == (
+        45.7597,
+        4.8486,
+    )  # Lyon 3e, not the Gulf of Guinea
+    assert ("lieuTravail.latitude", "latitude and longitude swapped") in {
+        (w.field, w.problem) for w in swapped.warnings
+    }
+    assert control.warnings == [] and control.offer.location == swapped.offer.location
+
+
+def test_whole_city_codes_corsica_and_overseas_are_located(ft_cases: Path, real_communes: Any) -> None:
+    parsed = [
+        parse_offer(r, communes=real_communes)
+        for r in read_offer_records(ft_cases / "11-paris-lyon-marseille-whole-city.json")
+    ]
+    located = {p.offer.id: p.offer.location for p in parsed if p.offer is not None}
+    assert len(located) == 7 and all(place.has_coordinates for place in located.values())
+    assert (
+        abs(located["BH11A"].lat - 48.86) < 0.05 and abs(located["BH11G"].lat + 20.93) < 0.05
+    )  # Paris, Réunion
+    assert located["BH11E"].insee == "2A004" and located["BH11F"].insee == "2B033"
