@@ -19,7 +19,9 @@ MAX_SKILLS = 12
 # "(Homme/Femme)"; a mark is two of h/f/homme/femme joined by "/" or "-", then optionally a third of
 # x/nb/d/n, in parentheses or not
 _SEX = r"(?:hommes?|femmes?|h|f)"
-_GENDER_MARKS = re.compile(rf"\(?\b{_SEX}\s*[/-]\s*{_SEX}(?:\s*[/-]\s*(?:x|nb|d|n))?\b\)?", re.IGNORECASE)
+_GENDER_MARKS = re.compile(
+    rf"\(?\b{_SEX}\s*[/-]\s*{_SEX}(?:\s*[/-]\s*(?:x|nb|d|n))?\b\)?", re.IGNORECASE
+)
 _SPACES = re.compile(r"\s+")
 
 
