@@ -50,25 +50,22 @@ def index_build(
     For experiments on simulated worlds; `matching index update` builds the indexes of the database.
     """
     from eval.simulator.records import world_offers, world_profiles, world_trainings
-    from matching.candidates import CandidateGenerator
     from matching.index_versions import generator_fingerprint, publish_generator, version_name
-    from matching.views import offer_view, profile_view, training_view
-    from serving.batch.index_update import embed_texts
+    from serving.batch.index_update import build_generator
 
     data, ref = load_world_checked(world, rome_dir)
     choice = bootstrap.encoder_choice(spec=encoder)
     enc = bootstrap.encoder(choice=choice)
-    generator = CandidateGenerator(referential=ref, encoder=enc)
-    offers, profiles = list(world_offers(data)), [p for p in world_profiles(data) if p.visible]
-    trainings = list(world_trainings(data))
+    profiles = [p for p in world_profiles(data) if p.visible]
     with _progress() as progress:
-        report = stage_reporter(progress, "embedding")
-        vectors, _ = embed_texts(enc, [offer_view(o, ref) for o in offers], "offers", report)
-        generator.index_offers(offers, vectors=vectors)
-        vectors, _ = embed_texts(enc, [profile_view(p, ref) for p in profiles], "consenting profiles", report)
-        generator.index_profiles(profiles, vectors=vectors)
-        vectors, _ = embed_texts(enc, [training_view(t, ref) for t in trainings], "trainings", report)
-        generator.index_trainings(trainings, vectors=vectors)
+        generator, _ = build_generator(
+            ref,
+            enc,
+            list(world_offers(data)),
+            profiles,
+            list(world_trainings(data)),
+            stage_reporter(progress, "embedding"),
+        )
     version = version_name(datetime.now(UTC), generator_fingerprint(generator))
     publish_generator(
         generator, out, version=version, info={"world": str(world or "sample"), **choice.info()}

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from matching.candidates import CandidateGenerator, read_generator_info
+from matching.domain import Offer, Profile, Training
 from matching.encoders import CachedEncoder
 from matching.encoders.base import FloatMatrix, Progress, encode_chunked
 from matching.index_versions import (
@@ -107,6 +108,39 @@ def _silent(stage: str, done: int, total: int) -> None:
     """No progress shown; the texts are still embedded chunk by chunk (bounded encoder calls)."""
 
 
+def build_generator(
+    referential: Referential,
+    encoder: CachedEncoder,
+    offers: Sequence[Offer],
+    profiles: Sequence[Profile],
+    trainings: Sequence[Training],
+    progress: Progress | None = None,
+) -> tuple[CandidateGenerator, dict[str, int]]:
+    """A candidate generator over these offers, profiles and trainings, their views embedded by
+    :func:`embed_texts` (stages ``offers``, ``profiles``, ``trainings``).
+
+    Returns
+    -------
+    tuple[CandidateGenerator, dict[str, int]]
+        The fitted generator, and per index the texts the encoder computed (the cache gave the rest).
+    """
+    generator = CandidateGenerator(referential=referential, encoder=encoder)
+    embedded: dict[str, int] = {}
+    vectors, embedded["offers"] = embed_texts(
+        encoder, [offer_view(o, referential) for o in offers], "offers", progress
+    )
+    generator.index_offers(offers, vectors=vectors)
+    vectors, embedded["profiles"] = embed_texts(
+        encoder, [profile_view(p, referential) for p in profiles], "profiles", progress
+    )
+    generator.index_profiles(profiles, vectors=vectors)
+    vectors, embedded["trainings"] = embed_texts(
+        encoder, [training_view(t, referential) for t in trainings], "trainings", progress
+    )
+    generator.index_trainings(trainings, vectors=vectors)
+    return generator, embedded
+
+
 def update_index(
     repository: SqlRepository,
     referential: Referential,
@@ -164,32 +198,20 @@ def update_index(
     trainings = repository.trainings()
     # the cache must hold every text of this version, or the next update would embed some again
     encoder.max_items = max(encoder.max_items, len(offers) + len(profiles) + len(trainings))
-    generator = CandidateGenerator(referential=referential, encoder=encoder)
-    vectors, embedded_offers = embed_texts(
-        encoder, [offer_view(o, referential) for o in offers], "offers", progress
-    )
-    generator.index_offers(offers, vectors=vectors)
-    vectors, embedded_profiles = embed_texts(
-        encoder, [profile_view(p, referential) for p in profiles], "profiles", progress
-    )
-    generator.index_profiles(profiles, vectors=vectors)
-    vectors, embedded_trainings = embed_texts(
-        encoder, [training_view(t, referential) for t in trainings], "trainings", progress
-    )
-    generator.index_trainings(trainings, vectors=vectors)
+    generator, embedded = build_generator(referential, encoder, offers, profiles, trainings, progress)
 
     gone_offers = sorted(before["offers"] - {o.id for o in offers})
     gone_profiles = before["profiles"] - {p.id for p in profiles}
     gone_trainings = before["trainings"] - {t.id for t in trainings}
     counts = {
         "offers": IndexedCounts(
-            len(offers), embedded_offers, Counter(repository.offer_exits(gone_offers, as_of).values())
+            len(offers), embedded["offers"], Counter(repository.offer_exits(gone_offers, as_of).values())
         ),
         "profiles": IndexedCounts(
-            len(profiles), embedded_profiles, Counter({"no longer consenting": len(gone_profiles)})
+            len(profiles), embedded["profiles"], Counter({"no longer consenting": len(gone_profiles)})
         ),
         "trainings": IndexedCounts(
-            len(trainings), embedded_trainings, Counter({"deleted": len(gone_trainings)})
+            len(trainings), embedded["trainings"], Counter({"deleted": len(gone_trainings)})
         ),
     }
     fingerprint = generator_fingerprint(generator)
