@@ -147,13 +147,13 @@ class ServingContainer:
         try:
             changes = self.repository.offer_changes(self._offers_mark)
             published = [o for o in changes.published if self._applied.get(o.id) != offer_hash(o)]
-            waiting = 0
             if len(published) > MAX_LIVE_OFFERS:
                 trickle = [o for o in published if o.source.startswith(API_SOURCE_PREFIX)][:MAX_LIVE_OFFERS]
-                waiting, published = len(published) - len(trickle), trickle
                 logger.info(
-                    "%d offer changes wait for the next index version (matching index update)", waiting
+                    "%d offer changes wait for the next index version (matching index update)",
+                    len(published) - len(trickle),
                 )
+                published = trickle
             offers = getattr(self._service.generator, "offers_", None)
             withdrawn = [  # only those the live index holds: others need no copy of it
                 i
