@@ -15,12 +15,17 @@ from matching.referential import Referential
 
 MAX_DESCRIPTION_CHARS = 400
 MAX_SKILLS = 12
-_GENDER_MARKS = re.compile(r"\(?\b[hf]\s*/\s*[hf]\b\)?", re.IGNORECASE)
+# "(H/F)", "F/H", and the inclusive variants offers use: "(H/F/X)", "F/H/NB", "(h/f/d)", "H-F",
+# "(Homme/Femme)"; a mark is two of h/f/homme/femme joined by "/" or "-", then optionally a third of
+# x/nb/d/n, in parentheses or not
+_SEX = r"(?:hommes?|femmes?|h|f)"
+_GENDER_MARKS = re.compile(rf"\(?\b{_SEX}\s*[/-]\s*{_SEX}(?:\s*[/-]\s*(?:x|nb|d|n))?\b\)?", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
 
 
 def clean_title(title: str) -> str:
-    """Strip gender marks ("H/F", "(F/H)") and redundant spaces from a job title."""
+    """Strip gender marks ("H/F", "(F/H)", "(H/F/X)", "F/H/NB", "H-F", "(Homme/Femme)"…) and redundant
+    spaces from a job title."""
     return _SPACES.sub(" ", _GENDER_MARKS.sub(" ", title)).strip(" -–|,")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import enum
+import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -98,11 +99,15 @@ class RomeDistance:
     via_parent: bool = False
 
 
+_SLASH = re.compile(r"\s*/\s*")
+
+
 def normalize_label(text: str) -> str:
     """Lower-case, accent-free, single-spaced form of a label, for exact lookups of job titles."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(stripped.replace("’", "'").split())
+    # "applicateur/Technicienne" as "applicateur / Technicienne": ROME spaces its slashes, titles not always
+    return " ".join(_SLASH.sub(" / ", stripped.replace("’", "'")).split())
 
 
 def gendered_forms(label: str) -> tuple[str, ...]:
@@ -112,7 +117,7 @@ def gendered_forms(label: str) -> tuple[str, ...]:
     words as the masculine one and is followed by the shared rest, so the forms are "Serveur de café" and
     "Serveuse de café". Epicene labels ("Chef de rang") and labels with several slashes come back alone.
     """
-    parts = label.split(" / ")
+    parts = _SLASH.sub(" / ", label).split(" / ")
     if len(parts) != 2:
         return (label,)
     masculine, rest = parts[0].split(), parts[1].split()

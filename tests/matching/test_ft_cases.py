@@ -244,3 +244,34 @@ def test_whole_city_codes_corsica_and_overseas_are_located(ft_cases: Path, real_
         abs(located["BH11A"].lat - 48.86) < 0.05 and abs(located["BH11G"].lat + 20.93) < 0.05
     )  # Paris, Réunion
     assert located["BH11E"].insee == "2A004" and located["BH11F"].insee == "2B033"
+
+
+def _title_pairs(ft_cases: Path) -> list[tuple[str, str]]:
+    """Each title of case 08 with the form it must resolve like: its "(H/F)" one, or the spaced slash."""
+    titles = [
+        t for t in (ft_cases / "08-gender-mark-variants.txt").read_text().splitlines() if t and t[0] != "#"
+    ]
+    reference: dict[str, str] = {}
+    pairs = []
+    for title in titles:
+        stem = title.split(" (")[0].split(" F/H")[0].split(" H-F")[0].replace("/", " / ").replace("  ", " ")
+        reference.setdefault(" ".join(stem.split()), title)
+        pairs.append((title, reference[" ".join(stem.split())]))
+    return pairs
+
+
+def test_inclusive_title_marks_resolve_like_hf(ft_cases: Path, rome_dir: Path) -> None:
+    from matching.ingest.profiles import resolve_job_title
+    from matching.referential import load_referential
+    from matching.rome_classifier import RomeClassifier
+    from matching.views import clean_title
+
+    referential = load_referential(rome_dir)
+    classifier = RomeClassifier(referential, encoder=None).fit()
+    pairs = _title_pairs(ft_cases)
+    assert len(pairs) == 12 and sum(t != ref for t, ref in pairs) == 8  # every variant has its reference
+    for title, ref in pairs:
+        assert clean_title(title) == clean_title(ref) or "/" in title, title
+        assert referential.find_appellations(clean_title(title)), title  # an offer's appellation
+        assert resolve_job_title(title, referential) == resolve_job_title(ref, referential)  # a declaration
+        assert classifier.classify(title, k=1) == classifier.classify(ref, k=1), title  # `rome classify`
