@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import Engine, update
-from sqlalchemy.orm import Session
 
+from serving.storage.db import write_session
 from serving.storage.store import utcnow
 from serving.storage.tables import ApiTokenRow
 
@@ -60,7 +60,7 @@ class TokenService:
     def create(self, role: Role, subject_id: str) -> str:
         """A new token; the returned string is the only time the secret exists in clear."""
         token_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
-        with Session(self.engine) as session, session.begin():
+        with write_session(self.engine) as session:
             session.add(
                 ApiTokenRow(
                     id=token_id,
@@ -80,7 +80,7 @@ class TokenService:
             raise AuthError("malformed token")
         now = utcnow()
         failure = None
-        with Session(self.engine) as session, session.begin():
+        with write_session(self.engine) as session:
             row = session.get(ApiTokenRow, token_id, with_for_update=True)
             if row is None or not row.active:
                 failure = "unknown token"

@@ -24,6 +24,7 @@ from matching.domain import (
     Subscription,
     Training,
 )
+from serving.storage.db import write_session
 from serving.storage.tables import (
     AuditAttributesRow,
     Base,
@@ -264,7 +265,7 @@ class SqlRepository:
         received = now or datetime.now(UTC)
         inserted = updated = unchanged = republished = conflicts = 0
         touched: list[str] = []
-        with Session(self.engine) as session, session.begin():
+        with write_session(self.engine) as session:
             for batch in batches(offers):
                 rows = [offer_to_row(o) for o in batch]
                 known = {
@@ -319,7 +320,7 @@ class SqlRepository:
     def withdraw_offer(self, offer_id: str, *, now: datetime | None = None) -> datetime | None:
         """Withdraw an offer on its publisher's decision; returns when it was withdrawn (already
         withdrawn: the first time, now as the publisher's), ``None`` if unknown."""
-        with Session(self.engine) as session, session.begin():
+        with write_session(self.engine) as session:
             row = session.get(OfferRow, offer_id, with_for_update=True)
             if row is None:
                 return None
@@ -377,7 +378,7 @@ class SqlRepository:
         int
             How many offers were closed.
         """
-        with Session(self.engine) as session, session.begin():
+        with write_session(self.engine) as session:
             missing, _ = self._missing_open_offers(session, set(present_ids), source)
             closed_at = now or datetime.now(UTC)  # after the scan: as close to the commit as it gets
             for batch in batches(missing):
@@ -457,7 +458,7 @@ class SqlRepository:
     # -- profiles, trainings, subscriptions, audit ----------------------------------------------------
     def _replace_rows(self, table: type[Base], rows: Sequence[dict[str, Any]], key: str = "id") -> int:
         """Insert rows, replacing those whose key exists (delete + insert keeps it portable)."""
-        with Session(self.engine) as session, session.begin():
+        with write_session(self.engine) as session:
             column = getattr(table, key)
             for batch in batches(rows):
                 keys = [r[key] for r in batch]
@@ -498,7 +499,7 @@ class SqlRepository:
     def add_interactions(self, events: Iterable[Interaction]) -> int:
         """Append events to the log (the log is append-only)."""
         rows = [e.model_dump(mode="python") for e in events]
-        with Session(self.engine) as session, session.begin():
+        with write_session(self.engine) as session:
             for batch in batches(rows, 5000):
                 session.execute(insert(InteractionRow), list(batch))
         return len(rows)
@@ -506,7 +507,7 @@ class SqlRepository:
     def delete_interactions_of(self, profile_ids: Sequence[str]) -> int:
         """Remove the events of these people (used to reload a simulated world idempotently)."""
         removed = 0
-        with Session(self.engine) as session, session.begin():
+        with write_session(self.engine) as session:
             for batch in batches(profile_ids):
                 result = session.execute(delete(InteractionRow).where(InteractionRow.profile_id.in_(batch)))
                 removed += int(getattr(result, "rowcount", 0) or 0)

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from matching.domain import Profile, Subscription
+from serving.storage.db import write_session
 from serving.storage.repository import batches, row_to_profile, row_to_subscription
 from serving.storage.tables import (
     AlertRow,
@@ -151,7 +152,7 @@ class ServingStore:
         It mirrors the profile's declared preferences (project codes, commute, contracts, hours, salary
         floor); the person can edit it afterwards.
         """
-        with Session(self.engine) as session, session.begin():
+        with write_session(self.engine) as session:
             missing = session.scalars(
                 select(ProfileRow).where(~ProfileRow.id.in_(select(SubscriptionRow.profile_id)))
             ).all()
@@ -193,7 +194,7 @@ class ServingStore:
         index not built from this database, which tells nothing): offers received after it are new to
         the next incremental run.
         """
-        with Session(self.engine) as session, session.begin():
+        with write_session(self.engine) as session:
             running = session.scalars(
                 select(AlertRunRow).where(AlertRunRow.status == "running", AlertRunRow.mode == mode)
             ).first()
@@ -249,7 +250,7 @@ class ServingStore:
         return out
 
     def finish_run(self, run_id: str) -> dict[str, int]:
-        with Session(self.engine) as session, session.begin():
+        with write_session(self.engine) as session:
             done = session.scalar(select(func.count()).where(AlertRunItemRow.run_id == run_id)) or 0
             created = (
                 session.scalar(
@@ -280,7 +281,7 @@ class ServingStore:
         """Write one subscription's alerts, outbox, events, log row and progress marker atomically."""
         now = utcnow()
         list_id = alert_list_id(run.id, subscription.id)
-        with Session(self.engine) as session, session.begin():
+        with write_session(self.engine) as session:
             rows = zip(
                 ranked["offer_id"].tolist(), ranked["rank"].tolist(), ranked["score"].tolist(), strict=True
             )
@@ -366,7 +367,7 @@ class ServingStore:
 
     def update_subscription(self, subscription_id: str, changes: dict[str, Any]) -> None:
         if changes:
-            with Session(self.engine) as session, session.begin():
+            with write_session(self.engine) as session:
                 session.execute(
                     update(SubscriptionRow).where(SubscriptionRow.id == subscription_id).values(**changes)
                 )
@@ -382,7 +383,7 @@ class ServingStore:
     ) -> None:
         """The event, the alert's new status and the subscription's update, in one transaction."""
         now = utcnow()
-        with Session(self.engine) as session, session.begin():
+        with write_session(self.engine) as session:
             session.add(
                 InteractionRow(
                     occurred_at=now,
@@ -416,7 +417,7 @@ class ServingStore:
         reason: str | None = None,
         actor: str,
     ) -> None:
-        with Session(self.engine) as session, session.begin():
+        with write_session(self.engine) as session:
             session.add(
                 InteractionRow(
                     occurred_at=utcnow(),
@@ -430,7 +431,7 @@ class ServingStore:
 
     def log_recommendation(self, **fields: Any) -> None:
         """Log a served list (see :func:`recommendation_row` for the fields)."""
-        with Session(self.engine) as session, session.begin():
+        with write_session(self.engine) as session:
             session.add(recommendation_row(**fields))
 
     def sourcing_exposure(self, days: int = 7) -> dict[str, int]:
@@ -454,7 +455,7 @@ class ServingStore:
             return row.value if row else None
 
     def set_flag(self, key: str, value: str, *, by: str) -> None:
-        with Session(self.engine) as session, session.begin():
+        with write_session(self.engine) as session:
             session.merge(FlagRow(key=key, value=value, updated_at=utcnow(), updated_by=by))
 
     def kill_switch(self) -> bool:
@@ -485,7 +486,7 @@ class ServingStore:
         """Save a vivier (``spec``: label, ROME codes, centre, radius, horizon) filled with ``profile_ids``."""
         now = utcnow()
         row = VivierRow(owner_id=owner_id, **spec, created_at=now, refreshed_at=now, profile_ids=profile_ids)
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+        with write_session(self.engine, expire_on_commit=False) as session:
             session.add(row)
         return row
 
@@ -505,7 +506,7 @@ class ServingStore:
 
     def set_vivier_members(self, vivier_id: int, profile_ids: list[str]) -> VivierRow | None:
         """Replace a vivier's members, marked refreshed now; ``None`` when there is no such vivier."""
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+        with write_session(self.engine, expire_on_commit=False) as session:
             row = session.get(VivierRow, vivier_id)
             if row is not None:
                 row.profile_ids, row.refreshed_at = profile_ids, utcnow()

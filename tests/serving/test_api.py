@@ -484,12 +484,16 @@ def test_flows_in_a_real_browser(api: Api, live_url: str) -> None:
     from serving.storage.tables import AlertRow
 
     with api.container.engine.connect() as connection:
-        busy = connection.execute(
-            select(AlertRow.profile_id)
-            .where(AlertRow.status == "new")
-            .group_by(AlertRow.profile_id)
-            .having(func.count() >= 3)
-        ).scalars()
+        busy = (
+            connection.execute(
+                select(AlertRow.profile_id)
+                .where(AlertRow.status == "new")
+                .group_by(AlertRow.profile_id)
+                .having(func.count() >= 3)
+            )
+            .scalars()
+            .all()
+        )  # read whole: a half-read result keeps its snapshot on the pooled connection
         person = next(p for p in busy if p not in {api.owner, api.other})
     api.tokens["browser"] = api.container.tokens.create(Role.JOBSEEKER, person)
     with sync_playwright() as playwright:

@@ -139,3 +139,41 @@ def test_bad_urls_are_clear_errors(tmp_path: Path) -> None:
         make_engine("mysql://x@y/z")
     with pytest.raises(StorageError, match="cannot reach"):
         migrate(make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2"))
+
+
+def test_a_read_then_write_waits_for_another_writer(tmp_path: Path) -> None:
+    """A writing transaction that reads first (an answer reads its alert, then updates it) must wait for a
+    concurrent writer, not fail: with a deferred ``BEGIN`` the other's commit made its read snapshot stale
+    and the write failed at once with "database is locked" (SQLITE_BUSY_SNAPSHOT, never retried)."""
+    import threading
+
+    from sqlalchemy import text
+
+    from serving.storage.db import write_session
+
+    url = f"sqlite:///{tmp_path / 'lock.sqlite'}"
+    engine, other = make_engine(url), make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (x INTEGER)"))
+    has_read, other_done, errors = threading.Event(), threading.Event(), []
+
+    def other_writer() -> None:
+        has_read.wait(10)
+        try:
+            with write_session(other) as session:  # waits for the first writer's lock
+                session.execute(text("INSERT INTO t VALUES (2)"))
+        except Exception as error:  # reported to the test's thread
+            errors.append(error)
+        other_done.set()
+
+    thread = threading.Thread(target=other_writer)
+    thread.start()
+    with write_session(engine) as session:
+        assert session.execute(text("SELECT count(*) FROM t")).scalar() == 0
+        has_read.set()
+        other_done.wait(1.0)  # the other writer commits here unless this transaction holds the lock
+        session.execute(text("INSERT INTO t VALUES (1)"))
+    thread.join(30)
+    assert errors == []
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT x FROM t ORDER BY x")).scalars().all() == [1, 2]
