@@ -7,12 +7,16 @@ feature-readable tables, national Parquet files); going through the domain model
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import pandas as pd
 
-from matching.domain import Location, Offer, Profile, Training
+from matching.domain import Location, Offer, Profile, RomeSource, Training
+
+#: The flat columns of an offer's place (the ``offers`` table's and an offer frame's names); a world's
+#: frames hold only the first four, the others then read as unknown.
+PLACE_COLUMNS = ("insee", "lat", "lon", "location_label", "place_precision", "place_area", "place_extent_km")
 
 
 def _clean(value: Any) -> Any:
@@ -40,6 +44,32 @@ def _day(value: Any) -> Any:
     return value.date() if hasattr(value, "date") else value
 
 
+def place_columns(location: Location) -> dict[str, Any]:
+    """The :data:`PLACE_COLUMNS` of a place."""
+    return {
+        "insee": location.insee,
+        "lat": location.lat,
+        "lon": location.lon,
+        "location_label": location.label,
+        "place_precision": None if location.precision is None else location.precision.value,
+        "place_area": location.area,
+        "place_extent_km": location.extent_km,
+    }
+
+
+def place_from_columns(columns: Mapping[str, Any]) -> Location:
+    """The place of a row holding (some of) :data:`PLACE_COLUMNS`, with missing values as None."""
+    return Location(
+        insee=columns.get("insee"),
+        lat=columns.get("lat"),
+        lon=columns.get("lon"),
+        label=columns.get("location_label"),
+        precision=columns.get("place_precision"),
+        area=columns.get("place_area"),
+        extent_km=columns.get("place_extent_km") or 0.0,
+    )
+
+
 def profiles_from_frame(frame: pd.DataFrame) -> Iterator[Profile]:
     """Profiles from a frame with the world's profile columns."""
     for r in records(frame):
@@ -58,8 +88,13 @@ def offers_from_frame(frame: pd.DataFrame) -> Iterator[Offer]:
     """Offers from a frame with the world's offer columns."""
     for r in records(frame):
         yield Offer(
-            **{k: v for k, v in r.items() if k not in {"insee", "lat", "lon", "expires_at", "need_date"}},
-            location=Location(insee=r["insee"], lat=r["lat"], lon=r["lon"]),
+            **{
+                k: v
+                for k, v in r.items()
+                if k not in {*PLACE_COLUMNS, "expires_at", "need_date", "rome_source"}
+            },
+            rome_source=r.get("rome_source") or RomeSource.STATED,
+            location=place_from_columns(r),
             expires_at=_day(r["expires_at"]),
             need_date=_day(r["need_date"]),
             source="simulator",

@@ -21,9 +21,11 @@ from matching.domain import (
     Location,
     Offer,
     Profile,
+    RomeSource,
     Subscription,
     Training,
 )
+from matching.frames import PLACE_COLUMNS, place_columns, place_from_columns
 from serving.storage.db import write_session
 from serving.storage.tables import (
     AuditAttributesRow,
@@ -99,10 +101,8 @@ def offer_to_row(offer: Offer) -> dict[str, Any]:
     """The ``offers`` row of an offer (its place flattened, its content hash computed)."""
     data = offer.model_dump(mode="python", exclude={"location"})
     data.update(
-        insee=offer.location.insee,
-        location_label=offer.location.label,
-        lat=offer.location.lat,
-        lon=offer.location.lon,
+        place_columns(offer.location),
+        rome_source=offer.rome_source.value,
         contract_type=offer.contract_type.value if offer.contract_type else None,
         experience=offer.experience.value if offer.experience else None,
         skills=list(offer.skills),
@@ -120,9 +120,12 @@ def row_to_offer(row: OfferRow) -> Offer:
         title=row.title,
         description=row.description,
         rome_code=row.rome_code,
+        rome_source=row.rome_source or RomeSource.STATED,
+        stated_rome_code=row.stated_rome_code,
+        rome_confidence=row.rome_confidence,
         appellation_code=row.appellation_code,
         appellation_label=row.appellation_label,
-        location=Location(insee=row.insee, label=row.location_label, lat=row.lat, lon=row.lon),
+        location=place_from_columns({c: getattr(row, c) for c in PLACE_COLUMNS}),
         contract_type=row.contract_type,
         weekly_hours=row.weekly_hours,
         full_time=row.full_time,
