@@ -17,7 +17,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from matching.domain import Offer
+from matching.domain import Offer, Precision
 from serving.container import ServingContainer
 from serving.explain import explain
 from serving.schemas import Explanation
@@ -82,6 +82,11 @@ def sourcing_coverage(
     }, empty
 
 
+#: Places known to an area only, and places no commute reaches (see :class:`matching.domain.Precision`).
+APPROXIMATE = (Precision.POSTAL_CODE, Precision.DEPARTEMENT, Precision.REGION)
+NOWHERE = (Precision.COUNTRY, Precision.UNKNOWN)
+
+
 @dataclass(frozen=True)
 class AlertedExample:
     """One alert of a real offer, as the jobseeker's page shows it."""
@@ -121,7 +126,9 @@ def alert_coverage(
     -------
     AlertCoverage
         ``alerts``, ``offers_alerted``, ``jobseekers_alerted``, ``alerts_all_sources``,
-        ``alerts_unlocated`` (of ``alerts``, those of offers without coordinates), and examples.
+        ``alerts_unlocated`` (of ``alerts``, those of offers without coordinates: national ones),
+        ``alerts_approximate`` (placed at a postal code, département or region), ``alerts_nowhere``
+        (abroad or an unknown place: 0 unless the commute filter fails), and examples.
     """
     from serving.explain import place_label
 
@@ -135,6 +142,14 @@ def alert_coverage(
             ).join_from(AlertRow, OfferRow, of_source)
         ).one()
         total = session.scalar(select(func.count()).select_from(AlertRow)) or 0
+        by_place = dict(
+            session.execute(
+                select(OfferRow.place_precision, func.count())
+                .select_from(AlertRow)
+                .join(OfferRow, of_source)
+                .group_by(OfferRow.place_precision)
+            ).all()
+        )
         unlocated = (
             session.scalar(
                 select(func.count())
@@ -175,6 +190,8 @@ def alert_coverage(
             "jobseekers_alerted": float(people),
             "alerts_all_sources": float(total),
             "alerts_unlocated": float(unlocated),
+            "alerts_approximate": float(sum(by_place.get(str(p), 0) for p in APPROXIMATE)),
+            "alerts_nowhere": float(sum(by_place.get(str(p), 0) for p in NOWHERE)),
         },
         shown,
     )

@@ -25,7 +25,7 @@ from features.asof import AsOfIndex
 from features.embeddings import PairEmbeddings
 from features.schema import FEATURE_NAMES, REASONS
 from features.tables import TIME_DTYPE, MarketTables
-from matching.domain import DEFAULT_COMMUTE_KM
+from matching.domain import DEFAULT_COMMUTE_KM, accepted_contract_codes, contract_family
 from matching.geo import haversine_km
 from matching.referential import Referential
 
@@ -133,7 +133,8 @@ def pair_values(
     salary = np.where(np.isfinite(salary), salary, as_float(offers["salary_min_monthly"]))
     floor = as_float(profiles["salary_floor_monthly"])
     contract = _text(offers["contract_type"])
-    declared = [set(c) for c in profiles["contract_types"]]
+    # a declared CDD accepts a CDD Tremplin (DDT) too, as the candidate filter does
+    declared = [accepted_contract_codes(c) for c in profiles["contract_types"]]
     hours = as_float(offers["weekly_hours"])
     low, high = as_float(profiles["min_weekly_hours"]), as_float(profiles["max_weekly_hours"])
     within = (hours >= np.nan_to_num(low, nan=0.0)) & (hours <= np.nan_to_num(high, nan=np.inf))
@@ -169,7 +170,8 @@ def pair_values(
             "offer_positions": as_float(offers["positions"]),
             # carried for the history features, not model inputs
             "_salary": salary,
-            "_contract": contract,
+            # history is kept per contract family: refusing a CDD Tremplin for its contract is refusing a CDD
+            "_contract": _text([contract_family(c) for c in contract]),
             "_full_time": np.where(np.isnan(full_time), "", np.where(full_time == 1.0, "1", "0")),
             "_rome_code": _text(offers["rome_code"]),
         }

@@ -22,7 +22,16 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.base import BaseEstimator
 
-from matching.domain import DEFAULT_COMMUTE_KM, POE_MAX_HOURS, Offer, Profile, Training, missing_skills
+from matching.domain import (
+    DEFAULT_COMMUTE_KM,
+    POE_MAX_HOURS,
+    Location,
+    Offer,
+    Profile,
+    Training,
+    accepted_contract_codes,
+    missing_skills,
+)
 from matching.encoders import Encoder
 from matching.encoders.base import FloatMatrix
 from matching.index import (
@@ -102,6 +111,12 @@ class RomeNeighbourhood:
         if expansion.mobility_rank:
             out.extend(s for s, rank in self._sources.get(code, ()) if rank <= expansion.mobility_rank)
         return list(dict.fromkeys(out))
+
+
+def _anywhere(place: Location) -> float:
+    """The ``anywhere`` index attribute of an offer's place: 1 national, 0 nowhere, NaN: its point."""
+    anywhere = place.anywhere
+    return np.nan if anywhere is None else float(anywhere)
 
 
 class CandidateGenerator(BaseEstimator):
@@ -256,6 +271,8 @@ class CandidateGenerator(BaseEstimator):
             {
                 "lat": [o.location.lat if o.location.lat is not None else np.nan for o in offers],
                 "lon": [o.location.lon if o.location.lon is not None else np.nan for o in offers],
+                "extent_km": [o.location.extent_km for o in offers],
+                "anywhere": [_anywhere(o.location) for o in offers],
                 "hours": [o.weekly_hours if o.weekly_hours is not None else np.nan for o in offers],
                 "contract": [o.contract_type.value if o.contract_type else None for o in offers],
             },
@@ -410,7 +427,8 @@ class CandidateGenerator(BaseEstimator):
         item_filter = ItemFilter(
             center=center,  # type: ignore[arg-type]
             radius_km=(profile.max_commute_km or DEFAULT_RADIUS_KM) * radius_factor,
-            contract_types=frozenset(c.value for c in profile.contract_types)
+            # declaring CDD accepts a CDD Tremplin (DDT) too: see accepted_contract_codes
+            contract_types=accepted_contract_codes(profile.contract_types)
             if respect_preferences and profile.contract_types
             else None,
             min_hours=profile.min_weekly_hours if respect_preferences else None,
@@ -449,7 +467,11 @@ class CandidateGenerator(BaseEstimator):
         if query is None:
             query = self.encoder.encode_query([offer_view(offer, self.referential)])[0]
         center = (offer.location.lat, offer.location.lon) if offer.location.has_coordinates else None
-        item_filter = ItemFilter(center=center, item_radius=True)  # type: ignore[arg-type]
+        item_filter = ItemFilter(
+            center=center,  # type: ignore[arg-type]
+            extent_km=offer.location.extent_km,
+            item_radius=True,
+        )
         blocks = self.neighbourhood_.incoming(offer.rome_code, self.expansion)
         return profiles.search_blocks(query, blocks, k, item_filter)
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import enum
 import re
-from datetime import date, datetime
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -21,19 +22,87 @@ FRANCE_TRAVAIL = "france_travail"  # the source of offers read from France Trava
 
 
 class ContractType(enum.StrEnum):
-    """France Travail contract type codes (``typeContrat``)."""
+    """France Travail contract type codes (``typeContrat``): the whole list of its referential.
 
-    CDI = "CDI"
-    CDD = "CDD"
-    MIS = "MIS"  # mission d'intérim
-    SAI = "SAI"  # saisonnier
+    The list and the French labels are those of France Travail's referential of contract types
+    (``GET /partenaire/offresdemploi/v2/referentiel/typesContrats``), the labels shortened as the
+    offers' ``typeContratLibelle`` writes them. :attr:`family` groups the variants of a contract with
+    the contract they are legally a kind of: a CDD Tremplin (DDT) is a fixed-term contract (a CDD).
+    """
+
+    CDI = "CDI"  # contrat à durée indéterminée
+    CDD = "CDD"  # contrat à durée déterminée
+    MIS = "MIS"  # mission intérimaire
+    SAI = "SAI"  # contrat travail saisonnier
     LIB = "LIB"  # profession libérale
     FRA = "FRA"  # franchise
-    CCE = "CCE"  # commission / cession
+    CCE = "CCE"  # profession commerciale
     REP = "REP"  # reprise d'entreprise
-    DDI = "DDI"  # CDD d'insertion
+    DDI = "DDI"  # contrat durée déterminée insertion
     DIN = "DIN"  # CDI intérimaire
-    TTI = "TTI"  # travail temporaire d'insertion
+    TTI = "TTI"  # contrat travail temporaire insertion
+    DDT = "DDT"  # CDD Tremplin (entreprises adaptées)
+
+    @property
+    def label(self) -> str:
+        """The contract's French name, as shown to people ("CDD Tremplin" for DDT)."""
+        return CONTRACT_LABELS[self]
+
+    @property
+    def family(self) -> ContractType:
+        """The contract this one is a variant of (DDT: CDD), itself for the others."""
+        return _CONTRACT_FAMILIES.get(self, self)
+
+
+CONTRACT_LABELS: dict[ContractType, str] = {
+    ContractType.CDI: "CDI",
+    ContractType.CDD: "CDD",
+    ContractType.MIS: "Intérim",
+    ContractType.SAI: "Saisonnier",
+    ContractType.LIB: "Profession libérale",
+    ContractType.FRA: "Franchise",
+    ContractType.CCE: "Profession commerciale",
+    ContractType.REP: "Reprise d'entreprise",
+    ContractType.DDI: "CDD Insertion",
+    ContractType.DIN: "CDI Intérimaire",
+    ContractType.TTI: "Intérim Insertion",
+    ContractType.DDT: "CDD Tremplin",
+}
+# A CDD Tremplin is a fixed-term contract (a CDD of an entreprise adaptée, loi n° 2018-771 of 5
+# September 2018, art. 78): whoever asks for CDD is offered it, and history about CDDs applies to it
+# (issue 17). The insertion contracts (DDI, TTI) and the CDI intérimaire keep their own code, as before.
+_CONTRACT_FAMILIES: dict[ContractType, ContractType] = {ContractType.DDT: ContractType.CDD}
+# the same by code, both ways, for the per-pair lookups of features and filters
+_FAMILY_OF_CODE: dict[str, str] = {c.value: f.value for c, f in _CONTRACT_FAMILIES.items()}
+_VARIANTS_OF_CODE: dict[str, frozenset[str]] = {
+    f: frozenset(c for c, family in _FAMILY_OF_CODE.items() if family == f) for f in _FAMILY_OF_CODE.values()
+}
+
+
+def contract_family(code: str | None) -> str | None:
+    """The family code of a contract code (``"DDT"`` → ``"CDD"``); any other code or ``None`` as is."""
+    return _FAMILY_OF_CODE.get(code, code) if code is not None else None
+
+
+def contract_label(code: str | None) -> str | None:
+    """The French name of a contract code ("DDT" → "CDD Tremplin"); an unknown code as is, ``None``."""
+    if code is None:
+        return None
+    try:
+        return ContractType(code).label
+    except ValueError:
+        return code
+
+
+def accepted_contract_codes(declared: Iterable[str]) -> frozenset[str]:
+    """The offer contract codes a person who declared ``declared`` accepts.
+
+    Each declared code, and every variant in its family: declaring CDD accepts DDT (CDD Tremplin) too;
+    declaring DDT accepts DDT only. Used alike by the candidate filter, the pair features and the
+    excluded contracts of a subscription, so that all three agree.
+    """
+    wanted = frozenset(str(code) for code in declared)
+    return wanted.union(*(_VARIANTS_OF_CODE.get(code, ()) for code in wanted))
 
 
 class ExperienceRequirement(enum.StrEnum):
@@ -213,6 +282,38 @@ class Offer(BaseModel):
         ):
             raise ValueError("salary_max_monthly is below salary_min_monthly")
         return self
+
+
+def older_version(updated_at: datetime | None, than: datetime | None) -> bool:
+    """Whether the version of an offer updated at ``updated_at`` is older than one updated at ``than``.
+
+    Versions are ordered by ``updated_at`` (France Travail's ``dateActualisation``). A version without
+    it is older than any dated one: it cannot show that it is the newer. A naive date is read as UTC,
+    as the database stores it. Equal dates are not older either way, so the caller decides (the ingest
+    takes the version it read last).
+
+    Parameters
+    ----------
+    updated_at
+        The update time of the version in question, ``None`` if unknown.
+    than
+        The update time of the version it is compared with, ``None`` if unknown.
+
+    Returns
+    -------
+    bool
+        True when ``than`` is strictly later, or dated while ``updated_at`` is not.
+    """
+    if than is None:
+        return False
+    if updated_at is None:
+        return True
+    return _as_utc(updated_at) < _as_utc(than)
+
+
+def _as_utc(moment: datetime) -> datetime:
+    # a naive and an aware datetime do not compare: a feed may drop the "Z" of one record only
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 class Profile(BaseModel):

@@ -6,6 +6,11 @@ Two sources behind one :class:`Communes` interface:
   commune;
 * a built-in fallback of département centroids computed from that base (``geo_data/departements.csv``,
   written by :func:`build_department_table`), which resolves any INSEE code to its département's centroid.
+
+Both also place a workplace known only by its département or region (:meth:`Communes.department_area`,
+:meth:`Communes.region_area`): the area's centroid and its extent, the radius around the centroid within
+which its communes lie. The département → region table comes from INSEE's Code officiel géographique
+(``--cog`` of ``matching geo build-fallback``) and region names from ``geo_data/regions.csv``.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -26,6 +32,16 @@ from matching.errors import GeoError, UnknownCodeError
 
 EARTH_RADIUS_KM = 6371.0088
 FALLBACK_RESOURCE = "departements.csv"
+REGIONS_RESOURCE = "regions.csv"
+TERRITORIES_RESOURCE = "territories.csv"
+#: A point farther than this many times its département's extent from the département's centroid (and
+#: than :data:`MIN_OFF_KM`) is not in that département: the La Poste base and offers both hold such
+#: points (a default point shared by four overseas collectivities, latitude and longitude swapped).
+OFF_EXTENT_FACTOR = 3.0
+MIN_OFF_KM = 60.0
+#: Share of an area's communes within its extent: the 90th percentile of their distances to the
+#: centroid, so that a few outlying communes (islands, enclaves) do not widen a whole département.
+EXTENT_QUANTILE = 0.9
 LAPOSTE_COLUMNS = ("Code_commune_INSEE", "Nom_commune", "Code_postal", "latitude", "longitude")
 # Paris, Lyon and Marseille are split into arrondissements in the La Poste base; offers also use the
 # whole-city code, which we place at the mean of its arrondissements.
@@ -59,6 +75,133 @@ def department_of(insee: str) -> str:
     return insee[:3] if insee.startswith("97") or insee.startswith("98") else insee[:2]
 
 
+@dataclass(frozen=True)
+class Area:
+    """A département or a region as a place: its centroid and its extent.
+
+    Attributes
+    ----------
+    code : str
+        Département (``"49"``, ``"2A"``, ``"974"``) or region (``"52"``) code.
+    name : str
+        Its name for people (regions only; a département's is its code).
+    lat, lon : float
+        Centroid in degrees (mean of its communes).
+    extent_km : float
+        Radius around the centroid, in km, holding :data:`EXTENT_QUANTILE` of its communes.
+    """
+
+    code: str
+    name: str
+    lat: float
+    lon: float
+    extent_km: float
+
+
+def _read_resource(name: str) -> list[dict[str, str]]:
+    text = resources.files("matching").joinpath("geo_data", name).read_text("utf-8")
+    return list(csv.DictReader(text.splitlines()))
+
+
+def _builtin_department_regions() -> dict[str, str]:
+    return {r["departement"]: r["region"] for r in _read_resource(FALLBACK_RESOURCE) if r.get("region")}
+
+
+def region_names() -> dict[str, str]:
+    """Region code → official name (``geo_data/regions.csv``, INSEE's 18 regions since 2016)."""
+    return {r["region"]: r["name"] for r in _read_resource(REGIONS_RESOURCE)}
+
+
+def find_region(label: str | None) -> str | None:
+    """The region a place label names (``"Ile-de-France"``, ``"Hauts-de-France"``, ``"PACA"``), by its
+    official name or a usual alias compared as :func:`place_key` writes them; ``None`` otherwise."""
+    key = place_key(label or "")
+    if not key:
+        return None
+    for row in _read_resource(REGIONS_RESOURCE):
+        names = [row["name"], *(a for a in row["aliases"].split("|") if a)]
+        if key in {place_key(n) for n in names}:
+            return row["region"]
+    return None
+
+
+@dataclass(frozen=True)
+class Territory:
+    """Metropolitan France or an overseas territory: a bounding box and a reference point.
+
+    ``geo_data/territories.csv``: generous boxes (a few km around the coasts) and the chef-lieu as
+    reference point, read off IGN / OpenStreetMap maps.
+    """
+
+    code: str
+    name: str
+    lat_min: float
+    lat_max: float
+    lon_min: float
+    lon_max: float
+    ref_lat: float
+    ref_lon: float
+
+    def contains(self, lat: float, lon: float) -> bool:
+        return self.lat_min <= lat <= self.lat_max and self.lon_min <= lon <= self.lon_max
+
+
+@lru_cache(maxsize=1)
+def territories() -> dict[str, Territory]:
+    """Territory code (``"FR"`` for metropolitan France, else the overseas département or
+    collectivity code, ``"974"``) → :class:`Territory`."""
+    return {
+        r["territory"]: Territory(
+            r["territory"],
+            r["name"],
+            *(float(r[k]) for k in ("lat_min", "lat_max", "lon_min", "lon_max", "ref_lat", "ref_lon")),
+        )
+        for r in _read_resource(TERRITORIES_RESOURCE)
+    }
+
+
+def territory_of(department: str) -> Territory | None:
+    """The territory a département belongs to; ``None`` for codes outside France (``"99"``)."""
+    return territories().get("FR" if len(department) == 2 and department != "99" else department)
+
+
+def check_point(
+    lat: float, lon: float, department: str, area: Area | None = None
+) -> tuple[tuple[float, float] | None, str | None]:
+    """Check a point against the département it should lie in.
+
+    The point must lie in its territory's box and, for a metropolitan département whose ``area``
+    (centroid and extent) is given, within ``max(OFF_EXTENT_FACTOR × extent, MIN_OFF_KM)`` km of the
+    centroid (overseas, archipelagos such as the Loyalty Islands make the box the only sound check).
+
+    Returns
+    -------
+    point : (lat, lon) or None
+        The point, swapped back when only its swapped form passes, ``None`` when neither passes.
+    problem : str or None
+        ``"latitude and longitude swapped"``, ``"outside its département"`` or ``None`` (a good point).
+    """
+
+    def inside(a: float, b: float) -> bool:
+        territory = territory_of(department)
+        if territory is not None and not territory.contains(a, b):
+            return False
+        if area is None or territory is None or territory.code != "FR":
+            return True
+        reach = max(OFF_EXTENT_FACTOR * area.extent_km, MIN_OFF_KM)
+        return float(haversine_km(a, b, area.lat, area.lon)) <= reach
+
+    if inside(lat, lon):
+        return (lat, lon), None
+    if -90 <= lon <= 90 and inside(lon, lat):
+        return (lon, lat), "latitude and longitude swapped"
+    return None, "outside its département"
+
+
+def _extent(lat_c: float, lon_c: float, lat: FloatArray, lon: FloatArray) -> float:
+    return float(np.quantile(haversine_km(lat_c, lon_c, lat, lon), EXTENT_QUANTILE)) if len(lat) else 0.0
+
+
 @dataclass
 class Communes:
     """Commune table: INSEE code, name, latitude, longitude (arrays of equal length ``n``).
@@ -69,6 +212,10 @@ class Communes:
     lat, lon : ndarray of float64, shape (n,)
     department_centroids : dict
         ``département -> (lat, lon)``; used to place codes missing from the table when ``approximate``.
+    department_extents : dict
+        ``département -> km``: radius around the centroid holding :data:`EXTENT_QUANTILE` of its communes.
+    department_regions : dict
+        ``département -> region code`` (INSEE's Code officiel géographique).
     approximate : bool
         True for the built-in fallback, where unknown codes resolve to their département centroid.
     """
@@ -78,13 +225,66 @@ class Communes:
     lat: FloatArray
     lon: FloatArray
     department_centroids: dict[str, tuple[float, float]] = field(default_factory=dict)
+    department_extents: dict[str, float] = field(default_factory=dict)
+    department_regions: dict[str, str] = field(default_factory=_builtin_department_regions)
     approximate: bool = False
     # postal code -> {place name (commune or La Poste "Ligne_5" locality, a commune déléguée), as
     # place_key writes it -> INSEE code}; empty for the built-in fallback
     postal_places: dict[str, dict[str, str]] = field(default_factory=dict)
+    # (INSEE code, problem) of each commune whose coordinates the base got wrong, corrected on load
+    corrections: list[tuple[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._row = {code: i for i, code in enumerate(self.insee.tolist())}
+        self._by_name: dict[tuple[str, str], list[str]] | None = None
+
+    def department_area(self, code: str) -> Area | None:
+        """The département ``code`` as a place (centroid and extent), ``None`` when unknown."""
+        centroid = self.department_centroids.get(code)
+        if centroid is None:
+            return None
+        return Area(code, code, centroid[0], centroid[1], self.department_extents.get(code, 0.0))
+
+    def region_area(self, code: str) -> Area | None:
+        """The region ``code`` as a place, ``None`` when unknown.
+
+        Its centroid is the mean of its départements' centroids; its extent reaches the farthest
+        département's own extent (an upper bound: a workplace "in the region" may be anywhere in it).
+        """
+        members = [
+            area
+            for dept, region in self.department_regions.items()
+            if region == code and (area := self.department_area(dept)) is not None
+        ]
+        if not members:
+            return None
+        lat = float(np.mean([a.lat for a in members]))
+        lon = float(np.mean([a.lon for a in members]))
+        extent = max(float(haversine_km(lat, lon, a.lat, a.lon)) + a.extent_km for a in members)
+        return Area(code, region_names().get(code, code), lat, lon, extent)
+
+    def postal_area(self, postal_code: str) -> Area | None:
+        """The communes sharing a postal code as one place (centroid, and the distance from it to the
+        farthest of them as extent); ``None`` for a postal code the base does not hold."""
+        codes = sorted({c for c in self.postal_places.get(postal_code.strip(), {}).values() if c in self})
+        if not codes:
+            return None
+        rows = [self._row[c] for c in codes]
+        lat, lon = float(np.mean(self.lat[rows])), float(np.mean(self.lon[rows]))
+        extent = float(np.max(haversine_km(lat, lon, self.lat[rows], self.lon[rows])))
+        return Area(postal_code.strip(), postal_code.strip(), lat, lon, extent)
+
+    def by_name(self, label: str | None, department: str | None = None) -> str | None:
+        """The INSEE code of the commune a place label names (``"49 - ANGERS"``), within ``department``
+        when given; ``None`` when no commune or several bear that name (never a guess)."""
+        if self._by_name is None:
+            index: dict[tuple[str, str], list[str]] = defaultdict(list)
+            for code, name in zip(self.insee.tolist(), self.names.tolist(), strict=True):
+                index[(department_of(code), place_key(name))].append(code)
+                index[("", place_key(name))].append(code)
+            self._by_name = dict(index)
+        found = self._by_name.get((department or "", place_key(label or "")), [])
+        return found[0] if len(found) == 1 else None
 
     def __len__(self) -> int:
         return len(self.insee)
@@ -240,6 +440,61 @@ def _centroids(points: dict[str, list[tuple[float, float]]]) -> dict[str, tuple[
     }
 
 
+def _checked_base(
+    coords: dict[str, tuple[float, float]],
+) -> tuple[dict[str, tuple[float, float]], list[tuple[str, str]]]:
+    """The base's commune points checked against their territory, then their département
+    (:func:`check_point`): swapped ones swapped back, the others moved to their département's
+    centroid (of its good points) or, where none is good, to their territory's reference point.
+
+    The real base places Saint-Barthélemy and Saint-Martin at Saint-Pierre-et-Miquelon's point, 3,000
+    km away, and 44 communes of French Polynesia at one point west of it.
+
+    Returns
+    -------
+    coords : dict
+        INSEE code → ``(lat, lon)``, corrected.
+    corrections : list of (str, str)
+        ``(INSEE code, problem)`` for each corrected commune.
+    """
+    out: dict[str, tuple[float, float]] = {}
+    bad: list[tuple[str, str]] = []
+    for code, (lat, lon) in coords.items():
+        point, problem = check_point(lat, lon, department_of(code))
+        if point is not None:
+            out[code] = point
+        if problem is not None:
+            bad.append((code, problem))
+    by_department: dict[str, list[str]] = defaultdict(list)
+    for code in out:
+        by_department[department_of(code)].append(code)
+    for dept, codes in by_department.items():
+        lats = np.array([out[c][0] for c in codes])
+        lons = np.array([out[c][1] for c in codes])
+        centroid = (float(np.median(lats)), float(np.median(lons)))  # robust to the points being checked
+        area = Area(dept, dept, *centroid, _extent(*centroid, lats, lons))
+        for code in codes:
+            point, problem = check_point(*out[code], dept, area)
+            if problem is not None:
+                bad.append((code, problem))
+                if point is None:
+                    del out[code]
+                else:
+                    out[code] = point
+    good = {d: [out[c] for c in codes if c in out] for d, codes in by_department.items()}
+    kept = _centroids({d: points for d, points in good.items() if points})
+    for code, _ in bad:
+        if code in out:
+            continue
+        dept = department_of(code)
+        territory = territory_of(dept)
+        if dept in kept:
+            out[code] = kept[dept]
+        elif territory is not None:
+            out[code] = (territory.ref_lat, territory.ref_lon)
+    return out, [(code, f"{problem}, corrected") for code, problem in bad]
+
+
 def load_laposte(path: Path) -> Communes:
     """Load the La Poste postal-code base into a commune table (one row per INSEE code).
 
@@ -268,38 +523,71 @@ def load_laposte(path: Path) -> Communes:
         if city not in points and arrondissements:
             points[city] = arrondissements
             names[city] = names.get(prefix + "01", city).rsplit(" ", 1)[0]
-    coords = _centroids(points)
+    coords, corrections = _checked_base(_centroids(points))
     codes = sorted(coords)
     by_department: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for code in codes:
         by_department[department_of(code)].append(coords[code])
+    centroids = _centroids(by_department)
+    extents = {
+        dept: _extent(*centroids[dept], np.array([p[0] for p in pts]), np.array([p[1] for p in pts]))
+        for dept, pts in by_department.items()
+    }
     return Communes(
         insee=np.array(codes),
         names=np.array([names[c] for c in codes]),
         lat=np.array([coords[c][0] for c in codes]),
         lon=np.array([coords[c][1] for c in codes]),
-        department_centroids=_centroids(by_department),
+        department_centroids=centroids,
+        department_extents=extents,
         postal_places=dict(postal_places),
+        corrections=corrections,
     )
 
 
-def build_department_table(communes: Communes) -> list[dict[str, str]]:
-    """Compute the built-in fallback: per département, its centroid and a main commune.
+def read_cog_regions(path: Path) -> dict[str, str]:
+    """Département → region codes from INSEE's Code officiel géographique (``v_commune`` CSV, columns
+    ``DEP`` and ``REG``).
+
+    Raises
+    ------
+    GeoError
+        No such file, or a file without those columns.
+    """
+    if not Path(path).is_file():
+        raise GeoError(f"COG file not found: {path}")
+    with Path(path).open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if not {"DEP", "REG"} <= set(reader.fieldnames or []):
+            raise GeoError(f"{Path(path).name}: not an INSEE COG commune file (no DEP and REG columns)")
+        return {r["DEP"]: r["REG"] for r in reader if r["DEP"] and r["REG"]}
+
+
+def build_department_table(communes: Communes, regions: dict[str, str] | None = None) -> list[dict[str, str]]:
+    """Compute the built-in fallback: per département, its centroid, extent, region and a main commune.
 
     The main commune is the one nearest to the mean position of the département's communes; it gives
-    the quickstart world one real place per département.
+    the quickstart world one real place per département (never one whose point the base got wrong).
+    ``regions`` (département → region, see
+    :func:`read_cog_regions`) defaults to the built-in table's.
     """
+    regions = regions if regions is not None else communes.department_regions
     rows = []
     departments = np.array([department_of(c) for c in communes.insee.tolist()])
+    corrected = np.isin(communes.insee, [code for code, _ in communes.corrections])
     for dept in sorted(set(departments.tolist())):
         mask = departments == dept
+        if (mask & ~corrected).any():
+            mask &= ~corrected  # a main commune whose own coordinates the base got right
         lat_c, lon_c = communes.department_centroids[dept]
         nearest = int(np.argmin(haversine_km(lat_c, lon_c, communes.lat[mask], communes.lon[mask])))
         rows.append(
             {
                 "departement": dept,
+                "region": regions.get(dept, ""),
                 "centroid_lat": f"{lat_c:.5f}",
                 "centroid_lon": f"{lon_c:.5f}",
+                "extent_km": f"{communes.department_extents.get(dept, 0.0):.1f}",
                 "commune_insee": str(communes.insee[mask][nearest]),
                 "commune_name": str(communes.names[mask][nearest]),
                 "commune_lat": f"{communes.lat[mask][nearest]:.5f}",
@@ -319,8 +607,7 @@ def write_department_table(rows: Sequence[dict[str, str]], path: Path) -> None:
 
 def load_fallback() -> Communes:
     """Load the built-in fallback: one main commune per département, any code placed at its centroid."""
-    text = resources.files("matching").joinpath("geo_data", FALLBACK_RESOURCE).read_text("utf-8")
-    rows = list(csv.DictReader(text.splitlines()))
+    rows = _read_resource(FALLBACK_RESOURCE)
     return Communes(
         insee=np.array([r["commune_insee"] for r in rows]),
         names=np.array([r["commune_name"] for r in rows]),
@@ -329,6 +616,7 @@ def load_fallback() -> Communes:
         department_centroids={
             r["departement"]: (float(r["centroid_lat"]), float(r["centroid_lon"])) for r in rows
         },
+        department_extents={r["departement"]: float(r["extent_km"]) for r in rows},
         approximate=True,
     )
 

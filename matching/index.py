@@ -45,7 +45,7 @@ from matching.geo import EARTH_RADIUS_KM, haversine_km
 FloatMatrix = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the extent_km and anywhere attributes (a place's precision)
 Storage = Literal["float32", "float16", "int8"]
 STORAGE_DTYPES: dict[str, Any] = {"float32": np.float32, "float16": np.float16, "int8": np.int8}
 
@@ -61,8 +61,15 @@ class ItemFilter:
     Attributes
     ----------
     center, radius_km
-        Keep items within ``radius_km`` of ``(lat, lon)``; items without coordinates are kept only when
-        ``keep_unlocated`` (national or remote items).
+        Keep items within ``radius_km`` of ``(lat, lon)``. An approximate place (a département, a
+        region) is within reach when its edge is: the distance to its centroid minus its extent
+        (the item's ``extent_km`` attribute, and ``extent_km`` below for the query's own place).
+        Items without coordinates are kept only when ``keep_unlocated``, and never an item whose
+        ``anywhere`` attribute is 0 (abroad, or an unknown place: nowhere a commute reaches); 1
+        (national, remote) and NaN (not stated) are kept. Items that are nowhere are dropped by any
+        commute filter, with or without a center.
+    extent_km
+        Radius (km) of the query's own place around ``center`` (0 for a point).
     item_radius
         When true, the radius is each *item's* own ``radius_km`` attribute (offer -> profiles: each
         candidate's declared commute), instead of ``radius_km``.
@@ -76,6 +83,7 @@ class ItemFilter:
 
     center: tuple[float, float] | None = None
     radius_km: float | None = None
+    extent_km: float = 0.0
     item_radius: bool = False
     keep_unlocated: bool = True
     contract_types: frozenset[str] | None = None
@@ -86,12 +94,15 @@ class ItemFilter:
     def mask(self, attrs: dict[str, np.ndarray]) -> BoolArray:
         """Keep mask over rows whose attributes are given (each array of shape ``(m,)``)."""
         keep = np.ones(len(attrs["lat"]), dtype=bool)
+        if self.radius_km is not None or self.item_radius:
+            keep &= attrs["anywhere"] != 0  # NaN (not stated) compares unequal: kept
         if self.center is not None and (self.radius_km is not None or self.item_radius):
             lat, lon = attrs["lat"], attrs["lon"]
             located = ~np.isnan(lat)
             distance = haversine_km(self.center[0], self.center[1], lat, lon)
-            radius = attrs["radius_km"] if self.item_radius else self.radius_km
-            keep &= np.where(located, distance <= np.asarray(radius, dtype=np.float64), self.keep_unlocated)
+            radius = np.asarray(attrs["radius_km"] if self.item_radius else self.radius_km, dtype=np.float64)
+            reach = radius + self.extent_km + np.nan_to_num(attrs["extent_km"], nan=0.0)
+            keep &= np.where(located, distance <= reach, self.keep_unlocated)
         if self.contract_types is not None:
             keep &= np.isin(attrs["contract"], list(self.contract_types))
         if self.min_hours is not None:
@@ -103,12 +114,16 @@ class ItemFilter:
         return keep
 
 
-# Filter attributes: coordinates, the item's own radius (profiles), weekly hours (offers) or total
-# hours (trainings), contract code, start day (days since 1970-01-01: trainings).
+# Filter attributes: coordinates, the item's own radius (profiles), the extent of an approximate place
+# and whether it is anywhere (1: national), nowhere (0: abroad, unknown) or where its point is (NaN)
+# (offers), weekly hours (offers) or total hours (trainings), contract code, start day (days since
+# 1970-01-01: trainings).
 ATTRIBUTES: dict[str, Any] = {
     "lat": np.float64,
     "lon": np.float64,
     "radius_km": np.float64,
+    "extent_km": np.float64,
+    "anywhere": np.float64,
     "hours": np.float64,
     "contract": object,
     "start_day": np.float64,
@@ -187,6 +202,7 @@ class VectorIndex(BaseEstimator):
     _block_rows: dict[str, IntArray] | None
     _block_lats: dict[str, FloatMatrix]
     _max_radius: float
+    _max_extent: float
 
     def __init__(
         self,
@@ -233,6 +249,7 @@ class VectorIndex(BaseEstimator):
         self._block_rows = None
         self._block_lats = {}
         self._max_radius = 0.0
+        self._max_extent = 0.0
 
     def _fitted(self) -> bool:
         return hasattr(self, "alive_")
@@ -417,6 +434,8 @@ class VectorIndex(BaseEstimator):
             self._block_lats = {code: self.attrs_["lat"][rows] for code, rows in block_rows.items()}
             radii = self.attrs_["radius_km"][alive]
             self._max_radius = float(np.nanmax(radii)) if np.isfinite(radii).any() else 0.0
+            extents = self.attrs_["extent_km"][alive]
+            self._max_extent = float(np.nanmax(extents)) if np.isfinite(extents).any() else 0.0
             # set last: a concurrent search of a shared index sees either nothing cached or all of it
             self._block_rows = block_rows
         return self._block_rows
@@ -430,9 +449,10 @@ class VectorIndex(BaseEstimator):
         rows = self.block_rows[block]
         if item_filter is None or item_filter.center is None:
             return rows
-        reach = self._max_radius if item_filter.item_radius else item_filter.radius_km
-        if reach is None:
+        radius = self._max_radius if item_filter.item_radius else item_filter.radius_km
+        if radius is None:
             return rows
+        reach = radius + item_filter.extent_km + self._max_extent
         lats = self._block_lats[block]
         located = int(np.searchsorted(lats, np.inf, side="right"))  # NaN rows sit after the +inf bound
         band = float(reach) / (EARTH_RADIUS_KM * np.pi / 180.0) + 1e-6

@@ -20,7 +20,7 @@ from features.embeddings import EmbeddingTable, PairEmbeddings
 from features.pairs import PairFeatureBuilder, as_float
 from features.tables import MarketTables
 from matching.candidates import CandidateGenerator, load_generator, read_generator_info
-from matching.domain import Offer, Profile, Subscription
+from matching.domain import Offer, Profile, Subscription, accepted_contract_codes
 from matching.encoders import Encoder
 from matching.encoders.base import FloatMatrix
 from matching.index import data_fingerprint
@@ -285,7 +285,11 @@ def _hard_filters(
     subs = [by_id[s] for s in pool["subscription_id"]]
     contract = offers["contract_type"]
     excluded = np.array(
-        [c in {e.value for e in s.excluded_contract_types} for c, s in zip(contract, subs, strict=True)],
+        # excluding CDD excludes a CDD Tremplin (DDT) too, as declaring it accepts one
+        [
+            c in accepted_contract_codes(s.excluded_contract_types)
+            for c, s in zip(contract, subs, strict=True)
+        ],
         dtype=bool,
     )
     salary = as_float(offers["salary_max_monthly"])

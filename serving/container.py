@@ -13,7 +13,9 @@ from sqlalchemy import Engine, text
 
 from features.tables import MarketTables
 from matching.geo import Communes
+from matching.ingest import fit_rome_classifier
 from matching.referential import Referential
+from matching.rome_classifier import RomeClassifier
 from models import DEFAULT_MODEL_NAME
 from models.pipeline import RankingService
 from serving.security import RateLimiter, TokenService
@@ -83,6 +85,8 @@ class ServingContainer:
     _offers_mark: datetime | None = field(default=None, init=False)  # changes after it: not applied yet
     _applied: dict[str, str] = field(default_factory=dict, init=False)  # offer id -> content hash applied
     _base_version: str = field(default="", init=False)
+    _rome_classifier: RomeClassifier | None = field(default=None, init=False)
+    _classifier_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
         self.store = ServingStore(self.engine)
@@ -120,6 +124,15 @@ class ServingContainer:
                 self._checked_at = time.monotonic()
                 self._sync()
             return self._service
+
+    def rome_classifier(self) -> RomeClassifier:
+        """The ROME classifier that codes offers published without a ``romeCode``: fit on the first one
+        (about 2 s on the official ROME; its own lock, so requests that need no classifier never wait),
+        then kept for the process."""
+        with self._classifier_lock:
+            if self._rome_classifier is None:
+                self._rome_classifier = fit_rome_classifier(self.referential)
+            return self._rome_classifier
 
     def sync_offers(self) -> bool:
         """Apply to the loaded offer index what changed in the database since; ``False`` if that failed.

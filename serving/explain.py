@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from matching.domain import DEFAULT_COMMUTE_KM, Location, Offer, Profile, missing_skills
+from matching.domain import DEFAULT_COMMUTE_KM, Location, Offer, Precision, Profile, missing_skills
 from matching.geo import Communes, haversine_km
 from matching.referential import Referential, RomeRelation
 from serving.schemas import Explanation
@@ -45,11 +45,39 @@ def km_between(a: Location, b: Location) -> float | None:
     return float(haversine_km(a.lat, a.lon, b.lat, b.lon))
 
 
+def edge_km(home: Location, place: Location) -> float | None:
+    """How far ``place`` is from ``home`` for a commute: to its point, or to the edge of an
+    approximate place (its centroid's distance minus its extent, at least 0); ``None`` when either
+    has no coordinates. The candidate filter reads places the same way (:class:`matching.index.ItemFilter`)."""
+    km = km_between(home, place)
+    return None if km is None else max(0.0, km - place.extent_km)
+
+
+#: How an approximate place is told: "known to the département only".
+_APPROXIMATE = {
+    Precision.POSTAL_CODE: "lieu connu au code postal près",
+    Precision.DEPARTEMENT: "lieu connu au département près",
+    Precision.REGION: "lieu connu à la région près",
+}
+
+
 def commute_bucket(profile: Profile, offer: Offer) -> str:
-    km = km_between(profile.home, offer.location)
+    """The commute told relative to the person's own limit, and how precisely the place is known."""
+    place = offer.location
+    if place.anywhere:
+        return "offre nationale, sans lieu précis"
+    if place.precision is Precision.COUNTRY:
+        return "à l'étranger"
+    km = edge_km(profile.home, place)
     if km is None:
         return "distance inconnue"
     ratio = km / (profile.max_commute_km or DEFAULT_COMMUTE_KM)
+    approximate = _APPROXIMATE.get(place.precision) if place.precision is not None else None
+    if approximate is not None:
+        within = (
+            "peut-être dans le rayon de déplacement" if ratio <= 1.0 else "au-delà du rayon de déplacement"
+        )
+        return f"{approximate} : {within}"
     if ratio <= 0.5:
         return "moins de la moitié du rayon de déplacement"
     if ratio <= 1.0:

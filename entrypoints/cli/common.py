@@ -7,6 +7,7 @@ code 2, never a stack trace.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -95,6 +96,11 @@ def user_errors(func: F) -> F:
         except MatchingError as error:
             err_console.print(f"[bold red]error:[/] {error}")
             raise typer.Exit(code=2) from None
+        except BrokenPipeError:
+            # the reader stopped early (`... --json | head`): not an error; stdout goes to /dev/null so
+            # that flushing it at exit does not fail again (Python's documented recipe for SIGPIPE)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(code=0) from None
         except OSError as error:  # the machine's side (permissions, a full disk, a held lock): no traceback
             where = f" ({error.filename})" if error.filename else ""
             err_console.print(f"[bold red]error:[/] {error.strerror or error}{where}", markup=True)

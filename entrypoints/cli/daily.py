@@ -95,6 +95,8 @@ def daily(
         f"{summary.alerted:,} subscriptions alerted, {summary.alerts:,} alerts sent"
         + (" (alert run resumed)" if summary.resumed else "")
         + (f"; {done.counts.republished:,} reopened" if done.counts.republished else "")
-        + (f"; {done.counts.conflicts:,} left to another publisher" if done.counts.conflicts else ""),
+        + (f"; {done.counts.conflicts:,} left to another publisher" if done.counts.conflicts else "")
+        + (f"; {done.counts.older:,} older than stored" if done.counts.older else "")
+        + (f"; {done.report.superseded:,} superseded in the input" if done.report.superseded else ""),
         soft_wrap=True,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -23,7 +25,9 @@ from entrypoints.cli.common import (
     user_errors,
 )
 from eval.simulator.config import MarketConfig
+from matching.domain import Precision
 from matching.errors import MatchingError
+from matching.ingest import ROME_RESOLUTIONS
 from serving.batch.ingest import MAX_CLOSED_SHARE
 
 if TYPE_CHECKING:
@@ -103,6 +107,15 @@ def ingest_offers(
         ),
     ],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Parse and report without writing.")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="With --dry-run: print one JSON object per record with the fields as read (ROME code and "
+            "whether inferred, appellation, place with its precision and coordinates, contract, weekly "
+            "hours, monthly salary range, problems); the counts go to standard error.",
+        ),
+    ] = False,
     full: FullExtract = False,
     max_closed_share: MaxClosedShare = MAX_CLOSED_SHARE,
     rome_dir: RomeDir = None,
@@ -110,6 +123,11 @@ def ingest_offers(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Parse offers, report field-level problems, and upsert them (same id: update, not duplicate)."""
+    if as_json:
+        if not dry_run:
+            raise MatchingError("--json prints what the parser read without storing it: add --dry-run")
+        _print_normalised_offers(path, rome_dir=rome_dir, communes_file=communes_file)
+        return
     done = ingest_offer_files(
         path,
         full=full,
@@ -128,6 +146,7 @@ def ingest_offers(
             f"stored: {counts.inserted} inserted, {counts.updated} updated, {counts.unchanged} unchanged"
             + (f", {counts.republished} open again" if full else "")
             + (f", {counts.conflicts} left to another publisher (same id)" if counts.conflicts else "")
+            + (f", {counts.older} older than stored (kept the stored one)" if counts.older else "")
             + (f"; {closing}" if full else "")
         )
     elif full:
@@ -135,9 +154,32 @@ def ingest_offers(
             f"{closing}, of {done.open_before} open"
             + (" — a real run would refuse this extract (see --max-closed-share)" if done.refused else "")
         )
+    if report.superseded:
+        console.print(f"versions left for a newer one of the same id: {report.superseded}")
     console.print(f"parsed {report.parsed} rejected {report.rejected}")
     for (field, problem), count in sorted(report.rejections.items(), key=lambda kv: -kv[1]):
         console.print(f"  rejected {count}: {field}: {problem}")
+
+
+def _print_normalised_offers(path: Path, *, rome_dir: Path | None, communes_file: Path | None) -> None:
+    """One JSON line per record on standard output (:func:`matching.ingest.normalised.normalised`)."""
+    from matching.ingest import parse_offer, rome_classifier_for
+    from matching.ingest.normalised import normalised
+    from serving.batch.ingest import read_offer_files
+
+    records = read_offer_files(path)
+    referential = bootstrap.referential(rome_dir=rome_dir)
+    communes = bootstrap.communes(communes_file=communes_file)
+    classifier = rome_classifier_for(records, referential)
+    refused = 0
+    with _progress() as progress:
+        task = progress.add_task("parsing offers", total=len(records))
+        for raw in records:
+            result = parse_offer(raw, referential=referential, communes=communes, classifier=classifier)
+            refused += result.offer is None
+            sys.stdout.write(json.dumps(normalised(raw, result), ensure_ascii=False) + "\n")
+            progress.advance(task)
+    err_console.print(f"{len(records)} records read, {len(records) - refused} accepted, {refused} refused")
 
 
 def _print_ingest_report(report: Any) -> None:
@@ -149,10 +191,29 @@ def _print_ingest_report(report: Any) -> None:
             table.add_row(field, problem, str(count))
         console.print(table)
     console.print(
-        f"salary parsed {report.salary_parsed}/{report.salary_stated} stated ({report.rate(report.salary_parsed, report.salary_stated):.1%}); "
-        f"weekly hours parsed {report.hours_parsed}/{report.hours_stated} stated ({report.rate(report.hours_parsed, report.hours_stated):.1%}); "
+        f"salary parsed {report.coverage(report.salary_parsed, report.salary_stated, report.salary_unread)}; "
+        f"weekly hours parsed {report.coverage(report.hours_parsed, report.hours_stated, report.hours_unread)}; "
         f"geolocated {report.located}/{report.parsed}"
     )
+    if report.places:
+        # the order of matching.domain.Precision: from a point to nowhere
+        order = {str(p): k for k, p in enumerate(Precision)}
+        console.print(
+            "places: "
+            + ", ".join(
+                f"{count} {level}"
+                for level, count in sorted(report.places.items(), key=lambda kv: order.get(kv[0], 99))
+            )
+        )
+    if report.rome_resolutions:
+        console.print(
+            "ROME codes: "
+            + "; ".join(
+                f"{report.rome_resolutions[key]} {description}"
+                for key, description in ROME_RESOLUTIONS.items()
+                if report.rome_resolutions[key]
+            )
+        )
 
 
 # -- sample -------------------------------------------------------------------------------------------
@@ -277,13 +338,18 @@ def _keep_the_sample_world(folder: Path, version: str) -> None:
 def _anchor(offers_file: Path, ref: Referential, geo: Communes) -> MarketAnchor:
     """The anchor of a world on real offers: their (commune, ROME code) pairs (see ``eval.simulator.anchor``)."""
     from eval.simulator.anchor import anchor_from_offers
-    from matching.ingest import parse_offers, read_offer_records
+    from matching.ingest import parse_offers, read_offer_records, rome_classifier_for
 
     records = read_offer_records(offers_file)
+    classifier = rome_classifier_for(records, ref)  # codes the offers without a romeCode, if any
     with _progress() as progress:
         task = progress.add_task("reading the anchor offers", total=len(records))
         offers, _report = parse_offers(
-            records, referential=ref, communes=geo, on_record=lambda: progress.advance(task)
+            records,
+            referential=ref,
+            communes=geo,
+            classifier=classifier,
+            on_record=lambda: progress.advance(task),
         )
     if not offers:
         raise MatchingError(

@@ -203,10 +203,15 @@ def eval_rome(
 def geo_build_fallback(
     communes_file: Annotated[Path, typer.Option("--communes", help="La Poste commune base CSV.")],
     out: Annotated[Path, typer.Option(help="Output CSV.")] = Path("matching/geo_data/departements.csv"),
+    cog: Annotated[
+        Path | None,
+        typer.Option(help="INSEE COG commune CSV (v_commune), for each département's region."),
+    ] = None,
 ) -> None:
-    """Compute the built-in fallback (département centroids and a main commune each) from the La Poste base."""
-    from matching.geo import build_department_table, load_laposte, write_department_table
+    """Compute the built-in fallback (département centroids, extents, regions and a main commune each)
+    from the La Poste base."""
+    from matching.geo import build_department_table, load_laposte, read_cog_regions, write_department_table
 
-    rows = build_department_table(load_laposte(communes_file))
+    rows = build_department_table(load_laposte(communes_file), read_cog_regions(cog) if cog else None)
     write_department_table(rows, out)
     console.print(f"{len(rows)} départements written to {out}")

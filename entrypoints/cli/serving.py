@@ -322,8 +322,10 @@ def eval_served(
         f"alerts: {figures['offers_alerted']:,.0f} offers of {source!r} alerted to "
         f"{figures['jobseekers_alerted']:,.0f} jobseekers ({figures['alerts']:,.0f} of the "
         f"{figures['alerts_all_sources']:,.0f} alerts in the database); "
-        f"{figures['alerts_unlocated']:,.0f} of them for offers without coordinates (only a "
-        "département, a region or 'France': their distance to the person is not checked)",
+        f"{figures['alerts_unlocated']:,.0f} of them for national offers (no place: anyone's commute), "
+        f"{figures['alerts_approximate']:,.0f} for offers placed at a département, region or postal code "
+        f"(the commute reaching its edge), {figures['alerts_nowhere']:,.0f} for offers abroad or of an "
+        "unknown place",
         soft_wrap=True,
     )
     for example in alerts.examples:

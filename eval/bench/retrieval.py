@@ -22,7 +22,7 @@ from matching.candidates import CandidateGenerator
 from matching.encoders import Encoder, SentenceTransformerEncoder, USEEncoder
 from matching.encoders.e5_builder import build_e5_model
 from matching.geo import Communes
-from matching.ingest import parse_offers, read_offer_records
+from matching.ingest import parse_offers, read_offer_records, rome_classifier_for
 from matching.referential import Referential
 from matching.views import clean_title, offer_view, profile_view
 
@@ -81,7 +81,9 @@ def retrieval_bench(
     results: dict[str, Any] = {"cores": os.cpu_count()}
     folder = build_e5_model(model_dir)
     if speed:
-        real, _ = parse_offers(read_offer_records(offers_file), referential=referential)
+        records = read_offer_records(offers_file)
+        classifier = rome_classifier_for(records, referential)
+        real, _ = parse_offers(records, referential=referential, classifier=classifier)
         # documents: full ROME-aware offer views; queries: cleaned titles, as a jobseeker types them
         docs = [offer_view(o, referential) for o in real[:512]]
         titles = [clean_title(o.title) for o in real[:1024]]

@@ -7,22 +7,32 @@ Parsers take records and return domain objects; reading files is limited to
 
 from matching.ingest.files import read_offer_records
 from matching.ingest.ft_offers import (
+    MIN_INFERRED_ROME_CONFIDENCE,
+    ROME_RESOLUTIONS,
     IngestReport,
     OfferParse,
+    fit_rome_classifier,
+    lacks_rome_code,
     parse_experience,
     parse_offer,
     parse_offers,
     parse_salary,
     parse_weekly_hours,
+    rome_classifier_for,
 )
 
 __all__ = [
+    "MIN_INFERRED_ROME_CONFIDENCE",
+    "ROME_RESOLUTIONS",
     "IngestReport",
     "OfferParse",
+    "fit_rome_classifier",
+    "lacks_rome_code",
     "parse_experience",
     "parse_offer",
     "parse_offers",
     "parse_salary",
     "parse_weekly_hours",
     "read_offer_records",
+    "rome_classifier_for",
 ]

@@ -9,6 +9,12 @@ source and are never closed by an extract, and an offer withdrawn through the AP
 one. A truncated download would look like a day of mass closures: an extract that would close more
 than ``max_closed_share`` of the open France Travail offers is refused before anything is written.
 
+Files may come out of order (a day run again, an older folder ingested late): a version of an offer
+never replaces a newer one (``dateActualisation``), in the input (:func:`matching.ingest.parse_offers`)
+or stored (:meth:`~serving.storage.repository.SqlRepository.upsert_offers`). An extract listing an
+older version than the stored one is older than that version: it still counts as listing the offer
+(not closed), but does not reopen one a later extract closed.
+
 The parse, the upsert and the closure are separate transactions; each is idempotent, so an interrupted
 ingest run again on the same input ends in the same state.
 """
@@ -23,7 +29,7 @@ from typing import Any
 from matching.domain import FRANCE_TRAVAIL
 from matching.errors import IngestError, MatchingError
 from matching.geo import Communes
-from matching.ingest import IngestReport, parse_offers, read_offer_records
+from matching.ingest import IngestReport, parse_offers, read_offer_records, rome_classifier_for
 from matching.referential import Referential
 from serving.storage.repository import SqlRepository, UpsertCounts
 
@@ -89,7 +95,8 @@ class OfferIngest:
     Attributes
     ----------
     counts
-        Offers inserted, updated, unchanged, republished, and ids left to another source.
+        Offers inserted, updated, unchanged, republished, ids left to another source, and versions
+        older than the stored ones (the stored ones kept).
     report
         The parser's report: offers kept, fields dropped or corrected, records refused.
     closed
@@ -127,7 +134,9 @@ def ingest_offers(
     repository
         Where the offers are stored (its schema up to date).
     referential, communes
-        For the parser: ROME codes checked and appellations resolved, places geocoded.
+        For the parser: ROME codes checked and settled against the appellations, records without a
+        ``romeCode`` coded by the ROME classifier (:func:`matching.ingest.rome_classifier_for`), places
+        geocoded.
     full
         The records are France Travail's full extract of open offers (see the module's docstring).
     max_closed_share
@@ -149,7 +158,11 @@ def ingest_offers(
         A full extract closing more than ``max_closed_share`` of the open offers (nothing written;
         a dry run reports it in ``refused`` instead).
     """
-    offers, report = parse_offers(records, referential=referential, communes=communes, on_record=on_record)
+    # fit once for the run, and only when a record lacks a romeCode (about 2 s on the official ROME)
+    classifier = rome_classifier_for(records, referential)
+    offers, report = parse_offers(
+        records, referential=referential, communes=communes, classifier=classifier, on_record=on_record
+    )
     closed = open_before = 0
     too_many = False
     if full:

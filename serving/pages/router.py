@@ -16,7 +16,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from matching.domain import RefusalReason
+from matching.domain import RefusalReason, contract_label
 from serving.deps import ContainerDep
 from serving.schemas import FeedbackIn, SubscriptionUpdate
 from serving.security import AuthError, Principal, Role
@@ -27,6 +27,7 @@ from serving.services.subscriptions import edit_subscription, subscription_of
 
 router = APIRouter(prefix="/pages", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.filters["contrat"] = contract_label  # "DDT" is shown as "CDD Tremplin"
 COOKIE = "matching_token"
 HOME = {Role.JOBSEEKER: "/pages/mes-alertes", Role.COUNSELLOR: "/pages/offres", Role.ADMIN: "/pages/modele"}
 REASON_LABELS = {

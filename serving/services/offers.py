@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from matching.domain import Offer
-from matching.ingest import parse_offer
+from matching.ingest import lacks_rome_code, parse_offer
 from serving.container import ServingContainer
 from serving.schemas import FieldProblem, OfferPublishedOut, OfferWithdrawnOut
 from serving.security import Principal, Role
@@ -63,7 +63,9 @@ def publish_offer(
     ------
     Invalid
         The record's id differs from the path's, or a field the engine cannot work without is
-        unusable (id, title, ROME code, creation date): the problems per field.
+        unusable (id, title, ROME code, creation date): the problems per field. A missing ROME code
+        is inferred from the title by the ROME classifier, and refused only below its confidence floor
+        (:data:`matching.ingest.MIN_INFERRED_ROME_CONFIDENCE`).
     Forbidden
         A partner replaces an offer someone else published.
     """
@@ -71,7 +73,11 @@ def publish_offer(
     if isinstance(body_id, str) and body_id.strip() and body_id.strip() != offer_id:
         message = f"the body's id {body_id.strip()!r} is not the path's {offer_id!r}"
         raise Invalid(message, problems=[_problem("body", "id", message)])
-    parsed = parse_offer(record, referential=container.referential, communes=container.communes)
+    # an offer without a romeCode is coded by the ROME classifier (fit once, on the first such offer)
+    classifier = container.rome_classifier() if lacks_rome_code(record) else None
+    parsed = parse_offer(
+        record, referential=container.referential, communes=container.communes, classifier=classifier
+    )
     if parsed.offer is None:
         raise Invalid(
             "unusable offer",
@@ -80,7 +86,8 @@ def publish_offer(
     _forbid_unless_publisher(principal, container.repository.get_offer(offer_id, withdrawn=True))
     offer = parsed.offer.model_copy(update={"source": source_of(principal)})
     # the caller may act on this id (checked above): it replaces whatever was stored, from any source
-    counts = container.repository.upsert_offers([offer], republish="any", take_over=True)
+    # and of any date (a PUT says what the offer is now, even with a stale or no dateActualisation)
+    counts = container.repository.upsert_offers([offer], republish="any", take_over=True, keep_newer=False)
     live = container.sync_offers()
     # published again (even with the same content) is a change for the caller
     status = (

@@ -1,7 +1,9 @@
 """Repository: the one place that turns domain objects into rows and back.
 
 Writes are idempotent: offers are keyed by id and carry a content hash, so re-ingesting the same file
-updates nothing, and a changed offer is updated in place, never duplicated.
+updates nothing, and a changed offer is updated in place, never duplicated. They are order-independent:
+a version of an offer older than the stored one (``updated_at``) changes nothing, so files ingested out
+of order end in the state of the newest versions.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from matching.domain import (
     RomeSource,
     Subscription,
     Training,
+    older_version,
 )
 from matching.frames import PLACE_COLUMNS, place_columns, place_from_columns
 from serving.storage.db import write_session
@@ -65,6 +68,7 @@ class UpsertCounts:
     unchanged: int = 0
     republished: int = 0  # withdrawn offers published again (counted in the three above too)
     conflicts: int = 0  # ids stored with another source, left as they were (not counted above)
+    older: int = 0  # versions older than the stored one, the stored one kept (not counted above)
 
 
 @dataclass(frozen=True)
@@ -240,6 +244,7 @@ class SqlRepository:
         *,
         republish: Literal["none", "closed", "any"] = "none",
         take_over: bool = False,
+        keep_newer: bool = True,
         now: datetime | None = None,
     ) -> UpsertCounts:
         """Insert new offers, update changed ones, leave identical ones untouched (one transaction).
@@ -247,7 +252,7 @@ class SqlRepository:
         Parameters
         ----------
         offers
-            The offers; an id already stored with the same content is left as it is.
+            The offers, one per id; an id already stored with the same content is left as it is.
         republish
             Which withdrawn offers among them are published again: ``none`` (a file re-ingested),
             ``closed`` (those a full extract had closed: the next full extract lists them again) or
@@ -256,6 +261,13 @@ class SqlRepository:
             Replace offers stored with another ``source`` (an explicit ``PUT``, authorised by the
             caller); otherwise they are left as they are and counted in ``conflicts`` (an id France
             Travail reuses never overwrites a partner's offer, nor the reverse).
+        keep_newer
+            Leave a stored offer whose ``updated_at`` is later than the given version's (see
+            :func:`matching.domain.older_version`) as it is, and count it in ``older``: content,
+            reception time and withdrawal alike. An older version is an extract taken before the
+            stored version was, so it says nothing of the offer now, not even that it is open: a
+            full extract that lists it does not reopen the offer (nor close it: it is listed).
+            ``False`` for an explicit ``PUT``, the publisher's word on its offer whatever its date.
         now
             The moment stored as ``received_at`` of new, changed and republished offers (default: the
             moment of the commit, so that a reader never sees a row stamped before an earlier commit).
@@ -263,27 +275,44 @@ class SqlRepository:
         Returns
         -------
         UpsertCounts
-            Inserted, updated and unchanged offers, how many were republished, and conflicts.
+            Inserted, updated and unchanged offers, how many were republished, conflicts, and
+            versions older than the stored ones.
         """
         received = now or datetime.now(UTC)
-        inserted = updated = unchanged = republished = conflicts = 0
+        inserted = updated = unchanged = republished = conflicts = older = 0
         touched: list[str] = []
+        # by id: two upserts lock the rows they share in the same order (PostgreSQL), never a deadlock
+        by_id = sorted(offers, key=lambda o: o.id)
         with write_session(self.engine) as session:
-            for batch in batches(offers):
+            for batch in batches(by_id):
                 rows = [offer_to_row(o) for o in batch]
+                # locked until the commit: a concurrent upsert of a newer version waits, then reads it
                 known = {
-                    key: (content_hash, withdrawn_by, source)
-                    for key, content_hash, withdrawn_by, source in session.execute(
+                    row.id: row
+                    for row in session.execute(
                         select(
-                            OfferRow.id, OfferRow.content_hash, OfferRow.withdrawn_by, OfferRow.source
-                        ).where(OfferRow.id.in_([r["id"] for r in rows]))
+                            OfferRow.id,
+                            OfferRow.content_hash,
+                            OfferRow.withdrawn_by,
+                            OfferRow.source,
+                            OfferRow.updated_at,
+                        )
+                        .where(OfferRow.id.in_([r["id"] for r in rows]))
+                        .order_by(OfferRow.id)
+                        .with_for_update()
                     )
                 }
                 new = [r for r in rows if r["id"] not in known]
-                foreign = {r["id"] for r in rows if r["id"] in known and known[r["id"]][2] != r["source"]}
-                stored = [r for r in rows if r["id"] in known and (take_over or r["id"] not in foreign)]
-                edited = {r["id"] for r in stored if known[r["id"]][0] != r["content_hash"]}
-                back = {r["id"] for r in stored if _republished(known[r["id"]][1], republish)}
+                foreign = {r["id"] for r in rows if r["id"] in known and known[r["id"]].source != r["source"]}
+                ours = [r for r in rows if r["id"] in known and (take_over or r["id"] not in foreign)]
+                stale = {
+                    r["id"]
+                    for r in ours
+                    if keep_newer and older_version(r["updated_at"], known[r["id"]].updated_at)
+                }
+                stored = [r for r in ours if r["id"] not in stale]
+                edited = {r["id"] for r in stored if known[r["id"]].content_hash != r["content_hash"]}
+                back = {r["id"] for r in stored if _republished(known[r["id"]].withdrawn_by, republish)}
                 if new:
                     session.execute(insert(OfferRow), [{**r, "received_at": received} for r in new])
                 if edited | back:
@@ -304,13 +333,14 @@ class SqlRepository:
                 unchanged += len(stored) - len(edited)
                 republished += len(back)
                 conflicts += 0 if take_over else len(foreign)
+                older += len(stale)
             if now is None and touched:
                 # stamped again as the transaction ends: a long ingest must not commit rows stamped
                 # before a shorter write that committed meanwhile (readers follow the latest stamp)
                 stamp = datetime.now(UTC)
                 for chunk in batches(touched):
                     session.execute(update(OfferRow).where(OfferRow.id.in_(chunk)).values(received_at=stamp))
-        return UpsertCounts(inserted, updated, unchanged, republished, conflicts)
+        return UpsertCounts(inserted, updated, unchanged, republished, conflicts, older)
 
     def get_offer(self, offer_id: str, *, withdrawn: bool = False) -> Offer | None:
         """The stored offer; a withdrawn one only when ``withdrawn`` is true (it is gone for the API)."""

@@ -144,3 +144,51 @@ def test_commands_follow_the_encoder_of_the_published_indexes(
     (legacy / GENERATOR_FILE).write_text(json.dumps({"info": {"version": "v0"}}))  # recorded nothing
     assert encoder_choice(defaults, index_dir=legacy) == EncoderChoice("e5")
     assert EncoderChoice.from_info(built.info()) == built
+
+
+def test_a_dry_run_prints_each_offer_as_read(ft_cases: Path, rome_dir: Path, communes_file: Path) -> None:
+    """``ingest offers --dry-run --json``: one JSON object per record on standard output, with the
+    normalised fields anyone can check against the source, and nothing stored."""
+    import json
+
+    result = runner.invoke(
+        app,
+        [
+            "ingest",
+            "offers",
+            str(ft_cases / "02-lieu-departement-only.json"),
+            "--dry-run",
+            "--json",
+            "--rome-dir",
+            str(rome_dir),
+            "--communes",
+            str(communes_file),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    read = {
+        r["id"]: r for r in (json.loads(line) for line in result.stdout.splitlines() if line.startswith("{"))
+    }
+    assert set(read) == {"BH02A", "BH02B", "BH02C", "BH02D"}
+    assert read["BH02A"]["place"]["precision"] == "departement" and read["BH02A"]["place"]["area"] == "49"
+    assert read["BH02C"]["place"] == {
+        "precision": "national",
+        "insee": None,
+        "label": "France",
+        "area": None,
+        "lat": None,
+        "lon": None,
+        "extent_km": 0.0,
+    }
+    assert read["BH02D"]["rome"] == {
+        "code": "I1401",
+        "source": "offre",
+        "inferred": False,
+        "stated_code": None,
+        "confidence": None,
+    }
+    assert (read["BH02D"]["weekly_hours"], read["BH02D"]["contract"]) == (35.0, "CDI")
+    refused = runner.invoke(
+        app, ["ingest", "offers", str(ft_cases / "02-lieu-departement-only.json"), "--json"]
+    )
+    assert refused.exit_code == 2 and "--dry-run" in refused.output and "Traceback" not in refused.output

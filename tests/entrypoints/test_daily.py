@@ -111,6 +111,7 @@ def test_daily_twice_on_the_same_file_sends_nothing_the_second_time(
             )
         )
     assert figures["alerts"]["alerts_unlocated"] == unlocated
+    assert figures["alerts"]["alerts_nowhere"] == 0  # abroad or unknown places are alerted to no one
     # a measurement serves nobody: nothing logged, so no counsellor's next list is rotated by it
     with make_engine(url).connect() as connection:
         logged = connection.scalar(text("SELECT count(*) FROM recommendation_log WHERE kind = 'sourcing'"))

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -275,3 +276,227 @@ def test_inclusive_title_marks_resolve_like_hf(ft_cases: Path, rome_dir: Path) -
         assert referential.find_appellations(clean_title(title)), title  # an offer's appellation
         assert resolve_job_title(title, referential) == resolve_job_title(ref, referential)  # a declaration
         assert classifier.classify(title, k=1) == classifier.classify(ref, k=1), title  # `rome classify`
+
+
+def test_unlocated_is_not_national(ft_cases: Path, real_communes: Any, real_referential: Any) -> None:
+    """Case 02: a workplace given by its département (or region) is placed there with an approximate
+    precision and alerted only to people whose commute reaches it; only "France" is national, and a
+    foreign or unknown place is alerted to no one."""
+    from matching.candidates import CandidateGenerator
+    from matching.domain import Location, Precision, Profile
+    from matching.encoders import HashingEncoder
+
+    offers = {
+        o.id: o
+        for o in parse_offers(
+            read_offer_records(ft_cases / "02-lieu-departement-only.json"), communes=real_communes
+        )[0]
+    }
+    maine_et_loire, sarthe, france, angers = (
+        offers[k].location for k in ("BH02A", "BH02B", "BH02C", "BH02D")
+    )
+    assert (maine_et_loire.precision, maine_et_loire.area, sarthe.area) == (Precision.DEPARTEMENT, "49", "72")
+    assert 30 < maine_et_loire.extent_km < 70 and abs(maine_et_loire.lat - 47.4) < 0.2  # its centroid
+    assert (france.precision, france.anywhere, france.has_coordinates) == (Precision.NATIONAL, True, False)
+    assert (angers.precision, angers.insee, angers.anywhere) == (Precision.COMMUNE, "49007", None)
+    # the other kinds of place: a region, abroad, nothing usable
+    base = json.loads((ft_cases / "02-lieu-departement-only.json").read_text())[0]
+    others = {
+        label: parse_offer(
+            {**base, "id": label[:8] or "nowhere", "lieuTravail": {"libelle": label}}, communes=real_communes
+        )
+        for label in ("Hauts-de-France", "Luxembourg (Frontalier)", "")
+    }
+    region, abroad, unknown = (p.offer.location for p in others.values() if p.offer is not None)
+    assert (region.precision, region.area, abroad.precision, unknown.precision) == (
+        Precision.REGION,
+        "32",
+        Precision.COUNTRY,
+        Precision.UNKNOWN,
+    )
+    extra = [p.offer for p in others.values() if p.offer is not None]
+    generator = CandidateGenerator(referential=real_referential, encoder=HashingEncoder()).index_offers(
+        [*offers.values(), *extra]
+    )
+
+    def alerted(home: tuple[float, float]) -> set[str]:
+        person = Profile(
+            id="p", rome_codes=("I1401",), home=Location(lat=home[0], lon=home[1]), max_commute_km=20
+        )
+        return set(generator.recommend_offers(person, k=20)[0])
+
+    assert alerted((47.47, -0.55)) == {"BH02A", "BH02C", "BH02D"}  # Angers: its département, France, the town
+    assert alerted((43.30, 5.37)) == {"BH02C"}  # Marseille: only the national offer
+    assert alerted((50.63, 3.06)) == {"BH02C", "Hauts-de"}  # Lille: the national offer and its region
+    # a counsellor sourcing for the département-only offer reaches people by the département's edge
+    assert maine_et_loire.extent_km > 0
+
+
+def test_the_commune_base_is_checked_against_its_territories(real_communes: Any) -> None:
+    """The real La Poste base puts Saint-Barthélemy and Saint-Martin at Saint-Pierre-et-Miquelon's
+    point (3,000 km away) and 44 communes of French Polynesia west of it: corrected on load, warned."""
+    from matching.geo import territories
+
+    corrected = dict(real_communes.corrections)
+    assert {"97701", "97801"} <= set(corrected) and sum(c.startswith("987") for c in corrected) >= 44
+    for code, territory in (("97701", "977"), ("97801", "978"), ("98721", "987"), ("97502", "975")):
+        assert territories()[territory].contains(*real_communes.coords(code)), code
+    assert not any(code.startswith(("75", "13", "69")) for code in corrected)  # good points kept
+
+
+def test_an_unknown_commune_is_placed_at_its_departement(real_communes: Any) -> None:
+    record = {
+        "id": "X1",
+        "intitule": "Cariste (H/F)",
+        "romeCode": "N1101",
+        "dateCreation": "2025-03-10T09:00:00.000Z",
+        "lieuTravail": {"libelle": "49 - ANGERS"},
+    }
+    by_name = parse_offer(record, communes=real_communes)
+    assert by_name.offer is not None and by_name.offer.location.insee == "49007"  # found by its name
+    record["lieuTravail"] = {"libelle": "49 - Ailleurs", "commune": "49999"}
+    unknown = parse_offer(record, communes=real_communes)
+    assert unknown.offer is not None
+    assert (unknown.offer.location.precision, unknown.offer.location.area) == ("departement", "49")
+    assert ("lieuTravail.commune", "unknown INSEE code, placed at its département") in {
+        (w.field, w.problem) for w in unknown.warnings
+    }
+
+
+# -- ROME coding: appellations moved to sub-fiches (case 13), offers without a romeCode (case 16) --------
+@pytest.fixture(scope="module")
+def rome_classifier(real_referential: Any) -> Any:
+    from matching.ingest import fit_rome_classifier
+
+    return fit_rome_classifier(real_referential)
+
+
+def test_an_appellation_of_a_subfiche_files_the_offer_under_it(ft_cases: Path, real_referential: Any) -> None:
+    """Case 13: ROME 4.0 moved appellations to sub-fiches; an offer keeps the parent's code."""
+    from matching.domain import RomeSource
+    from matching.views import offer_view
+
+    offers, report = parse_offers(
+        read_offer_records(ft_cases / "13-appellation-moved-to-subfiche.json"), referential=real_referential
+    )
+    filed = {o.id: (o.rome_code, o.rome_source, o.stated_rome_code) for o in offers}
+    assert filed == {
+        "BH13A": ("M1419", RomeSource.SUBFICHE, "M1403"),  # "Data analyst": M1419, under M1403
+        "BH13B": ("M1894", RomeSource.SUBFICHE, "M1801"),  # bases de données: M1894, under M1801
+        "BH13C": ("K2319", RomeSource.SUBFICHE, "K2305"),  # "applicateur/Technicienne": no spaces
+    }
+    for offer in offers:  # the appellation found is the one of the fiche the offer is filed under
+        assert offer.appellation_code is not None
+        assert real_referential.fiche_of_appellation(offer.appellation_code).code == offer.rome_code
+    assert report.rome_resolutions == {RomeSource.SUBFICHE: 3}
+    # what the encoder reads is the sub-fiche's: its label and core skills, not the parent's
+    data_analyst = next(o for o in offers if o.id == "BH13A")
+    view = offer_view(data_analyst, real_referential)
+    core = [real_referential.skills[c].label for c in real_referential.skills_of("M1419").core]
+    assert core and core[0] in view
+    assert real_referential.fiches["M1403"].label not in view
+
+
+@pytest.mark.parametrize(
+    ("rome_code", "label", "appellation_fiche"),
+    [
+        ("M1811", "Architecte de bases de données", "M1868"),  # a sibling sub-fiche (36 real offers)
+        ("K2305", "Data analyst", "M1419"),  # another domain altogether
+        ("M1419", "Chargé / Chargée d'études socio-économiques", "M1403"),  # the stated code's parent
+    ],
+)
+def test_an_appellation_of_an_unrelated_fiche_is_flagged_and_not_used(
+    ft_cases: Path, real_referential: Any, rome_code: str, label: str, appellation_fiche: str
+) -> None:
+    from matching.domain import RomeSource
+    from matching.views import offer_view
+
+    assert {a.fiche_code for a in real_referential.find_appellations(label)} == {appellation_fiche}
+    record = json.loads((ft_cases / "13-appellation-moved-to-subfiche.json").read_text())[0]
+    record = {**record, "intitule": "Poste en CDI (H/F)", "romeCode": rome_code, "appellationlibelle": label}
+    parsed = parse_offer(record, referential=real_referential)
+    offer = parsed.offer
+    assert offer is not None
+    assert (offer.rome_code, offer.rome_source, offer.stated_rome_code) == (
+        rome_code,
+        RomeSource.CONFLICT,
+        rome_code,
+    )
+    # one fiche filed: the other fiche's appellation code is not kept, the source's label is
+    assert (offer.appellation_code, offer.appellation_label) == (None, label)
+    assert [(w.field, w.problem.split(",")[0]) for w in parsed.warnings] == [
+        ("appellationlibelle", "of a ROME fiche unrelated to romeCode")
+    ]
+    assert parsed.rome_resolution == RomeSource.CONFLICT
+    view = offer_view(offer, real_referential)
+    assert real_referential.fiches[rome_code].label in view
+    assert real_referential.fiches[appellation_fiche].label not in view
+
+
+def test_the_real_offers_rome_resolutions(offers_file: Path, real_referential: Any) -> None:
+    """Case 13's kind on the 3,589 real offers: 17 % name an appellation of another fiche."""
+    from matching.domain import RomeSource
+    from matching.ingest.ft_offers import NO_APPELLATION_FOUND
+
+    offers, report = parse_offers(read_offer_records(offers_file), referential=real_referential)
+    assert report.rome_resolutions == {
+        RomeSource.STATED: 2891,
+        RomeSource.SUBFICHE: 584,
+        RomeSource.CONFLICT: 52,
+        NO_APPELLATION_FOUND: 62,
+    }
+    for offer in offers:
+        if offer.appellation_code is not None:  # never an appellation of another fiche than the offer's
+            assert real_referential.fiche_of_appellation(offer.appellation_code).code == offer.rome_code
+        if offer.rome_source is RomeSource.SUBFICHE:
+            assert real_referential.fiches[offer.rome_code].parent_code == offer.stated_rome_code
+
+
+def test_an_offer_without_rome_code_is_coded_by_the_classifier(
+    ft_cases: Path, real_referential: Any, rome_classifier: Any
+) -> None:
+    """Case 16: accepted, coded by the ROME classifier with its confidence, flagged as inferred."""
+    from matching.domain import RomeSource
+    from matching.ingest import MIN_INFERRED_ROME_CONFIDENCE, rome_classifier_for
+
+    records = read_offer_records(ft_cases / "16-no-rome-code.json")
+    assert rome_classifier_for(records, real_referential) is not None  # fit when a code is missing
+    offers, report = parse_offers(records, referential=real_referential, classifier=rome_classifier)
+    assert report.parsed == 2 and report.rome_resolutions == {RomeSource.INFERRED: 2}
+    coded = {o.id: (o.rome_code, o.rome_source, o.stated_rome_code) for o in offers}
+    assert coded == {
+        "NR01": ("J1501", RomeSource.INFERRED, None),  # Aide-soignant
+        "NR02": ("D1106", RomeSource.INFERRED, None),  # Vendeur en boulangerie-pâtisserie
+    }
+    for offer in offers:
+        assert offer.rome_confidence is not None
+        assert MIN_INFERRED_ROME_CONFIDENCE <= offer.rome_confidence <= 1
+    assert report.warnings == {("romeCode", "missing, inferred by the ROME classifier"): 2}
+    # without a classifier such an offer is refused, as before
+    assert parse_offers(records, referential=real_referential)[1].rejections == {("romeCode", "missing"): 2}
+
+
+def test_an_inferred_code_below_the_floor_is_refused(
+    ft_cases: Path, real_referential: Any, rome_classifier: Any
+) -> None:
+    from matching.ingest import MIN_INFERRED_ROME_CONFIDENCE
+
+    record = read_offer_records(ft_cases / "16-no-rome-code.json")[0]
+    vague = {**record, "intitule": "Poste à pourvoir (H/F)"}  # names no job
+    assert rome_classifier.classify("Poste à pourvoir (H/F)", k=1)[0][1] < MIN_INFERRED_ROME_CONFIDENCE
+    refused = parse_offer(vague, referential=real_referential, classifier=rome_classifier)
+    assert refused.offer is None
+    assert [(r.field, r.problem.split(",")[0]) for r in refused.rejections] == [("romeCode", "missing")]
+    assert "not confident enough" in refused.rejections[0].problem
+    # an appellation label in ROME's short form is read through its long label: an exact hit
+    short = {**vague, "appellationlibelle": "Administratreur(trice) système & réseaux information et com"}
+    kept = parse_offer(short, referential=real_referential, classifier=rome_classifier).offer
+    assert kept is not None and kept.rome_code == "M1801" and kept.appellation_code is not None
+
+
+def test_no_classifier_is_fit_when_every_offer_has_a_code(ft_cases: Path, real_referential: Any) -> None:
+    from matching.ingest import rome_classifier_for
+
+    records = read_offer_records(ft_cases / "13-appellation-moved-to-subfiche.json")
+    assert rome_classifier_for(records, real_referential) is None
+    assert rome_classifier_for(read_offer_records(ft_cases / "16-no-rome-code.json"), None) is None

@@ -143,3 +143,31 @@ def test_corrupted_or_mismatched_index_refused(tmp_path: Path) -> None:
     (folder / "manifest.json").write_text("{")
     with pytest.raises(IndexIntegrityError, match="JSON"):
         load_index(folder)
+
+
+def test_approximate_places_are_reached_by_their_edge_against_brute_force() -> None:
+    """A département-placed item is kept when the commute reaches its edge (distance to its centroid
+    minus its extent), however far its centroid; an unlocated item only when it is anywhere (national)
+    or not stated, never when it is nowhere (abroad, unknown). The latitude band that prunes rows must
+    widen by the largest extent: checked against a brute-force scan of every row."""
+    rng = np.random.default_rng(4)
+    n = 3000
+    lat, lon = rng.uniform(42.0, 50.0, n), rng.uniform(-2.0, 7.0, n)
+    unlocated = rng.random(n) < 0.2
+    lat[unlocated], lon[unlocated] = np.nan, np.nan
+    extent = np.where(~unlocated & (rng.random(n) < 0.3), rng.uniform(20.0, 250.0, n), 0.0)
+    anywhere = np.where(unlocated, rng.choice([0.0, 1.0, np.nan], n), np.nan)
+    ids = [f"o{i}" for i in range(n)]
+    vectors = rng.normal(size=(n, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = VectorIndex(dim=8, encoder="test")
+    index.add(
+        ids, vectors, [["A1203"]] * n, {"lat": lat, "lon": lon, "extent_km": extent, "anywhere": anywhere}
+    )
+    for center, radius, own_extent in (((46.0, 2.5), 40.0, 0.0), ((43.3, 5.4), 10.0, 45.0)):
+        item_filter = ItemFilter(center=center, radius_km=radius, extent_km=own_extent)
+        found, _ = index.search_blocks(vectors[0], ["A1203"], n, item_filter)
+        km = haversine_km(center[0], center[1], lat, lon)
+        expected = np.where(unlocated, anywhere != 0, km <= radius + own_extent + extent)
+        assert set(found) == {ids[i] for i in np.flatnonzero(expected)}
+        assert any(km[i] > radius + 100 for i in np.flatnonzero(expected & ~unlocated))  # far centroids

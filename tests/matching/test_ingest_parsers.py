@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matching.domain import ContractType, ExperienceRequirement
-from matching.ingest import parse_experience, parse_offer, parse_salary, parse_weekly_hours
+from matching.ingest import parse_experience, parse_offer, parse_offers, parse_salary, parse_weekly_hours
 from matching.ingest.ft_offers import FieldProblem
 
 
@@ -133,6 +133,29 @@ def test_rejections_name_the_field(overrides: dict[str, Any], field: str) -> Non
     result = parse_offer(_offer(**overrides))
     assert result.offer is None
     assert field in {r.field for r in result.rejections}
+
+
+@given(order=st.permutations(range(4)))
+def test_a_repeated_id_keeps_its_newest_version_whatever_the_order(order: list[int]) -> None:
+    versions = [
+        _offer(intitule="sans date"),  # no dateActualisation: older than any dated version
+        _offer(intitule="janvier", dateActualisation="2025-01-10T08:00:00Z"),
+        _offer(intitule="mars", dateActualisation="2025-03-10T08:00:00"),  # no zone: read as UTC
+        _offer(intitule="février", dateActualisation="2025-02-10T08:00:00.000Z"),
+    ]
+    offers, report = parse_offers([versions[i] for i in order])
+    assert [o.title for o in offers] == ["mars"]
+    assert (report.parsed, report.superseded) == (4, 3)
+
+
+def test_a_repeated_id_on_the_same_date_keeps_the_later_record() -> None:
+    first, second = (_offer(intitule=title, dateActualisation="2025-01-10T08:00:00Z") for title in "AB")
+    assert [o.title for o in parse_offers([first, second])[0]] == ["B"]
+    assert [o.title for o in parse_offers([second, first])[0]] == ["A"]
+    # a refused record, however recent, never replaces a parsed version of its id
+    refused = _offer(romeCode="XX", dateActualisation="2025-06-01T00:00:00Z")
+    offers, report = parse_offers([first, refused])
+    assert [o.title for o in offers] == ["A"] and report.superseded == 0
 
 
 def test_unknown_rome_code_rejected_with_referential(builtin) -> None:  # type: ignore[no-untyped-def]

@@ -23,7 +23,13 @@ from matching.ingest import (
     parse_weekly_hours,
     read_offer_records,
 )
-from matching.ingest.ft_offers import PLAUSIBLE_MONTHLY_SALARY, PLAUSIBLE_WEEKLY_HOURS, FieldProblem
+from matching.ingest.ft_offers import (
+    FULL_TIME_WEEKLY_HOURS,
+    PLAUSIBLE_MONTHLY_SALARY,
+    PLAUSIBLE_WEEKLY_HOURS,
+    SALARY_PROBLEMS,
+    FieldProblem,
+)
 from matching.referential import load_rome_csv
 from matching.referential.rome_csv import OPTIONAL_TABLES, REQUIRED_TABLES
 
@@ -37,18 +43,22 @@ def written(amount: float, comma: bool) -> str:
 
 
 # -- salary --------------------------------------------------------------------------------------------
-@given(st.text(max_size=80), st.none() | st.floats(min_value=1, max_value=70))
-def test_any_salary_text_parses_or_says_why(libelle: str, hours: float | None) -> None:
+@given(st.text(max_size=80), st.none() | st.floats(min_value=1, max_value=70), st.none() | st.booleans())
+def test_any_salary_text_parses_or_says_why(
+    libelle: str, hours: float | None, full_time: bool | None
+) -> None:
     try:
-        salary = parse_salary(libelle, hours)
+        salary = parse_salary(libelle, hours, full_time)
     except FieldProblem as problem:
         why = str(problem)
     else:
         why = ""
     if why:
-        assert why in {"no amount", "implausible amount"}
+        assert why in SALARY_PROBLEMS
         return
-    assert FLOOR <= salary.min_monthly <= salary.max_monthly <= CEILING
+    # a part-time pay is judged at its hours: the floor scales down with them
+    floor = FLOOR * min(1.0, (hours or FULL_TIME_WEEKLY_HOURS) / FULL_TIME_WEEKLY_HOURS)
+    assert floor <= salary.min_monthly <= salary.max_monthly <= CEILING
 
 
 @given(amounts, amounts, st.booleans())
@@ -306,5 +316,5 @@ def test_a_malformed_offer_file_is_refused_or_parsed_never_crashes(content: byte
             return
     offers, report = parse_offers(records)
     assert report.total == len(records)  # every record is accounted for: parsed or rejected
-    assert len(offers) <= report.parsed  # (a repeated id keeps the last one)
+    assert len(offers) == report.parsed - report.superseded  # a repeated id keeps one version
     assert sum(report.rejections.values()) >= report.rejected  # each rejection says why

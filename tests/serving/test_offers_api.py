@@ -237,3 +237,19 @@ def test_a_bulk_of_offer_changes_waits_for_the_next_index_version(
     sourced = live.call("GET", "/offers/BULK-0/candidates", "counsellor")
     assert sourced.status_code == 200 and sourced.json()["index_version"] == version
     assert all(live.container.service().generator.offers_.has(f"BULK-{i}") for i in range(3))
+
+
+def test_an_offer_published_without_rome_code_is_coded_by_the_classifier(live: Live) -> None:
+    """Case 16 through the API: accepted, the code inferred (flagged, with its confidence), said so."""
+    from matching.domain import RomeSource
+
+    record = {key: value for key, value in live.offer("PARTNER-7").items() if key != "romeCode"}
+    put = live.call("PUT", "/offers/PARTNER-7", "partner", record)
+    assert put.status_code == 201, put.json()
+    assert {"field": "romeCode", "problem": "missing, inferred by the ROME classifier"} in put.json()[
+        "problems"
+    ]
+    stored = live.container.repository.get_offer("PARTNER-7")
+    assert stored is not None and stored.rome_source is RomeSource.INFERRED
+    assert stored.rome_code in live.container.referential.fiches and stored.rome_confidence is not None
+    # (the confidence floor is checked on the official ROME: tests/matching/test_ft_cases.py)

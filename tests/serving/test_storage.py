@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -15,6 +17,7 @@ from eval.simulator import World
 from matching.domain import AuditAttributes, Profile
 from matching.errors import StorageError
 from matching.ingest import parse_offers, read_offer_records
+from serving.batch.ingest import OfferIngest, ingest_offers
 from serving.storage.db import ensure_schema, make_engine, migrate
 from serving.storage.market import read_market_tables
 from serving.storage.repository import SqlRepository
@@ -99,6 +102,56 @@ def test_a_full_extract_closes_the_offers_it_no_longer_lists(engine: Engine, off
     assert repo.get_offer("API-1") == partner
     assert repo.upsert_offers([clash], take_over=True).updated == 1
     assert repo.get_offer("API-1") == clash
+
+
+def test_an_older_version_never_overwrites_a_newer_one(engine: Engine, offers_file: Path) -> None:
+    migrate(engine)
+    repo = SqlRepository(engine)
+    records = read_offer_records(offers_file)[:20]
+    old, new = (
+        {**records[0], "dateActualisation": f"2025-0{month}-10T08:00:00.000Z", "intitule": f"Version {month}"}
+        for month in (1, 2)
+    )
+    others = records[1:]
+
+    def ingest(batch: list[Any], *, full: bool = False) -> OfferIngest:
+        return ingest_offers(batch, repo, referential=None, communes=None, full=full)
+
+    def stored_title() -> str | None:
+        offer = repo.get_offer(new["id"], withdrawn=True)
+        return offer.title if offer else None
+
+    # one file holding both versions, in either order: the newer
+    for batch in ([old, new], [new, old]):
+        offers, report = parse_offers(batch)
+        assert [o.title for o in offers] == ["Version 2"] and report.superseded == 1
+
+    first = ingest([new, *others])
+    assert first.counts.inserted == first.report.parsed
+    mark = repo.offers_until()
+    assert mark is not None
+    stale = ingest([old])
+    assert (stale.counts.updated, stale.counts.unchanged, stale.counts.older) == (0, 0, 1)
+    kept = repo.get_offer(new["id"])
+    assert kept is not None and kept.title == "Version 2"
+    assert kept.updated_at == datetime(2025, 2, 10, 8, tzinfo=UTC)
+    assert repo.offer_changes(mark).published == []  # nothing new for the live index or the alert batch
+
+    # a full extract listing the older version still lists the offer: not closed
+    listed = ingest([old, *others], full=True)
+    assert (listed.closed, listed.counts.older) == (0, 1)
+    # closed by a later extract, it is not reopened by one older than its stored version...
+    assert ingest(others, full=True).closed == 1
+    assert ingest([old, *others], full=True).counts.republished == 0
+    assert repo.get_offer(new["id"]) is None
+    # ...but is by one listing the stored version, or a newer one
+    assert ingest([new, *others], full=True).counts.republished == 1
+    assert stored_title() == "Version 2" and repo.get_offer(new["id"]) is not None
+
+    # a PUT is the publisher's word whatever its date
+    (older,), _ = parse_offers([old])
+    assert repo.upsert_offers([older], republish="any", take_over=True, keep_newer=False).updated == 1
+    assert stored_title() == "Version 1"
 
 
 def test_world_loads_and_reloads_without_duplicates(engine: Engine, sample_world: World) -> None:

@@ -1,0 +1,41 @@
+"""The commute told to people for each precision of a workplace, and the "trop loin" refusal reading
+an approximate place the way the candidate filter does."""
+
+from __future__ import annotations
+
+from matching.domain import Location, Offer, Precision, Profile
+from serving.explain import commute_bucket, edge_km
+
+HOME = Location(lat=47.47, lon=-0.55)  # Angers
+
+
+def _offer(place: Location) -> Offer:
+    return Offer(
+        id="o", title="Cariste", rome_code="N1101", location=place, created_at="2025-03-01T00:00:00Z"
+    )
+
+
+def test_each_precision_is_told_for_what_it_is() -> None:
+    person = Profile(id="p", rome_codes=("N1101",), home=HOME, max_commute_km=20)
+    departement = Location(lat=47.38, lon=-0.49, precision=Precision.DEPARTEMENT, area="49", extent_km=45)
+    far_departement = Location(lat=43.3, lon=5.4, precision=Precision.DEPARTEMENT, area="13", extent_km=40)
+    told = {
+        "point": commute_bucket(person, _offer(Location(lat=47.48, lon=-0.56, precision=Precision.COMMUNE))),
+        "departement": commute_bucket(person, _offer(departement)),
+        "far": commute_bucket(person, _offer(far_departement)),
+        "national": commute_bucket(person, _offer(Location(precision=Precision.NATIONAL))),
+        "abroad": commute_bucket(
+            person, _offer(Location(label="Québec Canada", precision=Precision.COUNTRY))
+        ),
+        "unknown": commute_bucket(person, _offer(Location(precision=Precision.UNKNOWN))),
+    }
+    assert told == {
+        "point": "moins de la moitié du rayon de déplacement",
+        "departement": "lieu connu au département près : peut-être dans le rayon de déplacement",
+        "far": "lieu connu au département près : au-delà du rayon de déplacement",
+        "national": "offre nationale, sans lieu précis",
+        "abroad": "à l'étranger",
+        "unknown": "distance inconnue",
+    }
+    assert edge_km(HOME, departement) == 0.0  # Angers is inside Maine-et-Loire
+    assert edge_km(HOME, far_departement) is not None and edge_km(HOME, far_departement) > 500
