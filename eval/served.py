@@ -17,7 +17,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from matching.domain import Offer, Precision
+from matching.domain import APPROXIMATE_PRECISIONS, Offer, Precision
 from serving.container import ServingContainer
 from serving.explain import explain
 from serving.schemas import Explanation
@@ -82,8 +82,7 @@ def sourcing_coverage(
     }, empty
 
 
-#: Places known to an area only, and places no commute reaches (see :class:`matching.domain.Precision`).
-APPROXIMATE = (Precision.POSTAL_CODE, Precision.DEPARTEMENT, Precision.REGION)
+#: Places no commute reaches (see :class:`matching.domain.Precision`).
 NOWHERE = (Precision.COUNTRY, Precision.UNKNOWN)
 
 
@@ -190,7 +189,7 @@ def alert_coverage(
             "jobseekers_alerted": float(people),
             "alerts_all_sources": float(total),
             "alerts_unlocated": float(unlocated),
-            "alerts_approximate": float(sum(by_place.get(str(p), 0) for p in APPROXIMATE)),
+            "alerts_approximate": float(sum(by_place.get(str(p), 0) for p in APPROXIMATE_PRECISIONS)),
             "alerts_nowhere": float(sum(by_place.get(str(p), 0) for p in NOWHERE)),
         },
         shown,

@@ -25,7 +25,12 @@ from features.asof import AsOfIndex
 from features.embeddings import PairEmbeddings
 from features.schema import FEATURE_NAMES, REASONS
 from features.tables import TIME_DTYPE, MarketTables
-from matching.domain import DEFAULT_COMMUTE_KM, accepted_contract_codes, contract_family
+from matching.domain import (
+    APPROXIMATE_PRECISIONS,
+    DEFAULT_COMMUTE_KM,
+    accepted_contract_codes,
+    contract_family,
+)
 from matching.geo import haversine_km
 from matching.referential import Referential
 
@@ -121,6 +126,12 @@ def pair_values(
         as_float(offers["lat"]),
         as_float(offers["lon"]),
     )
+    if "place_precision" in offers:
+        # a place known to an area only (a département, a region) is no point: its distance is
+        # unknown, as it was before such places were placed at all; the candidate filter and the
+        # explanation read its edge instead, and a refusal of it never teaches a commute
+        approximate = np.isin(_text(offers["place_precision"]), [str(p) for p in APPROXIMATE_PRECISIONS])
+        km = np.where(approximate, np.nan, km)
     wanted = _wanted_skills(offers, referential)
     have = [set(s) for s in profiles["skills"]]
     missing = np.array([sum(s not in h for s in w) for w, h in zip(wanted, have, strict=True)], dtype=float)
@@ -129,6 +140,14 @@ def pair_values(
     union = np.array([len(h | s) for h, s in zip(have, offer_skills, strict=True)], dtype=float)
     inter = np.array([len(h & s) for h, s in zip(have, offer_skills, strict=True)], dtype=float)
     rome = relations(list(profiles["rome_codes"]), list(offers["rome_code"]))
+    if "stated_rome_code" in offers:
+        # an offer filed under its appellation's sub-fiche keeps the code its publisher stated: a
+        # person whose project is that code is on the same job
+        stated = [
+            float(_present(c) and c in p)
+            for c, p in zip(offers["stated_rome_code"], profiles["rome_codes"], strict=True)
+        ]
+        rome[:, 0] = np.maximum(rome[:, 0], np.asarray(stated, dtype=float))
     salary = as_float(offers["salary_max_monthly"])
     salary = np.where(np.isfinite(salary), salary, as_float(offers["salary_min_monthly"]))
     floor = as_float(profiles["salary_floor_monthly"])
@@ -229,6 +248,9 @@ OFFER_COLUMNS = (
     # lifecycle columns of stored offers (absent from simulated worlds): the alert batch's filters
     "received_at",
     "withdrawn_at",
+    # how precise the place is and the publisher's ROME code (stored real offers only)
+    "place_precision",
+    "stated_rome_code",
 )
 
 

@@ -27,6 +27,7 @@ from matching.domain import (
     POE_MAX_HOURS,
     Location,
     Offer,
+    Precision,
     Profile,
     Training,
     accepted_contract_codes,
@@ -117,6 +118,11 @@ def _anywhere(place: Location) -> float:
     """The ``anywhere`` index attribute of an offer's place: 1 national, 0 nowhere, NaN: its point."""
     anywhere = place.anywhere
     return np.nan if anywhere is None else float(anywhere)
+
+
+def _region(place: Location) -> str | None:
+    """The ``region`` index attribute: the region code of a place known to its region only."""
+    return place.area if place.precision is Precision.REGION else None
 
 
 class CandidateGenerator(BaseEstimator):
@@ -273,6 +279,7 @@ class CandidateGenerator(BaseEstimator):
                 "lon": [o.location.lon if o.location.lon is not None else np.nan for o in offers],
                 "extent_km": [o.location.extent_km for o in offers],
                 "anywhere": [_anywhere(o.location) for o in offers],
+                "region": [_region(o.location) for o in offers],
                 "hours": [o.weekly_hours if o.weekly_hours is not None else np.nan for o in offers],
                 "contract": [o.contract_type.value if o.contract_type else None for o in offers],
             },
@@ -470,6 +477,7 @@ class CandidateGenerator(BaseEstimator):
         item_filter = ItemFilter(
             center=center,  # type: ignore[arg-type]
             extent_km=offer.location.extent_km,
+            region=_region(offer.location),
             item_radius=True,
         )
         blocks = self.neighbourhood_.incoming(offer.rome_code, self.expansion)

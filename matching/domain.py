@@ -179,7 +179,7 @@ class Precision(enum.StrEnum):
     """
 
     COMMUNE = "commune"  # the commune, or the offer's own point checked against it
-    POSTAL_CODE = "code_postal"  # a commune found through the postal code only
+    POSTAL_CODE = "code_postal"  # the communes sharing a postal code that names no one of them
     DEPARTEMENT = "departement"
     REGION = "region"
     COUNTRY = "pays"  # abroad: a foreign country or territory
@@ -187,8 +187,9 @@ class Precision(enum.StrEnum):
     UNKNOWN = "inconnu"  # nothing usable: no commune, département, region or country
 
 
-#: Levels that are a point (a commune): the commute is measured to it.
-POINT_PRECISIONS = frozenset({Precision.COMMUNE, Precision.POSTAL_CODE})
+#: Levels known to an area only, placed at its centroid with an extent: no point to measure a distance
+#: to (the candidate filter reads their edge; features read their distance as unknown).
+APPROXIMATE_PRECISIONS = (Precision.POSTAL_CODE, Precision.DEPARTEMENT, Precision.REGION)
 
 
 class Location(BaseModel):

@@ -98,9 +98,10 @@ class Area:
     extent_km: float
 
 
-def _read_resource(name: str) -> list[dict[str, str]]:
+@lru_cache(maxsize=8)
+def _read_resource(name: str) -> tuple[dict[str, str], ...]:
     text = resources.files("matching").joinpath("geo_data", name).read_text("utf-8")
-    return list(csv.DictReader(text.splitlines()))
+    return tuple(csv.DictReader(text.splitlines()))
 
 
 def _builtin_department_regions() -> dict[str, str]:
@@ -110,6 +111,37 @@ def _builtin_department_regions() -> dict[str, str]:
 def region_names() -> dict[str, str]:
     """Region code → official name (``geo_data/regions.csv``, INSEE's 18 regions since 2016)."""
     return {r["region"]: r["name"] for r in _read_resource(REGIONS_RESOURCE)}
+
+
+@lru_cache(maxsize=32)
+def _region_circles(region: str) -> tuple[FloatArray, FloatArray, FloatArray]:
+    rows = [r for r in _read_resource(FALLBACK_RESOURCE) if r.get("region") == region]
+    return (
+        np.array([float(r["centroid_lat"]) for r in rows]),
+        np.array([float(r["centroid_lon"]) for r in rows]),
+        np.array([float(r["extent_km"]) for r in rows]),
+    )
+
+
+def region_edge_km(region: str, lat: npt.ArrayLike, lon: npt.ArrayLike) -> FloatArray:
+    """Distance in km from points to a region's nearest département edge.
+
+    A region is the union of its départements, each a disc (its centroid and extent, from the built-in
+    table): the distance is the smallest, over its départements, of the distance to the centroid minus
+    the extent (0 inside). One disc around the whole region would reach far beyond it (Nouvelle-
+    Aquitaine's reaches Toulouse and Nantes).
+
+    Returns
+    -------
+    ndarray of float64
+        Shape of ``lat`` (broadcast with ``lon``); ``inf`` for an unknown region, NaN where a point is.
+    """
+    lats, lons, extents = _region_circles(region)
+    lat, lon = np.asarray(lat, dtype=np.float64), np.asarray(lon, dtype=np.float64)
+    if not len(lats):
+        return np.full(np.broadcast(lat, lon).shape, np.inf)
+    km = haversine_km(lat[..., None], lon[..., None], lats, lons) - extents
+    return np.asarray(np.maximum(km.min(axis=-1), 0.0), dtype=np.float64)
 
 
 def find_region(label: str | None) -> str | None:
@@ -445,7 +477,7 @@ def _checked_base(
 ) -> tuple[dict[str, tuple[float, float]], list[tuple[str, str]]]:
     """The base's commune points checked against their territory, then their département
     (:func:`check_point`): swapped ones swapped back, the others moved to their département's
-    centroid (of its good points) or, where none is good, to their territory's reference point.
+    centroid (of its good points) in metropolitan France, to their territory's chef-lieu overseas.
 
     The real base places Saint-Barthélemy and Saint-Martin at Saint-Pierre-et-Miquelon's point, 3,000
     km away, and 44 communes of French Polynesia at one point west of it.
@@ -488,9 +520,9 @@ def _checked_base(
             continue
         dept = department_of(code)
         territory = territory_of(dept)
-        if dept in kept:
+        if dept in kept and (territory is None or territory.code == "FR"):
             out[code] = kept[dept]
-        elif territory is not None:
+        elif territory is not None:  # overseas, a mean of scattered islands is in the ocean: the chef-lieu
             out[code] = (territory.ref_lat, territory.ref_lon)
     return out, [(code, f"{problem}, corrected") for code, problem in bad]
 

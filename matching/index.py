@@ -40,7 +40,7 @@ from sklearn.base import BaseEstimator
 from matching import __version__
 from matching.artifacts import MANIFEST, atomic_folder, checksum_problem, read_manifest_file, sha256_file
 from matching.errors import MatchingError
-from matching.geo import EARTH_RADIUS_KM, haversine_km
+from matching.geo import EARTH_RADIUS_KM, haversine_km, region_edge_km
 
 FloatMatrix = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
@@ -70,6 +70,10 @@ class ItemFilter:
         commute filter, with or without a center.
     extent_km
         Radius (km) of the query's own place around ``center`` (0 for a point).
+    region
+        The query's own place is this region (INSEE code): the commute reaches it when it reaches
+        one of its départements (:func:`matching.geo.region_edge_km`), not the disc around it that
+        ``extent_km`` draws; items placed at a region (their ``region`` attribute) are read the same.
     item_radius
         When true, the radius is each *item's* own ``radius_km`` attribute (offer -> profiles: each
         candidate's declared commute), instead of ``radius_km``.
@@ -84,6 +88,7 @@ class ItemFilter:
     center: tuple[float, float] | None = None
     radius_km: float | None = None
     extent_km: float = 0.0
+    region: str | None = None
     item_radius: bool = False
     keep_unlocated: bool = True
     contract_types: frozenset[str] | None = None
@@ -102,7 +107,14 @@ class ItemFilter:
             distance = haversine_km(self.center[0], self.center[1], lat, lon)
             radius = np.asarray(attrs["radius_km"] if self.item_radius else self.radius_km, dtype=np.float64)
             reach = radius + self.extent_km + np.nan_to_num(attrs["extent_km"], nan=0.0)
+            if self.region is not None:  # the query is a region: to its nearest département's edge
+                distance = region_edge_km(self.region, lat, lon) + self.extent_km
             keep &= np.where(located, distance <= reach, self.keep_unlocated)
+            regions = attrs["region"]
+            for region in {r for r in regions.tolist() if r}:  # items placed at a region (a few)
+                rows = (regions == region) & keep
+                edge = region_edge_km(region, self.center[0], self.center[1])
+                keep[rows] = edge <= np.broadcast_to(radius, keep.shape)[rows] + self.extent_km
         if self.contract_types is not None:
             keep &= np.isin(attrs["contract"], list(self.contract_types))
         if self.min_hours is not None:
@@ -115,8 +127,8 @@ class ItemFilter:
 
 
 # Filter attributes: coordinates, the item's own radius (profiles), the extent of an approximate place
-# and whether it is anywhere (1: national), nowhere (0: abroad, unknown) or where its point is (NaN)
-# (offers), weekly hours (offers) or total hours (trainings), contract code, start day (days since
+# and whether it is anywhere (1: national), nowhere (0: abroad, unknown) or where its point is (NaN),
+# the region code of an offer placed at a region (offers), weekly hours (offers) or total hours (trainings), contract code, start day (days since
 # 1970-01-01: trainings).
 ATTRIBUTES: dict[str, Any] = {
     "lat": np.float64,
@@ -124,6 +136,7 @@ ATTRIBUTES: dict[str, Any] = {
     "radius_km": np.float64,
     "extent_km": np.float64,
     "anywhere": np.float64,
+    "region": object,
     "hours": np.float64,
     "contract": object,
     "start_day": np.float64,
@@ -649,7 +662,13 @@ def save_index(index: VectorIndex, folder: Path, *, extra: dict[str, Any] | None
             )
         )
         attributes: dict[str, Any] = {
-            k: (v.astype(str) if v.dtype == object else v) for k, v in index.attrs_.items()
+            # text attributes as strings, a missing value as "" (str(None) would read back as "None")
+            k: (
+                np.array(["" if x is None else str(x) for x in v.tolist()], dtype=str)
+                if v.dtype == object
+                else v
+            )
+            for k, v in index.attrs_.items()
         }
         np.savez(staging / "attributes.npz", **attributes)
         faiss.write_index(index.faiss_, str(staging / "open.faiss"))
@@ -674,10 +693,18 @@ def save_index(index: VectorIndex, folder: Path, *, extra: dict[str, Any] | None
     return folder
 
 
+def _text_attribute(values: np.ndarray) -> np.ndarray:
+    """A saved text attribute as objects, "" (missing) as None."""
+    return np.array([x or None for x in values.tolist()], dtype=object)
+
+
 def read_index_manifest(folder: Path) -> dict[str, Any]:
     manifest = read_manifest_file(folder, "index", IndexIntegrityError)
     if manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexIntegrityError(f"{folder}: unsupported index format {manifest.get('format_version')!r}")
+        raise IndexIntegrityError(
+            f"{folder}: unsupported index format {manifest.get('format_version')!r} (this version reads "
+            f"{FORMAT_VERSION}): rebuild it with `matching index update`"
+        )
     return manifest
 
 
@@ -726,7 +753,7 @@ def load_index(folder: Path, *, encoder: str | None = None) -> VectorIndex:
         )
     scales = np.load(folder / "scales.npy") if "scales.npy" in manifest["files"] else None
     with np.load(folder / "attributes.npz") as data:
-        attrs = {k: (data[k].astype(object) if ATTRIBUTES[k] is object else data[k]) for k in ATTRIBUTES}
+        attrs = {k: (_text_attribute(data[k]) if ATTRIBUTES[k] is object else data[k]) for k in ATTRIBUTES}
     index = VectorIndex(
         dim=int(manifest["dim"]),
         encoder=str(manifest["encoder"]),

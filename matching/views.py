@@ -17,9 +17,12 @@ MAX_DESCRIPTION_CHARS = 400
 MAX_SKILLS = 12
 # "(H/F)", "F/H", and the inclusive variants offers use: "(H/F/X)", "F/H/NB", "(h/f/d)", "H-F",
 # "(Homme/Femme)"; a mark is two of h/f/homme/femme joined by "/" or "-", then optionally a third of
-# x/nb/d/n, in parentheses or not
+# x/nb/d/n: in parentheses, at the end of the title, or made of letters anywhere. "Homme / Femme de
+# plancher" is a ROME appellation, not a mark.
 _SEX = r"(?:hommes?|femmes?|h|f)"
-_GENDER_MARKS = re.compile(rf"\(?\b{_SEX}\s*[/-]\s*{_SEX}(?:\s*[/-]\s*(?:x|nb|d|n))?\b\)?", re.IGNORECASE)
+_THIRD = r"(?:\s*[/-]\s*(?:x|nb|d|n))?"
+_MARK = rf"{_SEX}\s*[/-]\s*{_SEX}{_THIRD}"
+_GENDER_MARKS = re.compile(rf"\(\s*{_MARK}\s*\)|\b[hf]\s*[/-]\s*[hf]{_THIRD}\b|\b{_MARK}\s*$", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import Engine, update
+from sqlalchemy.orm import Session
 
 from serving.storage.db import write_session
 from serving.storage.store import utcnow
@@ -79,6 +80,17 @@ class TokenService:
         if not token_id or not secret:
             raise AuthError("malformed token")
         now = utcnow()
+        with Session(self.engine) as session:  # the usual case only reads: no write lock per request
+            row = session.get(ApiTokenRow, token_id)
+            if (
+                row is not None
+                and row.active
+                and not (row.locked_until is not None and row.locked_until > now)
+                and hmac.compare_digest(row.secret_hash, _hash(secret))
+                and not row.failed_attempts
+            ):
+                return Principal(row.id, Role(row.role), row.subject_id)
+        # a failure to count, or a count to reset: decided again under the row's write lock
         failure = None
         with write_session(self.engine) as session:
             row = session.get(ApiTokenRow, token_id, with_for_update=True)

@@ -118,6 +118,9 @@ def _progress() -> Progress:
         TimeRemainingColumn(),
         console=err_console,
         transient=True,
+        # what a command writes to standard output (JSON lines, figures) stays there, not on the
+        # bar's standard error
+        redirect_stdout=False,
     )
 
 

@@ -729,8 +729,10 @@ def parse_offer(
         issues.reject("dateCreation", str(problem))
     try:
         updated_at: datetime | None = _parse_datetime(raw.get("dateActualisation"))
-    except FieldProblem:
+    except FieldProblem as problem:
         updated_at = None
+        if raw.get("dateActualisation") is not None:  # absent is usual; unreadable loses versions
+            issues.warn("dateActualisation", f"{problem}: this version counts as older than any dated one")
     if issues.rejections:
         return OfferParse(None, issues.rejections, issues.warnings)
 

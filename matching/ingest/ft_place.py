@@ -117,8 +117,16 @@ def _at_commune(
     warnings: Warnings,
 ) -> Location:
     """A commune's place: the offer's point checked against it (swapped back, or the commune's)."""
-    if point is None or communes.approximate:
-        lat, lon = point if point is not None else commune
+    if point is None:
+        lat, lon = commune
+    elif communes.approximate:
+        # the built-in fallback knows départements only: the point is checked against its département
+        checked, problem = check_point(
+            *point, department_of(insee), communes.department_area(department_of(insee))
+        )
+        if problem:
+            warnings.append((_POINT, problem if checked is not None else f"{problem}, its centroid used"))
+        lat, lon = checked if checked is not None else commune
     elif float(haversine_km(*point, *commune)) <= MAX_KM_FROM_COMMUNE:
         lat, lon = point
     elif -90 <= point[1] <= 90 and float(haversine_km(point[1], point[0], *commune)) <= MAX_KM_FROM_COMMUNE:
@@ -168,8 +176,10 @@ def _by_label(
             )
     padded = f" {key} "
     if any(f" {word} " in padded for word in FOREIGN_WORDS):
-        return Location(label=label, precision=Precision.COUNTRY, area=label)
-    if point is not None and communes is None:
+        # the label as the area, cut to the column's length (a partner may write a sentence)
+        return Location(label=label, precision=Precision.COUNTRY, area=(label or "")[:64] or None)
+    if point is not None and any(t.contains(*point) for t in territories().values()):
+        # a bare point (a partner's feed): where it is, as long as it lies in France
         return Location(label=label, lat=point[0], lon=point[1], precision=Precision.COMMUNE)
     return Location(label=label, precision=Precision.UNKNOWN)
 
@@ -255,5 +265,5 @@ def parse_place(raw: Mapping[str, Any], communes: Communes | None) -> tuple[Loca
         warnings.append((_FIELD, f"unknown département {department}"))
     location = _by_label(label, point, communes, warnings)
     if location.precision is Precision.UNKNOWN and point is not None:
-        warnings.append((_POINT, "coordinates without a commune or département, not used"))
+        warnings.append((_POINT, "coordinates outside France without a commune or département, not used"))
     return location, warnings

@@ -116,8 +116,11 @@ def gendered_forms(label: str) -> tuple[str, ...]:
     ROME writes both forms in one label, "Serveur / Serveuse de café": the feminine part has as many
     words as the masculine one and is followed by the shared rest, so the forms are "Serveur de café" and
     "Serveuse de café". Epicene labels ("Chef de rang") and labels with several slashes come back alone.
+    A spaced slash is the gender one when there is one ("Chef / Cheffe de quai réception/expédition"
+    keeps its "réception/expédition"); a title written without spaces ("Technicien
+    applicateur/Technicienne applicatrice") has only unspaced ones.
     """
-    parts = _SLASH.sub(" / ", label).split(" / ")
+    parts = label.split(" / ") if " / " in label else _SLASH.sub(" / ", label).split(" / ")
     if len(parts) != 2:
         return (label,)
     masculine, rest = parts[0].split(), parts[1].split()

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from matching.domain import Offer, Profile, RefusalReason
+from matching.domain import APPROXIMATE_PRECISIONS, Offer, Profile, RefusalReason
 from matching.geo import Communes
 from serving.container import ServingContainer
-from serving.explain import edge_km, explain, place_label
+from serving.explain import explain, km_between, place_label
 from serving.schemas import AlertOut, FeedbackIn, OfferSummary
 from serving.security import Principal, Role
 from serving.services.checks import forbid_unless_own
@@ -117,7 +117,14 @@ def subscription_changes(
         The subscription fields to change; empty when the reason is learned by the ranker instead
         (occupation, skills, other) or the subscription already excludes the offer.
     """
-    km = edge_km(profile.home, offer.location)  # an approximate place's edge: what the filter reads
+    # a place known to an area only says nothing of how far the job is: a commute is not narrowed by
+    # it (inside the département its edge is 0 km away, which would end the person's alerts), the
+    # ranker learns from the refusal instead
+    km = (
+        None
+        if offer.location.precision in APPROXIMATE_PRECISIONS
+        else km_between(profile.home, offer.location)
+    )
     if reason == RefusalReason.DISTANCE and km is not None:
         radius = max(1.0, round(0.9 * km, 1))
         return {"radius_km": radius} if radius < current["radius_km"] else {}

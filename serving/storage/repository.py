@@ -96,6 +96,17 @@ def batches(items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
+def _same_version(given: datetime | None, stored: datetime | None) -> bool:
+    """Whether two dated versions of an offer are the same (``dateActualisation``); undated ones never
+    are (their content is all there is to tell them apart)."""
+    return (
+        given is not None
+        and stored is not None
+        and not older_version(given, stored)
+        and not older_version(stored, given)
+    )
+
+
 def offer_hash(offer: Offer) -> str:
     """Content hash of an offer, used to skip rewriting unchanged offers on re-ingest."""
     return hashlib.sha256(offer.model_dump_json().encode()).hexdigest()
@@ -313,6 +324,17 @@ class SqlRepository:
                 stored = [r for r in ours if r["id"] not in stale]
                 edited = {r["id"] for r in stored if known[r["id"]].content_hash != r["content_hash"]}
                 back = {r["id"] for r in stored if _republished(known[r["id"]].withdrawn_by, republish)}
+                # the same version of the source read again by a newer parser (a place now precise, a
+                # salary rule): its content is rewritten, but it is not news, so its reception time
+                # stays and the incremental alert batch does not take the whole stock for new offers
+                reread = {
+                    r["id"]
+                    for r in stored
+                    if keep_newer
+                    and r["id"] in edited
+                    and r["id"] not in back
+                    and _same_version(r["updated_at"], known[r["id"]].updated_at)
+                }
                 if new:
                     session.execute(insert(OfferRow), [{**r, "received_at": received} for r in new])
                 if edited | back:
@@ -321,14 +343,14 @@ class SqlRepository:
                         [
                             {
                                 **r,
-                                "received_at": received,
+                                **({} if r["id"] in reread else {"received_at": received}),
                                 **({"withdrawn_at": None, "withdrawn_by": None} if r["id"] in back else {}),
                             }
                             for r in stored
                             if r["id"] in edited | back
                         ],
                     )
-                touched += [r["id"] for r in new] + sorted(edited | back)
+                touched += [r["id"] for r in new] + sorted((edited | back) - reread)
                 inserted, updated = inserted + len(new), updated + len(edited)
                 unchanged += len(stored) - len(edited)
                 republished += len(back)

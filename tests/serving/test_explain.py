@@ -39,3 +39,18 @@ def test_each_precision_is_told_for_what_it_is() -> None:
     }
     assert edge_km(HOME, departement) == 0.0  # Angers is inside Maine-et-Loire
     assert edge_km(HOME, far_departement) is not None and edge_km(HOME, far_departement) > 500
+
+
+def test_a_too_far_refusal_narrows_the_commute_only_for_a_point() -> None:
+    """Refusing a département-only offer as too far must not shrink the commute (its edge is 0 km away
+    from anyone inside it): the ranker learns from that refusal; a point narrows it below its distance."""
+    from matching.domain import RefusalReason
+    from serving.services.alerts import subscription_changes
+
+    person = Profile(id="p", rome_codes=("N1101",), home=HOME, max_commute_km=30)
+    current = {"radius_km": 30.0, "excluded_contract_types": [], "salary_floor_monthly": None}
+    departement = Location(lat=47.38, lon=-0.49, precision=Precision.DEPARTEMENT, area="49", extent_km=45)
+    point = Location(lat=47.2, lon=-0.55, precision=Precision.COMMUNE)  # 30 km south of Angers
+    assert subscription_changes(RefusalReason.DISTANCE, person, _offer(departement), current) == {}
+    narrowed = subscription_changes(RefusalReason.DISTANCE, person, _offer(point), current)
+    assert 25 < narrowed["radius_km"] < 30

@@ -154,6 +154,27 @@ def test_an_older_version_never_overwrites_a_newer_one(engine: Engine, offers_fi
     assert stored_title() == "Version 1"
 
 
+def test_the_same_version_read_again_is_rewritten_but_not_news(engine: Engine, offers_file: Path) -> None:
+    """A newer parser reading the same source version again (after an upgrade: the place now has a
+    precision) rewrites the offer without making it new for the incremental alert batch; a newer
+    version of the source is news."""
+    migrate(engine)
+    repo = SqlRepository(engine)
+    record = {**read_offer_records(offers_file)[0], "dateActualisation": "2025-01-10T08:00:00.000Z"}
+    (offer,), _ = parse_offers([record])
+    assert repo.upsert_offers([offer]).inserted == 1
+    mark = repo.offers_until()
+    assert mark is not None
+    reread = offer.model_copy(update={"description": offer.description + " (relu)"})
+    assert repo.upsert_offers([reread]).updated == 1
+    stored = repo.get_offer(offer.id)
+    assert stored is not None and stored.description.endswith("(relu)")
+    assert repo.offer_changes(mark).published == [] and repo.offers_until() == mark
+    newer = reread.model_copy(update={"updated_at": datetime(2025, 2, 1, tzinfo=UTC)})
+    assert repo.upsert_offers([newer]).updated == 1
+    assert [o.id for o in repo.offer_changes(mark).published] == [offer.id]
+
+
 def test_world_loads_and_reloads_without_duplicates(engine: Engine, sample_world: World) -> None:
     migrate(engine)
     world = replace(
