@@ -42,6 +42,7 @@ from matching.geo import (
     place_key,
     territories,
 )
+from matching.views import clean_title
 
 MAX_KM_FROM_COMMUNE = 30.0  # coordinates farther than this from the offer's commune are not trusted
 _DEPARTMENT_LABEL = re.compile(r"^\s*(\d{2,3}|2[AB])\s*-\s*(.*)$", re.IGNORECASE)
@@ -72,6 +73,14 @@ FOREIGN_WORDS = frozenset(
         "ETATS UNIS",
     }
 )
+
+_NAME = r"[A-Za-zÀ-ÖØ-öø-ÿ'’][A-Za-zÀ-ÖØ-öø-ÿ'’ -]{1,40}?"
+_DEPT = r"(\d{2}|2[AB]|97\d)"
+# "… (ANNECY 74)", "… - Paris (75)": a commune and its département
+_TITLE_WITH_DEPARTMENT = re.compile(rf"\(\s*({_NAME})\s*[-–,]?\s*{_DEPT}\s*\)|({_NAME})\s*\(\s*{_DEPT}\s*\)")
+# "Data Engineer - Transport - Nantes": the last part of a title cut by dashes, bars or " à "
+_TITLE_SEPARATOR = re.compile(r"\s[-–|/]\s|\sà\s", re.IGNORECASE)
+_TITLE_IN_PARENTHESES = re.compile(rf"\(\s*({_NAME})\s*\)")
 
 Warnings = list[tuple[str, str]]
 _FIELD = "lieuTravail.commune"
@@ -149,6 +158,36 @@ def _at_commune(
                 extent_km=area.extent_km,
             )
     return Location(insee=insee, label=label, lat=lat, lon=lon, precision=Precision.COMMUNE)
+
+
+def commune_in_title(title: str | None, communes: Communes) -> str | None:
+    """The commune a job title names, when an offer's place says only "France".
+
+    35 of the 477 real offers placed in "France" name their town in the title ("AGENT D'ENTRETIEN …
+    (ANNECY 74)", "Data Engineer - Transport - Nantes (H/F)"). Read only where titles put a place: a
+    name with its département code, the last part after a dash, or a name in parentheses; and only a
+    name that one commune bears (within the département when given), never a guess.
+
+    Returns
+    -------
+    str or None
+        The INSEE code.
+    """
+    text = clean_title(title or "")
+    for match in _TITLE_WITH_DEPARTMENT.finditer(text):
+        name, department = (
+            (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
+        )
+        found = communes.by_name(_TITLE_SEPARATOR.split(name)[-1].strip(), department.upper())
+        if found:
+            return found
+    parts = _TITLE_SEPARATOR.split(text)
+    if len(parts) > 1 and (found := communes.by_name(parts[-1].strip())):
+        return found
+    for match in _TITLE_IN_PARENTHESES.finditer(text):
+        if found := communes.by_name(match.group(1).strip()):
+            return found
+    return None
 
 
 def _by_label(
@@ -263,6 +302,12 @@ def parse_place(raw: Mapping[str, Any], communes: Communes | None) -> tuple[Loca
         if area is not None:
             return _in_area(label, area, Precision.DEPARTEMENT, point, warnings), warnings
         warnings.append((_FIELD, f"unknown département {department}"))
+    if point is None and place_key(label or "") in NATIONAL_LABELS:
+        title = raw.get("intitule") if isinstance(raw.get("intitule"), str) else None
+        found = commune_in_title(title, communes)
+        if found is not None and found in communes:
+            warnings.append((_FIELD, "national label, the commune named in the title used"))
+            return _at_commune(found, label, communes.coords(found), None, communes, warnings), warnings
     location = _by_label(label, point, communes, warnings)
     if location.precision is Precision.UNKNOWN and point is not None:
         warnings.append((_POINT, "coordinates outside France without a commune or département, not used"))

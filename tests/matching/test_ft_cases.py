@@ -533,3 +533,34 @@ def test_appellations_with_a_content_slash_or_homme_femme_still_resolve(real_ref
     ]
     # only labels ending in an acronym between dashes ("… -SIG-"), which clean_title cuts: 71 of 13,120
     assert len(unresolved) <= 71 and all(label.rstrip().endswith("-") for label in unresolved), unresolved[:5]
+
+
+def test_a_france_offer_whose_title_names_its_town_is_placed_there(real_communes: Any) -> None:
+    """35 of the 477 real "France" offers name their town in the title: a name with its département, the
+    last part after a dash, a name in parentheses; a title naming no commune stays national."""
+    base = {
+        "id": "T",
+        "romeCode": "K2204",
+        "dateCreation": "2025-03-10T09:00:00.000Z",
+        "lieuTravail": {"libelle": "France"},
+    }
+    placed = {
+        title: parse_offer({**base, "intitule": title}, communes=real_communes).offer
+        for title in (
+            "AGENT D'ENTRETIEN ET D'HYGIENE H/F - LYCEE GABRIEL FAURE (ANNECY 74)",
+            "Data Engineer - Transport - Nantes (H/F)",
+            "Superviseur/ Manager de Laboratoire - Paris (75) H/F",
+            "Agent d'entretien (H/F)",
+            "Serveur - Le Bar des Sports (H/F)",
+        )
+    }
+    found = {
+        title[:12]: (o.location.precision, o.location.insee) for title, o in placed.items() if o is not None
+    }
+    assert found == {
+        "AGENT D'ENTR": ("commune", "74010"),
+        "Data Enginee": ("commune", "44109"),
+        "Superviseur/": ("commune", "75056"),
+        "Agent d'entr": ("national", None),
+        "Serveur - Le": ("national", None),
+    }
