@@ -6,6 +6,7 @@ import logging
 
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -35,7 +36,9 @@ def create_app(container: ServingContainer) -> FastAPI:
         422, a part that cannot be loaded (:class:`~serving.container.ServiceUnavailable`) or a database
         that is down 503, each mapped here once.
     """
-    app = FastAPI(
+    # the API docs (/docs, /redoc) load Swagger UI and ReDoc from the package, not from a CDN: a
+    # service's network may not reach one (fastapi-offline ships the same assets FastAPI points to)
+    app = FastAPIOffline(
         title="Matching engine API",
         version="0.1.0",
         description="Offer alerts, vivier sourcing and POE suggestions. Token auth: `Authorization: Bearer <id>.<secret>`.",

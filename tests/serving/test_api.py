@@ -99,6 +99,20 @@ def test_health_and_readiness(api: Api) -> None:
     assert ready.status_code == 200 and ready.json()["model_version"] == "test-ranker@champion=v1"
 
 
+def test_api_docs_work_offline(api: Api) -> None:
+    """/docs and /redoc load Swagger UI and ReDoc from the service itself, never from a CDN (a public
+    service's network may not reach one: the docs page was blank)."""
+    import re
+
+    for page in ("/docs", "/redoc"):
+        html = api.get(page, None)
+        assert html.status_code == 200
+        assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', html.text)
+        assert assets and all(a.startswith("/") for a in assets), assets  # same origin, no https://cdn…
+        for asset in assets:
+            assert api.get(asset, None).status_code == 200, asset
+
+
 def test_readiness_fails_when_the_indexes_cannot_load(api: Api) -> None:
     def broken() -> RankingService:
         raise FileNotFoundError("var/index/generator.json")
