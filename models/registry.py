@@ -173,7 +173,19 @@ class ModelRegistry:
             raise RegistryError(f"model registry {self.tracking_uri} unreachable: {error.message}") from None
 
     def promote(self, version: str) -> None:
-        """Point ``champion`` at ``version``, remembering the version it pointed at before."""
+        """Point ``champion`` at ``version``, remembering the version it pointed at before.
+
+        Raises
+        ------
+        RegistryError
+            If the model has no such version, or the registry cannot be reached.
+        """
+        try:
+            self.client.get_model_version(self.model_name, version)
+        except MlflowException as error:
+            if error.error_code in MISSING_CODES:
+                raise RegistryError(f"model {self.model_name!r} has no version {version!r}") from None
+            raise RegistryError(f"model registry {self.tracking_uri} unreachable: {error.message}") from None
         previous = self.champion_version()
         if previous is not None and previous != version:
             self.client.set_model_version_tag(self.model_name, version, PREVIOUS_TAG, previous)

@@ -277,6 +277,25 @@ def model_rollback(tracking_uri: TrackingUri = None, model_name: ModelName = DEF
     console.print(f"{model_name}@champion: v{current} → v{previous}")
 
 
+@model_app.command("promote")
+@user_errors
+def model_promote(
+    version: Annotated[
+        str, typer.Argument(help="The registered version to serve (see `matching model list`).")
+    ],
+    tracking_uri: TrackingUri = None,
+    model_name: ModelName = DEFAULT_MODEL,
+) -> None:
+    """Point the champion alias at a registered version, whatever the promotion gate said (the API and
+    the alert batch follow it; `matching model rollback` goes back)."""
+
+    registry = bootstrap.model_registry(tracking_uri=tracking_uri, model_name=model_name)
+    version = version.removeprefix("v")
+    before = registry.champion_version()
+    registry.promote(version)
+    console.print(f"{model_name}@champion: " + (f"v{before} → v{version}" if before else f"v{version}"))
+
+
 @model_app.command("list")
 @user_errors
 def model_list(tracking_uri: TrackingUri = None, model_name: ModelName = DEFAULT_MODEL) -> None:

@@ -116,6 +116,12 @@ def test_eval_and_train_commands(tmp_path: Path, small_world: World) -> None:
     assert rollback.exit_code == 0 and "v2 → v1" in rollback.stdout
     again = runner.invoke(app, ["model", "rollback", "--tracking-uri", uri])
     assert again.exit_code == 2 and "no earlier version" in again.output
+    promote = runner.invoke(app, ["model", "promote", "v2", "--tracking-uri", uri])
+    assert promote.exit_code == 0 and "v1 → v2" in promote.stdout
+    back = runner.invoke(app, ["model", "rollback", "--tracking-uri", uri])
+    assert back.exit_code == 0 and "v2 → v1" in back.stdout  # a promotion can be rolled back
+    missing = runner.invoke(app, ["model", "promote", "9", "--tracking-uri", uri])
+    assert missing.exit_code == 2 and "no version '9'" in missing.output and "Traceback" not in missing.output
 
 
 def test_eval_refuses_a_missing_world(tmp_path: Path) -> None:
