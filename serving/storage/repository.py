@@ -29,6 +29,7 @@ from matching.domain import (
     older_version,
 )
 from matching.frames import PLACE_COLUMNS, place_columns, place_from_columns
+from matching.referential import normalize_label
 from serving.storage.db import write_session
 from serving.storage.tables import (
     AuditAttributesRow,
@@ -112,12 +113,24 @@ def offer_hash(offer: Offer) -> str:
     return hashlib.sha256(offer.model_dump_json().encode()).hexdigest()
 
 
+def offer_search_text(
+    offer_id: str, title: str, appellation_label: str | None, rome_code: str, place: str | None
+) -> str:
+    """What the offer search matches words against: its id, title, appellation, ROME code and place
+    label, accent-free and lower case (:func:`matching.referential.normalize_label`), so that
+    "infirmiere" finds "Infirmière" on SQLite and PostgreSQL alike."""
+    return normalize_label(" ".join(p for p in (offer_id, title, appellation_label, rome_code, place) if p))
+
+
 def offer_to_row(offer: Offer) -> dict[str, Any]:
     """The ``offers`` row of an offer (its place flattened, its content hash computed)."""
     data = offer.model_dump(mode="python", exclude={"location"})
     data.update(
         place_columns(offer.location),
         rome_source=offer.rome_source.value,
+        search_text=offer_search_text(
+            offer.id, offer.title, offer.appellation_label, offer.rome_code, offer.location.label
+        ),
         contract_type=offer.contract_type.value if offer.contract_type else None,
         experience=offer.experience.value if offer.experience else None,
         skills=list(offer.skills),

@@ -14,10 +14,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from matching.domain import Profile, Subscription
+from matching.referential import normalize_label
 from serving.storage.db import write_session
 from serving.storage.repository import batches, row_to_profile, row_to_subscription
 from serving.storage.tables import (
@@ -45,6 +46,7 @@ class OfferListing:
     title: str
     rome_code: str
     contract_type: str | None
+    place: str | None = None
 
 
 def utcnow() -> datetime:
@@ -463,21 +465,30 @@ class ServingStore:
 
     # -- offer search and viviers (counsellors) -------------------------------------------------------
     def search_offers(self, query: str | None, *, limit: int = 30) -> list[OfferListing]:
-        """The latest offers, not withdrawn, whose title contains ``query`` (any case) or whose id is ``query``.
+        """The latest offers, not withdrawn, matching every word of ``query``, or whose id is ``query``.
+
+        A word matches the offer's id, title, appellation, ROME code or place label, whatever its accents
+        and case (see :func:`~serving.storage.repository.offer_search_text`).
 
         Parameters
         ----------
         query
-            Words of a title (their first 100 characters) or an offer id; ``None`` or empty: all offers.
+            Words (their first 100 characters: "infirmiere lyon", "M1805", "Nantes") or an offer id;
+            ``None`` or empty: all offers.
         limit
             At most this many offers, newest first.
         """
-        statement = select(OfferRow.id, OfferRow.title, OfferRow.rome_code, OfferRow.contract_type).where(
-            OfferRow.withdrawn_at.is_(None)
-        )
-        if query:
-            wanted = query.strip()
-            statement = statement.where(or_(OfferRow.title.ilike(f"%{wanted[:100]}%"), OfferRow.id == wanted))
+        statement = select(
+            OfferRow.id, OfferRow.title, OfferRow.rome_code, OfferRow.contract_type, OfferRow.location_label
+        ).where(OfferRow.withdrawn_at.is_(None))
+        if query and query.strip():
+            wanted = query.strip()[:100]
+            words = [
+                w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                for w in normalize_label(wanted).split()
+            ]
+            every_word = and_(*(OfferRow.search_text.like(f"%{w}%", escape="\\") for w in words))
+            statement = statement.where(or_(every_word, OfferRow.id == wanted))
         with Session(self.engine) as session:
             rows = session.execute(statement.order_by(OfferRow.created_at.desc()).limit(limit))
             return [OfferListing(*row) for row in rows]

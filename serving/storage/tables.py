@@ -81,6 +81,9 @@ class OfferRow(Base):
     place_precision: Mapped[str | None] = mapped_column(String(16))
     place_area: Mapped[str | None] = mapped_column(String(64))
     place_extent_km: Mapped[float | None] = mapped_column(Float)
+    # what a counsellor's search reads: id, title, appellation, ROME code and place, as
+    # matching.referential.normalize_label writes them (no accents, lower case); see offer_search_text
+    search_text: Mapped[str | None] = mapped_column(Text)
     contract_type: Mapped[str | None] = mapped_column(String(8))
     weekly_hours: Mapped[float | None] = mapped_column(Float)
     full_time: Mapped[bool | None] = mapped_column(Boolean)

@@ -400,6 +400,8 @@ def test_counsellor_and_model_pages(api: Api, tmp_path: Path) -> None:
     offer = _an_offer(api)
     assert f'href="/pages/offres/{offer}"' in counsellor.get(f"/pages/offres?q={offer}").text
     assert "<li>" in counsellor.get("/pages/offres?q=(H/F)").text  # search by words of the title
+    nothing = counsellor.get("/pages/offres?q=zzzqqq").text
+    assert "<li>" not in nothing and "Aucune offre ouverte ne contient tous ces mots" in nothing
     html = counsellor.get(f"/pages/offres/{offer}").text
     assert "Candidats" in html and "Proposer à l'employeur" in html and "chip" in html
     candidate = api.get(f"/offers/{offer}/candidates?k=1", "counsellor").json()["candidates"][0]["profile_id"]

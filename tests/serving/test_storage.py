@@ -175,6 +175,60 @@ def test_the_same_version_read_again_is_rewritten_but_not_news(engine: Engine, o
     assert [o.id for o in repo.offer_changes(mark).published] == [offer.id]
 
 
+def test_offer_search_ignores_accents_and_case_and_reads_every_field(engine: Engine) -> None:
+    """A counsellor's search: every word must match the id, title, appellation, ROME code or place,
+    whatever its accents and case; an id matches as typed; the search text is filled by the migration
+    for offers stored before it."""
+    from datetime import datetime
+
+    from sqlalchemy import update
+
+    from matching.domain import Location, Offer
+    from serving.storage.store import ServingStore
+
+    migrate(engine)
+    repo, store = SqlRepository(engine), ServingStore(engine)
+    created = datetime(2025, 3, 1, tzinfo=UTC)
+    repo.upsert_offers(
+        [
+            Offer(
+                id="A1",
+                title="Infirmière de nuit (H/F)",
+                rome_code="J1506",
+                created_at=created,
+                appellation_label="Infirmier / Infirmière de soins généraux",
+                location=Location(label="69 - Lyon 3e Arrondissement"),
+            ),
+            Offer(
+                id="B2",
+                title="Développeur Python",
+                rome_code="M1805",
+                created_at=created,
+                location=Location(label="44 - NANTES"),
+            ),
+        ]
+    )
+
+    def found(query: str) -> set[str]:
+        return {o.id for o in store.search_offers(query)}
+
+    assert found("infirmiere") == found("INFIRMIÈRE") == found("infirmiere lyon") == {"A1"}
+    assert found("soins generaux") == {"A1"}  # the appellation
+    assert found("m1805") == found("nantes") == found("developpeur") == found("B2") == {"B2"}
+    assert found("infirmiere nantes") == set() and found("50%") == set()
+    assert found("") == {"A1", "B2"}
+    # rows stored before migration 0006 get their search text from it
+    with engine.begin() as connection:
+        connection.execute(update(OfferRow).values(search_text=None))
+    from alembic import command
+
+    from serving.storage.db import alembic_config
+
+    command.downgrade(alembic_config(engine), "0005")
+    migrate(engine)
+    assert found("infirmiere") == {"A1"}
+
+
 def test_world_loads_and_reloads_without_duplicates(engine: Engine, sample_world: World) -> None:
     migrate(engine)
     world = replace(
