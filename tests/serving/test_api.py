@@ -558,7 +558,7 @@ def test_flows_in_a_real_browser(api: Api, live_url: str) -> None:
         # counsellor: find an offer, see ranked candidates with chips, propose one
         page = login("counsellor", 1280)
         offer = _an_offer(api)
-        page.get_by_label("Intitulé ou numéro d'offre").fill(offer)
+        page.get_by_label("Métier, code ROME, commune ou numéro d'offre").fill(offer)
         page.get_by_role("button", name="Rechercher").click()
         page.locator(f"a[href='/pages/offres/{offer}']").click()
         expect(page.get_by_role("heading", name="Candidats", exact=False).first).to_be_visible()
