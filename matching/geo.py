@@ -19,7 +19,7 @@ import csv
 import io
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -144,17 +144,20 @@ def region_edge_km(region: str, lat: npt.ArrayLike, lon: npt.ArrayLike) -> Float
     return np.asarray(np.maximum(km.min(axis=-1), 0.0), dtype=np.float64)
 
 
+@lru_cache(maxsize=1)
+def _region_of_key() -> dict[str, str]:
+    """Each region's official name and usual aliases, as :func:`place_key` writes them → its code."""
+    return {
+        place_key(name): row["region"]
+        for row in _read_resource(REGIONS_RESOURCE)
+        for name in (row["name"], *(a for a in row["aliases"].split("|") if a))
+    }
+
+
 def find_region(label: str | None) -> str | None:
     """The region a place label names (``"Ile-de-France"``, ``"Hauts-de-France"``, ``"PACA"``), by its
     official name or a usual alias compared as :func:`place_key` writes them; ``None`` otherwise."""
-    key = place_key(label or "")
-    if not key:
-        return None
-    for row in _read_resource(REGIONS_RESOURCE):
-        names = [row["name"], *(a for a in row["aliases"].split("|") if a)]
-        if key in {place_key(n) for n in names}:
-            return row["region"]
-    return None
+    return _region_of_key().get(place_key(label or ""))
 
 
 @dataclass(frozen=True)
@@ -223,11 +226,37 @@ def check_point(
         reach = max(OFF_EXTENT_FACTOR * area.extent_km, MIN_OFF_KM)
         return float(haversine_km(a, b, area.lat, area.lon)) <= reach
 
+    point, swapped = swap_checked(lat, lon, inside)
+    if point is None:
+        return None, "outside its département"
+    return point, "latitude and longitude swapped" if swapped else None
+
+
+def swap_checked(
+    lat: float, lon: float, inside: Callable[[float, float], bool]
+) -> tuple[tuple[float, float] | None, bool]:
+    """A point where ``inside`` says it should be, swapped back when only its swapped form is there.
+
+    Latitude and longitude arrive swapped in real offers (Marseille at 5.36° N, 43.35° E) and in the
+    La Poste base alike; every check of a point against a place goes through this one rule.
+
+    Returns
+    -------
+    point : (lat, lon) or None
+        ``(lat, lon)``, or ``(lon, lat)`` when only that passes, else ``None``.
+    swapped : bool
+        Whether the point was swapped back.
+    """
     if inside(lat, lon):
-        return (lat, lon), None
+        return (lat, lon), False
     if -90 <= lon <= 90 and inside(lon, lat):
-        return (lon, lat), "latitude and longitude swapped"
-    return None, "outside its département"
+        return (lon, lat), True
+    return None, False
+
+
+def in_france(lat: float, lon: float) -> bool:
+    """Whether a point lies in metropolitan France or an overseas territory (their boxes)."""
+    return any(t.contains(lat, lon) for t in territories().values())
 
 
 def _extent(lat_c: float, lon_c: float, lat: FloatArray, lon: FloatArray) -> float:

@@ -104,17 +104,24 @@ class ItemFilter:
         if self.center is not None and (self.radius_km is not None or self.item_radius):
             lat, lon = attrs["lat"], attrs["lon"]
             located = ~np.isnan(lat)
-            distance = haversine_km(self.center[0], self.center[1], lat, lon)
-            radius = np.asarray(attrs["radius_km"] if self.item_radius else self.radius_km, dtype=np.float64)
-            reach = radius + self.extent_km + np.nan_to_num(attrs["extent_km"], nan=0.0)
+            radius = np.broadcast_to(
+                np.asarray(attrs["radius_km"] if self.item_radius else self.radius_km, dtype=np.float64),
+                keep.shape,
+            )
+            reach = radius + np.nan_to_num(attrs["extent_km"], nan=0.0)
             if self.region is not None:  # the query is a region: to its nearest département's edge
-                distance = region_edge_km(self.region, lat, lon) + self.extent_km
+                distance = region_edge_km(self.region, lat, lon)
+            else:
+                distance = haversine_km(self.center[0], self.center[1], lat, lon)
+                reach = reach + self.extent_km
             keep &= np.where(located, distance <= reach, self.keep_unlocated)
+            # items placed at a region (a few): to their nearest département's edge, not the disc
             regions = attrs["region"]
-            for region in {r for r in regions.tolist() if r}:  # items placed at a region (a few)
-                rows = (regions == region) & keep
+            at_region = np.flatnonzero(keep & (regions != np.array(None)))
+            for region in set(regions[at_region].tolist()):
+                rows = at_region[regions[at_region] == region]
                 edge = region_edge_km(region, self.center[0], self.center[1])
-                keep[rows] = edge <= np.broadcast_to(radius, keep.shape)[rows] + self.extent_km
+                keep[rows] = edge <= radius[rows] + self.extent_km
         if self.contract_types is not None:
             keep &= np.isin(attrs["contract"], list(self.contract_types))
         if self.min_hours is not None:

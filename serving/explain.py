@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 from matching.domain import DEFAULT_COMMUTE_KM, Location, Offer, Precision, Profile, missing_skills
-from matching.geo import Communes, haversine_km
+from matching.geo import Communes, haversine_km, region_edge_km
 from matching.referential import Referential, RomeRelation
 from serving.schemas import Explanation
 
@@ -46,11 +46,16 @@ def km_between(a: Location, b: Location) -> float | None:
 
 
 def edge_km(home: Location, place: Location) -> float | None:
-    """How far ``place`` is from ``home`` for a commute: to its point, or to the edge of an
-    approximate place (its centroid's distance minus its extent, at least 0); ``None`` when either
-    has no coordinates. The candidate filter reads places the same way (:class:`matching.index.ItemFilter`)."""
+    """How far ``place`` is from ``home`` for a commute: to its point, to the edge of an approximate
+    place (its centroid's distance minus its extent, at least 0), or for a region to its nearest
+    département's edge; ``None`` when either has no coordinates. The candidate filter reads places the
+    same way (:class:`matching.index.ItemFilter`)."""
     km = km_between(home, place)
-    return None if km is None else max(0.0, km - place.extent_km)
+    if km is None or home.lat is None or home.lon is None:
+        return None
+    if place.precision is Precision.REGION and place.area:
+        return float(region_edge_km(place.area, home.lat, home.lon))
+    return max(0.0, km - place.extent_km)
 
 
 #: How an approximate place is told: "known to the département only".

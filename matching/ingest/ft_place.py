@@ -39,8 +39,9 @@ from matching.geo import (
     department_of,
     find_region,
     haversine_km,
+    in_france,
     place_key,
-    territories,
+    swap_checked,
 )
 from matching.views import clean_title
 
@@ -136,14 +137,17 @@ def _at_commune(
         if problem:
             warnings.append((_POINT, problem if checked is not None else f"{problem}, its centroid used"))
         lat, lon = checked if checked is not None else commune
-    elif float(haversine_km(*point, *commune)) <= MAX_KM_FROM_COMMUNE:
-        lat, lon = point
-    elif -90 <= point[1] <= 90 and float(haversine_km(point[1], point[0], *commune)) <= MAX_KM_FROM_COMMUNE:
-        warnings.append((_POINT, "latitude and longitude swapped"))
-        lat, lon = point[1], point[0]
     else:
-        warnings.append((_POINT, f"more than {MAX_KM_FROM_COMMUNE:.0f} km from the commune, commune used"))
-        lat, lon = commune
+        near, swapped = swap_checked(
+            *point, lambda a, b: float(haversine_km(a, b, *commune)) <= MAX_KM_FROM_COMMUNE
+        )
+        if near is None:
+            warnings.append(
+                (_POINT, f"more than {MAX_KM_FROM_COMMUNE:.0f} km from the commune, commune used")
+            )
+        elif swapped:
+            warnings.append((_POINT, "latitude and longitude swapped"))
+        lat, lon = near if near is not None else commune
     if communes.approximate and insee not in communes and point is None:
         # the built-in fallback knows départements only: say so, with the département's extent
         area = communes.department_area(department_of(insee))
@@ -196,7 +200,7 @@ def _by_label(
     """A place known by its label only: national, a region, a commune's name, abroad, or unknown."""
     key = place_key(label or "")
     if key in NATIONAL_LABELS:
-        if point is not None and any(t.contains(*point) for t in territories().values()):
+        if point is not None and in_france(*point):
             # "France" with a point in France (29 real offers): the point says more than the label
             warnings.append((_POINT, "national label with coordinates, the point used"))
             return Location(label=label, lat=point[0], lon=point[1], precision=Precision.COMMUNE)
@@ -217,7 +221,7 @@ def _by_label(
     if any(f" {word} " in padded for word in FOREIGN_WORDS):
         # the label as the area, cut to the column's length (a partner may write a sentence)
         return Location(label=label, precision=Precision.COUNTRY, area=(label or "")[:64] or None)
-    if point is not None and any(t.contains(*point) for t in territories().values()):
+    if point is not None and in_france(*point):
         # a bare point (a partner's feed): where it is, as long as it lies in France
         return Location(label=label, lat=point[0], lon=point[1], precision=Precision.COMMUNE)
     return Location(label=label, precision=Precision.UNKNOWN)

@@ -54,3 +54,22 @@ def test_a_too_far_refusal_narrows_the_commute_only_for_a_point() -> None:
     assert subscription_changes(RefusalReason.DISTANCE, person, _offer(departement), current) == {}
     narrowed = subscription_changes(RefusalReason.DISTANCE, person, _offer(point), current)
     assert 25 < narrowed["radius_km"] < 30
+
+
+def test_a_region_is_told_by_its_departements_as_the_filter_reads_it() -> None:
+    """Toulouse lies inside the disc around Nouvelle-Aquitaine but 76 km from its nearest département:
+    the explanation says what the candidate filter decides, not what the disc would."""
+    from matching.geo import load_fallback
+
+    area = load_fallback().region_area("75")
+    assert area is not None
+    region = Location(
+        lat=area.lat, lon=area.lon, precision=Precision.REGION, area="75", extent_km=area.extent_km
+    )
+    toulouse = Location(lat=43.60, lon=1.44)
+    person = Profile(id="p", rome_codes=("N1101",), home=toulouse, max_commute_km=30)
+    assert edge_km(toulouse, region) is not None and edge_km(toulouse, region) > 60
+    assert (
+        commute_bucket(person, _offer(region))
+        == "lieu connu à la région près : au-delà du rayon de déplacement"
+    )
