@@ -31,6 +31,10 @@ AS_OF ?= 2025-03-10
 # encoder, so the indexes, the ranker and the API agree.
 run demo quickstart: export MATCHING_ENCODER ?= e5-onnx
 run demo quickstart: export MATCHING_ENCODER_MAX_TOKENS ?= 96
+# One clock for the demo: the batch, the API and the pages rank, stamp answers and date trainings as of
+# the world's day (at the real time of day), not the machine's date, at which every training of the
+# world would have started and every offer expired.
+run demo quickstart: export MATCHING_NOW ?= $(AS_OF)
 
 # The official ROME and La Poste communes (the defaults when ../shared/data is there), a simulated
 # world anchored on the real offers, the real offers themselves, indexes over the database, the
@@ -43,7 +47,7 @@ run: install
 	  echo "reference data not found at $(MATCHING_REFERENCE_DATA): the built-in sample world"; \
 	  $(MAKE) --no-print-directory quickstart; fi
 	@echo "pages: http://127.0.0.1:8000/pages/connexion with a token from .venv/bin/matching token create --role jobseeker --subject P0000002 (or counsellor / admin / partner)"
-	@echo "serve again: .venv/bin/matching serve (the encoder the indexes were built with: $$MATCHING_ENCODER, $$MATCHING_ENCODER_MAX_TOKENS tokens)"
+	@echo "serve again: MATCHING_NOW=$$MATCHING_NOW .venv/bin/matching serve (the demo world's day; the encoder the indexes were built with: $$MATCHING_ENCODER, $$MATCHING_ENCODER_MAX_TOKENS tokens)"
 	$(BIN)/matching serve
 
 # The real offers arrive as they would every day: `matching daily` ingests them, publishes an index
@@ -53,11 +57,11 @@ demo: install
 	$(BIN)/matching sample --anchor-offers "$(OFFERS)" --profiles 5000 --offers 2000 --trainings 400 \
 	  --out $(DEMO_WORLD) --load
 	$(BIN)/matching train --world $(DEMO_WORLD)
-	$(BIN)/matching daily "$(OFFERS)" --as-of $(AS_OF)
+	$(BIN)/matching daily "$(OFFERS)"
 
 quickstart: install
 	$(BIN)/matching sample --out data/sample/world --rome-dir builtin --communes builtin --load
-	$(BIN)/matching index update --as-of $(AS_OF)
+	$(BIN)/matching index update
 	$(BIN)/matching train
 	$(BIN)/matching alerts run --as-of $(AS_OF)
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 
 from entrypoints.settings import BUILTIN, Settings, get_settings, is_builtin
+from matching.clock import Clock
 from matching.encoders import CachedEncoder, load_encoder
 from matching.errors import MatchingError
 from matching.geo import Communes, load_communes
@@ -249,6 +250,11 @@ def ranking_service(
     return RankingService.load(*parts, ranker, f"{settings.ranker_model_name}@champion=v{version}")
 
 
+def clock(settings: Settings | None = None) -> Clock:
+    """The engine's clock: pinned at ``MATCHING_NOW`` when set (demos, tests), else real time."""
+    return Clock(pinned_at=(settings or get_settings()).now)
+
+
 def serving_container(
     settings: Settings | None = None,
     *,
@@ -275,6 +281,7 @@ def serving_container(
         tracking_uri=settings.tracking_uri(tracking_uri),
         model_name=settings.ranker_model_name,
         communes=communes(settings),
+        clock=clock(settings),
     )
 
 

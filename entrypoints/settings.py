@@ -8,6 +8,7 @@ points the same settings at real parts (PostgreSQL URL, its own copies of the of
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -62,6 +63,11 @@ class Settings(BaseSettings):
     mlflow_tracking_uri
         ``MLFLOW_TRACKING_URI`` (MLflow's own variable): an MLflow server in production. Unset: a SQLite
         store under ``var/mlflow`` (see :meth:`tracking_uri`).
+    now
+        ``MATCHING_NOW``: pin the clock for a demo or a test, to a day (``2025-03-10``: that day at the
+        real time of day, the same in every process) or a moment (ISO, UTC unless zoned: running on
+        from there); the API, the pages and the batch then rank, stamp events and date trainings as of
+        it (:class:`matching.clock.Clock`). Unset: real time. ``make run`` pins its demo world's day.
     refresh_seconds
         How often the API checks for a newer index build or champion; one that cannot be loaded is
         refused and the last-known-good kept.
@@ -96,6 +102,9 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "MATCHING_MLFLOW_TRACKING_URI")
     )
     mlflow_dir: Path = Field(default=PROJECT_ROOT / "var" / "mlflow")
+    now: date | datetime | None = Field(
+        default=None, description="pin the clock for demos and tests (MATCHING_NOW); unset: real time"
+    )
     refresh_seconds: float = Field(
         default=30.0, gt=0, description="how often serving checks for a newer index or champion"
     )

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, text
 
 from features.tables import MarketTables
+from matching.clock import Clock
 from matching.geo import Communes
 from matching.ingest import fit_rome_classifier
 from matching.referential import Referential
@@ -69,6 +70,7 @@ class ServingContainer:
     model_name: str = DEFAULT_MODEL_NAME
     communes: Communes | None = None  # geocodes offers published through the API (None: as given)
     limiter: RateLimiter = field(default_factory=RateLimiter)
+    clock: Clock = field(default_factory=Clock)  # the world's now: ranking, trainings, the event log
     store: ServingStore = field(init=False)
     repository: SqlRepository = field(init=False)  # offers and profiles as domain objects
     tokens: TokenService = field(init=False)
@@ -89,7 +91,7 @@ class ServingContainer:
     _classifier_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
-        self.store = ServingStore(self.engine)
+        self.store = ServingStore(self.engine, clock=self.clock)
         self.repository = SqlRepository(self.engine)
         self.tokens = TokenService(self.engine)
 

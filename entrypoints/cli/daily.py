@@ -50,7 +50,11 @@ def daily(
     index_dir: IndexDir = None,
     as_of: Annotated[
         datetime | None,
-        typer.Option("--as-of", help="The job's moment (UTC; default now): expiry day and ranking moment."),
+        typer.Option(
+            "--as-of",
+            help="The job's moment (UTC; default: the engine's clock, MATCHING_NOW or now): expiry day and "
+            "ranking moment.",
+        ),
     ] = None,
     dask: UseDask = False,
     scheduler: Scheduler = None,

@@ -128,7 +128,7 @@ def update_from_database(
     # needs none of its variables
     choice = bootstrap.encoder_choice(spec=encoder, index_dir=folder)
     enc = bootstrap.encoder(choice=choice)
-    moment = as_of or datetime.now(UTC)
+    moment = as_of or bootstrap.clock().now()
     day = (moment.astimezone(UTC) if moment.tzinfo else moment).date()
     with _progress() as progress:
         update = update_index(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -22,6 +22,7 @@ from entrypoints.cli.common import (
     user_errors,
 )
 from entrypoints.cli.ranking import TrackingUri
+from matching.clock import as_utc
 from matching.errors import MatchingError
 
 if TYPE_CHECKING:
@@ -116,7 +117,9 @@ def alerts_run(
     as_of: Annotated[
         datetime | None,
         typer.Option(
-            "--as-of", help="Rank as of this moment (UTC; default now), e.g. to replay a simulated world."
+            "--as-of",
+            help="Rank as of this moment (UTC; default: the engine's clock, MATCHING_NOW or now), e.g. to "
+            "replay a simulated world.",
         ),
     ] = None,
     chunk: Annotated[
@@ -195,8 +198,9 @@ def run_alerts(
     from serving.storage.db import ensure_schema
     from serving.storage.store import ServingStore
 
-    # a moment without a zone is UTC, for the index update and the batch alike
-    moment = as_of.replace(tzinfo=UTC) if as_of is not None and as_of.tzinfo is None else as_of
+    # a moment without a zone is UTC, for the index update and the batch alike; none: the engine's clock
+    # (MATCHING_NOW in a demo), the one the API stamps answers with
+    moment = as_utc(as_of) if as_of is not None else bootstrap.clock().now()
     update = None
     if update_index:
         update = update_from_database(
@@ -213,7 +217,7 @@ def run_alerts(
         err_console.print(
             f"[yellow]no usable champion ranker ({service.unavailable_model}): rule-based ranking[/]"
         )
-    store = ServingStore(engine)
+    store = ServingStore(engine, clock=bootstrap.clock())
     mode = "incremental" if incremental else "nightly"
     with _progress() as bar:
         task = bar.add_task("ranking offers for subscriptions", total=None)
@@ -289,7 +293,7 @@ def eval_served(
     repository = container.repository
     offers = [
         o
-        for o in repository.live_offers(datetime.now(UTC).date())
+        for o in repository.live_offers(container.clock.today())
         if o.source == source and o.location.lat is not None and o.location.lon is not None
     ]
     if not offers:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from matching.domain import APPROXIMATE_PRECISIONS, Offer, Profile, RefusalReason
@@ -77,7 +76,7 @@ def alerts_of(
     if profile is None:
         raise NotFound(f"no profile {profile_id!r}")
     out = []
-    today = date.today()
+    today = container.clock.today()
     for alert in container.store.alerts_of(profile_id, limit):
         offer = container.repository.get_offer(alert.offer_id)
         if offer is None:  # the offer was withdrawn since

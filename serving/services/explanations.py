@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import numpy as np
 import pandas as pd
 
@@ -63,7 +61,7 @@ def explain_score(
     if profile_id not in tables.profiles.index or offer_id not in tables.offers.index:
         raise NotFound("not in the feature tables yet: retry in a minute")
     pair = pd.DataFrame(
-        {"profile_id": [profile_id], "offer_id": [offer_id], "as_of": [pd.Timestamp.now(tz="UTC")]}
+        {"profile_id": [profile_id], "offer_id": [offer_id], "as_of": [pd.Timestamp(container.clock.now())]}
     )
     X = service.features(tables, [profile], pair)
     row = X.iloc[0]
@@ -82,7 +80,7 @@ def explain_score(
         ranking=mode,
         model_version=service.served_model(kill_switch),
         score=score,
-        why=explain(container.referential, profile, offer, date.today()),
+        why=explain(container.referential, profile, offer, container.clock.today()),
         contributions=[
             Contribution(
                 feature=name,

@@ -156,7 +156,7 @@ def poe_suggestions(
         container.referential,
         profile,
         offer,
-        today=date.today(),
+        today=container.clock.today(),
         k=k,
     )
     container.store.log_recommendation(

@@ -97,17 +97,17 @@ def rank_candidates(
     ids, _ = service.generator.recommend_profiles(offer, k=POOL)
     candidates = container.store.profiles(ids.tolist())
     tables = container.tables()
-    profiles = available_candidates(candidates, tables, offer.need_date or date.today() + AVAILABILITY_SLACK)
+    today = container.clock.today()
+    profiles = available_candidates(candidates, tables, offer.need_date or today + AVAILABILITY_SLACK)
     ranked = rank_profiles_for_offer(
         service,
         tables,
         offer_id,
         profiles,
-        now=pd.Timestamp.now(tz="UTC"),
+        now=pd.Timestamp(container.clock.now()),
         kill_switch=kill_switch,
         exposure=container.store.sourcing_exposure(),
     )
-    today = date.today()
     top: list[CandidateOut] = []
     trainable: list[TrainableCandidateOut] = []
     for position, (profile_id, score) in enumerate(

@@ -94,7 +94,7 @@ def create_vivier(container: ServingContainer, owner_id: str, spec: VivierIn) ->
     unknown = unknown_rome_codes(container.referential, spec.rome_codes)
     if unknown:
         raise Invalid(f"unknown ROME codes: {', '.join(unknown)}")
-    members = vivier_members(container.tables(), container.referential, spec, date.today())
+    members = vivier_members(container.tables(), container.referential, spec, container.clock.today())
     return _outs(container, [container.store.add_vivier(owner_id, spec.model_dump(), members)])[0]
 
 
@@ -113,7 +113,9 @@ def refresh_vivier(container: ServingContainer, owner_id: str, vivier_id: int) -
     """
     row = container.store.vivier(vivier_id)
     if row is not None and row.owner_id == owner_id:
-        members = vivier_members(container.tables(), container.referential, _spec(row), date.today())
+        members = vivier_members(
+            container.tables(), container.referential, _spec(row), container.clock.today()
+        )
         row = container.store.set_vivier_members(vivier_id, members)  # None: deleted meanwhile
     if row is None or row.owner_id != owner_id:
         raise NotFound(f"no vivier {vivier_id} of yours")

@@ -17,6 +17,7 @@ import pandas as pd
 from sqlalchemy import Engine, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from matching.clock import Clock
 from matching.domain import Profile, Subscription
 from matching.referential import normalize_label
 from serving.storage.db import write_session
@@ -50,6 +51,7 @@ class OfferListing:
 
 
 def utcnow() -> datetime:
+    """Real time (tokens expire by it, whatever the world's clock says)."""
     return datetime.now(UTC)
 
 
@@ -71,6 +73,7 @@ def alert_list_id(run_id: str, subscription_id: str) -> str:
 
 def recommendation_row(
     *,
+    created_at: datetime,
     kind: str,
     actor_role: str,
     actor_id: str,
@@ -84,7 +87,7 @@ def recommendation_row(
 ) -> RecommendationLogRow:
     """A served list: who asked, about whom, how it was ranked (model and index versions), what was shown."""
     return RecommendationLogRow(
-        created_at=utcnow(),
+        created_at=created_at,
         kind=kind,
         actor_role=actor_role,
         actor_id=actor_id,
@@ -101,8 +104,11 @@ def recommendation_row(
 class ServingStore:
     """Reads and writes the serving tables of one database."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, clock: Clock | None = None) -> None:
         self.engine = engine
+        # the world's clock (pinned in demos and tests) stamps events, alerts and runs, so that answers
+        # given through the API are seen by a batch ranking at the same clock
+        self.clock = clock or Clock()
 
     # -- reads ----------------------------------------------------------------------------------------
     def active_subscriptions(self) -> list[Subscription]:
@@ -202,7 +208,7 @@ class ServingStore:
             ).first()
             if running is not None:
                 return Run(running.id, running.as_of, mode, resumed=True)
-            started = utcnow()
+            started = self.clock.now()
             run = AlertRunRow(
                 id=uuid.uuid4().hex,
                 mode=mode,
@@ -266,7 +272,12 @@ class ServingStore:
             session.execute(
                 update(AlertRunRow)
                 .where(AlertRunRow.id == run_id)
-                .values(status="done", finished_at=utcnow(), subscriptions_done=done, alerts_created=created)
+                .values(
+                    status="done",
+                    finished_at=self.clock.now(),
+                    subscriptions_done=done,
+                    alerts_created=created,
+                )
             )
         return {"subscriptions": int(done), "alerts": int(created), "alerted": int(alerted or 0)}
 
@@ -281,7 +292,7 @@ class ServingStore:
         index_version: str,
     ) -> int:
         """Write one subscription's alerts, outbox, events, log row and progress marker atomically."""
-        now = utcnow()
+        now = self.clock.now()
         list_id = alert_list_id(run.id, subscription.id)
         with write_session(self.engine) as session:
             rows = zip(
@@ -327,6 +338,7 @@ class ServingStore:
                 )
             session.add(
                 recommendation_row(
+                    created_at=now,
                     kind="alerts",
                     actor_role="system",
                     actor_id=f"alert-run:{run.id}",
@@ -384,7 +396,7 @@ class ServingStore:
         subscription_changes: dict[str, Any],
     ) -> None:
         """The event, the alert's new status and the subscription's update, in one transaction."""
-        now = utcnow()
+        now = self.clock.now()
         with write_session(self.engine) as session:
             session.add(
                 InteractionRow(
@@ -422,7 +434,7 @@ class ServingStore:
         with write_session(self.engine) as session:
             session.add(
                 InteractionRow(
-                    occurred_at=utcnow(),
+                    occurred_at=self.clock.now(),
                     event=event,
                     profile_id=profile_id,
                     offer_id=offer_id,
@@ -434,11 +446,11 @@ class ServingStore:
     def log_recommendation(self, **fields: Any) -> None:
         """Log a served list (see :func:`recommendation_row` for the fields)."""
         with write_session(self.engine) as session:
-            session.add(recommendation_row(**fields))
+            session.add(recommendation_row(created_at=self.clock.now(), **fields))
 
     def sourcing_exposure(self, days: int = 7) -> dict[str, int]:
         """How many sourcing lists showed each person over the last ``days`` (for rotation)."""
-        since = utcnow() - timedelta(days=days)
+        since = self.clock.now() - timedelta(days=days)
         counts: dict[str, int] = {}
         with Session(self.engine) as session:
             for items in session.scalars(
@@ -458,7 +470,7 @@ class ServingStore:
 
     def set_flag(self, key: str, value: str, *, by: str) -> None:
         with write_session(self.engine) as session:
-            session.merge(FlagRow(key=key, value=value, updated_at=utcnow(), updated_by=by))
+            session.merge(FlagRow(key=key, value=value, updated_at=self.clock.now(), updated_by=by))
 
     def kill_switch(self) -> bool:
         return self.flag(KILL_SWITCH) == "on"
@@ -495,7 +507,7 @@ class ServingStore:
 
     def add_vivier(self, owner_id: str, spec: dict[str, Any], profile_ids: list[str]) -> VivierRow:
         """Save a vivier (``spec``: label, ROME codes, centre, radius, horizon) filled with ``profile_ids``."""
-        now = utcnow()
+        now = self.clock.now()
         row = VivierRow(owner_id=owner_id, **spec, created_at=now, refreshed_at=now, profile_ids=profile_ids)
         with write_session(self.engine, expire_on_commit=False) as session:
             session.add(row)
@@ -520,5 +532,5 @@ class ServingStore:
         with write_session(self.engine, expire_on_commit=False) as session:
             row = session.get(VivierRow, vivier_id)
             if row is not None:
-                row.profile_ids, row.refreshed_at = profile_ids, utcnow()
+                row.profile_ids, row.refreshed_at = profile_ids, self.clock.now()
             return row
