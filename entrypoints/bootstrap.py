@@ -25,6 +25,8 @@ from serving.storage.repository import SqlRepository
 if TYPE_CHECKING:
     import pandas as pd
 
+    from features.tables import MarketTables
+    from matching.encoders.base import Progress
     from models.pipeline import RankingService
     from models.registry import ModelRegistry
     from serving.batch.distributed import Context, Loader
@@ -316,13 +318,31 @@ def database_context(
     rome_dir: Path | None = None,
 ) -> Context:
     """What a worker loads for a run on a database: the serving indexes and champion, tables as of the run."""
-    from serving.storage.market import read_market_tables
-
     service = ranking_service(
         index_dir=index_dir, chosen_encoder=chosen_encoder, tracking_uri=tracking_uri, rome_dir=rome_dir
     )
-    tables = read_market_tables(engine(database_url=database_url)).events_before(as_of)
-    return service, tables
+    return service, database_tables(database_url).events_before(as_of)
+
+
+def database_tables(database_url: str, *, progress: Progress | None = None) -> MarketTables:
+    """Every profile, offer, training and logged event of a database (its feature-readable tables).
+
+    Parameters
+    ----------
+    database_url
+        SQLAlchemy URL.
+    progress
+        ``(table, rows read, rows in the table)`` while reading (see
+        :func:`serving.storage.market.read_market_tables`).
+
+    Raises
+    ------
+    StorageError
+        If the URL is malformed or names an unsupported backend.
+    """
+    from serving.storage.market import read_market_tables
+
+    return read_market_tables(engine(database_url=database_url), progress=progress)
 
 
 def database_loader(

@@ -13,17 +13,32 @@ Protocol
    grade every ranker.
 
 A second view, independent of the oracle, reranks the alert lists actually logged after the cut-off.
+On a database, that view is the whole evaluation (:func:`evaluate_logged`, protocol in
+:mod:`eval.logged`): a :class:`MarketContext` is a :class:`~eval.logged.LoggedContext` with a simulator.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from eval.baselines import BM25Scorer, Scorer
+from eval.baselines import Scorer
+from eval.logged import (
+    LOGGED_APPLIED_GRADE,
+    TOP,
+    LoggedContext,
+    NotEnoughOutcomesError,
+    embed_and_index,
+    logged_ranking_metrics,
+    logged_test_set,
+    rerank,
+)
 from eval.metrics import (
+    APPLIED_GRADE,
     evaluate_ranking,
     group_ratio,
     ndcg_at_k,
@@ -34,17 +49,13 @@ from eval.metrics import (
 from eval.simulator.market import World
 from eval.simulator.oracle import MarketOracle
 from eval.simulator.records import world_tables
-from features.embeddings import PairEmbeddings, embed_tables
 from features.pairs import PairFeatureBuilder
 from features.schema import REASONS
-from features.tables import MarketTables
 from matching.candidates import CandidateGenerator
 from matching.encoders import Encoder
 from matching.encoders.base import Progress
 from matching.frames import offers_from_frame, profiles_from_frame
 from matching.referential import Referential
-from matching.views import offer_view, profile_view
-from models.dataset import logged_lists, ranking_set
 
 AUDIT_GROUPS = ("sex", "age_band", "qpv")
 
@@ -67,19 +78,15 @@ def default_cutoff_week(world: World) -> int:
 
 
 @dataclass
-class MarketContext:
-    """Everything the protocol shares between rankers: tables, embeddings, features, oracle, pools."""
+class MarketContext(LoggedContext):
+    """A :class:`~eval.logged.LoggedContext` over a simulated world: its oracle grades any candidate.
+
+    ``audit`` is the world's audit table; ``cutoff`` falls at the start of ``cutoff_week``.
+    """
 
     world: World
-    referential: Referential
-    encoder: Encoder
-    tables: MarketTables
-    embeddings: PairEmbeddings
-    builder: PairFeatureBuilder
     oracle: MarketOracle
-    cutoff: pd.Timestamp
     cutoff_week: int
-    bm25: BM25Scorer
     _generators: dict[pd.Timestamp, CandidateGenerator] = field(default_factory=dict)
 
     @classmethod
@@ -92,17 +99,18 @@ class MarketContext:
         cutoff_week: int | None = None,
         progress: Progress | None = None,
     ) -> MarketContext:
+        """The context of ``world`` cut at ``cutoff_week`` (default :func:`default_cutoff_week`).
+
+        Raises
+        ------
+        ValueError
+            If ``cutoff_week`` falls outside the simulated weeks.
+        """
         week = cutoff_week if cutoff_week is not None else default_cutoff_week(world)
         if not 1 <= week < max(world.config.weeks, 1) + 1:
             raise ValueError(f"cut-off week {week} is outside the simulated {world.config.weeks} weeks")
         tables = world_tables(world)
-        embeddings = embed_tables(tables, referential, encoder, progress=progress)
-        profiles = list(profiles_from_frame(tables.profiles))
-        offers = list(offers_from_frame(tables.offers))
-        bm25 = BM25Scorer(
-            pd.Series([offer_view(o, referential) for o in offers], index=[o.id for o in offers]),
-            pd.Series([profile_view(p, referential) for p in profiles], index=[p.id for p in profiles]),
-        )
+        embeddings, bm25 = embed_and_index(tables, referential, encoder, progress=progress)
         return cls(
             world=world,
             referential=referential,
@@ -114,13 +122,20 @@ class MarketContext:
             cutoff=pd.Timestamp(world.config.start, tz="UTC") + pd.Timedelta(days=7 * week),
             cutoff_week=week,
             bm25=bm25,
+            audit=world.audit,
+            source="simulated world",
         )
 
-    def with_tables(self, tables: MarketTables) -> MarketContext:
-        """The same context over another event log (features recomputed from it)."""
-        # the candidate generators (open offers by moment) are shared: offers do not change
-        builder = PairFeatureBuilder(referential=self.referential, embeddings=self.embeddings).fit(tables)
-        return replace(self, tables=tables, builder=builder)
+    def protocol(self) -> dict[str, Any]:
+        """What the evaluation ran on: the world's seed and size, the cut-off week."""
+        return {
+            "source": self.source,
+            "world_seed": self.world.config.seed,
+            "profiles": self.world.config.n_profiles,
+            "offers": self.world.config.n_offers,
+            "weeks": self.world.config.weeks,
+            "cutoff_week": self.cutoff_week,
+        }
 
     # -- people and candidates ------------------------------------------------------------------------
     def active_people(self, moment: pd.Timestamp) -> np.ndarray:
@@ -187,13 +202,14 @@ class MarketContext:
         expires = pd.to_datetime(offers["expires_at"]).dt.tz_localize("UTC") > moment
         return np.asarray(offers.index[(created & expires).to_numpy()], dtype=object)
 
-    def features(self, pool: pd.DataFrame) -> pd.DataFrame:
-        return self.builder.transform(pool[["profile_id", "offer_id", "as_of"]])
-
 
 @dataclass(frozen=True)
 class MarketEvaluation:
-    """Metrics by ranker, fairness ratios by ranker, and the graded candidate pool."""
+    """Metrics by ranker, fairness ratios by ranker, and the graded candidate pool.
+
+    On logged events alone (:func:`evaluate_logged`) the pool is the logged lists, ``metrics`` read
+    their logged grades, and ``logged`` and ``sourcing`` are empty.
+    """
 
     metrics: dict[str, dict[str, float]]
     fairness: dict[str, dict[str, float]]
@@ -201,13 +217,14 @@ class MarketEvaluation:
     sourcing: dict[str, dict[str, float]]
     pool: pd.DataFrame
     ranked: dict[str, pd.DataFrame]
+    relevant_grade: int = APPLIED_GRADE  # an application, on the scale of the pool's grades
 
     @property
     def summary(self) -> dict[str, float]:
         return {
-            "people": float(self.pool["query"].nunique()),
+            "people": float(self.pool["profile_id"].nunique()),
             "candidates": float(len(self.pool)),
-            "relevant": float((self.pool["grade"] >= 2).sum()),
+            "relevant": float((self.pool["grade"] >= self.relevant_grade).sum()),
         }
 
 
@@ -249,46 +266,154 @@ def graded_sourcing_pool(ctx: MarketContext, config: MarketEvalConfig) -> tuple[
     return pool, ctx.features(pool)
 
 
-def fairness_ratios(ranked: pd.DataFrame, audit: pd.DataFrame, k: int) -> dict[str, float]:
-    """Parity ratios by audit group (min group mean / max group mean) of NDCG@k and opportunity@20."""
+def fairness_ratios(
+    ranked: pd.DataFrame,
+    audit: pd.DataFrame,
+    k: int,
+    *,
+    opportunity_k: int = 20,
+    relevant_grade: int = APPLIED_GRADE,
+) -> dict[str, float]:
+    """Parity ratios between audit groups (min group mean / max group mean, 1 = parity).
+
+    Parameters
+    ----------
+    ranked
+        A ranked frame with ``profile_id`` (each query is one person's: their pool, or a list sent
+        to them).
+    audit
+        ``profile_id`` and the :data:`AUDIT_GROUPS` columns.
+    k
+        Cut of the per-query NDCG.
+    opportunity_k, relevant_grade
+        Equal opportunity: share of each query's items of at least ``relevant_grade`` ranked in the top
+        ``opportunity_k``.
+
+    Returns
+    -------
+    dict
+        ``ndcg_ratio/<attribute>``, ``opportunity@<opportunity_k>_ratio/<attribute>`` and
+        ``fairness_min_ratio`` (NaN where fewer than two groups are present).
+    """
     audit = audit.set_index("profile_id")
+    person = ranked.groupby("query", sort=False)["profile_id"].first()
     ndcg = ndcg_per_query(ranked, k)
-    opportunity = opportunity_per_query(ranked, 20)
+    opportunity = opportunity_per_query(ranked, opportunity_k, min_grade=relevant_grade)
     out = {}
     for attribute in AUDIT_GROUPS:
-        groups = audit[attribute].astype(str)
+        # the group of each query's person (a person may have several queries: lists)
+        groups = pd.Series(
+            audit[attribute].astype(str).reindex(person.to_numpy()).to_numpy(), index=person.index
+        ).dropna()
         out[f"ndcg_ratio/{attribute}"] = group_ratio(ndcg, groups)
-        out[f"opportunity@20_ratio/{attribute}"] = group_ratio(opportunity, groups)
-    out["fairness_min_ratio"] = float(np.nanmin(list(out.values()))) if out else float("nan")
+        out[f"opportunity@{opportunity_k}_ratio/{attribute}"] = group_ratio(opportunity, groups)
+    finite = [v for v in out.values() if np.isfinite(v)]
+    out["fairness_min_ratio"] = float(min(finite)) if finite else float("nan")
     return out
 
 
+def _reporter(progress: Progress | None, stage: str, total: int) -> Callable[[int], None]:
+    """``done(n)`` reporting ``(stage, n, total)`` to ``progress`` (nothing without one)."""
+
+    def done(n: int) -> None:
+        if progress is not None:
+            progress(stage, n, total)
+
+    done(0)
+    return done
+
+
 def evaluate_market(
-    ctx: MarketContext, scorers: dict[str, Scorer], config: MarketEvalConfig | None = None
+    ctx: MarketContext,
+    scorers: dict[str, Scorer],
+    config: MarketEvalConfig | None = None,
+    *,
+    progress: Progress | None = None,
 ) -> MarketEvaluation:
-    """Run the protocol for every scorer (see the module docstring)."""
+    """Run the protocol for every scorer (see the module docstring).
+
+    ``progress`` is called as ``("rankers", done, len(scorers))`` as each scorer is evaluated.
+    """
     config = config or MarketEvalConfig()
+    done = _reporter(progress, "rankers", len(scorers))  # the bar shows while the pools are drawn
     pool, X = graded_pool(ctx, config)
     catalogue = pool["item"].unique()
     metrics, fairness, ranked_by = {}, {}, {}
     sourcing_pool, sourcing_X = graded_sourcing_pool(ctx, config)
     sourcing: dict[str, dict[str, float]] = {}
-    logged_rows = logged_lists(ctx.tables, sent_from=ctx.cutoff)
-    logged = ranking_set(logged_rows, ctx.builder) if len(logged_rows) else None
+    logged = logged_test_set(ctx)
     logged_metrics: dict[str, dict[str, float]] = {}
-    for name, scorer in scorers.items():
+    for i, (name, scorer) in enumerate(scorers.items(), start=1):
         ranked = rank_by_score(pool, scorer(pool, X))
         ranked_by[name] = ranked
         metrics[name] = evaluate_ranking(ranked, k=config.k, reasons=REASONS, catalogue=catalogue)
         fairness[name] = fairness_ratios(ranked, ctx.world.audit, config.k)
         if logged is not None:
-            rows = logged.rows.rename(columns={"list_id": "query"}).assign(item=logged.rows["offer_id"])
             # logged grades run 0..5 (shown-not-opened = 1): the same exponential gains apply
-            logged_metrics[name] = ndcg_at_k(rank_by_score(rows, scorer(rows, logged.X)), config.k)
+            logged_metrics[name] = ndcg_at_k(rerank(logged, scorer), config.k)
         if len(sourcing_pool):
             # candidates shown to counsellors: ranked per offer, exposure measured over people
             ranked_people = rank_by_score(sourcing_pool, scorer(sourcing_pool, sourcing_X))
             sourcing[name] = evaluate_ranking(
                 ranked_people, k=config.k, catalogue=sourcing_pool["item"].unique()
             )
+        done(i)
     return MarketEvaluation(metrics, fairness, logged_metrics, sourcing, pool, ranked_by)
+
+
+def evaluate_logged(
+    ctx: LoggedContext,
+    scorers: dict[str, Scorer],
+    config: MarketEvalConfig | None = None,
+    *,
+    progress: Progress | None = None,
+) -> MarketEvaluation:
+    """Every scorer reorders the alert lists sent from the cut-off on, graded by their logged outcomes.
+
+    The protocol of :mod:`eval.logged`: nothing here asks a simulator, so it runs on a database.
+
+    Parameters
+    ----------
+    ctx
+        Logged tables, features and the cut-off.
+    scorers
+        Rankers by name.
+    config
+        ``k`` (the main NDCG's cut); the other settings concern simulated candidates.
+    progress
+        Called as ``("rankers", done, len(scorers))``.
+
+    Returns
+    -------
+    MarketEvaluation
+        ``metrics`` from :func:`~eval.logged.logged_ranking_metrics`; ``fairness`` per ranker (empty
+        dicts without audit attributes); ``pool``: the logged lists (``query`` = list).
+
+    Raises
+    ------
+    NotEnoughOutcomesError
+        If no alert list was sent from the cut-off on.
+    """
+    config = config or MarketEvalConfig()
+    logged = logged_test_set(ctx)
+    if logged is None:
+        raise NotEnoughOutcomesError(
+            f"no alert list was sent from the cut-off {ctx.cutoff:%Y-%m-%d} on: nothing to evaluate on "
+            "(move --cutoff earlier)"
+        )
+    metrics, fairness, ranked_by = {}, {}, {}
+    done = _reporter(progress, "rankers", len(scorers))
+    for i, (name, scorer) in enumerate(scorers.items(), start=1):
+        ranked = rerank(logged, scorer)
+        ranked_by[name] = ranked
+        metrics[name] = logged_ranking_metrics(ranked, config.k)
+        fairness[name] = (
+            fairness_ratios(
+                ranked, ctx.audit, config.k, opportunity_k=TOP, relevant_grade=LOGGED_APPLIED_GRADE
+            )
+            if ctx.audit is not None
+            else {}
+        )
+        done(i)
+    pool = logged.rows.rename(columns={"list_id": "query"}).assign(item=logged.rows["offer_id"])
+    return MarketEvaluation(metrics, fairness, {}, {}, pool, ranked_by, relevant_grade=LOGGED_APPLIED_GRADE)

@@ -1,6 +1,8 @@
 """The offline ranking evaluation end to end: train before the cut-off, compare every ranker, feedback loop.
 
-Used by ``matching eval`` and ``matching train`` (which adds MLflow logging and the promotion gate).
+Used by ``matching eval`` and ``matching train`` (which adds MLflow logging and the promotion gate), on
+a simulated world (:class:`~eval.market.MarketContext`) or on the events a database logged
+(:class:`~eval.logged.LoggedContext`: no simulator, so no feedback loop and logged-list metrics only).
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ import numpy as np
 
 from eval.baselines import Scorer, baseline_scorers, ltr_scorer
 from eval.feedback import FeedbackConfig, feedback_experiment
-from eval.market import MarketContext, MarketEvalConfig, MarketEvaluation, evaluate_market
+from eval.logged import LoggedContext
+from eval.market import MarketContext, MarketEvalConfig, MarketEvaluation, evaluate_logged, evaluate_market
 from models.artifact import ModelIntegrityError
 from models.ranker import LambdaRankRanker, RankerConfig
 from models.registry import ModelRegistry, RegistryError
 from models.training import TrainingResult, train_ranker
 
-Progress = Callable[[str], None]
+Progress = Callable[[str, int, int], None]  # (stage, done, in all)
 
 
 @dataclass
@@ -63,13 +66,27 @@ class RankingEvaluation:
         }
 
 
-def ranking_scorers(ctx: MarketContext, ranker: LambdaRankRanker, random_state: int = 0) -> dict[str, Scorer]:
+def ranking_scorers(ctx: LoggedContext, ranker: LambdaRankRanker, random_state: int = 0) -> dict[str, Scorer]:
     """The learned ranker first, then the baselines (all scored on the same candidates)."""
     return {"ltr": ltr_scorer(ranker), **baseline_scorers(ctx.bm25, random_state)}
 
 
+def evaluate_scorers(
+    ctx: LoggedContext,
+    scorers: dict[str, Scorer],
+    config: MarketEvalConfig | None = None,
+    *,
+    progress: Progress | None = None,
+) -> MarketEvaluation:
+    """Every scorer on the context's protocol: a world's graded candidates (:func:`evaluate_market`),
+    else the logged lists from the cut-off on (:func:`evaluate_logged`)."""
+    if isinstance(ctx, MarketContext):
+        return evaluate_market(ctx, scorers, config, progress=progress)
+    return evaluate_logged(ctx, scorers, config, progress=progress)
+
+
 def evaluate_rankers(
-    ctx: MarketContext,
+    ctx: LoggedContext,
     *,
     ranker_config: RankerConfig | None = None,
     eval_config: MarketEvalConfig | None = None,
@@ -77,31 +94,66 @@ def evaluate_rankers(
     with_feedback: bool = True,
     progress: Progress | None = None,
 ) -> RankingEvaluation:
-    """Train on lists before ``ctx.cutoff``, evaluate every ranker, then run the feedback loop."""
-    say = progress or (lambda _message: None)
+    """Train on lists before ``ctx.cutoff``, evaluate every ranker, then run the feedback loop.
+
+    Parameters
+    ----------
+    ctx
+        A simulated world's context, or logged events' (a database's): there the feedback loop, which
+        needs simulated answers, is not run whatever ``with_feedback`` says.
+    ranker_config, eval_config, feedback_config
+        Settings of the ranker, of the evaluation and of the feedback loop.
+    with_feedback
+        Run the two-round feedback-loop experiment (worlds only).
+    progress
+        Called as ``(stage, done, in all)``: features of the training lists, boosting rounds, rankers
+        evaluated, the feedback loop.
+
+    Returns
+    -------
+    RankingEvaluation
+        Its ``protocol`` says what the data were and, on logged events, what was not computed.
+
+    Raises
+    ------
+    ValueError
+        If no alert list was sent before the cut-off.
+    MatchingError
+        If the training data are refused, or (logged events) no list was sent from the cut-off on.
+    """
+    report: Progress = progress or (lambda _stage, _done, _total: None)
     eval_config = eval_config or MarketEvalConfig()
-    say("training the ranker on lists sent before the cut-off")
-    training = train_ranker(ctx.tables, ctx.builder, cutoff=ctx.cutoff, config=ranker_config)
-    say("ranking the candidates with every ranker")
-    market = evaluate_market(
-        ctx, ranking_scorers(ctx, training.ranker, eval_config.random_state), eval_config
+    training = train_ranker(
+        ctx.tables,
+        ctx.builder,
+        cutoff=ctx.cutoff,
+        config=ranker_config,
+        progress=lambda stage, done, total: report(f"training: {stage}", done, total),
+    )
+    market = evaluate_scorers(
+        ctx,
+        ranking_scorers(ctx, training.ranker, eval_config.random_state),
+        eval_config,
+        progress=lambda stage, done, total: report(f"evaluating: {stage}", done, total),
     )
     feedback = {}
-    if with_feedback:
-        say("feedback loop: two rounds of alerts")
+    simulated = isinstance(ctx, MarketContext)
+    if with_feedback and isinstance(ctx, MarketContext):  # (spelt out again: mypy narrows ctx here)
+        report("feedback loop: two rounds of alerts", 0, 1)
         feedback = feedback_experiment(ctx, training.ranker, feedback_config, ranker_config)
+        report("feedback loop: two rounds of alerts", 1, 1)
     protocol = {
-        "world_seed": ctx.world.config.seed,
-        "profiles": ctx.world.config.n_profiles,
-        "offers": ctx.world.config.n_offers,
-        "weeks": ctx.world.config.weeks,
+        **ctx.protocol(),
         "cutoff": ctx.cutoff.strftime("%Y-%m-%d"),
-        "cutoff_week": ctx.cutoff_week,
         "encoder": ctx.encoder.name,
         **{k: float(v) for k, v in market.summary.items()},
         **training.summary(),
-        "pool_size": eval_config.pool_size,
-        "radius_factor": eval_config.radius_factor,
+        # the candidate pools' settings mean something only where candidates are generated
+        **(
+            {"pool_size": eval_config.pool_size, "radius_factor": eval_config.radius_factor}
+            if simulated
+            else {}
+        ),
         "k": eval_config.k,
     }
     return RankingEvaluation(training, market, feedback, protocol)
@@ -113,20 +165,34 @@ def gate_metrics(metrics: dict[str, float], fairness: dict[str, float]) -> dict[
 
 
 def champion_metrics(
-    ctx: MarketContext, registry: ModelRegistry, people: int, random_state: int = 0
+    ctx: LoggedContext,
+    registry: ModelRegistry,
+    people: int,
+    random_state: int = 0,
+    *,
+    progress: Progress | None = None,
 ) -> tuple[str, dict[str, float]] | None:
-    """The current champion re-evaluated on the same candidates, or ``None`` if there is none.
+    """The current champion re-evaluated on the same candidates (or logged lists), or ``None`` if there
+    is none.
 
     A champion that cannot be loaded (corrupted, features no longer computed) is reported and
     compared by its logged NDCG@10 alone.
+
+    Raises
+    ------
+    RegistryError
+        If the champion can neither be evaluated nor logged an NDCG@10.
     """
     version = registry.champion_version()
     if version is None:
         return None
     try:
         champion, _ = registry.load(version)
-        result = evaluate_market(
-            ctx, {"ltr": ltr_scorer(champion)}, MarketEvalConfig(max_people=people, random_state=random_state)
+        result = evaluate_scorers(
+            ctx,
+            {"ltr": ltr_scorer(champion)},
+            MarketEvalConfig(max_people=people, random_state=random_state),
+            progress=progress,
         )
     except (RegistryError, ModelIntegrityError, ValueError) as error:
         logged = registry.client.get_model_version(registry.model_name, version).tags.get("ndcg_at_10")

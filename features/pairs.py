@@ -251,6 +251,8 @@ OFFER_COLUMNS = (
     # how precise the place is and the publisher's ROME code (stored real offers only)
     "place_precision",
     "stated_rome_code",
+    # the appellation a "pas ce métier" refusal excludes from a subscription (alert filters only)
+    "appellation_code",
 )
 
 

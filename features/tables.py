@@ -19,12 +19,16 @@ TIME_DTYPE = pd.DatetimeTZDtype(unit="ns", tz="UTC")
 
 
 def normalise_events(events: pd.DataFrame) -> pd.DataFrame:
-    """Event log with the standard columns, UTC nanosecond times, sorted by time (stable)."""
+    """Event log with the standard columns, UTC nanosecond times, nullable integer ranks (``Int64``),
+    sorted by time (stable)."""
     missing = [c for c in EVENT_COLUMNS if c not in events.columns]
     if missing:
         raise ValueError(f"event log lacks columns: {', '.join(missing)}")
     frame = events.loc[:, list(EVENT_COLUMNS)].copy()
     frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True).astype(TIME_DTYPE)
+    # a database returns a rank column with missing values as floats, a world as Int64: one dtype for
+    # both, the one the training-data schema checks
+    frame["rank"] = pd.to_numeric(frame["rank"]).astype("Int64")
     return frame.sort_values("occurred_at", kind="stable").reset_index(drop=True)
 
 

@@ -273,6 +273,10 @@ class Offer(BaseModel):
     need_date: date | None = None
     expires_at: date | None = None
     source: str = FRANCE_TRAVAIL
+    # who hires (when the offer names them) and where a jobseeker applies: the source's application
+    # page or the offer's own page there; shown on alerts, never a feature
+    employer: str | None = None
+    apply_url: str | None = Field(default=None, pattern=r"^https?://")
 
     @model_validator(mode="after")
     def _salary_range_ordered(self) -> Offer:
@@ -393,6 +397,11 @@ class Subscription(BaseModel):
     min_weekly_hours: float | None = None
     salary_floor_monthly: float | None = None
     excluded_contract_types: tuple[ContractType, ...] = ()
+    # occupations refused as "pas ce métier": ROME codes (a neighbouring fiche) or OGR appellation
+    # codes (a job of the person's own fiche), never alerted again until lifted
+    excluded_occupations: tuple[str, ...] = ()
+    # also send offers outside the declared contracts and hours (labelled as such); off by default
+    beyond_criteria: bool = False
     channel: Channel = Channel.EMAIL
     cadence: Cadence = Cadence.DAILY
     max_alerts_per_run: int = Field(default=10, ge=1, le=100)

@@ -85,19 +85,19 @@ def profiles_from_frame(frame: pd.DataFrame) -> Iterator[Profile]:
 
 
 def offers_from_frame(frame: pd.DataFrame) -> Iterator[Offer]:
-    """Offers from a frame with the world's offer columns."""
+    """Offers from a frame with the world's offer columns, or the database's (which name their source)."""
     for r in records(frame):
         yield Offer(
             **{
                 k: v
                 for k, v in r.items()
-                if k not in {*PLACE_COLUMNS, "expires_at", "need_date", "rome_source"}
+                if k not in {*PLACE_COLUMNS, "expires_at", "need_date", "rome_source", "source"}
             },
             rome_source=r.get("rome_source") or RomeSource.STATED,
             location=place_from_columns(r),
             expires_at=_day(r["expires_at"]),
             need_date=_day(r["need_date"]),
-            source="simulator",
+            source=r.get("source") or "simulator",  # a world's frames have no source column
         )
 
 

@@ -580,10 +580,11 @@ def load_laposte(path: Path) -> Communes:
     if not points:
         raise GeoError(f"{path}: no commune with coordinates")
     for city, prefix in _CITIES_WITH_ARRONDISSEMENTS.items():
-        arrondissements = [p for code, pts in points.items() if code.startswith(prefix) for p in pts]
-        if city not in points and arrondissements:
-            points[city] = arrondissements
-            names[city] = names.get(prefix + "01", city).rsplit(" ", 1)[0]
+        districts = sorted(code for code in points if code.startswith(prefix))
+        if city not in points and districts:
+            points[city] = [p for code in districts for p in points[code]]
+            # the first arrondissement's name without its number: "LYON 01" (69381) → "LYON"
+            names[city] = names[districts[0]].rsplit(" ", 1)[0]
     coords, corrections = _checked_base(_centroids(points))
     codes = sorted(coords)
     by_department: dict[str, list[tuple[float, float]]] = defaultdict(list)

@@ -78,7 +78,7 @@ class ItemFilter:
         When true, the radius is each *item's* own ``radius_km`` attribute (offer -> profiles: each
         candidate's declared commute), instead of ``radius_km``.
     contract_types
-        Allowed contract codes.
+        Allowed contract codes (items whose contract is not stated pass).
     min_hours, max_hours
         Bounds on weekly hours (items with unknown hours pass).
     where
@@ -122,8 +122,9 @@ class ItemFilter:
                 rows = at_region[regions[at_region] == region]
                 edge = region_edge_km(region, self.center[0], self.center[1])
                 keep[rows] = edge <= radius[rows] + self.extent_km
-        if self.contract_types is not None:
-            keep &= np.isin(attrs["contract"], list(self.contract_types))
+        if self.contract_types is not None:  # an unstated contract is not outside them: kept, as hours
+            contract = attrs["contract"]
+            keep &= np.isin(contract, list(self.contract_types)) | (contract == np.array(None))
         if self.min_hours is not None:
             keep &= ~(attrs["hours"] < self.min_hours)  # NaN (unknown) passes
         if self.max_hours is not None:

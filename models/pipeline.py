@@ -230,8 +230,13 @@ class RankingService:
         vectors = self.encode_people(searched) if searched else None  # one encoder call per batch
         for row, (sub, person) in enumerate(zip(subscribed, searched, strict=True)):
             assert vectors is not None
+            # the declared contracts and hours are respected unless the person opted in to more
+            # (the alert then says how the offer departs from them)
             ids, _ = self.generator.recommend_offers(
-                person, k=CANDIDATES_PER_SUBSCRIPTION, respect_preferences=False, query=vectors[row]
+                person,
+                k=CANDIDATES_PER_SUBSCRIPTION,
+                respect_preferences=not sub.beyond_criteria,
+                query=vectors[row],
             )
             seen = exclude.get(sub.id, set())
             rows.extend((sub.id, sub.profile_id, o) for o in ids.tolist() if o not in seen)
@@ -269,8 +274,14 @@ class RankingService:
 
 
 def _as_searched(profile: Profile, sub: Subscription) -> Profile:
-    """The person as their subscription asks to search: its ROME codes and radius override the profile's."""
-    return profile.model_copy(update={"rome_codes": sub.rome_codes, "max_commute_km": sub.radius_km})
+    """The person as their subscription asks to search: its ROME codes, radius, contracts and minimum
+    hours override the profile's."""
+    update: dict[str, object] = {"rome_codes": sub.rome_codes, "max_commute_km": sub.radius_km}
+    if sub.contract_types:
+        update["contract_types"] = sub.contract_types
+    if sub.min_weekly_hours:
+        update["min_weekly_hours"] = sub.min_weekly_hours
+    return profile.model_copy(update=update)
 
 
 def _hard_filters(
@@ -301,7 +312,21 @@ def _hard_filters(
     expires = pd.to_datetime(pd.Series(offers["expires_at"])).to_numpy()
     expired = ~pd.isna(expires) & (expires <= np.datetime64(now.tz_convert(None).normalize()))
     withdrawn = ~pd.isna(pd.Series(offers.get("withdrawn_at", np.full(len(pool), None)))).to_numpy()
-    keep = ~(excluded | underpaid | too_short | expired | withdrawn)
+    # occupations refused as "pas ce métier": a ROME code or an appellation code of the subscription's
+    refused_job = np.zeros(len(pool), dtype=bool)
+    if any(s.excluded_occupations for s in subs):
+        unknown = np.full(len(pool), None, dtype=object)
+        codes = zip(
+            offers.get("rome_code", unknown), offers.get("appellation_code", unknown), subs, strict=True
+        )
+        refused_job = np.array(
+            [
+                bool(s.excluded_occupations) and not {r, a}.isdisjoint(s.excluded_occupations)
+                for r, a, s in codes
+            ],
+            dtype=bool,
+        )
+    keep = ~(excluded | underpaid | too_short | expired | withdrawn | refused_job)
     if offers_since:
         # new = received by the engine since the subscription was last ranked (worlds: created since)
         received = pd.to_datetime(pd.Series(offers.get("received_at", offers["created_at"])), utc=True)

@@ -6,7 +6,7 @@ seeded and deterministic (``deterministic=True``, fixed thread count, no bagging
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, get_args
 
@@ -19,6 +19,7 @@ from sklearn.base import BaseEstimator
 from features.schema import check_allowlist
 
 Debias = Literal["ips", "lambdamart", "none"]
+FitProgress = Callable[[str, int, int], None]  # (stage, boosting rounds done, rounds in all)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -141,6 +142,7 @@ class LambdaRankRanker(BaseEstimator):
         *,
         sample_weight: npt.ArrayLike | None = None,
         position: npt.ArrayLike | None = None,
+        progress: FitProgress | None = None,
     ) -> LambdaRankRanker:
         """Fit on rows grouped by query.
 
@@ -157,6 +159,9 @@ class LambdaRankRanker(BaseEstimator):
             ``position_debias="ips"`` only.
         position
             Logged rank of each row (1 = top), shape ``(m,)``, for ``position_debias="lambdamart"``.
+        progress
+            Called as ``progress("boosting rounds", done, n_estimators)`` after each round (a progress
+            bar on the command line); the fitted model does not depend on it.
 
         Returns
         -------
@@ -191,7 +196,17 @@ class LambdaRankRanker(BaseEstimator):
             position=debias_positions,
             free_raw_data=True,
         )
-        self.booster_ = lgb.train(params, dataset, num_boost_round=self.config.n_estimators)
+        callbacks = []
+        if progress is not None:
+            report = progress
+
+            def after_round(env: lgb.callback.CallbackEnv) -> None:
+                report("boosting rounds", env.iteration + 1, env.end_iteration)
+
+            callbacks.append(after_round)
+        self.booster_ = lgb.train(
+            params, dataset, num_boost_round=self.config.n_estimators, callbacks=callbacks
+        )
         self.feature_names_ = tuple(X.columns)
         return self
 

@@ -133,6 +133,9 @@ class ModelRegistry:
     ) -> tuple[str, str]:
         """Log a training run (params, metrics, features, data fingerprint, model) and register it.
 
+        ``data_fingerprint`` and ``tags`` (e.g. ``data_source``: ``world`` or ``database``) tag both the
+        run and the registered version.
+
         Returns ``(run_id, registered version)``.
         """
         mlflow.set_tracking_uri(self.tracking_uri)
@@ -156,6 +159,9 @@ class ModelRegistry:
             self.client.set_model_version_tag(
                 self.model_name, version.version, "ndcg_at_10", str(metrics.get("ltr", {}).get("ndcg@10"))
             )
+            # the data it learnt from, on the version too: `matching model list` reads versions, not runs
+            for key, value in {"data_fingerprint": data_fingerprint, **(tags or {})}.items():
+                self.client.set_model_version_tag(self.model_name, version.version, key, value)
         return run.info.run_id, str(version.version)
 
     # -- champion alias -------------------------------------------------------------------------------
@@ -225,7 +231,8 @@ class ModelRegistry:
             return load_ranker(candidates[0].parent), version
 
     def describe(self) -> list[dict[str, Any]]:
-        """Registered versions, newest first, with aliases and their NDCG@10 tag."""
+        """Registered versions, newest first: ``version``, ``ndcg_at_10`` and ``data`` (``world`` or
+        ``database``; empty for a version logged before sources were recorded), ``run_id``, ``created``."""
         try:
             versions = self.client.search_model_versions(f"name='{self.model_name}'")
         except MlflowException:
@@ -234,6 +241,7 @@ class ModelRegistry:
             {
                 "version": v.version,
                 "ndcg_at_10": v.tags.get("ndcg_at_10", ""),
+                "data": v.tags.get("data_source", ""),
                 "run_id": v.run_id,
                 "created": pd.Timestamp(v.creation_timestamp, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M"),
             }

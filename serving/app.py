@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI, Request, status
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi import FastAPI, HTTPException, Request, status
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from serving.container import ServiceUnavailable, ServingContainer
-from serving.pages.router import LoginRequired
+from serving.pages.router import LoginRequired, error_page, is_page
 from serving.pages.router import router as pages_router
 from serving.pages.staff import router as staff_pages_router
 from serving.routers import admin, alerts, explanations, health, offers, poe, sourcing, viviers
@@ -54,14 +56,31 @@ def create_app(container: ServingContainer) -> FastAPI:
     def login_required(request: Request, error: LoginRequired) -> RedirectResponse:
         return RedirectResponse("/pages/connexion", status_code=303)
 
-    # the one place use cases' refusals and a missing index or model become HTTP answers
+    # the one place use cases' refusals and a missing index or model become HTTP answers: JSON for the
+    # API, a French page for the pages (never raw JSON in a browser)
     @app.exception_handler(ServiceError)
-    def refused(request: Request, error: ServiceError) -> JSONResponse:
+    def refused(request: Request, error: ServiceError) -> Response:
+        if is_page(request):
+            return error_page(request, error.status_code)
         return JSONResponse({"detail": error.detail}, status_code=error.status_code)
 
     @app.exception_handler(ServiceUnavailable)
-    def unavailable(request: Request, error: ServiceUnavailable) -> JSONResponse:
+    def unavailable(request: Request, error: ServiceUnavailable) -> Response:
+        if is_page(request):
+            return error_page(request, status.HTTP_503_SERVICE_UNAVAILABLE)
         return JSONResponse({"detail": str(error)}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> Response:
+        if is_page(request):  # the pages raise theirs in French already
+            return error_page(request, error.status_code, str(error.detail))
+        return await http_exception_handler(request, error)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> Response:
+        if is_page(request):
+            return error_page(request, status.HTTP_422_UNPROCESSABLE_ENTITY)
+        return await request_validation_exception_handler(request, error)
 
     # the database gone, unreachable or unreadable (driver errors, dropped links, an exhausted pool)
     @app.exception_handler(DBAPIError)

@@ -7,7 +7,18 @@ from __future__ import annotations
 
 from datetime import date
 
-from matching.domain import DEFAULT_COMMUTE_KM, Location, Offer, Precision, Profile, missing_skills
+import numpy as np
+import pandas as pd
+
+from matching.domain import (
+    DEFAULT_COMMUTE_KM,
+    Location,
+    Offer,
+    Precision,
+    Profile,
+    contract_label,
+    missing_skills,
+)
 from matching.geo import Communes, haversine_km, region_edge_km
 from matching.referential import Referential, RomeRelation
 from serving.schemas import Explanation
@@ -30,6 +41,12 @@ def rome_relation(referential: Referential, profile: Profile, offer: Offer) -> s
     best = min((referential.rome_distance(c, offer.rome_code) for c in known), key=lambda d: d.relation)
     label = RELATION_LABELS[best.relation]
     return f"{label}, rang {best.mobility_rank}" if best.mobility_rank else label
+
+
+def commune_name(communes: Communes | None, insee: str | None) -> str | None:
+    """A commune's name for people ("Lyon 03", "Saint-Denis"), never a bare code; ``None`` when unknown."""
+    name = communes.name_of(insee) if communes is not None and insee else None
+    return None if name is None or name == insee else name
 
 
 def place_label(place: Location, communes: Communes | None = None) -> str | None:
@@ -110,3 +127,115 @@ def explain(referential: Referential, profile: Profile, offer: Offer, today: dat
         commute=commute_bucket(profile, offer),
         availability=availability(profile, today),
     )
+
+
+# -- what a counsellor reads on a candidate's card ------------------------------------------------------
+
+#: France Travail's qualification levels (``qualificationCode`` 1–9 of its referential), in words.
+QUALIFICATION_LABELS = {
+    "1": "manœuvre",
+    "2": "ouvrier spécialisé",
+    "3": "ouvrier qualifié (P1, P2)",
+    "4": "ouvrier qualifié (P3, P4, OHQ)",
+    "5": "employé non qualifié",
+    "6": "employé qualifié",
+    "7": "technicien",
+    "8": "agent de maîtrise",
+    "9": "cadre",
+}
+
+
+def qualification_label(code: str | None) -> str | None:
+    """A qualification code in words ("6" → "employé qualifié"); ``None`` when none or unknown."""
+    if not code:
+        return None
+    digits = "".join(ch for ch in str(code) if ch.isdigit())  # "6", "NV6"
+    return QUALIFICATION_LABELS.get(digits.lstrip("0") or digits)
+
+
+def experience_label(months: int | None) -> str:
+    """Months of experience in words: "aucune expérience déclarée", "8 mois", "2 ans et 3 mois"."""
+    if not months or months <= 0:
+        return "aucune expérience déclarée"
+    years, rest = divmod(int(months), 12)
+    parts = []
+    if years:
+        parts.append(f"{years} an{'s' if years > 1 else ''}")
+    if rest:
+        parts.append(f"{rest} mois")
+    return " et ".join(parts)
+
+
+def hours_label(min_hours: float | None, max_hours: float | None) -> str | None:
+    """Weekly hours wished in words ("de 15 à 30 h par semaine"); ``None`` when none was declared."""
+
+    def h(value: float) -> str:
+        return f"{value:g} h"
+
+    if min_hours and max_hours:
+        if min_hours == max_hours:
+            return f"{h(min_hours)} par semaine"
+        return f"de {h(min_hours)} à {h(max_hours)} par semaine"
+    if min_hours:
+        return f"au moins {h(min_hours)} par semaine"
+    if max_hours:
+        return f"au plus {h(max_hours)} par semaine"
+    return None
+
+
+#: The person's own actions in the event log, in words (their latest is their "last activity").
+ACTIVITY_LABELS = {
+    "alert_opened": "a consulté une offre reçue en alerte",
+    "applied": "a postulé à une offre",
+    "refused": "a répondu à une alerte",
+    "training_enrolled": "s'est inscrit(e) à une formation",
+}
+#: How a counsellor reaches a candidate: through the service, never with personal contact data.
+CONTACT = "Contacter via son conseiller France Travail ou la messagerie France Travail"
+
+
+def stated_refusals(X: pd.DataFrame, contract: str | None, full_time: bool | None) -> list[list[str]]:
+    """Why each candidate is placed lower, in words: the stated refusal reasons the offer repeats.
+
+    The sourcing ranking (:func:`models.pipeline.rank_profiles_for_offer`) subtracts
+    :data:`models.scoring.STATED_PENALTY` per reason :func:`features.pairs.stated_constraint_violations`
+    counts; this names the same conditions, one sentence each, so that a card tells why its candidate
+    comes after the others instead of a score of −1000.
+
+    Parameters
+    ----------
+    X
+        The pairs' features (one offer, ``m`` candidates), columns of :data:`features.schema.FEATURE_NAMES`.
+    contract
+        The offer's contract code (named in the contract sentence).
+    full_time
+        Whether the offer is full time (named in the hours sentence); ``None`` when unknown.
+
+    Returns
+    -------
+    list of list of str
+        ``m`` lists, empty for a candidate who repeats no stated refusal.
+    """
+    contract_words = f"a refusé ce type de contrat ({contract_label(contract)})" if contract else None
+    rhythm = (
+        {True: " à temps plein", False: " à temps partiel"}.get(full_time, "")
+        if full_time is not None
+        else ""
+    )
+    outside_project = X["rome_same_code"] == 0
+    refused_a_job = (X["history_refusal_rate_metier"] > 0) | (X["rome_metier_refusals"] > 0)
+    conditions = [
+        (X["distance_over_refused"] >= 1.0, "a déjà refusé comme trop loin une offre moins éloignée"),
+        (X["salary_over_refused"] <= 1.0, "a déjà refusé pour le salaire une offre payée autant ou mieux"),
+        (X["contract_refusals"] > 0, contract_words or "a refusé ce type de contrat"),
+        (X["hours_refusals"] > 0, f"a refusé des offres{rhythm} pour leurs horaires"),
+        (outside_project & refused_a_job, "a refusé des offres hors de son métier (« pas ce métier »)"),
+        (
+            X["coverage_over_refused"] <= 0.0,
+            "a déjà refusé, faute de compétences, une offre qui lui correspondait autant",
+        ),
+    ]
+    flags = [np.asarray(mask, dtype=bool) for mask, _ in conditions]
+    return [
+        [words for (_, words), flag in zip(conditions, flags, strict=True) if flag[i]] for i in range(len(X))
+    ]

@@ -13,13 +13,24 @@ StrictModel = ConfigDict(extra="forbid")
 
 
 class OfferSummary(BaseModel):
+    """What an alert shows of an offer: enough to decide and to apply."""
+
     id: str
     title: str
     rome_code: str
     contract_type: str | None = None
+    contract_label: str | None = Field(default=None, description="the contract in words, e.g. 'Intérim'")
     weekly_hours: float | None = None
-    salary_max_monthly: float | None = None
+    salary_min_monthly: float | None = Field(default=None, description="gross euros a month")
+    salary_max_monthly: float | None = Field(default=None, description="gross euros a month")
     location: str | None = None
+    distance_km: float | None = Field(
+        default=None, description="from the person's home, km (their own alerts only; None: unknown)"
+    )
+    employer: str | None = Field(default=None, description="when the offer names one")
+    published_on: date | None = None
+    start_date: date | None = Field(default=None, description="when the employer needs someone")
+    apply_url: str | None = Field(default=None, description="where to apply: the offer at its source")
 
 
 class Explanation(BaseModel):
@@ -43,12 +54,23 @@ class AlertOut(BaseModel):
     reason: str | None = None
     created_at: datetime
     why: Explanation
+    outside_criteria: list[str] = Field(
+        default_factory=list,
+        description="how the offer departs from the declared contracts and hours (sent because the "
+        "person opted in), in words",
+    )
+    undoable: bool = Field(default=False, description="the answer changed the subscription: it can be undone")
 
 
 class FeedbackIn(BaseModel):
     model_config = StrictModel
     action: Literal["opened", "applied", "refused"]
     reason: RefusalReason | None = Field(default=None, description="required when refusing")
+    change_subscription: bool = Field(
+        default=True,
+        description="let the reason change the subscription (exclude the contract, stop the alerts…); "
+        "false: only this offer is set aside",
+    )
 
 
 class FeedbackOut(BaseModel):
@@ -56,6 +78,17 @@ class FeedbackOut(BaseModel):
     status: str
     subscription_changes: dict[str, object] = Field(default_factory=dict)
     poe_suggestions_url: str | None = None
+    note: str | None = Field(
+        default=None, description="in French: what the answer does when it changes no setting"
+    )
+
+
+class UndoOut(BaseModel):
+    alert_id: int
+    status: str
+    restored: dict[str, object] = Field(
+        default_factory=dict, description="subscription fields put back, with their values now"
+    )
 
 
 class SubscriptionOut(BaseModel):
@@ -64,6 +97,10 @@ class SubscriptionOut(BaseModel):
     radius_km: float
     contract_types: list[str]
     excluded_contract_types: list[str]
+    excluded_occupations: list[str] = Field(
+        default_factory=list, description="ROME or appellation codes refused as 'pas ce métier'"
+    )
+    beyond_criteria: bool = False
     min_weekly_hours: float | None
     salary_floor_monthly: float | None
     channel: str
@@ -80,6 +117,10 @@ class SubscriptionUpdate(BaseModel):
     radius_km: float | None = Field(default=None, gt=0, le=500)
     contract_types: list[ContractType] | None = None
     excluded_contract_types: list[ContractType] | None = None
+    excluded_occupations: list[str] | None = Field(default=None, max_length=50)
+    beyond_criteria: bool | None = Field(
+        default=None, description="also send offers outside the declared contracts and hours, labelled"
+    )
     min_weekly_hours: float | None = Field(default=None, ge=0, le=70)
     salary_floor_monthly: float | None = Field(default=None, ge=0, le=100_000)
     channel: Channel | None = None
@@ -93,11 +134,42 @@ class SubscriptionUpdate(BaseModel):
         return [c for c in self.rome_codes or [] if not re.match(ROME_CODE_PATTERN, c)]
 
 
+class CandidateFacts(BaseModel):
+    """What a counsellor decides on about a candidate. Never a protected attribute (age, sex,
+    nationality, address or postcode, handicap, QPV…): the home is told by its commune's name only."""
+
+    commune: str | None = Field(default=None, description="the home commune's name, None when unknown")
+    distance_km: float | None = Field(
+        default=None, description="from the home commune to the offer (or the vivier's centre), km"
+    )
+    max_commute_km: float | None = Field(default=None, description="the person's declared commute, km")
+    occupations: list[str] = Field(default_factory=list, description="the job project, in words")
+    experience_months: int = Field(default=0, description="experience in the occupation, months")
+    qualification_code: str | None = None
+    qualification: str | None = Field(default=None, description="the qualification level in words")
+    available_from: date | None = Field(default=None, description="None: available now")
+    contract_types: list[str] = Field(default_factory=list, description="contracts wished (codes)")
+    min_weekly_hours: float | None = None
+    max_weekly_hours: float | None = None
+    last_activity_on: date | None = Field(
+        default=None, description="the day of the person's latest own action in the event log"
+    )
+    last_activity: str | None = Field(default=None, description="that action, in words")
+    contact: str = Field(description="how to reach the person: through the service only")
+
+
 class CandidateOut(BaseModel):
     profile_id: str
     rank: int
     score: float
     why: Explanation
+    facts: CandidateFacts | None = None
+    placed_lower: list[str] = Field(
+        default_factory=list,
+        description="why the candidate comes after the others, in words (stated refusals the offer "
+        "repeats, e.g. 'a refusé ce type de contrat (CDD)')",
+    )
+    proposed_at: datetime | None = Field(default=None, description="when a counsellor proposed them")
 
 
 class TrainingSuggestion(BaseModel):
@@ -115,6 +187,36 @@ class TrainableCandidateOut(CandidateOut):
     training: TrainingSuggestion
 
 
+class DismissedCandidateOut(BaseModel):
+    profile_id: str
+    dismissed_at: datetime
+    reason: str | None = None
+
+
+class NobodyFitsOut(BaseModel):
+    """Why no candidate is listed for an offer: who exists in its trade and neighbouring ones, how far."""
+
+    rome_code: str
+    rome_label: str | None = None
+    place_known: bool = Field(description="the offer has a place distances can be measured from")
+    same_trade: int = Field(description="consenting people, not hired, whose project is the offer's trade")
+    same_trade_in_reach: int = Field(description="… of them within their own commute of the offer")
+    same_trade_in_reach_later: int = Field(
+        description="… of those, available only after the offer's need date"
+    )
+    nearest_same_trade_km: float | None = Field(
+        default=None, description="distance of the nearest of them to the offer, km"
+    )
+    neighbour_trades: list[str] = Field(
+        default_factory=list, description="neighbouring occupations (family and ROME mobility), in words"
+    )
+    neighbours: int = 0
+    neighbours_in_reach: int = 0
+    nearest_neighbour_km: float | None = None
+    need_date: date
+    dismissed: int = Field(default=0, description="candidates a counsellor dismissed for this offer")
+
+
 class SourcingOut(BaseModel):
     offer_id: str
     ranking: str
@@ -122,6 +224,12 @@ class SourcingOut(BaseModel):
     index_version: str
     candidates: list[CandidateOut]
     reachable_with_training: list[TrainableCandidateOut]
+    dismissed: list[DismissedCandidateOut] = Field(
+        default_factory=list, description="candidates a counsellor dismissed for this offer (not listed)"
+    )
+    nobody: NobodyFitsOut | None = Field(
+        default=None, description="why the list is empty (None when it is not)"
+    )
 
 
 class CounsellorActionIn(BaseModel):
@@ -164,10 +272,24 @@ class VivierIn(BaseModel):
     available_within_days: int = Field(default=30, ge=0, le=365)
 
 
+class VivierNearIn(BaseModel):
+    """A vivier told as a counsellor says it: an occupation (a ROME title or code) around a commune
+    (a name, "Lyon 3e", a postal or INSEE code), resolved to ROME codes and the commune's centre."""
+
+    model_config = StrictModel
+    label: str | None = Field(default=None, min_length=1, max_length=120, description="default: made up")
+    occupation: str = Field(min_length=1, max_length=200, description="e.g. 'Cariste' or 'N1101'")
+    commune: str = Field(min_length=1, max_length=100, description="e.g. 'Lyon', 'lyon 3e', '69003'")
+    radius_km: float = Field(gt=0, le=200)
+    available_within_days: int = Field(default=30, ge=0, le=365)
+
+
 class VivierOut(VivierIn):
     id: int
     refreshed_at: datetime | None
     profile_ids: list[str]
+    occupations: list[str] = Field(default_factory=list, description="the ROME codes in words")
+    centre: str | None = Field(default=None, description="the commune at the centre, by name")
 
 
 class Contribution(BaseModel):

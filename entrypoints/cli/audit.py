@@ -20,7 +20,7 @@ from entrypoints.cli.common import (
     err_console,
     user_errors,
 )
-from entrypoints.cli.ranking import CutoffWeek, TrackingUri, WorldOption, _context
+from entrypoints.cli.ranking import CutoffWeek, TrackingUri, WorldOption, _world_context
 from eval.simulator.records import world_tables
 from models import DEFAULT_MODEL_NAME
 from serving.storage.market import read_market_tables
@@ -64,7 +64,7 @@ def audit(
     from models.registry import RegistryError
     from models.training import train_ranker
 
-    ctx = _context(world, rome_dir, encoder, cutoff_week)
+    ctx = _world_context(world, rome_dir, encoder, cutoff_week, follow_index=False)
     if champion:
         try:
             ranker, version = bootstrap.model_registry(

@@ -125,12 +125,13 @@ def _progress() -> Progress:
 
 
 def stage_reporter(progress: Progress, verb: str) -> Callable[[str, int, int], None]:
-    """A ``(stage, done, total)`` callback drawing one bar per stage, named ``"<verb> <stage>"``."""
+    """A ``(stage, done, total)`` callback drawing one bar per stage, named ``"<verb> <stage>"`` (the
+    stage alone when ``verb`` is empty), with the counts, the time spent and the time left."""
     tasks: dict[str, TaskID] = {}
 
     def report(stage: str, done: int, total: int) -> None:
         if stage not in tasks:
-            tasks[stage] = progress.add_task(f"{verb} {stage}", total=total)
+            tasks[stage] = progress.add_task(f"{verb} {stage}".strip(), total=total)
         progress.update(tasks[stage], completed=done)
 
     return report

@@ -1,5 +1,9 @@
 """Commands of the ranking stage: ``matching train``, ``matching eval`` (ranking), ``matching model …``.
 
+``train`` and ``eval`` read a simulated world folder (``--world``, the sample world by default) or the
+events the service logged in a database (``--database-url``): the same ranker, features, temporal split
+and registry either way; on a database only the logged outcomes grade the rankers (:mod:`eval.logged`).
+
 Registered on the main app by :mod:`entrypoints.cli`; heavy libraries are imported inside the commands.
 """
 
@@ -28,23 +32,47 @@ from entrypoints.cli.common import (
 )
 from entrypoints.settings import get_settings
 from eval.simulator.records import world_tables
+from matching.errors import MatchingError
 from models import DEFAULT_MODEL_NAME
 
 if TYPE_CHECKING:
+    import pandas as pd
+
+    from eval.logged import LoggedContext
     from eval.market import MarketContext
     from eval.ranking import RankingEvaluation
+    from matching.encoders import CachedEncoder
 
 WorldOption = Annotated[
     Path | None,
     typer.Option("--world", help="World folder written by `matching sample` (default: the sample world)."),
 ]
+DatabaseSource = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="Learn from and evaluate on the events the service logged in this database (SQLAlchemy URL) "
+        "instead of a world folder.",
+    ),
+]
 CutoffWeek = Annotated[
     int | None,
     typer.Option(
-        help="Week of the temporal cut: learn before it, evaluate after (default: 70 % of the weeks)."
+        help="World: week of the temporal cut, learn before it, evaluate after (default: 70 % of the weeks)."
     ),
 ]
-People = Annotated[int, typer.Option(help="At most this many jobseekers in the evaluation.")]
+CutoffDay = Annotated[
+    str | None,
+    typer.Option(
+        "--cutoff",
+        help="Database: day of the temporal cut, YYYY-MM-DD (UTC): learn from alert lists sent before it, "
+        "evaluate on those sent from it on (default: the day by which 70 % of the logged lists were sent).",
+    ),
+]
+People = Annotated[
+    int,
+    typer.Option(help="At most this many jobseekers in the evaluation (a database's lists are all read)."),
+]
 TrackingUri = Annotated[
     str | None,
     typer.Option(
@@ -70,19 +98,69 @@ TABLE_METRICS = {
     "exposure_gini@10": "Gini",
     "fairness_min_ratio": "parity",
 }
+# Logged lists hold a handful of alerts: what @10 counts is the whole list whatever the order, so the
+# table shows what the order changes (eval.logged.logged_ranking_metrics).
+LOGGED_TABLE_METRICS = {
+    "ndcg@10": "NDCG@10",
+    "ndcg@3": "NDCG@3",
+    "mrr": "MRR",
+    "recall@3": "applied@3",
+    "refusal_rate@3": "refused@3",
+    "fairness_min_ratio": "parity",
+}
+
+
+def _encoder(encoder: str | None, follow_index: bool) -> CachedEncoder:
+    """``--encoder``, else (``follow_index``) that of the published indexes, else the settings'."""
+    index_dir = get_settings().index_dir if follow_index else None
+    return bootstrap.encoder(choice=bootstrap.encoder_choice(spec=encoder, index_dir=index_dir))
 
 
 def _context(
+    world: Path | None,
+    database_url: str | None,
+    rome_dir: Path | None,
+    encoder: str | None,
+    cutoff_week: int | None,
+    cutoff: str | None,
+    *,
+    follow_index: bool = False,
+) -> LoggedContext:
+    """The evaluation context of a world folder or of a database's logged events (not both).
+
+    With ``follow_index``, embedded with the encoder of the published indexes unless one is asked for:
+    a ranker trained for serving must see the similarity its indexes give.
+
+    Raises
+    ------
+    MatchingError
+        Both sources given, or a cut-off option of the other source (one line, exit 2).
+    """
+    if world is not None and database_url is not None:
+        raise MatchingError(
+            "--world and --database-url are exclusive: learn from a simulated world or from the events "
+            "a database logged, not both"
+        )
+    if database_url is not None:
+        if cutoff_week is not None:
+            raise MatchingError(
+                "--cutoff-week counts a simulated world's weeks: with --database-url give --cutoff YYYY-MM-DD"
+            )
+        return _database_context(database_url, rome_dir, encoder, cutoff, follow_index=follow_index)
+    if cutoff is not None:
+        raise MatchingError("--cutoff dates a cut in a database's events: on a world give --cutoff-week")
+    return _world_context(world, rome_dir, encoder, cutoff_week, follow_index=follow_index)
+
+
+def _world_context(
     world: Path | None,
     rome_dir: Path | None,
     encoder: str | None,
     cutoff_week: int | None,
     *,
-    follow_index: bool = False,
+    follow_index: bool,
 ) -> MarketContext:
-    """The evaluation context of a world; with ``follow_index``, embedded with the encoder of the
-    published indexes unless one is asked for (a ranker trained for serving must see the similarity
-    its indexes give)."""
+    """The context of a world folder (default: the sample world), its data validated first."""
     from eval.market import MarketContext
     from features.validation import validate_tables
 
@@ -91,8 +169,7 @@ def _context(
         raise typer.BadParameter("the world has no interactions to learn from: generate it with --months ≥ 1")
     # refuse broken training data before anything is embedded, fitted or logged
     validate_tables(world_tables(data))
-    index_dir = get_settings().index_dir if follow_index else None
-    enc = bootstrap.encoder(choice=bootstrap.encoder_choice(spec=encoder, index_dir=index_dir))
+    enc = _encoder(encoder, follow_index)
     with _progress() as progress:
         try:
             ctx = MarketContext.build(
@@ -108,19 +185,118 @@ def _context(
     return ctx
 
 
-def _evaluate(ctx: MarketContext, people: int, with_feedback: bool) -> RankingEvaluation:
+def _cutoff_day(text: str) -> pd.Timestamp:
+    """``--cutoff`` as UTC midnight of that day; a text that is no day is a one-line error."""
+    import pandas as pd
+
+    try:
+        return pd.Timestamp(text, tz="UTC").floor("D")
+    except ValueError:
+        raise MatchingError(f"--cutoff {text!r} is not a day (YYYY-MM-DD)") from None
+
+
+def _database_context(
+    database_url: str,
+    rome_dir: Path | None,
+    encoder: str | None,
+    cutoff: str | None,
+    *,
+    follow_index: bool,
+) -> LoggedContext:
+    """The context of the events a database logged, cut at ``cutoff`` (default: 70 % of the lists).
+
+    The referential is the one serving uses (``--rome-dir``, else the settings'); audit attributes,
+    where the database holds any, serve the parity ratios only.
+
+    Raises
+    ------
+    MatchingError
+        The database is unreachable or not at the latest schema, ``cutoff`` is no day, too few outcomes
+        lie on either side of the cut (:class:`~eval.logged.NotEnoughOutcomesError`), or the data are
+        refused by validation.
+    """
+    from eval.logged import LoggedContext, check_enough_outcomes, count_outcomes, default_cutoff
+    from features.validation import validate_tables
+    from serving.storage.db import ensure_schema, public_url
+    from serving.storage.market import read_audit_attributes
+
+    moment = _cutoff_day(cutoff) if cutoff is not None else None  # a bad day fails before any reading
+    engine = bootstrap.engine(database_url=database_url)
+    ensure_schema(engine)  # a wrong URL or an old schema: one line, before anything is read
+    with _progress() as progress:
+        tables = bootstrap.database_tables(database_url, progress=stage_reporter(progress, "reading"))
+    moment = moment if moment is not None else default_cutoff(tables)
+    # refuse an event log too thin to learn from before anything is embedded, fitted or logged
+    check_enough_outcomes(count_outcomes(tables, moment), moment)
+    validate_tables(tables)
+    enc = _encoder(encoder, follow_index)
+    with _progress() as progress:
+        ctx = LoggedContext.from_tables(
+            tables,
+            bootstrap.referential(rome_dir=rome_dir),
+            enc,
+            cutoff=moment,
+            source=public_url(database_url),
+            audit=read_audit_attributes(engine),
+            progress=stage_reporter(progress, ""),  # stages named by the context: embedding, features
+        )
+    bootstrap.save_cache(enc)
+    return ctx
+
+
+def _evaluate(ctx: LoggedContext, people: int, with_feedback: bool) -> RankingEvaluation:
     from eval.feedback import FeedbackConfig
     from eval.market import MarketEvalConfig
     from eval.ranking import evaluate_rankers
 
-    with err_console.status("evaluating") as status:
+    with _progress() as progress:
         return evaluate_rankers(
             ctx,
             eval_config=MarketEvalConfig(max_people=people),
             feedback_config=FeedbackConfig(),
             with_feedback=with_feedback,
-            progress=lambda message: status.update(message),
+            progress=stage_reporter(progress, ""),
         )
+
+
+def _shown_metrics(ctx: LoggedContext) -> dict[str, str]:
+    """The columns of the tables: a world's candidates, or logged lists."""
+    from eval.market import MarketContext
+
+    return TABLE_METRICS if isinstance(ctx, MarketContext) else LOGGED_TABLE_METRICS
+
+
+def _print_logged_note(ctx: LoggedContext, evaluation: RankingEvaluation) -> None:
+    """On a database: say what graded the rankers and what could not be computed."""
+    from eval.logged import SKIPPED
+    from eval.market import MarketContext
+
+    if isinstance(ctx, MarketContext):
+        return
+    protocol = evaluation.protocol
+    console.print(
+        f"[yellow]logged outcomes only[/]: {protocol['lists_after_cutoff']} alert lists sent from "
+        f"{ctx.cutoff:%Y-%m-%d} on, reordered by each ranker and graded by what was logged "
+        "(hired > accepted > applied > opened > not opened > refused)"
+    )
+    console.print("not computed without a simulator: " + "; ".join(SKIPPED))
+    if ctx.audit is None:
+        console.print("parity ratios not computed: the database holds no audit attributes")
+
+
+def _data_tags(ctx: LoggedContext) -> dict[str, str]:
+    """MLflow tags naming the data a run learnt from (a database's URL without its password)."""
+    from eval.market import MarketContext
+
+    fingerprint = ctx.tables.fingerprint()  # every event, of both sides of the cut
+    if isinstance(ctx, MarketContext):
+        return {"data_source": "world", "world_fingerprint": fingerprint}
+    return {
+        "data_source": "database",
+        "database_url": ctx.source,
+        "database_fingerprint": fingerprint,
+        "cutoff": f"{ctx.cutoff:%Y-%m-%d}",
+    }
 
 
 def _print_table(
@@ -168,38 +344,49 @@ def _print_feedback(feedback: dict[str, dict[str, float]]) -> None:
 def eval_ranking(
     context: typer.Context,
     world: WorldOption = None,
+    database_url: DatabaseSource = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object as the last line.")] = False,
     report: Annotated[Path, typer.Option(help="Folder of the HTML/PNG report.")] = Path(
         "var/reports/ranking"
     ),
     people: People = 600,
     cutoff_week: CutoffWeek = None,
-    feedback: Annotated[bool, typer.Option(help="Run the two-round feedback-loop experiment.")] = True,
+    cutoff: CutoffDay = None,
+    feedback: Annotated[
+        bool, typer.Option(help="Run the two-round feedback-loop experiment (worlds only).")
+    ] = True,
     rome_dir: RomeDir = None,
     encoder: EncoderOption = None,
 ) -> None:
     """Compare the learned ranker with random, popularity, rule-based, embedding-only and BM25 rankers.
 
-    Without a subcommand: the offline ranking evaluation on a simulated world (see `eval rome` for the
-    ROME classifier).
+    Without a subcommand: the offline ranking evaluation on a simulated world, or on the events a
+    database logged (--database-url: logged lists reordered, graded by their logged outcomes). See
+    `eval rome` for the ROME classifier.
     """
     if context.invoked_subcommand is not None:
         return
     from eval.report import write_report
 
-    ctx = _context(world, rome_dir, encoder, cutoff_week)
+    ctx = _context(world, database_url, rome_dir, encoder, cutoff_week, cutoff)
     evaluation = _evaluate(ctx, people, feedback)
     path = write_report(evaluation, report)
+    where = f"{ctx.source}, " if database_url is not None else ""
     _print_table(
         evaluation.table(),
-        f"Offline ranking evaluation (cut-off {ctx.cutoff:%Y-%m-%d}, encoder {ctx.encoder.name})",
+        f"Offline ranking evaluation ({where}cut-off {ctx.cutoff:%Y-%m-%d}, encoder {ctx.encoder.name})",
+        _shown_metrics(ctx),
     )
     console.print(", ".join(f"{k} {v:.2f}×" for k, v in evaluation.ratios().items()))
-    _print_table(
-        evaluation.market.sourcing, "Sourcing: consenting candidates ranked for open offers", SOURCING_METRICS
-    )
+    if evaluation.market.sourcing:
+        _print_table(
+            evaluation.market.sourcing,
+            "Sourcing: consenting candidates ranked for open offers",
+            SOURCING_METRICS,
+        )
     if evaluation.feedback:
         _print_feedback(evaluation.feedback)
+    _print_logged_note(ctx, evaluation)
     console.print(f"report written to {path}")
     if json_out:
         print(orjson.dumps(evaluation.as_json()).decode())
@@ -210,11 +397,13 @@ def eval_ranking(
 @user_errors
 def train(
     world: WorldOption = None,
+    database_url: DatabaseSource = None,
     tracking_uri: TrackingUri = None,
     model_name: ModelName = DEFAULT_MODEL,
     experiment: Annotated[str, typer.Option(help="MLflow experiment name.")] = "alert-ranker",
     people: People = 600,
     cutoff_week: CutoffWeek = None,
+    cutoff: CutoffDay = None,
     promote: Annotated[
         bool, typer.Option(help="Move the champion alias if the promotion gate passes.")
     ] = True,
@@ -223,18 +412,20 @@ def train(
 ) -> None:
     """Train the LambdaRank reranker, log it to MLflow, register it, and promote it if it passes the gate.
 
-    Gate: NDCG@10 not below the current champion's and no fairness ratio worse, both measured on the
-    same evaluation.
+    On a simulated world (--world), or on the events the service logged (--database-url: learn from the
+    lists sent before --cutoff, evaluate on those sent from it on). Gate: NDCG@10 not below the current
+    champion's and no fairness ratio worse, both measured on the same evaluation.
     """
     from eval.ranking import champion_metrics, gate_metrics
     from models.registry import flatten_metrics, promotion_gate
 
     # validates the training data (pandera); the encoder of the served indexes unless one is asked for
-    ctx = _context(world, rome_dir, encoder, cutoff_week, follow_index=True)
+    ctx = _context(world, database_url, rome_dir, encoder, cutoff_week, cutoff, follow_index=True)
     evaluation = _evaluate(ctx, people, with_feedback=True)
     registry = bootstrap.model_registry(tracking_uri=tracking_uri, model_name=model_name)
+    with _progress() as progress:
+        champion = champion_metrics(ctx, registry, people, progress=stage_reporter(progress, "champion:"))
     with err_console.status("logging to MLflow"):
-        champion = champion_metrics(ctx, registry, people)
         metrics: dict[str, Any] = {
             **evaluation.table(),
             "feedback": {f"{r}.drop": v["drop"] for r, v in evaluation.feedback.items()},
@@ -244,7 +435,7 @@ def train(
             params={f"protocol.{k}": v for k, v in evaluation.protocol.items()},
             metrics=metrics,
             data_fingerprint=evaluation.training.data_fingerprint,
-            tags={"world_fingerprint": ctx.tables.fingerprint()},
+            tags=_data_tags(ctx),
             experiment=experiment,
         )
     candidate = gate_metrics(evaluation.market.metrics["ltr"], evaluation.market.fairness["ltr"])
@@ -255,9 +446,13 @@ def train(
             **({f"champion v{champion[0]}": champion[1]} if champion else {}),
         },
         "Promotion gate",
+        _shown_metrics(ctx),
     )
+    _print_logged_note(ctx, evaluation)
+    source = f" from {ctx.source}" if database_url is not None else ""
     console.print(
-        f"MLflow run {run_id}: registered {model_name} v{version} ({len(flatten_metrics(metrics))} metrics logged)"
+        f"MLflow run {run_id}: registered {model_name} v{version}{source} "
+        f"({len(flatten_metrics(metrics))} metrics logged)"
     )
     if decision.promote and promote:
         registry.promote(version)
@@ -308,9 +503,11 @@ def model_list(tracking_uri: TrackingUri = None, model_name: ModelName = DEFAULT
         return
     champion = registry.champion_version()
     table = Table(title=f"{model_name} ({registry.tracking_uri})")
-    for column in ("version", "champion", "NDCG@10", "created", "run"):
+    for column in ("version", "champion", "NDCG@10", "data", "created", "run"):
         table.add_column(column)
     for row in versions:
         mark = "★" if str(row["version"]) == champion else ""
-        table.add_row(str(row["version"]), mark, str(row["ndcg_at_10"])[:6], row["created"], row["run_id"])
+        table.add_row(
+            str(row["version"]), mark, str(row["ndcg_at_10"])[:6], row["data"], row["created"], row["run_id"]
+        )
     console.print(table)

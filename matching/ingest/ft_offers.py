@@ -646,6 +646,29 @@ def _file_rome_code(
     return _Filing(rome_code, RomeSource.CONFLICT, rome_code, resolution=RomeSource.CONFLICT)
 
 
+def _employer(raw: Mapping[str, Any]) -> str | None:
+    """The employer's name (``entreprise.nom``; 59 % of the real offers name one, the others are
+    anonymous)."""
+    company = raw.get("entreprise")
+    name = company.get("nom") if isinstance(company, dict) else None
+    return " ".join(name.split()) if isinstance(name, str) and name.strip() else None
+
+
+def _apply_url(raw: Mapping[str, Any], issues: _Collector) -> str | None:
+    """Where to apply: the employer's application page (``contact.urlPostulation``), else the offer's
+    page at France Travail (``origineOffre.urlOrigine``, on every real offer); only http(s) links."""
+    candidates = []
+    for block, key in (("contact", "urlPostulation"), ("origineOffre", "urlOrigine")):
+        value = raw.get(block)
+        if isinstance(value, dict) and isinstance(value.get(key), str) and value[key].strip():
+            candidates.append((f"{block}.{key}", value[key].strip()))
+    for name, url in candidates:
+        if re.match(r"^https?://\S+$", url):
+            return url
+        issues.warn(name, "not an http(s) link, not offered to apply")
+    return None
+
+
 def parse_offer(
     raw: Any,
     *,
@@ -795,6 +818,8 @@ def parse_offer(
             positions=positions if isinstance(positions, int) and positions >= 1 else 1,
             created_at=created_at,
             updated_at=updated_at,
+            employer=_employer(raw),
+            apply_url=_apply_url(raw, issues),
         )
     except ValidationError as error:
         for detail in error.errors():

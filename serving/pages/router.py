@@ -16,11 +16,12 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from matching.domain import RefusalReason, contract_label
+from matching.domain import ContractType, RefusalReason, contract_label
+from matching.referential import Referential
 from serving.deps import ContainerDep
 from serving.schemas import FeedbackIn, SubscriptionUpdate
 from serving.security import AuthError, Principal, Role
-from serving.services.alerts import alerts_of, record_feedback
+from serving.services.alerts import alerts_of, record_feedback, undo_answer
 from serving.services.errors import NotFound
 from serving.services.poe import poe_suggestions
 from serving.services.subscriptions import edit_subscription, subscription_of
@@ -43,11 +44,47 @@ REASON_LABELS = {
 CHANGE_LABELS = {
     "radius_km": "distance maximale réduite",
     "excluded_contract_types": "type de contrat exclu",
+    "excluded_occupations": "métier exclu",
     "salary_floor_monthly": "salaire minimum relevé",
     "min_weekly_hours": "heures minimum relevées",
     "active": "alertes arrêtées",
 }
+# answers that change every later alert, not this one: asked for confirmation first, with the choice of
+# setting this offer aside only
+SWEEPING = {RefusalReason.TYPE_CONTRAT, RefusalReason.DEJA_EN_POSTE}
+RESTORED_LABELS = {
+    "radius_km": "distance maximale rétablie",
+    "excluded_contract_types": "type de contrat de nouveau accepté",
+    "excluded_occupations": "métier de nouveau accepté",
+    "salary_floor_monthly": "salaire minimum rétabli",
+    "min_weekly_hours": "heures minimum rétablies",
+    "active": "alertes reprises",
+}
 STATUSES = {"applied": "vous avez postulé", "refused": "offre écartée", "opened": "vue"}
+
+
+#: What a page says when a request cannot be served, by HTTP status (the API says it in its JSON).
+ERROR_SENTENCES = {
+    403: "Vous n'avez pas accès à cette page ou à cet élément.",
+    404: "Cette page ou cet élément n'existe pas, ou plus.",
+    422: "Un champ du formulaire est vide ou mal rempli : revenez en arrière, corrigez-le et renvoyez le formulaire.",
+    429: "Trop de requêtes : réessayez dans une minute.",
+    503: "Le service est momentanément indisponible : réessayez dans quelques minutes.",
+}
+
+
+def is_page(request: Request) -> bool:
+    """Whether a request is for the pages (answered in French HTML) rather than the API (JSON)."""
+    return request.url.path.startswith(router.prefix + "/")
+
+
+def error_page(request: Request, status_code: int, sentence: str | None = None) -> Response:
+    """A French page saying why a request failed, with the status kept and a way back."""
+    text = sentence if sentence and not sentence.isascii() else None  # an English detail is not shown
+    message = text or ERROR_SENTENCES.get(status_code, "La demande n'a pas pu aboutir.")
+    return templates.TemplateResponse(
+        request, "erreur.html", {"principal": None, "error": message}, status_code=status_code
+    )
 
 
 class LoginRequired(Exception):
@@ -116,70 +153,230 @@ def logout() -> Response:
     return response
 
 
-@router.get("/mes-alertes", response_class=HTMLResponse)
-def alerts_page(request: Request, container: ContainerDep, message: str | None = None) -> Response:
-    """My alerts with why each was sent, one-click answers, and my subscription's settings."""
-    principal = _jobseeker(request, container)
+def occupation_label(referential: Referential, code: str) -> str:
+    """An excluded occupation in words: a ROME fiche's or an appellation's label, with its code."""
+    if code in referential.fiches:
+        return f"{referential.fiches[code].label} ({code})"
+    if code in referential.appellations:
+        return referential.appellations[code].label
+    return code
+
+
+def _alerts_page(
+    request: Request,
+    container: ContainerDep,
+    principal: Principal,
+    *,
+    message: str | None = None,
+    errors: dict[str, str] | None = None,
+    typed: dict[str, str] | None = None,
+) -> Response:
+    """My alerts and my subscription's settings; with ``errors``, the form as typed and a French
+    sentence next to each wrong field (422)."""
     try:
         subscription = subscription_of(container, principal.subject_id)
     except NotFound:  # no job project known yet: the page shows the alerts without the settings form
         subscription = None
+    exclusions = []
+    if subscription is not None:
+        exclusions = [
+            ("contrat", c, contract_label(c) or c) for c in subscription.excluded_contract_types
+        ] + [
+            ("metier", c, occupation_label(container.referential, c))
+            for c in subscription.excluded_occupations
+        ]
     context = {
         "principal": principal,
         "alerts": alerts_of(container, principal, principal.subject_id, limit=50),
         "subscription": subscription,
+        "exclusions": exclusions,
+        "wanted_contracts": [contract_label(c) for c in subscription.contract_types] if subscription else [],
+        "project": [occupation_label(container.referential, c) for c in subscription.rome_codes]
+        if subscription
+        else [],
         "reasons": list(REASON_LABELS.items()),
         "reason_labels": REASON_LABELS,
         "statuses": STATUSES,
         "message": message,
+        "errors": errors or {},
+        "typed": typed or {},
     }
-    return templates.TemplateResponse(request, "mes_alertes.html", context)
+    return templates.TemplateResponse(
+        request, "mes_alertes.html", context, status_code=422 if errors else 200
+    )
 
 
-@router.post("/alertes/{alert_id}/retour")
+@router.get("/mes-alertes", response_class=HTMLResponse)
+def alerts_page(request: Request, container: ContainerDep, message: str | None = None) -> Response:
+    """My alerts with why each was sent, one-click answers, and my subscription's settings."""
+    return _alerts_page(request, container, _jobseeker(request, container), message=message)
+
+
+@router.post("/alertes/{alert_id}/retour", response_model=None)
 def answer_alert(
     alert_id: int,
     request: Request,
     container: ContainerDep,
     action: Annotated[str | None, Form()] = None,
     reason: Annotated[RefusalReason | None, Form()] = None,
+    confirme: Annotated[str | None, Form()] = None,
 ) -> Response:
-    """One click: "Je postule", or "Non : <motif>" (the motif is the refusal reason)."""
+    """One click: "Je postule" (recorded, then on to the offer's application page), or "Non : <motif>".
+
+    A sweeping motif (a contract type excluded from every later alert, all alerts stopped) is asked for
+    confirmation first (``confirme``: ``oui`` applies it, ``non`` sets this offer aside only).
+    """
     principal = _jobseeker(request, container)
-    body = FeedbackIn(action="refused", reason=reason) if reason else FeedbackIn(action="applied")
     if action not in (None, "applied"):
         raise HTTPException(422, "action inconnue")
+    if reason in SWEEPING and confirme not in ("oui", "non"):
+        alert = next(
+            (a for a in alerts_of(container, principal, principal.subject_id, 200) if a.id == alert_id), None
+        )
+        if alert is None:
+            raise NotFound(f"no alert {alert_id}")
+        context = {"principal": principal, "alert": alert, "reason": reason.value}
+        return templates.TemplateResponse(request, "confirmer.html", context)
+    body = (
+        FeedbackIn(action="refused", reason=reason, change_subscription=confirme != "non")
+        if reason
+        else FeedbackIn(action="applied")
+    )
     feedback = record_feedback(container, principal, alert_id, body)
     if feedback.poe_suggestions_url:
         return RedirectResponse(f"/pages/formations?offer_id={quote(feedback.offer_id)}", status_code=303)
     if reason:
-        changed = (
-            ", ".join(CHANGE_LABELS.get(k, k) for k in feedback.subscription_changes) or "rien à changer"
-        )
+        changed = ", ".join(CHANGE_LABELS.get(k, k) for k in feedback.subscription_changes)
+        what = f"abonnement mis à jour : {changed}" if changed else feedback.note or "rien à changer"
         return _back(
             "/pages/mes-alertes",
-            f"Merci : offre écartée ({REASON_LABELS[reason.value]}). Abonnement mis à jour : {changed}.",
+            f"Merci : offre écartée ({REASON_LABELS[reason.value]}) ; {what}. "
+            "« Annuler ma réponse » sur l'offre la reprend.",
         )
-    return _back("/pages/mes-alertes", "Candidature enregistrée.")
+    offer = container.repository.get_offer(feedback.offer_id)
+    if offer is not None and offer.apply_url:  # on to where the application is actually made
+        return RedirectResponse(offer.apply_url, status_code=303)
+    return _back(
+        "/pages/mes-alertes",
+        f"Candidature notée. Cette offre ne donne pas de lien pour postuler : contactez votre conseiller "
+        f"en citant l'offre n° {feedback.offer_id}.",
+    )
+
+
+@router.post("/alertes/{alert_id}/annuler")
+def undo_alert_answer(alert_id: int, request: Request, container: ContainerDep) -> Response:
+    """Take back a refusal: the offer is open again and what the refusal changed goes back."""
+    principal = _jobseeker(request, container)
+    restored = undo_answer(container, principal, alert_id)
+    back = ", ".join(RESTORED_LABELS.get(k, k) for k in restored)
+    return _back(
+        "/pages/mes-alertes",
+        "Réponse annulée : l'offre est de nouveau ouverte" + (f" ; {back}." if back else "."),
+    )
+
+
+def _number(
+    value: str, low: float, high: float, errors: dict[str, str], name: str, what: str, *, empty: float | None
+) -> float | None:
+    """A number typed in a form field, or a French sentence in ``errors[name]`` (``empty``: the value
+    of a cleared field; ``None`` there makes the field required)."""
+    text = value.strip().replace(",", ".").replace(" ", "")
+    if not text:
+        if empty is None:
+            errors[name] = f"Indiquez {what}."
+        return empty
+    try:
+        number = float(text)
+    except ValueError:
+        errors[name] = f"{what[0].upper()}{what[1:]} doit être un nombre."
+        return None
+    if not low <= number <= high:
+        errors[name] = f"{what[0].upper()}{what[1:]} doit être entre {low:g} et {high:g}."
+        return None
+    return number
 
 
 @router.post("/abonnement")
 def save_subscription(
     request: Request,
     container: ContainerDep,
-    radius_km: Annotated[float, Form(gt=0, le=500)],
-    salary_floor_monthly: Annotated[float, Form(ge=0, le=100_000)],
-    max_alerts_per_run: Annotated[int, Form(ge=1, le=100)],
+    radius_km: Annotated[str, Form(max_length=20)] = "",
+    salary_floor_monthly: Annotated[str, Form(max_length=20)] = "",
+    max_alerts_per_run: Annotated[str, Form(max_length=20)] = "",
+    beyond_criteria: Annotated[str | None, Form(max_length=10)] = None,
 ) -> Response:
-    """Save the settings form (radius, salary floor: 0 for none, alerts per run)."""
+    """Save the settings form: radius, salary floor (empty or 0: none), alerts per run, and whether
+    offers outside the declared contracts and hours are wanted too. A wrong value re-renders the form
+    with a French sentence next to the field."""
     principal = _jobseeker(request, container)
+    errors: dict[str, str] = {}
+    radius = _number(radius_km, 1, 500, errors, "radius_km", "la distance maximale", empty=None)
+    floor = _number(
+        salary_floor_monthly, 0, 100_000, errors, "salary_floor_monthly", "le salaire minimum", empty=0
+    )
+    per_run = _number(
+        max_alerts_per_run, 1, 100, errors, "max_alerts_per_run", "le nombre d'alertes", empty=None
+    )
+    if per_run is not None and per_run != int(per_run):
+        errors["max_alerts_per_run"] = "Le nombre d'alertes doit être un nombre entier."
+    if errors:
+        typed = {
+            "radius_km": radius_km,
+            "salary_floor_monthly": salary_floor_monthly,
+            "max_alerts_per_run": max_alerts_per_run,
+        }
+        return _alerts_page(request, container, principal, errors=errors, typed=typed)
+    assert radius is not None and per_run is not None
     update = SubscriptionUpdate(
-        radius_km=radius_km,
-        salary_floor_monthly=salary_floor_monthly or None,
-        max_alerts_per_run=max_alerts_per_run,
+        radius_km=radius,
+        salary_floor_monthly=floor or None,
+        max_alerts_per_run=int(per_run),
+        beyond_criteria=beyond_criteria is not None,
     )
     edit_subscription(container, principal.subject_id, update)
     return _back("/pages/mes-alertes", "Abonnement enregistré.")
+
+
+@router.post("/abonnement/lever")
+def lift_exclusion(
+    request: Request,
+    container: ContainerDep,
+    kind: Annotated[str, Form(max_length=10)],
+    code: Annotated[str, Form(max_length=16)],
+) -> Response:
+    """Lift one exclusion: a contract type or an occupation is alerted again."""
+    principal = _jobseeker(request, container)
+    current = subscription_of(container, principal.subject_id)
+    if kind == "contrat" and code in current.excluded_contract_types:
+        rest = [ContractType(c) for c in current.excluded_contract_types if c != code]
+        edit_subscription(container, principal.subject_id, SubscriptionUpdate(excluded_contract_types=rest))
+        return _back(
+            "/pages/mes-alertes", f"Les offres en {contract_label(code)} vous seront de nouveau envoyées."
+        )
+    if kind == "metier" and code in current.excluded_occupations:
+        rest_codes = [c for c in current.excluded_occupations if c != code]
+        edit_subscription(
+            container, principal.subject_id, SubscriptionUpdate(excluded_occupations=rest_codes)
+        )
+        label = occupation_label(container.referential, code)
+        return _back("/pages/mes-alertes", f"Les offres de {label} vous seront de nouveau envoyées.")
+    return _back("/pages/mes-alertes", "Cette exclusion n'existe plus : rien à changer.")
+
+
+@router.post("/abonnement/alertes")
+def switch_alerts(
+    request: Request, container: ContainerDep, actives: Annotated[str, Form(max_length=5)]
+) -> Response:
+    """Stop my alerts, or take them up again (``actives``: ``oui`` or ``non``)."""
+    principal = _jobseeker(request, container)
+    on = actives == "oui"
+    edit_subscription(container, principal.subject_id, SubscriptionUpdate(active=on))
+    return _back(
+        "/pages/mes-alertes",
+        "Vos alertes reprennent : les prochaines offres vous seront envoyées."
+        if on
+        else "Vos alertes sont arrêtées. Vous pouvez les reprendre à tout moment.",
+    )
 
 
 @router.get("/formations", response_class=HTMLResponse)

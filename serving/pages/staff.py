@@ -4,24 +4,36 @@ scientist's model page (champion, metrics and fairness figures, kill switch, lin
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from serving.deps import ContainerDep
+from serving.explain import experience_label, hours_label
 from serving.pages.router import _back, _principal, templates
-from serving.schemas import CounsellorActionIn, VivierIn
+from serving.schemas import CounsellorActionIn, VivierIn, VivierNearIn
 from serving.security import Principal, Role
 from serving.services.admin import model_overview, set_kill_switch
+from serving.services.errors import Invalid
 from serving.services.sourcing import (
     offer_place,
     offer_title,
     rank_candidates,
     record_candidate_action,
+    restore_candidate,
     search_offers,
 )
-from serving.services.viviers import create_vivier, refresh_vivier, viviers_of
+from serving.services.viviers import (
+    create_vivier,
+    refresh_vivier,
+    resolve_commune,
+    resolve_occupation,
+    spec_near,
+    vivier_cards,
+    viviers_of,
+)
 
 router = APIRouter(prefix="/pages", include_in_schema=False)
 DISMISS_REASONS = [
@@ -31,6 +43,23 @@ DISMISS_REASONS = [
     ("mobilite", "trop loin"),
     ("autre", "autre raison"),
 ]
+VIVIER_FIELDS = ("label", "occupation", "commune", "radius_km", "available_within_days")
+
+
+def _day(moment: date | datetime | None) -> str:
+    """A day as French pages write it: 17/02/2025."""
+    return "" if moment is None else f"{moment:%d/%m/%Y}"
+
+
+def _km(value: float | None) -> str:
+    """A distance as French pages write it: "3,2 km" under 10 km, "48 km", "6 723 km" beyond."""
+    if value is None:
+        return ""
+    shown = f"{value:.1f}".replace(".", ",") if value < 10 else f"{value:,.0f}".replace(",", "\u202f")
+    return f"{shown.removesuffix(',0')} km"
+
+
+templates.env.filters.update(experience=experience_label, heures=hours_label, jour=_day, km=_km)
 
 
 def _staff(request: Request, container: ContainerDep, *roles: Role) -> Principal:
@@ -67,6 +96,8 @@ def offer_page(
         },
         "result": result,
         "dismiss_reasons": DISMISS_REASONS,
+        "reason_labels": dict(DISMISS_REASONS),
+        "today": container.clock.today(),
         "message": message,
     }
     return templates.TemplateResponse(request, "offre.html", context)
@@ -81,49 +112,145 @@ def act_on_candidate(
     action: Annotated[str, Form()],
     reason: Annotated[str | None, Form(max_length=64)] = None,
 ) -> Response:
-    """Propose a candidate to the employer or dismiss them with a reason, then back to the offer."""
+    """Propose a candidate to the employer, dismiss them with a reason (they leave the list), or take
+    a dismissal back (``restored``: they are listed again), then back to the offer."""
     _staff(request, container, Role.COUNSELLOR, Role.ADMIN)  # the caller is not logged with the event
+    if action == "restored":
+        restore_candidate(container, offer_id, profile_id)
+        return _back(f"/pages/offres/{offer_id}", f"Candidat {profile_id} remis dans la liste.")
     if action not in ("proposed", "dismissed"):
         raise HTTPException(422, "action inconnue")
     body = CounsellorActionIn(action=action, reason=reason if action == "dismissed" else None)
     record_candidate_action(container, offer_id, profile_id, body)
-    done = "proposé à l'employeur" if action == "proposed" else "écarté"
+    done = (
+        "proposé à l'employeur : il reste dans la liste, marqué « Proposé(e) »"
+        if action == "proposed"
+        else "écarté : il ne figure plus dans la liste (voir « Candidats écartés » pour l'y remettre)"
+    )
     return _back(f"/pages/offres/{offer_id}", f"Candidat {profile_id} {done}.")
+
+
+def _viviers_page(
+    request: Request,
+    container: ContainerDep,
+    principal: Principal,
+    *,
+    message: str | None = None,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+) -> Response:
+    """The counsellor's viviers (each with its members' cards) and the creation form, with the values
+    typed and a French sentence next to each field in error (answered 422)."""
+    viviers = viviers_of(container, principal.subject_id)
+    context = {
+        "principal": principal,
+        "viviers": [(v, vivier_cards(container, v)) for v in viviers],
+        "message": message,
+        "form": form or {},
+        "errors": errors or {},
+        "error": (
+            "Le vivier n'a pas été créé : corrigez "
+            + ("les champs signalés." if len(errors) > 1 else "le champ signalé.")
+            if errors
+            else None
+        ),
+        "today": container.clock.today(),
+    }
+    return templates.TemplateResponse(request, "viviers.html", context, status_code=422 if errors else 200)
 
 
 @router.get("/viviers", response_class=HTMLResponse)
 def viviers_page(request: Request, container: ContainerDep, message: str | None = None) -> Response:
     """The counsellor's viviers and the form to create one."""
     principal = _staff(request, container, Role.COUNSELLOR, Role.ADMIN)
-    viviers = viviers_of(container, principal.subject_id)
-    context = {"principal": principal, "viviers": viviers, "message": message}
-    return templates.TemplateResponse(request, "viviers.html", context)
+    return _viviers_page(request, container, principal, message=message)
 
 
-@router.post("/viviers")
+def _number(
+    text: str | None, field: str, low: float, high: float, default: float, errors: dict[str, str]
+) -> float:
+    """A number typed in the form (a comma as decimal point), within ``[low, high]``; a French sentence
+    in ``errors`` otherwise."""
+    if text is None or not text.strip():
+        return default
+    try:
+        value = float(text.strip().replace(",", "."))
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high:
+        errors[field] = f"Saisissez un nombre entre {low:g} et {high:g}."
+    return value
+
+
+@router.post("/viviers", response_class=HTMLResponse)
 def create_vivier_page(
     request: Request,
     container: ContainerDep,
-    label: Annotated[str, Form(min_length=1, max_length=120)],
-    rome_codes: Annotated[str, Form(min_length=1, max_length=200)],
-    lat: Annotated[float, Form(ge=-90, le=90)],
-    lon: Annotated[float, Form(ge=-180, le=180)],
-    radius_km: Annotated[float, Form(gt=0, le=200)] = 20,
-    available_within_days: Annotated[int, Form(ge=0, le=365)] = 30,
+    occupation: Annotated[str, Form()] = "",
+    commune: Annotated[str, Form()] = "",
+    radius_km: Annotated[str | None, Form()] = None,
+    available_within_days: Annotated[str | None, Form()] = None,
+    label: Annotated[str, Form()] = "",
 ) -> Response:
-    """Create a vivier from the form (ROME codes separated by commas) and fill it now."""
+    """Create a vivier from an occupation (a ROME title or code) around a commune within a radius, and
+    fill it now; a field that cannot be read is told next to it and the form shown again (422)."""
     principal = _staff(request, container, Role.COUNSELLOR, Role.ADMIN)
-    codes = [c.strip().upper() for c in rome_codes.split(",") if c.strip()]
-    spec = VivierIn(
-        label=label,
-        rome_codes=codes,
-        lat=lat,
-        lon=lon,
-        radius_km=radius_km,
-        available_within_days=available_within_days,
-    )
+    form = {
+        "label": label,
+        "occupation": occupation,
+        "commune": commune,
+        "radius_km": radius_km or "",
+        "available_within_days": available_within_days or "",
+    }
+    errors = {
+        field: f"Ce champ est trop long : {limit} caractères au plus."
+        for field, limit in (("label", 120), ("occupation", 200), ("commune", 100))
+        if len(form[field]) > limit
+    }
+    if not occupation.strip():
+        errors["occupation"] = "Saisissez un métier (par exemple « Cariste ») ou un code ROME (N1101)."
+    if not commune.strip():
+        errors["commune"] = "Saisissez une commune (par exemple « Lyon ») ou son code postal."
+    radius = _number(radius_km, "radius_km", 1, 200, 20, errors)
+    days = _number(available_within_days, "available_within_days", 0, 365, 30, errors)
+    for field in ("radius_km", "available_within_days"):
+        form[field] = form[field][:20]
+    spec: VivierIn | None = None
+    if "occupation" not in errors and "commune" not in errors:  # told even when another field is wrong
+        near = VivierNearIn(
+            label=(label.strip() or None) if "label" not in errors else None,
+            occupation=occupation.strip(),
+            commune=commune.strip(),
+            radius_km=radius if "radius_km" not in errors else 20,
+            available_within_days=int(days) if "available_within_days" not in errors else 30,
+        )
+        try:
+            spec = spec_near(container, near)
+        except Invalid as problem:
+            errors.update(_field_errors(problem))
+    elif "occupation" not in errors or "commune" not in errors:  # the other one is told all the same
+        try:
+            if "occupation" not in errors:
+                resolve_occupation(container.referential, occupation)
+            else:
+                resolve_commune(container.communes, commune)
+        except Invalid as problem:
+            errors.update(_field_errors(problem))
+    if errors or spec is None:
+        return _viviers_page(request, container, principal, form=form, errors=errors)
     vivier = create_vivier(container, principal.subject_id, spec)
     return _back("/pages/viviers", f"Vivier « {vivier.label} » créé : {len(vivier.profile_ids)} personnes.")
+
+
+def _field_errors(problem: Invalid) -> dict[str, str]:
+    """A use case's refusal as French sentences by form field (its message on the occupation field
+    when it names none)."""
+    out: dict[str, str] = {}
+    for item in problem.problems:
+        where: list[Any] = list(item.get("loc", []))
+        field = str(where[-1]) if where else "occupation"
+        out[field if field in VIVIER_FIELDS else "occupation"] = str(item.get("msg", problem))
+    return out or {"occupation": str(problem)}
 
 
 @router.post("/viviers/{vivier_id}/actualiser")

@@ -7,7 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from serving.deps import ContainerDep, DatabaseId, Jobseeker, Reader
-from serving.schemas import AlertOut, FeedbackIn, FeedbackOut, SubscriptionOut, SubscriptionUpdate
+from serving.schemas import (
+    AlertOut,
+    FeedbackIn,
+    FeedbackOut,
+    SubscriptionOut,
+    SubscriptionUpdate,
+    UndoOut,
+)
 from serving.services import alerts, subscriptions
 
 router = APIRouter(tags=["alerts"])
@@ -43,7 +50,24 @@ def alert_feedback(
         status=feedback.status,
         subscription_changes=feedback.subscription_changes,
         poe_suggestions_url=feedback.poe_suggestions_url,
+        note=feedback.note,
     )
+
+
+@router.post(
+    "/me/alerts/{alert_id}/undo",
+    response_model=UndoOut,
+    responses={
+        403: {"description": "not your alert"},
+        404: {"description": "no such alert"},
+        422: {"description": "the alert was not refused"},
+    },
+)
+def undo_alert_feedback(alert_id: DatabaseId, container: ContainerDep, principal: Jobseeker) -> UndoOut:
+    """Take back a refusal: the offer is open again, the refusal leaves the event log, and what it
+    changed in the subscription goes back (unless something changed it since)."""
+    restored = alerts.undo_answer(container, principal, alert_id)
+    return UndoOut(alert_id=alert_id, status="new", restored=restored)
 
 
 @router.get("/me/subscription", response_model=SubscriptionOut)

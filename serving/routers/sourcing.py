@@ -34,3 +34,15 @@ def candidate_action(
     """Propose a candidate to the employer, dismiss them (with a reason), or record the hire."""
     event = sourcing.record_candidate_action(container, offer_id, profile_id, body)
     return {"event": event, "profile_id": profile_id, "offer_id": offer_id}
+
+
+@router.post(
+    "/{offer_id}/candidates/{profile_id}/restore",
+    responses={404: {"description": "no such offer, or the candidate was not dismissed for it"}},
+)
+def restore_candidate(
+    offer_id: str, profile_id: str, container: ContainerDep, principal: Counsellor
+) -> dict[str, str]:
+    """Take back the dismissal of a candidate for an offer: they are listed again."""
+    sourcing.restore_candidate(container, offer_id, profile_id)
+    return {"profile_id": profile_id, "offer_id": offer_id, "status": "listed again"}

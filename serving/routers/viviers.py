@@ -5,15 +5,23 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from serving.deps import ContainerDep, Counsellor, DatabaseId
-from serving.schemas import VivierIn, VivierOut
+from serving.schemas import VivierIn, VivierNearIn, VivierOut
 from serving.services import viviers
 
 router = APIRouter(prefix="/viviers", tags=["viviers"])
 
 
-@router.post("", response_model=VivierOut, status_code=status.HTTP_201_CREATED)
-def create_vivier(body: VivierIn, container: ContainerDep, principal: Counsellor) -> VivierOut:
-    """Save a vivier and fill it now."""
+@router.post(
+    "",
+    response_model=VivierOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        422: {"description": "unknown ROME code, occupation or commune (a French sentence per field)"}
+    },
+)
+def create_vivier(body: VivierIn | VivierNearIn, container: ContainerDep, principal: Counsellor) -> VivierOut:
+    """Save a vivier and fill it now: ROME codes around a point (``lat``, ``lon``), or an occupation (a
+    ROME title or code) around a commune (a name, "Lyon 3e", a postal code)."""
     return viviers.create_vivier(container, principal.subject_id, body)
 
 

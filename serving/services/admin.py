@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from serving.container import ServiceUnavailable, ServingContainer
 from serving.storage.store import KILL_SWITCH
 
+MLFLOW_UI_URL = "http://127.0.0.1:5000"  # where `mlflow ui` listens by default
+
 
 @dataclass(frozen=True)
 class ModelOverview:
@@ -19,6 +21,27 @@ class ModelOverview:
     mlflow_url: str | None  # a link only to an MLflow server, not to a local store
     metrics: list[tuple[str, float]] = field(default_factory=list)
     metrics_problem: str = ""  # in French: why no metrics are shown
+    mlflow_ui_command: str | None = None  # a local store: the command that serves its UI
+    mlflow_ui_url: str = MLFLOW_UI_URL
+
+
+def mlflow_ui_command(tracking_uri: str) -> str | None:
+    """The command that opens the MLflow UI on a local store (served at :data:`MLFLOW_UI_URL`).
+
+    Parameters
+    ----------
+    tracking_uri
+        The registry's tracking URI.
+
+    Returns
+    -------
+    str or None
+        ``.venv/bin/mlflow ui --backend-store-uri URI`` for a SQLite file or a folder; ``None`` for an
+        MLflow server (linked instead) or a database server (its URL may hold a password, never shown).
+    """
+    if tracking_uri.startswith(("sqlite:", "file:")) or (tracking_uri and "://" not in tracking_uri):
+        return f".venv/bin/mlflow ui --backend-store-uri {tracking_uri}"
+    return None
 
 
 def kill_switch(container: ServingContainer) -> bool:
@@ -80,4 +103,5 @@ def model_overview(container: ServingContainer) -> ModelOverview:
         mlflow_url=uri if uri.startswith("http") else None,
         metrics=metrics,
         metrics_problem=problem,
+        mlflow_ui_command=mlflow_ui_command(uri),
     )

@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from matching.domain import APPROXIMATE_PRECISIONS, Offer, Profile, RefusalReason
+from matching.domain import (
+    APPROXIMATE_PRECISIONS,
+    Offer,
+    Precision,
+    Profile,
+    RefusalReason,
+    Subscription,
+    accepted_contract_codes,
+)
 from matching.geo import Communes
 from serving.container import ServingContainer
 from serving.explain import explain, km_between, place_label
@@ -26,18 +34,67 @@ class Feedback:
     status: str
     subscription_changes: dict[str, Any] = field(default_factory=dict)
     poe_suggestions_url: str | None = None  # set after a "missing skills" refusal
+    note: str | None = None  # in French: what the answer does when it changes no setting
 
 
-def offer_summary(offer: Offer, communes: Communes | None = None) -> OfferSummary:
-    """The few fields of an offer an alert shows (its place by name, from ``communes`` if need be)."""
+def offer_distance_km(profile: Profile, offer: Offer) -> float | None:
+    """How far the job is from the person's home, km (1 decimal), when the place is known to the
+    commune; ``None`` for an approximate, national, foreign or unplaced offer (a département centroid's
+    distance would be a made-up figure)."""
+    place = offer.location
+    if place.anywhere or place.precision in APPROXIMATE_PRECISIONS or place.precision is Precision.COUNTRY:
+        return None
+    km = km_between(profile.home, place)
+    return None if km is None else round(km, 1)
+
+
+def outside_criteria(subscription: Subscription | None, offer: Offer) -> list[str]:
+    """How an offer departs from the contracts and hours the person declared, in French (empty: it
+    does not, or nothing is declared); shown on alerts sent because the person opted in."""
+    if subscription is None:
+        return []
+    out = []
+    wanted = subscription.contract_types
+    contract = offer.contract_type
+    if (
+        wanted
+        and contract is not None
+        and contract.value not in accepted_contract_codes(c.value for c in wanted)
+    ):
+        asked = ", ".join(c.label for c in wanted)
+        out.append(f"contrat {contract.label} (vous cherchez : {asked})")
+    if (
+        subscription.min_weekly_hours
+        and offer.weekly_hours
+        and offer.weekly_hours < subscription.min_weekly_hours
+    ):
+        out.append(
+            f"{offer.weekly_hours:.0f} h par semaine (vous cherchez au moins {subscription.min_weekly_hours:.0f} h)"
+        )
+    return out
+
+
+def offer_summary(
+    offer: Offer, communes: Communes | None = None, profile: Profile | None = None
+) -> OfferSummary:
+    """What an alert shows of an offer: its place by name (from ``communes`` if need be) and, for the
+    person's own alert (``profile``), how far it is from their home; who hires, when, the contract in
+    words, and where to apply."""
     return OfferSummary(
         id=offer.id,
         title=offer.title,
         rome_code=offer.rome_code,
         contract_type=offer.contract_type.value if offer.contract_type else None,
+        contract_label=offer.contract_type.label if offer.contract_type else None,
         weekly_hours=offer.weekly_hours,
+        salary_min_monthly=offer.salary_min_monthly,
         salary_max_monthly=offer.salary_max_monthly,
         location=place_label(offer.location, communes),
+        distance_km=offer_distance_km(profile, offer) if profile is not None else None,
+        employer=offer.employer,
+        published_on=offer.created_at.date(),
+        start_date=offer.need_date,
+        apply_url=offer.apply_url,
     )
 
 
@@ -77,6 +134,7 @@ def alerts_of(
         raise NotFound(f"no profile {profile_id!r}")
     out = []
     today = container.clock.today()
+    subscription = container.store.subscription_of(profile_id)
     for alert in container.store.alerts_of(profile_id, limit):
         offer = container.repository.get_offer(alert.offer_id)
         if offer is None:  # the offer was withdrawn since
@@ -84,13 +142,15 @@ def alerts_of(
         out.append(
             AlertOut(
                 id=alert.id,
-                offer=offer_summary(offer, container.communes),
+                offer=offer_summary(offer, container.communes, profile),
                 rank=alert.rank,
                 score=alert.score,
                 status=alert.status,
                 reason=alert.reason,
                 created_at=alert.created_at,
                 why=explain(container.referential, profile, offer, today),
+                outside_criteria=outside_criteria(subscription, offer),
+                undoable=alert.status == "refused",
             )
         )
     return out
@@ -140,9 +200,44 @@ def subscription_changes(
     if reason == RefusalReason.HORAIRES and offer.weekly_hours and offer.weekly_hours < 35:
         wanted = offer.weekly_hours + 1
         return {"min_weekly_hours": wanted} if wanted > (current["min_weekly_hours"] or 0) else {}
+    if reason == RefusalReason.METIER:
+        # a neighbouring fiche goes as a whole; a job of the person's own fiche goes by its appellation
+        # (the fiche is their project: only they, or their counsellor, change it)
+        own = offer.rome_code in current["rome_codes"]
+        code = offer.appellation_code if own else offer.rome_code
+        excluded = list(current.get("excluded_occupations") or [])
+        return {"excluded_occupations": [*excluded, code]} if code and code not in excluded else {}
     if reason == RefusalReason.DEJA_EN_POSTE:
         return {"active": False}
-    return {}  # metier, competences, autre: learned by the ranker from the event log
+    return {}  # competences, autre: learned by the ranker from the event log
+
+
+def unchanged_note(reason: RefusalReason, offer: Offer) -> str:
+    """Why a refusal changed no setting, and what it does instead, in French."""
+    if reason == RefusalReason.DISTANCE:
+        return (
+            "le lieu de cette offre n'est connu qu'approximativement : votre distance maximale est gardée, "
+            "les offres de ce secteur passeront après les autres"
+        )
+    if reason == RefusalReason.SALAIRE:
+        return (
+            "cette offre n'indique pas de salaire au-dessus de votre minimum : indiquez votre salaire "
+            "minimum dans « Mon abonnement »"
+        )
+    if reason == RefusalReason.HORAIRES:
+        return (
+            "les prochaines offres aux mêmes horaires (temps plein ou partiel) ne vous seront plus envoyées"
+        )
+    if reason == RefusalReason.TYPE_CONTRAT:
+        return "ce type de contrat est déjà exclu, ou l'offre ne le précise pas"
+    if reason == RefusalReason.METIER:
+        return (
+            "cette offre relève du métier de votre projet : les offres semblables passeront après les "
+            "autres ; pour changer de projet, parlez-en à votre conseiller"
+        )
+    if reason == RefusalReason.COMPETENCES:
+        return "voici des formations courtes pour acquérir les compétences qui manquent"
+    return "votre réponse servira à mieux classer les prochaines offres"
 
 
 def record_feedback(
@@ -188,15 +283,24 @@ def record_feedback(
     if answer.action != "refused" and answer.reason is not None:
         raise Invalid("a reason only goes with a refusal")
     changes: dict[str, Any] = {}
-    poe_url = None
+    undo: dict[str, Any] | None = None
+    poe_url = note = None
     if answer.action == "refused" and answer.reason is not None:
         profile = container.repository.get_profile(alert.profile_id)
         # a refusal of an offer withdrawn since still says what the person does not want
         offer = container.repository.get_offer(alert.offer_id, withdrawn=True)
         subscription = container.store.subscription_of(alert.profile_id)
         if profile is not None and offer is not None and subscription is not None:
-            changes = subscription_changes(
-                answer.reason, profile, offer, subscription.model_dump(mode="json")
+            current = subscription.model_dump(mode="json")
+            if answer.change_subscription:
+                changes = subscription_changes(answer.reason, profile, offer, current)
+                undo = {"before": {k: current[k] for k in changes}, "after": changes} if changes else None
+            note = (
+                "seule cette offre est écartée"
+                if not answer.change_subscription
+                else None
+                if changes
+                else unchanged_note(answer.reason, offer)
             )
         if answer.reason == RefusalReason.COMPETENCES:
             poe_url = f"/poe/suggestions?offer_id={alert.offer_id}&profile_id={alert.profile_id}"
@@ -206,5 +310,33 @@ def record_feedback(
         status=answer.action,
         reason=answer.reason.value if answer.reason else None,
         subscription_changes=changes,
+        undo=undo,
     )
-    return Feedback(alert.id, alert.offer_id, answer.action, changes, poe_url)
+    return Feedback(alert.id, alert.offer_id, answer.action, changes, poe_url, note)
+
+
+def undo_answer(container: ServingContainer, principal: Principal, alert_id: int) -> dict[str, Any]:
+    """Take back a refusal: the alert is open again and what the refusal changed goes back.
+
+    Returns
+    -------
+    dict
+        The subscription fields put back, with their values now (empty when the refusal changed none,
+        or something else changed them since).
+
+    Raises
+    ------
+    NotFound
+        No such alert.
+    Forbidden
+        The alert is someone else's.
+    Invalid
+        The alert was not refused (an application is not taken back here).
+    """
+    alert = container.store.alert(alert_id)
+    if alert is None:
+        raise NotFound(f"no alert {alert_id}")
+    forbid_unless_own(principal, alert.profile_id)
+    if alert.status != "refused":
+        raise Invalid("only a refusal can be taken back")
+    return container.store.undo_answer(alert)

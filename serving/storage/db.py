@@ -85,6 +85,20 @@ def make_engine(url: str) -> Engine:
     return create_engine(parsed, pool_pre_ping=True)
 
 
+def public_url(url: str) -> str:
+    """``url`` without its password (``***`` in its place), to print or record; a malformed one as given.
+
+    Examples
+    --------
+    >>> public_url("postgresql+psycopg://matching:secret@db/matching")
+    'postgresql+psycopg://matching:***@db/matching'
+    """
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
 def alembic_config(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))

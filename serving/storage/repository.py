@@ -171,6 +171,8 @@ def row_to_offer(row: OfferRow) -> Offer:
         need_date=row.need_date,
         expires_at=row.expires_at,
         source=row.source,
+        employer=row.employer,
+        apply_url=row.apply_url,
     )
 
 
@@ -215,6 +217,8 @@ def row_to_subscription(row: SubscriptionRow) -> Subscription:
         radius_km=row.radius_km,
         contract_types=tuple(row.contract_types),
         excluded_contract_types=tuple(row.excluded_contract_types),
+        excluded_occupations=tuple(row.excluded_occupations or ()),
+        beyond_criteria=bool(row.beyond_criteria),
         min_weekly_hours=row.min_weekly_hours,
         salary_floor_monthly=row.salary_floor_monthly,
         channel=row.channel,

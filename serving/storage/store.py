@@ -50,6 +50,19 @@ class OfferListing:
     place: str | None = None
 
 
+#: The counsellors' decisions on a candidate of an offer, by their event in the log.
+COUNSELLOR_DECISIONS = {"counsellor_proposed": "proposed", "counsellor_dismissed": "dismissed"}
+
+
+@dataclass(frozen=True)
+class CandidateAction:
+    """A counsellor's latest decision on a candidate of an offer: ``proposed`` or ``dismissed``."""
+
+    action: str
+    at: datetime
+    reason: str | None = None
+
+
 def utcnow() -> datetime:
     """Real time (tokens expire by it, whatever the world's clock says)."""
     return datetime.now(UTC)
@@ -394,8 +407,13 @@ class ServingStore:
         status: str,
         reason: str | None,
         subscription_changes: dict[str, Any],
+        undo: dict[str, Any] | None = None,
     ) -> None:
-        """The event, the alert's new status and the subscription's update, in one transaction."""
+        """The event, the alert's new status and the subscription's update, in one transaction.
+
+        ``undo`` (the subscription's values before and after the change, see
+        :meth:`undo_answer`) is kept on the alert.
+        """
         now = self.clock.now()
         with write_session(self.engine) as session:
             session.add(
@@ -413,7 +431,7 @@ class ServingStore:
             session.execute(
                 update(AlertRow)
                 .where(AlertRow.id == alert.id)
-                .values(status=status, reason=reason, updated_at=now)
+                .values(status=status, reason=reason, updated_at=now, undo=undo)
             )
             if subscription_changes:
                 session.execute(
@@ -421,6 +439,49 @@ class ServingStore:
                     .where(SubscriptionRow.id == alert.subscription_id)
                     .values(**subscription_changes)
                 )
+
+    def undo_answer(self, alert: AlertRow) -> dict[str, Any]:
+        """Take back a refusal: the alert is open again, the refusal leaves the event log (the ranker
+        and the stated-refusal rules no longer see it), and each subscription field the answer changed
+        goes back, unless something changed it since (a list field loses only what the answer added).
+
+        Returns
+        -------
+        dict
+            The subscription fields put back, with their values now.
+        """
+        restored: dict[str, Any] = {}
+        with write_session(self.engine) as session:
+            refusal = session.scalars(
+                select(InteractionRow)
+                .where(
+                    InteractionRow.profile_id == alert.profile_id,
+                    InteractionRow.offer_id == alert.offer_id,
+                    InteractionRow.event == "refused",
+                    InteractionRow.actor == "jobseeker",
+                )
+                .order_by(InteractionRow.occurred_at.desc(), InteractionRow.id.desc())
+            ).first()
+            if refusal is not None:
+                session.delete(refusal)
+            subscription = session.get(SubscriptionRow, alert.subscription_id)
+            if alert.undo and subscription is not None:
+                before, after = alert.undo.get("before", {}), alert.undo.get("after", {})
+                for name, old in before.items():
+                    now = getattr(subscription, name)
+                    if isinstance(old, list):  # only what the answer added goes
+                        added = [v for v in after.get(name, []) if v not in old]
+                        restored[name] = [v for v in now if v not in added]
+                    elif now == after.get(name):  # untouched since the answer
+                        restored[name] = old
+                for name, value in restored.items():
+                    setattr(subscription, name, value)
+            session.execute(
+                update(AlertRow)
+                .where(AlertRow.id == alert.id)
+                .values(status="new", reason=None, undo=None, updated_at=self.clock.now())
+            )
+        return restored
 
     def add_event(
         self,
@@ -534,3 +595,83 @@ class ServingStore:
             if row is not None:
                 row.profile_ids, row.refreshed_at = profile_ids, self.clock.now()
             return row
+
+    # -- counsellors' decisions and people's activity (sourcing cards) ---------------------------------
+    def candidate_actions(self, offer_id: str) -> dict[str, CandidateAction]:
+        """The counsellors' latest decision on each candidate of an offer: proposed or dismissed.
+
+        Read from the event log (``counsellor_proposed`` / ``counsellor_dismissed`` of this offer), the
+        latest per person, so that a candidate proposed after being dismissed is proposed again.
+        """
+        out: dict[str, CandidateAction] = {}
+        with Session(self.engine) as session:
+            rows = session.execute(
+                select(
+                    InteractionRow.profile_id,
+                    InteractionRow.event,
+                    InteractionRow.occurred_at,
+                    InteractionRow.reason,
+                )
+                .where(
+                    InteractionRow.offer_id == offer_id,
+                    InteractionRow.event.in_(list(COUNSELLOR_DECISIONS)),
+                )
+                .order_by(InteractionRow.occurred_at, InteractionRow.id)
+            )
+            for profile_id, event, occurred_at, reason in rows:
+                out[profile_id] = CandidateAction(COUNSELLOR_DECISIONS[event], occurred_at, reason)
+        return out
+
+    def undo_dismissal(self, offer_id: str, profile_id: str) -> bool:
+        """Take back a counsellor's latest dismissal of a candidate for an offer: the event leaves the log
+        (the ranker no longer learns from it, the candidate is listed again). ``False``: there was none."""
+        with write_session(self.engine) as session:
+            latest = session.scalars(
+                select(InteractionRow)
+                .where(
+                    InteractionRow.offer_id == offer_id,
+                    InteractionRow.profile_id == profile_id,
+                    InteractionRow.event == "counsellor_dismissed",
+                )
+                .order_by(InteractionRow.occurred_at.desc(), InteractionRow.id.desc())
+            ).first()
+            if latest is None:
+                return False
+            session.delete(latest)
+        return True
+
+    def last_activity(self, profile_ids: Iterable[str]) -> dict[str, tuple[datetime, str]]:
+        """Each person's latest own action in the event log (``actor`` jobseeker) up to the clock's now:
+        its moment and event. People without any are absent.
+        """
+        wanted = sorted(set(profile_ids))
+        latest = func.max(InteractionRow.occurred_at).label("latest")
+        now = self.clock.now()
+        out: dict[str, tuple[datetime, str]] = {}
+        with Session(self.engine) as session:
+            for chunk in batches(wanted):
+                mine = and_(
+                    InteractionRow.profile_id.in_(chunk),
+                    InteractionRow.actor == "jobseeker",
+                    InteractionRow.occurred_at <= now,
+                )
+                last = (
+                    select(InteractionRow.profile_id, latest)
+                    .where(mine)
+                    .group_by(InteractionRow.profile_id)
+                    .subquery()
+                )
+                rows = session.execute(
+                    select(InteractionRow.profile_id, InteractionRow.occurred_at, InteractionRow.event)
+                    .join(
+                        last,
+                        and_(
+                            InteractionRow.profile_id == last.c.profile_id,
+                            InteractionRow.occurred_at == last.c.latest,
+                        ),
+                    )
+                    .where(mine)
+                    .order_by(InteractionRow.id)
+                )
+                out.update({pid: (when, event) for pid, when, event in rows})
+        return out

@@ -101,6 +101,8 @@ class OfferRow(Base):
     need_date: Mapped[date | None] = mapped_column(Date)
     expires_at: Mapped[date | None] = mapped_column(Date, index=True)
     source: Mapped[str] = mapped_column(String(32), default="france_travail")
+    employer: Mapped[str | None] = mapped_column(Text)
+    apply_url: Mapped[str | None] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64))
     # when this engine stored the current content (the incremental alert batch's "new"), and when the
     # offer was withdrawn (out of indexes, sourcing and alerts); neither is part of the offer's content
@@ -163,6 +165,8 @@ class SubscriptionRow(Base):
     radius_km: Mapped[float] = mapped_column(Float)
     contract_types: Mapped[list[str]] = mapped_column(JSON, default=list)
     excluded_contract_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    excluded_occupations: Mapped[list[str]] = mapped_column(JSON, default=list)
+    beyond_criteria: Mapped[bool] = mapped_column(Boolean, default=False)
     min_weekly_hours: Mapped[float | None] = mapped_column(Float)
     salary_floor_monthly: Mapped[float | None] = mapped_column(Float)
     channel: Mapped[str] = mapped_column(String(16))
@@ -251,6 +255,9 @@ class AlertRow(Base):
     status: Mapped[str] = mapped_column(String(16), default="new")  # new, opened, applied, refused
     reason: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # the subscription's values before this answer changed them (NULL: it changed nothing): what
+    # "Annuler" puts back
+    undo: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class OutboxRow(Base):

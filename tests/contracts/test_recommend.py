@@ -123,7 +123,11 @@ class BruteForce:
             low, high = profile.min_weekly_hours or 0.0, profile.max_weekly_hours or np.inf
             keep &= np.array(
                 [
-                    (not profile.contract_types or o.contract_type in profile.contract_types)
+                    (
+                        not profile.contract_types
+                        or o.contract_type is None
+                        or o.contract_type in profile.contract_types
+                    )
                     and (o.weekly_hours is None or low <= o.weekly_hours <= high)
                     for o in self.offers
                 ]

@@ -81,6 +81,7 @@ def test_display_name(laposte: str, shown: str) -> None:
 def test_places_are_named(real_communes: Communes) -> None:
     """The La Poste base keeps every commune's name: pages show it, never the INSEE code."""
     assert real_communes.name_of("13215") == "Marseille 15"
-    assert real_communes.name_of("75056") == "Paris"  # the whole city, beside its arrondissements
+    # the whole cities, beside their arrondissements (Lyon's are 69381…: not its prefix + "01")
+    assert [real_communes.name_of(c) for c in ("75056", "69123", "13055")] == ["Paris", "Lyon", "Marseille"]
     assert real_communes.name_of("00000") is None and real_communes.name_of(None) is None
     assert all(real_communes.names)

@@ -277,3 +277,85 @@ def test_dask_batch_equals_the_sequential_batch(
         assert len(client.scheduler_info()["workers"]) == 2
     assert summary.subscriptions == len(small_world.subscriptions)
     assert _alerts(engine) == reference
+
+
+def _sent_offers(engine: Engine) -> dict[str, list[str]]:
+    """Offer ids alerted to each subscription."""
+    with engine.connect() as connection:
+        rows = connection.execute(select(AlertRow.subscription_id, AlertRow.offer_id)).all()
+    out: dict[str, list[str]] = {}
+    for subscription, offer in rows:
+        out.setdefault(subscription, []).append(offer)
+    return out
+
+
+def test_declared_contracts_are_respected_unless_the_person_opts_in(
+    engine: Engine,
+    load_small_world: Callable[[Engine], None],
+    builtin: Referential,
+    index_dir: Path,
+    reference: list[tuple[str, str]],
+) -> None:
+    from matching.domain import accepted_contract_codes
+    from serving.storage.repository import SqlRepository
+
+    store = _loaded(engine, load_small_world)
+    subscriptions = {s.id: s for s in store.active_subscriptions()}
+    contract_of = {o.id: o.contract_type for o in SqlRepository(engine).live_offers(AS_OF.date())}
+    declared = {k: s for k, s in subscriptions.items() if s.contract_types}
+    assert declared, "the small world declares contracts"
+
+    def outside(sent: dict[str, list[str]], subs: dict[str, Subscription]) -> int:
+        return sum(
+            1
+            for sub_id, offers in sent.items()
+            if subs[sub_id].contract_types
+            for o in offers
+            if contract_of.get(o) is not None
+            and contract_of[o].value
+            not in accepted_contract_codes(c.value for c in subs[sub_id].contract_types)
+        )
+
+    # the reference run (nobody opted in): no alert carries a contract the person did not declare
+    ref: dict[str, list[str]] = {}
+    for sub_id, offer in reference:
+        ref.setdefault(sub_id, []).append(offer)
+    assert outside(ref, subscriptions) == 0
+    # opting in widens the alerts to other contracts (each of them labelled on the page)
+    for sub_id in declared:
+        store.update_subscription(sub_id, {"beyond_criteria": True})
+    run_alert_batch(store, _service(index_dir, builtin), as_of=AS_OF)
+    assert outside(_sent_offers(engine), {s.id: s for s in store.active_subscriptions()}) > 0
+
+
+def test_a_refused_occupation_is_not_alerted_again(
+    engine: Engine,
+    load_small_world: Callable[[Engine], None],
+    builtin: Referential,
+    index_dir: Path,
+    reference: list[tuple[str, str]],
+) -> None:
+    from serving.storage.repository import SqlRepository
+
+    store = _loaded(engine, load_small_world)
+    offers = {o.id: o for o in SqlRepository(engine).live_offers(AS_OF.date())}
+    sent: dict[str, list[str]] = {}
+    for sub_id, offer in reference:
+        sent.setdefault(sub_id, []).append(offer)
+    # for each subscription, exclude the appellation or code of the first offer it was sent
+    excluded = {}
+    for sub in store.active_subscriptions():
+        first = offers.get(next(iter(sent.get(sub.id, [])), ""))
+        if first is None:
+            continue
+        code = first.appellation_code if first.rome_code in sub.rome_codes else first.rome_code
+        if code:
+            excluded[sub.id] = code
+            store.update_subscription(sub.id, {"excluded_occupations": [code]})
+    assert len(excluded) > 10
+    run_alert_batch(store, _service(index_dir, builtin), as_of=AS_OF)
+    for sub_id, offer_ids in _sent_offers(engine).items():
+        code = excluded.get(sub_id)
+        assert code is None or all(
+            code not in (offers[o].rome_code, offers[o].appellation_code) for o in offer_ids
+        )

@@ -12,28 +12,18 @@ import random
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from entrypoints.world_loader import load_world
-from eval.simulator import MarketConfig, simulate_market
-from eval.simulator.anchor import anchor_from_offers
-from eval.simulator.records import world_offers, world_profiles, world_trainings
 from matching.candidates import CandidateGenerator
 from matching.domain import Offer, Profile
 from matching.encoders import HashingEncoder
-from matching.geo import Communes
-from matching.ingest import parse_offers, read_offer_records
 from matching.referential import Referential
-from models.pipeline import RankingService
-from models.training import TrainingResult
 from serving.app import create_app
 from serving.container import ServingContainer
-from serving.security import RateLimiter, Role
-from serving.storage.db import make_engine, migrate
-from serving.storage.repository import SqlRepository
+from serving.security import Role
+from tests.serving.demo import Demo
 
 # Real offers every default run opens (seeded), about 0.2 s each on 2 cores; the slow test opens all.
 SAMPLE, UNPLACED = 150, 60
@@ -51,54 +41,10 @@ class RealApi:
 
 
 @pytest.fixture(scope="module")
-def real_offers(offers_file: Path, real_referential: Referential, real_communes: Communes) -> list[Offer]:
-    offers, report = parse_offers(
-        read_offer_records(offers_file), referential=real_referential, communes=real_communes
-    )
-    assert report.rejected == 0
-    return offers
-
-
-@pytest.fixture(scope="module")
-def real_api(
-    real_offers: list[Offer],
-    real_referential: Referential,
-    real_communes: Communes,
-    small_ranker: TrainingResult,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[RealApi]:
-    world = simulate_market(
-        real_referential,
-        real_communes,
-        MarketConfig(
-            n_profiles=3000,
-            n_offers=300,
-            n_trainings=300,
-            months=1,
-            seed=11,
-            anchor=anchor_from_offers(real_offers, real_communes),
-        ),
-    )
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('real') / 'real.sqlite'}")
-    migrate(engine)
-    repository = SqlRepository(engine)
-    load_world(world, repository)
-    repository.upsert_offers(real_offers)
-    generator = CandidateGenerator(referential=real_referential, encoder=HashingEncoder())
-    generator.index_offers([*world_offers(world), *real_offers])
-    generator.index_profiles(list(world_profiles(world)))
-    generator.index_trainings(list(world_trainings(world)))
-    # the small world's ranker: the same allowlisted features, whatever the referential
-    service = RankingService(generator, small_ranker.ranker, "test-ranker@champion=v1")
-    container = ServingContainer(
-        engine=engine,
-        referential=real_referential,
-        load_service=lambda: service,
-        communes=real_communes,
-        limiter=RateLimiter(limit=10**9),
-    )
+def real_api(demo: Demo) -> Iterator[RealApi]:
+    container = demo.container
     token = container.tokens.create(Role.COUNSELLOR, "agent-real")
-    person = str(world.profiles["id"].iloc[0])
+    person = str(demo.world.profiles["id"].iloc[0])
     with TestClient(create_app(container)) as client:
         pages = {}
         for who, secret in (
@@ -112,7 +58,7 @@ def real_api(
                 .status_code
                 == 303
             )
-        yield RealApi(client, pages["counsellor"], pages["jobseeker"], container, real_offers, token)
+        yield RealApi(client, pages["counsellor"], pages["jobseeker"], container, demo.real_offers, token)
 
 
 def _open_offer(api: RealApi, offer: Offer) -> tuple[int, int, list[dict[str, object]]]:
