@@ -12,7 +12,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, ValidationError, model_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from matching.errors import MatchingError
@@ -108,6 +108,16 @@ class Settings(BaseSettings):
     refresh_seconds: float = Field(
         default=30.0, gt=0, description="how often serving checks for a newer index or champion"
     )
+
+    @field_validator("now", mode="before")
+    @classmethod
+    def _day_or_moment(cls, value: object) -> object:
+        # "2025-03-10" pins a day, anything with a time ("…T00:00:00Z") a moment: pydantic's union
+        # would read a midnight moment as a day
+        if isinstance(value, str) and value.strip():
+            text = value.strip()
+            return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+        return value
 
     @model_validator(mode="after")
     def _reference_defaults(self) -> Settings:

@@ -119,7 +119,7 @@ def alert_coverage(
     examples
         How many alerts to explain (the best-ranked ones, one per person).
     today
-        The day the explanations are given for (availability); default today.
+        The day the explanations are given for (availability); default the container's clock's.
 
     Returns
     -------
@@ -176,7 +176,7 @@ def alert_coverage(
         offer = container.repository.get_offer(offer_id)
         if profile is None or offer is None:
             continue  # consent or offer withdrawn since
-        why = explain(container.referential, profile, offer, today or date.today())
+        why = explain(container.referential, profile, offer, today or container.clock.today())
         shown.append(
             AlertedExample(
                 profile_id, offer_id, offer.title, place_label(offer.location, container.communes), why

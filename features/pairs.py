@@ -521,23 +521,31 @@ class PairFeatureBuilder(BaseEstimator):
         return frame.replace([np.inf, -np.inf], np.nan)
 
 
-def stated_constraint_violations(X: pd.DataFrame) -> npt.NDArray[np.float64]:
-    """How many of the person's *stated* refusal reasons each candidate repeats, shape ``(m,)``.
+def stated_constraints(X: pd.DataFrame) -> dict[str, npt.NDArray[np.bool_]]:
+    """Which of the person's *stated* refusal reasons each candidate repeats: one mask of shape ``(m,)``
+    per reason (``distance``, ``salaire``, ``type_contrat``, ``horaires``, ``metier``,
+    ``competences``).
 
     A refusal with an explicit reason is a constraint the person told us: an offer at least as far as
     one refused as too far, paying no more than one refused for salary, of a contract type or a
     full/part-time pattern refused as such, outside their project codes once they refused an offer as
     not their job, or covering no more skills than one refused for missing skills. Policies demote
-    such offers below the others (rankings) or do not send them (alerts).
+    such offers below the others (rankings) or do not send them (alerts); explanations name them.
     """
     outside_project = X["rome_same_code"] == 0
     refused_a_job = (X["history_refusal_rate_metier"] > 0) | (X["rome_metier_refusals"] > 0)
-    counts = (
-        (X["distance_over_refused"] >= 1.0).astype(float)
-        + (X["salary_over_refused"] <= 1.0).astype(float)
-        + (X["contract_refusals"] > 0).astype(float)
-        + (X["hours_refusals"] > 0).astype(float)
-        + (outside_project & refused_a_job).astype(float)
-        + (X["coverage_over_refused"] <= 0.0).astype(float)
-    )
-    return np.asarray(counts, dtype=np.float64)
+    masks = {
+        "distance": X["distance_over_refused"] >= 1.0,
+        "salaire": X["salary_over_refused"] <= 1.0,
+        "type_contrat": X["contract_refusals"] > 0,
+        "horaires": X["hours_refusals"] > 0,
+        "metier": outside_project & refused_a_job,
+        "competences": X["coverage_over_refused"] <= 0.0,
+    }
+    return {reason: np.asarray(mask, dtype=bool) for reason, mask in masks.items()}
+
+
+def stated_constraint_violations(X: pd.DataFrame) -> npt.NDArray[np.float64]:
+    """How many of the person's stated refusal reasons each candidate repeats, shape ``(m,)`` (see
+    :func:`stated_constraints`)."""
+    return np.asarray(sum(mask.astype(float) for mask in stated_constraints(X).values()), dtype=np.float64)

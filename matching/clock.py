@@ -7,6 +7,8 @@ date would find every training of that world started and every offer expired):
 
 - pinned to a **day** (``2025-03-10``): today is that day and the time of day is the real one, so that
   every process (the API, a batch started later) agrees and events keep their order through the day;
+  the world stays on that day: at real midnight its clock goes back to the day's start (a demo that
+  runs over several real days repeats its day, and events of two real days interleave);
 - pinned to a **moment** (``2025-03-10T09:00``): the clock starts there when it is made and runs on at
   real speed (tests).
 """

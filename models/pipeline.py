@@ -27,7 +27,7 @@ from matching.index import data_fingerprint
 from matching.referential import Referential
 from matching.views import profile_view
 from models.ranker import LambdaRankRanker
-from models.scoring import learned_scores, rule_scores, sendable, stated_penalty
+from models.scoring import UNSTATED_IN_SUBSCRIPTION, learned_scores, rule_scores, sendable, stated_penalty
 
 CANDIDATES_PER_SUBSCRIPTION = 100
 SATURATION = 10  # an offer with this many applications per open position is not pushed any more
@@ -265,7 +265,7 @@ class RankingService:
         # Employer-side balance: offers already swamped with applications are not pushed again.
         positions = X["offer_positions"].fillna(1.0).clip(lower=1.0).to_numpy()
         saturated = X["offer_applications"].fillna(0.0).to_numpy() >= SATURATION * positions
-        pool = pool.assign(score=scores)[sendable(X) & ~saturated]
+        pool = pool.assign(score=scores)[sendable(X, UNSTATED_IN_SUBSCRIPTION) & ~saturated]
         pool = pool.sort_values(["subscription_id", "score", "offer_id"], ascending=[True, False, True])
         pool["rank"] = pool.groupby("subscription_id").cumcount() + 1
         limits = pd.Series({s.id: s.max_alerts_per_run for s in subscribed})

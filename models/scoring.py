@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from features.pairs import stated_constraint_violations
+from features.pairs import stated_constraint_violations, stated_constraints
 from models.ranker import LambdaRankRanker
 
 Scores = npt.NDArray[np.float64]
@@ -34,12 +34,23 @@ def stated_penalty(X: pd.DataFrame) -> Scores:
     return np.asarray(STATED_PENALTY * stated_constraint_violations(X), dtype=np.float64)
 
 
-def sendable(X: pd.DataFrame) -> npt.NDArray[np.bool_]:
-    """Which candidates may be *pushed* as alerts, shape ``(m,)``: those repeating no stated refusal.
+#: The stated refusals a subscription does not hold as a setting the person sees and can change: the
+#: alert batch enforces these from the event log. The others are the subscription's own settings
+#: (radius, salary floor, excluded contracts and occupations), enforced as hard filters, so that a
+#: person who lifts one (or widens their radius) gets those offers again.
+UNSTATED_IN_SUBSCRIPTION = ("horaires", "competences")
+
+
+def sendable(X: pd.DataFrame, reasons: tuple[str, ...] | None = None) -> npt.NDArray[np.bool_]:
+    """Which candidates may be *pushed* as alerts, shape ``(m,)``: those repeating no stated refusal
+    (of ``reasons`` only, when given: keys of :func:`features.pairs.stated_constraints`).
 
     Alerts go further than ranking: a pushed offer must not repeat what the person already refused.
     """
-    return np.asarray(stated_constraint_violations(X) == 0)
+    if reasons is None:
+        return np.asarray(stated_constraint_violations(X) == 0)
+    masks = stated_constraints(X)
+    return np.asarray(~np.logical_or.reduce([masks[r] for r in reasons]), dtype=bool)
 
 
 def learned_scores(ranker: LambdaRankRanker, X: pd.DataFrame, *, respect_stated: bool = True) -> Scores:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI, HTTPException, Request, status
+from fastapi import FastAPI, Request, status
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from serving.container import ServiceUnavailable, ServingContainer
 from serving.pages.router import LoginRequired, error_page, is_page
@@ -70,8 +71,9 @@ def create_app(container: ServingContainer) -> FastAPI:
             return error_page(request, status.HTTP_503_SERVICE_UNAVAILABLE)
         return JSONResponse({"detail": str(error)}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, error: HTTPException) -> Response:
+    # Starlette's, which FastAPI's subclasses: an unknown /pages path (404) gets the French page too
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         if is_page(request):  # the pages raise theirs in French already
             return error_page(request, error.status_code, str(error.detail))
         return await http_exception_handler(request, error)

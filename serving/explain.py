@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from datetime import date
 
-import numpy as np
 import pandas as pd
 
+from features.pairs import stated_constraints
 from matching.domain import (
     DEFAULT_COMMUTE_KM,
     Location,
@@ -32,6 +32,16 @@ RELATION_LABELS = {
     RomeRelation.SAME_GRAND_DOMAIN: "même grand domaine",
     RomeRelation.FAR: "autre domaine",
 }
+
+
+def occupation_label(referential: Referential, code: str) -> str:
+    """An occupation in words: a ROME fiche's label with its code ("Cariste (N1101)"), an appellation's
+    label, an unknown code as is."""
+    if code in referential.fiches:
+        return f"{referential.fiches[code].label} ({code})"
+    if code in referential.appellations:
+        return referential.appellations[code].label
+    return code
 
 
 def rome_relation(referential: Referential, profile: Profile, offer: Offer) -> str:
@@ -222,20 +232,13 @@ def stated_refusals(X: pd.DataFrame, contract: str | None, full_time: bool | Non
         if full_time is not None
         else ""
     )
-    outside_project = X["rome_same_code"] == 0
-    refused_a_job = (X["history_refusal_rate_metier"] > 0) | (X["rome_metier_refusals"] > 0)
-    conditions = [
-        (X["distance_over_refused"] >= 1.0, "a déjà refusé comme trop loin une offre moins éloignée"),
-        (X["salary_over_refused"] <= 1.0, "a déjà refusé pour le salaire une offre payée autant ou mieux"),
-        (X["contract_refusals"] > 0, contract_words or "a refusé ce type de contrat"),
-        (X["hours_refusals"] > 0, f"a refusé des offres{rhythm} pour leurs horaires"),
-        (outside_project & refused_a_job, "a refusé des offres hors de son métier (« pas ce métier »)"),
-        (
-            X["coverage_over_refused"] <= 0.0,
-            "a déjà refusé, faute de compétences, une offre qui lui correspondait autant",
-        ),
-    ]
-    flags = [np.asarray(mask, dtype=bool) for mask, _ in conditions]
-    return [
-        [words for (_, words), flag in zip(conditions, flags, strict=True) if flag[i]] for i in range(len(X))
-    ]
+    words = {
+        "distance": "a déjà refusé comme trop loin une offre moins éloignée",
+        "salaire": "a déjà refusé pour le salaire une offre payée autant ou mieux",
+        "type_contrat": contract_words or "a refusé ce type de contrat",
+        "horaires": f"a refusé des offres{rhythm} pour leurs horaires",
+        "metier": "a refusé des offres hors de son métier (« pas ce métier »)",
+        "competences": "a déjà refusé, faute de compétences, une offre qui lui correspondait autant",
+    }
+    masks = stated_constraints(X)  # the conditions the ranking penalises, named one by one
+    return [[words[reason] for reason, mask in masks.items() if mask[i]] for i in range(len(X))]

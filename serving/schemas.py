@@ -31,6 +31,7 @@ class OfferSummary(BaseModel):
     published_on: date | None = None
     start_date: date | None = Field(default=None, description="when the employer needs someone")
     apply_url: str | None = Field(default=None, description="where to apply: the offer at its source")
+    apply_site: str | None = Field(default=None, description="the host of apply_url, shown with the link")
 
 
 class Explanation(BaseModel):

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
@@ -663,9 +664,16 @@ def _apply_url(raw: Mapping[str, Any], issues: _Collector) -> str | None:
         if isinstance(value, dict) and isinstance(value.get(key), str) and value[key].strip():
             candidates.append((f"{block}.{key}", value[key].strip()))
     for name, url in candidates:
-        if re.match(r"^https?://\S+$", url):
+        parts = urlsplit(url)
+        # a web page on a named host; "https://francetravail.fr@other.example/" names another host
+        if (
+            parts.scheme in ("http", "https")
+            and parts.hostname
+            and "@" not in parts.netloc
+            and " " not in url
+        ):
             return url
-        issues.warn(name, "not an http(s) link, not offered to apply")
+        issues.warn(name, "not an http(s) link to a named host, not offered to apply")
     return None
 
 

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from matching.domain import ContractType, RefusalReason, contract_label
-from matching.referential import Referential
 from serving.deps import ContainerDep
+from serving.explain import occupation_label
 from serving.schemas import FeedbackIn, SubscriptionUpdate
 from serving.security import AuthError, Principal, Role
-from serving.services.alerts import alerts_of, record_feedback, undo_answer
+from serving.services.alerts import alert_of, alerts_of, record_feedback, trusted_apply_url, undo_answer
 from serving.services.errors import NotFound
 from serving.services.poe import poe_suggestions
 from serving.services.subscriptions import edit_subscription, subscription_of
@@ -153,15 +153,6 @@ def logout() -> Response:
     return response
 
 
-def occupation_label(referential: Referential, code: str) -> str:
-    """An excluded occupation in words: a ROME fiche's or an appellation's label, with its code."""
-    if code in referential.fiches:
-        return f"{referential.fiches[code].label} ({code})"
-    if code in referential.appellations:
-        return referential.appellations[code].label
-    return code
-
-
 def _alerts_page(
     request: Request,
     container: ContainerDep,
@@ -230,12 +221,11 @@ def answer_alert(
     if action not in (None, "applied"):
         raise HTTPException(422, "action inconnue")
     if reason in SWEEPING and confirme not in ("oui", "non"):
-        alert = next(
-            (a for a in alerts_of(container, principal, principal.subject_id, 200) if a.id == alert_id), None
-        )
-        if alert is None:
-            raise NotFound(f"no alert {alert_id}")
-        context = {"principal": principal, "alert": alert, "reason": reason.value}
+        context = {
+            "principal": principal,
+            "alert": alert_of(container, principal, alert_id),
+            "reason": reason.value,
+        }
         return templates.TemplateResponse(request, "confirmer.html", context)
     body = (
         FeedbackIn(action="refused", reason=reason, change_subscription=confirme != "non")
@@ -254,8 +244,14 @@ def answer_alert(
             "« Annuler ma réponse » sur l'offre la reprend.",
         )
     offer = container.repository.get_offer(feedback.offer_id)
-    if offer is not None and offer.apply_url:  # on to where the application is actually made
-        return RedirectResponse(offer.apply_url, status_code=303)
+    if offer is not None and trusted_apply_url(offer.apply_url):  # on to where one applies
+        return RedirectResponse(str(offer.apply_url), status_code=303)
+    if offer is not None and offer.apply_url:  # another site: named, followed by the person's own click
+        site = urlsplit(offer.apply_url).hostname
+        return _back(
+            "/pages/mes-alertes",
+            f"Candidature notée. Pour postuler, suivez le lien « Voir l'offre complète sur {site} » de l'offre.",
+        )
     return _back(
         "/pages/mes-alertes",
         f"Candidature notée. Cette offre ne donne pas de lien pour postuler : contactez votre conseiller "
@@ -275,7 +271,7 @@ def undo_alert_answer(alert_id: int, request: Request, container: ContainerDep) 
     )
 
 
-def _number(
+def form_number(
     value: str, low: float, high: float, errors: dict[str, str], name: str, what: str, *, empty: float | None
 ) -> float | None:
     """A number typed in a form field, or a French sentence in ``errors[name]`` (``empty``: the value
@@ -310,11 +306,11 @@ def save_subscription(
     with a French sentence next to the field."""
     principal = _jobseeker(request, container)
     errors: dict[str, str] = {}
-    radius = _number(radius_km, 1, 500, errors, "radius_km", "la distance maximale", empty=None)
-    floor = _number(
+    radius = form_number(radius_km, 1, 500, errors, "radius_km", "la distance maximale", empty=None)
+    floor = form_number(
         salary_floor_monthly, 0, 100_000, errors, "salary_floor_monthly", "le salaire minimum", empty=0
     )
-    per_run = _number(
+    per_run = form_number(
         max_alerts_per_run, 1, 100, errors, "max_alerts_per_run", "le nombre d'alertes", empty=None
     )
     if per_run is not None and per_run != int(per_run):

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from serving.deps import ContainerDep
 from serving.explain import experience_label, hours_label
-from serving.pages.router import _back, _principal, templates
+from serving.pages.router import _back, _principal, form_number, templates
 from serving.schemas import CounsellorActionIn, VivierIn, VivierNearIn
 from serving.security import Principal, Role
 from serving.services.admin import model_overview, set_kill_switch
@@ -166,22 +166,6 @@ def viviers_page(request: Request, container: ContainerDep, message: str | None 
     return _viviers_page(request, container, principal, message=message)
 
 
-def _number(
-    text: str | None, field: str, low: float, high: float, default: float, errors: dict[str, str]
-) -> float:
-    """A number typed in the form (a comma as decimal point), within ``[low, high]``; a French sentence
-    in ``errors`` otherwise."""
-    if text is None or not text.strip():
-        return default
-    try:
-        value = float(text.strip().replace(",", "."))
-    except ValueError:
-        value = float("nan")
-    if not low <= value <= high:
-        errors[field] = f"Saisissez un nombre entre {low:g} et {high:g}."
-    return value
-
-
 @router.post("/viviers", response_class=HTMLResponse)
 def create_vivier_page(
     request: Request,
@@ -211,8 +195,10 @@ def create_vivier_page(
         errors["occupation"] = "Saisissez un métier (par exemple « Cariste ») ou un code ROME (N1101)."
     if not commune.strip():
         errors["commune"] = "Saisissez une commune (par exemple « Lyon ») ou son code postal."
-    radius = _number(radius_km, "radius_km", 1, 200, 20, errors)
-    days = _number(available_within_days, "available_within_days", 0, 365, 30, errors)
+    radius = form_number(radius_km or "", 1, 200, errors, "radius_km", "le rayon", empty=20)
+    days = form_number(
+        available_within_days or "", 0, 365, errors, "available_within_days", "le nombre de jours", empty=30
+    )
     for field in ("radius_km", "available_within_days"):
         form[field] = form[field][:20]
     spec: VivierIn | None = None
@@ -221,8 +207,10 @@ def create_vivier_page(
             label=(label.strip() or None) if "label" not in errors else None,
             occupation=occupation.strip(),
             commune=commune.strip(),
-            radius_km=radius if "radius_km" not in errors else 20,
-            available_within_days=int(days) if "available_within_days" not in errors else 30,
+            radius_km=radius if radius is not None and "radius_km" not in errors else 20,
+            available_within_days=int(days)
+            if days is not None and "available_within_days" not in errors
+            else 30,
         )
         try:
             spec = spec_near(container, near)

@@ -67,7 +67,8 @@ def undo_alert_feedback(alert_id: DatabaseId, container: ContainerDep, principal
     """Take back a refusal: the offer is open again, the refusal leaves the event log, and what it
     changed in the subscription goes back (unless something changed it since)."""
     restored = alerts.undo_answer(container, principal, alert_id)
-    return UndoOut(alert_id=alert_id, status="new", restored=restored)
+    alert = container.store.alert(alert_id)
+    return UndoOut(alert_id=alert_id, status=alert.status if alert else "new", restored=restored)
 
 
 @router.get("/me/subscription", response_model=SubscriptionOut)

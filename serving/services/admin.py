@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from serving.container import ServiceUnavailable, ServingContainer
+from serving.storage.db import public_url
 from serving.storage.store import KILL_SWITCH
 
 MLFLOW_UI_URL = "http://127.0.0.1:5000"  # where `mlflow ui` listens by default
@@ -99,8 +100,8 @@ def model_overview(container: ServingContainer) -> ModelOverview:
         model_version=model_version,
         index_version=index_version,
         kill_switch=switched_off,
-        tracking_uri=uri,
-        mlflow_url=uri if uri.startswith("http") else None,
+        tracking_uri=public_url(uri),  # a server's password is never shown
+        mlflow_url=public_url(uri) if uri.startswith("http") else None,
         metrics=metrics,
         metrics_problem=problem,
         mlflow_ui_command=mlflow_ui_command(uri),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from matching.domain import (
     APPROXIMATE_PRECISIONS,
@@ -21,8 +22,10 @@ from serving.schemas import AlertOut, FeedbackIn, OfferSummary
 from serving.security import Principal, Role
 from serving.services.checks import forbid_unless_own
 from serving.services.errors import Invalid, NotFound
+from serving.storage.tables import AlertRow
 
 EVENT_OF_ACTION = {"opened": "alert_opened", "applied": "applied", "refused": "refused"}
+ANSWERED = {"applied", "refused"}  # an alert's final answers
 
 
 @dataclass(frozen=True)
@@ -48,10 +51,11 @@ def offer_distance_km(profile: Profile, offer: Offer) -> float | None:
     return None if km is None else round(km, 1)
 
 
-def outside_criteria(subscription: Subscription | None, offer: Offer) -> list[str]:
-    """How an offer departs from the contracts and hours the person declared, in French (empty: it
-    does not, or nothing is declared); shown on alerts sent because the person opted in."""
-    if subscription is None:
+def outside_criteria(subscription: Subscription | None, offer: Offer, profile: Profile) -> list[str]:
+    """How an offer departs from the contracts and hours the person declared, in French; empty when it
+    does not, or when the person did not opt in to such offers (then none is sent: an older alert,
+    sent before declared criteria were respected, is not labelled as if they had asked for it)."""
+    if subscription is None or not subscription.beyond_criteria:
         return []
     out = []
     wanted = subscription.contract_types
@@ -63,14 +67,10 @@ def outside_criteria(subscription: Subscription | None, offer: Offer) -> list[st
     ):
         asked = ", ".join(c.label for c in wanted)
         out.append(f"contrat {contract.label} (vous cherchez : {asked})")
-    if (
-        subscription.min_weekly_hours
-        and offer.weekly_hours
-        and offer.weekly_hours < subscription.min_weekly_hours
-    ):
-        out.append(
-            f"{offer.weekly_hours:.0f} h par semaine (vous cherchez au moins {subscription.min_weekly_hours:.0f} h)"
-        )
+    # fewer hours than the subscription's minimum are never sent (a hard filter); more than declared are
+    hours, high = offer.weekly_hours, profile.max_weekly_hours
+    if hours and high and hours > high:
+        out.append(f"{hours:.0f} h par semaine (vous cherchez au plus {high:.0f} h)")
     return out
 
 
@@ -95,6 +95,25 @@ def offer_summary(
         published_on=offer.created_at.date(),
         start_date=offer.need_date,
         apply_url=offer.apply_url,
+        apply_site=urlsplit(offer.apply_url).hostname if offer.apply_url else None,
+    )
+
+
+#: Hosts "Je postule" sends people to at once: France Travail's own sites. Another host (an employer's
+#: application page, given by a partner) is shown as a link with its name, never a silent redirect.
+TRUSTED_APPLY_HOSTS = ("francetravail.fr", "pole-emploi.fr")
+
+
+def trusted_apply_url(url: str | None) -> bool:
+    """Whether ``url`` is on a France Travail site (the host or a subdomain), over https."""
+    if not url:
+        return False
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return (
+        parts.scheme == "https"
+        and "@" not in parts.netloc
+        and any(host == h or host.endswith("." + h) for h in TRUSTED_APPLY_HOSTS)
     )
 
 
@@ -132,28 +151,57 @@ def alerts_of(
         raise NotFound(f"no consenting profile {profile_id!r}")
     if profile is None:
         raise NotFound(f"no profile {profile_id!r}")
-    out = []
-    today = container.clock.today()
     subscription = container.store.subscription_of(profile_id)
-    for alert in container.store.alerts_of(profile_id, limit):
-        offer = container.repository.get_offer(alert.offer_id)
-        if offer is None:  # the offer was withdrawn since
-            continue
-        out.append(
-            AlertOut(
-                id=alert.id,
-                offer=offer_summary(offer, container.communes, profile),
-                rank=alert.rank,
-                score=alert.score,
-                status=alert.status,
-                reason=alert.reason,
-                created_at=alert.created_at,
-                why=explain(container.referential, profile, offer, today),
-                outside_criteria=outside_criteria(subscription, offer),
-                undoable=alert.status == "refused",
-            )
-        )
-    return out
+    views = (
+        _alert_out(container, a, profile, subscription) for a in container.store.alerts_of(profile_id, limit)
+    )
+    return [view for view in views if view is not None]
+
+
+def _alert_out(
+    container: ServingContainer, alert: AlertRow, profile: Profile, subscription: Subscription | None
+) -> AlertOut | None:
+    """An alert as its person sees it; ``None`` when its offer was withdrawn since."""
+    offer = container.repository.get_offer(alert.offer_id)
+    if offer is None:
+        return None
+    return AlertOut(
+        id=alert.id,
+        offer=offer_summary(offer, container.communes, profile),
+        rank=alert.rank,
+        score=alert.score,
+        status=alert.status,
+        reason=alert.reason,
+        created_at=alert.created_at,
+        why=explain(container.referential, profile, offer, container.clock.today()),
+        outside_criteria=outside_criteria(subscription, offer, profile),
+        undoable=alert.status == "refused",
+    )
+
+
+def alert_of(container: ServingContainer, principal: Principal, alert_id: int) -> AlertOut:
+    """One of the caller's alerts, as :func:`alerts_of` shows it.
+
+    Raises
+    ------
+    NotFound
+        No such alert, or its offer was withdrawn since.
+    Forbidden
+        The alert is someone else's.
+    """
+    alert = container.store.alert(alert_id)
+    if alert is None:
+        raise NotFound(f"no alert {alert_id}")
+    forbid_unless_own(principal, alert.profile_id)
+    profile = container.repository.get_profile(alert.profile_id)
+    view = (
+        None
+        if profile is None
+        else _alert_out(container, alert, profile, container.store.subscription_of(alert.profile_id))
+    )
+    if view is None:
+        raise NotFound(f"alert {alert_id}: its offer was withdrawn")
+    return view
 
 
 def subscription_changes(
@@ -282,6 +330,9 @@ def record_feedback(
         raise Invalid("a refusal needs a reason")
     if answer.action != "refused" and answer.reason is not None:
         raise Invalid("a reason only goes with a refusal")
+    if alert.status in ANSWERED:
+        # one answer per alert: a second one would bury the first (and what undoing it puts back)
+        raise Invalid(f"the alert was already answered ({alert.status}); a refusal is undone first")
     changes: dict[str, Any] = {}
     undo: dict[str, Any] | None = None
     poe_url = note = None
@@ -294,7 +345,7 @@ def record_feedback(
             current = subscription.model_dump(mode="json")
             if answer.change_subscription:
                 changes = subscription_changes(answer.reason, profile, offer, current)
-                undo = {"before": {k: current[k] for k in changes}, "after": changes} if changes else None
+            undo = {"status": alert.status, "before": {k: current[k] for k in changes}, "after": changes}
             note = (
                 "seule cette offre est écartée"
                 if not answer.change_subscription
@@ -337,6 +388,7 @@ def undo_answer(container: ServingContainer, principal: Principal, alert_id: int
     if alert is None:
         raise NotFound(f"no alert {alert_id}")
     forbid_unless_own(principal, alert.profile_id)
-    if alert.status != "refused":
+    restored = container.store.undo_answer(alert_id)  # checks the status in its own transaction
+    if restored is None:
         raise Invalid("only a refusal can be taken back")
-    return container.store.undo_answer(alert)
+    return restored

@@ -22,6 +22,7 @@ from serving.explain import (
     commune_name,
     explain,
     km_between,
+    occupation_label,
     place_label,
     qualification_label,
     stated_refusals,
@@ -81,10 +82,8 @@ def available_candidates(
 
 
 def occupation_labels(referential: Referential, codes: Iterable[str]) -> list[str]:
-    """ROME codes in words ("Cariste (N1101)"), an unknown code as is."""
-    return [
-        f"{referential.fiches[c].label} ({c})" if c in referential.fiches else c for c in dict.fromkeys(codes)
-    ]
+    """ROME codes in words ("Cariste (N1101)"), each once, an unknown code as is."""
+    return [occupation_label(referential, c) for c in dict.fromkeys(codes)]
 
 
 def candidate_facts(

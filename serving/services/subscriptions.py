@@ -49,12 +49,21 @@ def edit_subscription(
     NotFound
         The person has no subscription.
     Invalid
-        A ROME code is malformed or not in the referential.
+        A ROME code is malformed or not in the referential, or an excluded occupation is neither a
+        ROME code nor an appellation code of it.
     """
     current = subscription_of(container, profile_id)
     wrong = update.rome_codes_valid() or unknown_rome_codes(container.referential, update.rome_codes or [])
     if wrong:
         raise Invalid(f"unknown ROME codes: {', '.join(wrong)}")
+    referential = container.referential
+    unknown = [
+        c
+        for c in update.excluded_occupations or []
+        if c not in referential.fiches and c not in referential.appellations
+    ]
+    if unknown:
+        raise Invalid(f"excluded occupations are ROME or appellation codes; unknown: {', '.join(unknown)}")
     changes = {
         k: v
         for k, v in update.model_dump(mode="json", exclude_unset=True).items()

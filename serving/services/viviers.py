@@ -22,7 +22,7 @@ from matching.domain import ROME_CODE_PATTERN, Location
 from matching.geo import Communes, department_of, display_name, haversine_km, place_key
 from matching.referential import Referential, gendered_forms, normalize_label
 from serving.container import ServingContainer
-from serving.explain import commune_name
+from serving.explain import commune_name, occupation_label
 from serving.schemas import CandidateFacts, VivierIn, VivierNearIn, VivierOut
 from serving.services.checks import unknown_rome_codes
 from serving.services.errors import Invalid, NotFound
@@ -48,10 +48,6 @@ def _choices(items: list[str]) -> str:
 
 
 # -- occupations ---------------------------------------------------------------------------------------
-def _fiche_choice(referential: Referential, code: str) -> str:
-    return f"{referential.fiches[code].label} ({code})"
-
-
 _TITLES: dict[int, tuple[Referential, list[tuple[frozenset[str], tuple[str, ...], str]]]] = {}
 
 
@@ -97,7 +93,7 @@ def _one_occupation(referential: Referential, text: str) -> list[str] | None:
         return None
     hits = {code for _, have, code in titles if all(any(h.startswith(w) for h in have) for w in words)}
     if len(hits) > 1:
-        listed = [_fiche_choice(referential, c) for c in sorted(hits)]
+        listed = [occupation_label(referential, c) for c in sorted(hits)]
         raise _problem(
             "occupation",
             f"« {text.strip()} » correspond à plusieurs métiers : {_choices(listed)}. "
@@ -381,7 +377,26 @@ def create_vivier(container: ServingContainer, owner_id: str, spec: VivierIn | V
     if unknown:
         raise Invalid(f"unknown ROME codes: {', '.join(unknown)}")
     members = vivier_members(container.tables(), container.referential, spec, container.clock.today())
-    return _outs(container, [container.store.add_vivier(owner_id, spec.model_dump(), members)])[0]
+    row = container.store.add_vivier(owner_id, spec.model_dump(), members)
+    _log_members(container, owner_id, row.id, members)
+    return _outs(container, [row])[0]
+
+
+def _log_members(container: ServingContainer, owner_id: str, vivier_id: int, members: list[str]) -> None:
+    """Log a vivier's list as filled, like every served list: a rule over the database (no model; the
+    index version says the members were not drawn from an index)."""
+    container.store.log_recommendation(
+        kind="vivier",
+        actor_role="counsellor",
+        actor_id=owner_id,
+        subject_id=f"vivier:{vivier_id}",
+        ranking="rule",
+        model_version="vivier-rule",
+        index_version="database",
+        item_ids=members,
+        scores=[1.0] * len(members),
+        request={"vivier_id": vivier_id},
+    )
 
 
 def viviers_of(container: ServingContainer, owner_id: str) -> list[VivierOut]:
@@ -405,4 +420,5 @@ def refresh_vivier(container: ServingContainer, owner_id: str, vivier_id: int) -
         row = container.store.set_vivier_members(vivier_id, members)  # None: deleted meanwhile
     if row is None or row.owner_id != owner_id:
         raise NotFound(f"no vivier {vivier_id} of yours")
+    _log_members(container, owner_id, vivier_id, list(row.profile_ids))
     return _outs(container, [row])[0]

@@ -63,7 +63,11 @@ def read_market_tables(engine: Engine, *, progress: Progress | None = None) -> M
             raise PermissionError(f"feature code may not read table {name!r}")
         return _read_table(engine, name, progress)
 
-    events = read("interactions").drop(columns="id")
+    events = read("interactions")
+    # answers taken back are kept in the log (an audit trail) but are no longer events anyone acted on
+    if "cancelled_at" in events:
+        events = events[events["cancelled_at"].isna()].drop(columns="cancelled_at")
+    events = events.drop(columns="id")
     return MarketTables.from_frames(read("profiles"), read("offers"), read("trainings"), events)
 
 

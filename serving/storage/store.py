@@ -230,7 +230,8 @@ class ServingStore:
                 as_of=as_of or started,
                 model_version=model_version,
                 index_version=index_version,
-                offers_as_of=min(offers_as_of, started) if offers_as_of is not None else None,
+                # receptions are stamped in real time (the engine's bookkeeping), whatever the clock says
+                offers_as_of=min(offers_as_of, utcnow()) if offers_as_of is not None else None,
                 subscriptions_done=0,
                 alerts_created=0,
             )
@@ -440,47 +441,52 @@ class ServingStore:
                     .values(**subscription_changes)
                 )
 
-    def undo_answer(self, alert: AlertRow) -> dict[str, Any]:
-        """Take back a refusal: the alert is open again, the refusal leaves the event log (the ranker
-        and the stated-refusal rules no longer see it), and each subscription field the answer changed
-        goes back, unless something changed it since (a list field loses only what the answer added).
+    def undo_answer(self, alert_id: int) -> dict[str, Any] | None:
+        """Take back a refusal: the alert gets its status before it again, the refusal event of its list
+        is marked cancelled (kept, no longer read), and each subscription field the refusal changed goes
+        back, unless something changed it since (a list field loses only what the refusal added).
 
         Returns
         -------
-        dict
-            The subscription fields put back, with their values now.
+        dict or None
+            The subscription fields put back, with their values now; ``None`` when the alert is not
+            refused (any more: a double submit takes it back once).
         """
         restored: dict[str, Any] = {}
+        now = self.clock.now()
         with write_session(self.engine) as session:
+            alert = session.get(AlertRow, alert_id)
+            if alert is None or alert.status != "refused":
+                return None
+            undo = alert.undo or {}
             refusal = session.scalars(
                 select(InteractionRow)
                 .where(
                     InteractionRow.profile_id == alert.profile_id,
                     InteractionRow.offer_id == alert.offer_id,
+                    InteractionRow.list_id == alert_list_id(alert.run_id, alert.subscription_id),
                     InteractionRow.event == "refused",
                     InteractionRow.actor == "jobseeker",
+                    InteractionRow.cancelled_at.is_(None),
                 )
                 .order_by(InteractionRow.occurred_at.desc(), InteractionRow.id.desc())
             ).first()
             if refusal is not None:
-                session.delete(refusal)
+                refusal.cancelled_at = now
             subscription = session.get(SubscriptionRow, alert.subscription_id)
-            if alert.undo and subscription is not None:
-                before, after = alert.undo.get("before", {}), alert.undo.get("after", {})
+            if subscription is not None:
+                before, after = undo.get("before", {}), undo.get("after", {})
                 for name, old in before.items():
-                    now = getattr(subscription, name)
-                    if isinstance(old, list):  # only what the answer added goes
+                    current = getattr(subscription, name)
+                    if isinstance(old, list):  # only what the refusal added goes
                         added = [v for v in after.get(name, []) if v not in old]
-                        restored[name] = [v for v in now if v not in added]
-                    elif now == after.get(name):  # untouched since the answer
+                        restored[name] = [v for v in current if v not in added]
+                    elif current == after.get(name):  # untouched since the refusal
                         restored[name] = old
                 for name, value in restored.items():
                     setattr(subscription, name, value)
-            session.execute(
-                update(AlertRow)
-                .where(AlertRow.id == alert.id)
-                .values(status="new", reason=None, undo=None, updated_at=self.clock.now())
-            )
+            alert.status, alert.reason, alert.undo = undo.get("status", "new"), None, None
+            alert.updated_at = now
         return restored
 
     def add_event(
@@ -615,6 +621,7 @@ class ServingStore:
                 .where(
                     InteractionRow.offer_id == offer_id,
                     InteractionRow.event.in_(list(COUNSELLOR_DECISIONS)),
+                    InteractionRow.cancelled_at.is_(None),
                 )
                 .order_by(InteractionRow.occurred_at, InteractionRow.id)
             )
@@ -623,8 +630,9 @@ class ServingStore:
         return out
 
     def undo_dismissal(self, offer_id: str, profile_id: str) -> bool:
-        """Take back a counsellor's latest dismissal of a candidate for an offer: the event leaves the log
-        (the ranker no longer learns from it, the candidate is listed again). ``False``: there was none."""
+        """Take back a counsellor's latest dismissal of a candidate for an offer: the event is marked
+        cancelled (kept in the log, no longer read: the ranker does not learn from it, the candidate is
+        listed again). ``False``: there was none."""
         with write_session(self.engine) as session:
             latest = session.scalars(
                 select(InteractionRow)
@@ -632,12 +640,13 @@ class ServingStore:
                     InteractionRow.offer_id == offer_id,
                     InteractionRow.profile_id == profile_id,
                     InteractionRow.event == "counsellor_dismissed",
+                    InteractionRow.cancelled_at.is_(None),
                 )
                 .order_by(InteractionRow.occurred_at.desc(), InteractionRow.id.desc())
             ).first()
             if latest is None:
                 return False
-            session.delete(latest)
+            latest.cancelled_at = self.clock.now()
         return True
 
     def last_activity(self, profile_ids: Iterable[str]) -> dict[str, tuple[datetime, str]]:
@@ -654,6 +663,7 @@ class ServingStore:
                     InteractionRow.profile_id.in_(chunk),
                     InteractionRow.actor == "jobseeker",
                     InteractionRow.occurred_at <= now,
+                    InteractionRow.cancelled_at.is_(None),
                 )
                 last = (
                     select(InteractionRow.profile_id, latest)

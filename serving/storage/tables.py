@@ -191,6 +191,9 @@ class InteractionRow(Base):
     rank: Mapped[int | None] = mapped_column(Integer)
     list_id: Mapped[str | None] = mapped_column(String(64))
     actor: Mapped[str] = mapped_column(String(32), default="system")
+    # when the person who acted took it back ("Annuler ma réponse", a dismissal put back): the row
+    # stays (the log is append-only, an audit trail), features and lists no longer read it
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class AuditAttributesRow(Base):

@@ -85,7 +85,13 @@ def api(
     with engine.connect() as connection:
         from serving.storage.tables import AlertRow
 
-        owner = connection.scalar(select(AlertRow.profile_id).order_by(AlertRow.id))
+        # the jobseeker with the most alerts (the tests answer several, one answer each)
+        owner = connection.scalar(
+            select(AlertRow.profile_id)
+            .group_by(AlertRow.profile_id)
+            .order_by(func.count().desc(), AlertRow.profile_id)
+            .limit(1)
+        )
     assert owner is not None
     other = next(p for p in profiles["id"] if p != owner)
     hidden = next(p for p, visible in zip(profiles["id"], profiles["visible"], strict=True) if not visible)
@@ -177,7 +183,7 @@ def test_jobseeker_sees_own_alerts_only(api: Api) -> None:
 def test_feedback_updates_the_subscription(api: Api) -> None:
     alerts = api.get("/me/alerts", "owner").json()
     before = api.get("/me/subscription", "owner").json()
-    first, second = alerts[0]["id"], alerts[-1]["id"]
+    first, second, third = alerts[0]["id"], alerts[-1]["id"], alerts[1]["id"]
     assert api.send("POST", f"/me/alerts/{first}/feedback", "owner", {"action": "refused"}).status_code == 422
     assert (
         api.send(
@@ -200,7 +206,7 @@ def test_feedback_updates_the_subscription(api: Api) -> None:
     assert after["radius_km"] <= before["radius_km"]
     assert far["status"] == "refused"
     skills = api.send(
-        "POST", f"/me/alerts/{second}/feedback", "owner", {"action": "refused", "reason": "competences"}
+        "POST", f"/me/alerts/{third}/feedback", "owner", {"action": "refused", "reason": "competences"}
     ).json()
     assert skills["poe_suggestions_url"].startswith("/poe/suggestions")
 
@@ -371,10 +377,12 @@ def test_jobseeker_pages_and_a_refusal_that_changes_the_next_run(api: Api) -> No
     assert refused.status_code == 401 and "Jeton invalide" in refused.text
     page = _logged_in(api, "owner")
     html = page.get("/pages/mes-alertes").text
-    assert "Mes alertes" in html and 'lang="fr"' in html and "Non : type de contrat" in html
+    assert "Mes alertes" in html and 'lang="fr"' in html
     assert '<label for="radius_km">' in html  # every field has its label
     # an earlier test excluded contracts through the API: the page lists each, and lifts it
-    for code in api.get("/me/subscription", "owner").json()["excluded_contract_types"]:
+    excluded = api.get("/me/subscription", "owner").json()["excluded_contract_types"]
+    assert excluded
+    for code in excluded:
         assert f"Contrat exclu : {ContractType(code).label}" in html
         lifted = page.post(
             "/pages/abonnement/lever", data={"kind": "contrat", "code": code}, follow_redirects=False
@@ -382,6 +390,11 @@ def test_jobseeker_pages_and_a_refusal_that_changes_the_next_run(api: Api) -> No
         assert lifted.status_code == 303 and "de nouveau envoyées" in unquote(lifted.headers["location"])
     excluded_before = api.get("/me/subscription", "owner").json()["excluded_contract_types"]
     assert excluded_before == []
+    # earlier tests answered the owner's alerts (one answer each) and narrowed the radius: a week
+    # later, with the radius back, new ones
+    api.send("PATCH", "/me/subscription", "owner", {"radius_km": 50, "active": True})
+    run_alert_batch(api.container.store, api.container.service(), as_of=AS_OF + timedelta(days=7))
+    assert "Non : type de contrat" in page.get("/pages/mes-alertes").text
     open_alerts = [
         a
         for a in api.get("/me/alerts", "owner").json()
@@ -420,7 +433,7 @@ def test_jobseeker_pages_and_a_refusal_that_changes_the_next_run(api: Api) -> No
     assert f"Contrat exclu : {label}" in html and "Annuler ma réponse" in html  # shown, and reversible
     # the next run sends this person no offer of the refused contract type
     service = api.container.service()
-    run_alert_batch(api.container.store, service, as_of=AS_OF + timedelta(days=8))
+    run_alert_batch(api.container.store, service, as_of=AS_OF + timedelta(days=15))
     later = [a for a in api.get("/me/alerts", "owner").json() if a["created_at"] > alert["created_at"]]
     assert all(a["offer"]["contract_type"] != contract for a in later)
     # undo: the offer is open again, the contract accepted again, the refusal out of the event log
@@ -440,9 +453,10 @@ def test_jobseeker_pages_and_a_refusal_that_changes_the_next_run(api: Api) -> No
                 InteractionRow.event == "refused",
                 InteractionRow.offer_id == alert["offer"]["id"],
                 InteractionRow.profile_id == api.owner,
+                InteractionRow.cancelled_at.is_(None),
             )
         )
-    assert refusals == 0
+    assert refusals == 0  # kept in the log, marked cancelled
     saved = page.post(
         "/pages/abonnement",
         data={"radius_km": 7, "salary_floor_monthly": "", "max_alerts_per_run": 3},  # cleared: no floor
@@ -628,3 +642,72 @@ def test_no_server_error_for_any_role(api: Api) -> None:
         run()
     api.container.store.set_flag("ml_ranking_disabled", "off", by="test")
     assert not failures, "\n".join(failures[:10])
+
+
+def test_one_answer_per_alert_and_undo_takes_back_exactly_it(api: Api) -> None:
+    from serving.storage.tables import InteractionRow
+
+    alerts = [a for a in api.get("/me/alerts", "owner").json() if a["status"] == "new"]
+    first, second = alerts[0], alerts[1]
+    subscription = api.get("/me/subscription", "owner").json()
+    if not subscription["active"]:
+        api.send("PATCH", "/me/subscription", "owner", {"active": True})
+    opened = api.send("POST", f"/me/alerts/{first['id']}/feedback", "owner", {"action": "opened"})
+    assert opened.status_code == 200
+    refused = api.send(
+        "POST",
+        f"/me/alerts/{first['id']}/feedback",
+        "owner",
+        {"action": "refused", "reason": "deja_en_poste"},
+    )
+    assert refused.status_code == 200 and refused.json()["subscription_changes"] == {"active": False}
+    # a second answer would bury the first and what undoing it puts back: refused
+    again = api.send(
+        "POST", f"/me/alerts/{first['id']}/feedback", "owner", {"action": "refused", "reason": "autre"}
+    )
+    assert again.status_code == 422
+    assert (
+        api.send("POST", f"/me/alerts/{first['id']}/feedback", "owner", {"action": "opened"}).status_code
+        == 422
+    )
+    # someone else cannot undo it; the owner can, once: alerts on again, the alert as it was (opened)
+    assert api.send("POST", f"/me/alerts/{first['id']}/undo", "other", None).status_code == 403
+    undone = api.send("POST", f"/me/alerts/{first['id']}/undo", "owner", None)
+    assert undone.status_code == 200
+    assert undone.json() == {"alert_id": first["id"], "status": "opened", "restored": {"active": True}}
+    assert api.send("POST", f"/me/alerts/{first['id']}/undo", "owner", None).status_code == 422
+    assert api.get("/me/subscription", "owner").json()["active"] is True
+    # the refusal stays in the log, marked, and is no longer read by features
+    with api.container.engine.connect() as connection:
+        cancelled = connection.execute(
+            select(InteractionRow.cancelled_at).where(
+                InteractionRow.profile_id == api.owner,
+                InteractionRow.offer_id == first["offer"]["id"],
+                InteractionRow.event == "refused",
+                InteractionRow.reason == "deja_en_poste",
+            )
+        ).scalar_one()
+    assert cancelled is not None
+    from serving.storage.market import read_market_tables
+
+    events = read_market_tables(api.container.engine).events
+    mine = events[(events["profile_id"] == api.owner) & (events["offer_id"] == first["offer"]["id"])]
+    assert "deja_en_poste" not in set(mine["reason"].dropna())
+    # a refusal that changes nothing says why, in French
+    other = api.send(
+        "POST", f"/me/alerts/{second['id']}/feedback", "owner", {"action": "refused", "reason": "autre"}
+    )
+    assert (
+        other.json()["subscription_changes"] == {} and "classer les prochaines offres" in other.json()["note"]
+    )
+    assert api.send("POST", f"/me/alerts/{second['id']}/undo", "owner", None).json()["status"] == "new"
+
+
+def test_unknown_pages_and_bad_exclusions_are_told(api: Api) -> None:
+    page = _logged_in(api, "owner")
+    missing = page.get("/pages/nexiste-pas")
+    assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
+    assert "existe pas, ou plus" in missing.text
+    assert api.get("/nexiste-pas", "owner").headers["content-type"].startswith("application/json")
+    bad = api.send("PATCH", "/me/subscription", "owner", {"excluded_occupations": ["ZZZ", "N1101"]})
+    assert bad.status_code == 422 and "ZZZ" in bad.text

@@ -16,13 +16,16 @@ parser's reading of a version already stored is taken without counting the offer
   codes), none before;
 * ``subscriptions.beyond_criteria``: also send offers outside the declared contracts and hours
   (false: what the person declared is respected, as it always should have been);
-* ``alerts.undo``: the subscription's values before an answer changed them, for "Annuler".
+* ``alerts.undo``: the alert's status and the subscription's values before a refusal, for "Annuler";
+* ``interactions.cancelled_at``: an answer taken back stays in the log, marked, and is no longer read.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+
+from serving.storage.tables import UtcDateTime
 
 revision = "0007"
 down_revision = "0006"
@@ -41,9 +44,13 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("alerts", schema=None) as batch_op:
         batch_op.add_column(sa.Column("undo", sa.JSON(), nullable=True))
+    with op.batch_alter_table("interactions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("cancelled_at", UtcDateTime(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("interactions", schema=None) as batch_op:
+        batch_op.drop_column("cancelled_at")
     with op.batch_alter_table("alerts", schema=None) as batch_op:
         batch_op.drop_column("undo")
     with op.batch_alter_table("subscriptions", schema=None) as batch_op:
