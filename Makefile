@@ -46,7 +46,7 @@ run: install
 	@if [ -f "$(OFFERS)" ]; then $(MAKE) --no-print-directory demo; else \
 	  echo "reference data not found at $(MATCHING_REFERENCE_DATA): the built-in sample world"; \
 	  $(MAKE) --no-print-directory quickstart; fi
-	@echo "pages: http://127.0.0.1:8000/pages/connexion with a token from .venv/bin/matching token create --role jobseeker --subject P0000002 (or counsellor / admin / partner)"
+	@echo "pages: http://127.0.0.1:8000/pages/connexion with a token from .venv/bin/matching token create --role jobseeker --subject P0000002 (a jobseeker with alerts); --role counsellor --subject conseiller-1; --role admin --subject ds-1 (any id names a counsellor or an admin)"
 	@echo "serve again: MATCHING_NOW=$$MATCHING_NOW .venv/bin/matching serve (the demo world's day; the encoder the indexes were built with: $$MATCHING_ENCODER, $$MATCHING_ENCODER_MAX_TOKENS tokens)"
 	$(BIN)/matching serve
 

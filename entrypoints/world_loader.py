@@ -10,21 +10,36 @@ from collections.abc import Callable
 
 from eval.simulator.market import World
 from eval.simulator.records import world_offers, world_profiles, world_trainings
-from matching.domain import AuditAttributes, Interaction, Subscription
+from matching.domain import AuditAttributes, Interaction, Offer, Subscription
 from matching.frames import records
+from matching.geo import Communes
 from serving.storage.repository import SqlRepository
 
 
+def named(offer: Offer, communes: Communes | None) -> Offer:
+    """The offer with its commune's name as place label when it has none (a simulated offer), so that
+    pages name it and a counsellor's search finds it by its commune, as a real offer's label is."""
+    place = offer.location
+    name = communes.name_of(place.insee) if communes is not None and place.insee and not place.label else None
+    return offer.model_copy(update={"location": place.model_copy(update={"label": name})}) if name else offer
+
+
 def load_world(
-    world: World, repository: SqlRepository, progress: Callable[[str], None] | None = None
+    world: World,
+    repository: SqlRepository,
+    progress: Callable[[str], None] | None = None,
+    communes: Communes | None = None,
 ) -> dict[str, int]:
-    """Write a world's profiles, offers, trainings, subscriptions, audit table and events; returns counts."""
+    """Write a world's profiles, offers, trainings, subscriptions, audit table and events; returns counts.
+
+    With ``communes``, offers are labelled with their commune's name (see :func:`named`).
+    """
     say = progress or (lambda _table: None)
     counts = {}
     say("profiles")
     counts["profiles"] = repository.upsert_profiles(list(world_profiles(world)))
     say("offers")
-    counts["offers"] = repository.upsert_offers(list(world_offers(world))).inserted
+    counts["offers"] = repository.upsert_offers([named(o, communes) for o in world_offers(world)]).inserted
     say("trainings")
     counts["trainings"] = repository.upsert_trainings(list(world_trainings(world)))
     say("subscriptions")

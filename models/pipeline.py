@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from features.embeddings import EmbeddingTable, PairEmbeddings
-from features.pairs import PairFeatureBuilder, as_float
+from features.pairs import PairFeatureBuilder, as_float, stated_constraints
 from features.tables import MarketTables
 from matching.candidates import CandidateGenerator, load_generator, read_generator_info
 from matching.domain import Offer, Profile, Subscription, accepted_contract_codes
@@ -326,7 +326,11 @@ def _hard_filters(
             ],
             dtype=bool,
         )
-    keep = ~(excluded | underpaid | too_short | expired | withdrawn | refused_job)
+    # not published yet at the ranking moment (an index built from a whole simulated world holds them)
+    created = pd.to_datetime(pd.Series(offers["created_at"]), utc=True).dt.tz_convert(None).to_numpy()
+    moment = (now.tz_convert(None) if now.tzinfo is not None else now).to_datetime64()
+    unpublished = ~pd.isna(created) & (created > moment)
+    keep = ~(excluded | underpaid | too_short | expired | withdrawn | refused_job | unpublished)
     if offers_since:
         # new = received by the engine since the subscription was last ranked (worlds: created since)
         received = pd.to_datetime(pd.Series(offers.get("received_at", offers["created_at"])), utc=True)
@@ -345,7 +349,9 @@ def rank_profiles_for_offer(
     kill_switch: bool = False,
     exposure: dict[str, int] | None = None,
 ) -> pd.DataFrame:
-    """Score consenting candidates for an offer: columns ``profile_id, score`` best first.
+    """Score consenting candidates for an offer: columns ``profile_id, score`` best first, and why each
+    is placed lower (``stated``: the keys of :func:`features.pairs.stated_constraints` the offer
+    repeats; ``beyond_radius``: beyond their own commute, which the rule ranks last too).
 
     A candidate who stated a refusal reason this offer repeats (too far, contract type refused…) is
     ranked after the others rather than dropped: the counsellor still sees them. Candidates whose
@@ -354,20 +360,32 @@ def rank_profiles_for_offer(
     """
     ids = [p for p in profiles if p in tables.profiles.index]
     if not ids or offer_id not in tables.offers.index:
-        return pd.DataFrame({"profile_id": pd.Series(dtype=str), "score": pd.Series(dtype=float)})
+        return pd.DataFrame(
+            {
+                "profile_id": pd.Series(dtype=str),
+                "score": pd.Series(dtype=float),
+                "stated": pd.Series(dtype=object),
+                "beyond_radius": pd.Series(dtype=bool),
+            }
+        )
     pairs = pd.DataFrame({"profile_id": ids, "offer_id": offer_id, "as_of": now})
     X = service.features(tables, [profiles[p] for p in ids], pairs)
     if service.ranking_mode(kill_switch) == "ml" and service.ranker is not None:
         scores = learned_scores(service.ranker, X)
     else:
         scores = rule_scores(X) - stated_penalty(X)
-    return rotate_by_exposure(pd.DataFrame({"profile_id": ids, "score": scores}), exposure or {})
+    masks = stated_constraints(X)  # the same features the penalty read: the words will not disagree
+    stated = [tuple(r for r, mask in masks.items() if mask[i]) for i in range(len(ids))]
+    beyond = X["beyond_declared_radius"].fillna(0.0).to_numpy(float) > 0
+    frame = pd.DataFrame({"profile_id": ids, "score": scores, "stated": stated, "beyond_radius": beyond})
+    return rotate_by_exposure(frame, exposure or {})
 
 
 def rotate_by_exposure(
     frame: pd.DataFrame, exposure: dict[str, int], near_equal: float = NEAR_EQUAL
 ) -> pd.DataFrame:
-    """Order ``profile_id, score`` rows best first, the less-shown first among near-equal scores.
+    """Order ``profile_id, score`` rows (and any other columns) best first, the less-shown first among
+    near-equal scores.
 
     Scores are cut into bands of ``near_equal`` × their spread below the best; inside a band,
     fewer past exposures win, then the score.
@@ -379,4 +397,4 @@ def rotate_by_exposure(
         band=np.floor((scores.max() - scores) / width) if len(scores) else scores,
         shown=frame["profile_id"].map(exposure).fillna(0).astype(int),
     ).sort_values(["band", "shown", "score", "profile_id"], ascending=[True, True, False, True])
-    return ordered[["profile_id", "score"]].reset_index(drop=True)
+    return ordered.drop(columns=["band", "shown"]).reset_index(drop=True)

@@ -26,6 +26,7 @@ from models.ranker import LambdaRankRanker
 DEFAULT_EXPERIMENT = "alert-ranker"
 CHAMPION = "champion"
 PREVIOUS_TAG = "previous_champion"
+GATE_TAG = "gate"  # the promotion gate's verdict on a version, recorded by training
 RANKER_ARTIFACT = "ranker"
 FAIRNESS_TOLERANCE = 0.02  # parity ratios are estimated on a few hundred people: allow this much noise
 MISSING_CODES = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")  # no such model / no such alias
@@ -196,6 +197,18 @@ class ModelRegistry:
         if previous is not None and previous != version:
             self.client.set_model_version_tag(self.model_name, version, PREVIOUS_TAG, previous)
         self.client.set_registered_model_alias(self.model_name, CHAMPION, version)
+
+    def record_gate(self, version: str, decision: GateDecision) -> None:
+        """Keep the promotion gate's verdict on a version (tag ``gate``), for a later manual promotion."""
+        verdict = "passed" if decision.promote else "failed: " + "; ".join(decision.reasons)
+        self.client.set_model_version_tag(self.model_name, version, GATE_TAG, verdict[:500])
+
+    def gate_verdict(self, version: str) -> str | None:
+        """The gate's verdict recorded on a version (``"passed"``, ``"failed: …"``), ``None`` if none."""
+        try:
+            return self.client.get_model_version(self.model_name, version).tags.get(GATE_TAG)
+        except MlflowException:
+            return None
 
     def rollback(self) -> tuple[str, str]:
         """Point ``champion`` back to the version it replaced; returns ``(from, to)``."""

@@ -34,11 +34,14 @@ def stated_penalty(X: pd.DataFrame) -> Scores:
     return np.asarray(STATED_PENALTY * stated_constraint_violations(X), dtype=np.float64)
 
 
-#: The stated refusals a subscription does not hold as a setting the person sees and can change: the
-#: alert batch enforces these from the event log. The others are the subscription's own settings
-#: (radius, salary floor, excluded contracts and occupations), enforced as hard filters, so that a
-#: person who lifts one (or widens their radius) gets those offers again.
-UNSTATED_IN_SUBSCRIPTION = ("horaires", "competences")
+#: The stated refusals the alert batch enforces from the event log: an offer covering no more of the
+#: person's skills than one they refused for missing skills (the POE suggestions answer that refusal).
+#: The others are the subscription's own settings the person sees and can change (radius, salary
+#: floor, minimum hours, excluded contracts and occupations), enforced as hard filters, so that a
+#: person who lifts one or widens their radius gets those offers again; an answer that changed no
+#: setting (an approximate place, full-time hours) demotes what repeats it (the ranking's penalty)
+#: rather than silently stopping a whole kind of offers.
+UNSTATED_IN_SUBSCRIPTION = ("competences",)
 
 
 def sendable(X: pd.DataFrame, reasons: tuple[str, ...] | None = None) -> npt.NDArray[np.bool_]:

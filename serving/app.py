@@ -53,6 +53,11 @@ def create_app(container: ServingContainer) -> FastAPI:
     app.include_router(pages_router)
     app.include_router(staff_pages_router)
 
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        """The address `make run` prints: on to the pages' login (the API's docs are at /docs)."""
+        return RedirectResponse("/pages/connexion", status_code=303)
+
     @app.exception_handler(LoginRequired)
     def login_required(request: Request, error: LoginRequired) -> RedirectResponse:
         return RedirectResponse("/pages/connexion", status_code=303)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import pandas as pd
 from sqlalchemy import Engine, text
 
 from features.tables import MarketTables
@@ -231,10 +232,12 @@ class ServingContainer:
         self._follow(fresh)
 
     def tables(self) -> MarketTables:
-        """Feature tables read from the database, cached for ``TABLES_TTL_S``."""
+        """Feature tables read from the database, cached for ``TABLES_TTL_S``: the events up to the clock's
+        now (a demo world's history may run past its pinned day: what has not happened yet is not read)."""
         with self._lock:
             if self._tables is None or time.monotonic() - self._tables[0] > TABLES_TTL_S:
-                self._tables = (time.monotonic(), read_market_tables(self.engine))
+                now = pd.Timestamp(self.clock.now()) + pd.Timedelta(seconds=1)
+                self._tables = (time.monotonic(), read_market_tables(self.engine).events_before(now))
             return self._tables[1]
 
     def database_ok(self) -> bool:

@@ -5,11 +5,9 @@ Distance is always told relative to the person's own commute limit, never as an 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
-import pandas as pd
-
-from features.pairs import stated_constraints
 from matching.domain import (
     DEFAULT_COMMUTE_KM,
     Location,
@@ -204,18 +202,21 @@ ACTIVITY_LABELS = {
 CONTACT = "Contacter via son conseiller France Travail ou la messagerie France Travail"
 
 
-def stated_refusals(X: pd.DataFrame, contract: str | None, full_time: bool | None) -> list[list[str]]:
+def stated_refusals(
+    stated: Sequence[Sequence[str]], contract: str | None, full_time: bool | None
+) -> list[list[str]]:
     """Why each candidate is placed lower, in words: the stated refusal reasons the offer repeats.
 
     The sourcing ranking (:func:`models.pipeline.rank_profiles_for_offer`) subtracts
-    :data:`models.scoring.STATED_PENALTY` per reason :func:`features.pairs.stated_constraint_violations`
-    counts; this names the same conditions, one sentence each, so that a card tells why its candidate
-    comes after the others instead of a score of −1000.
+    :data:`models.scoring.STATED_PENALTY` per reason :func:`features.pairs.stated_constraints` finds,
+    and returns those reasons; this names them, one sentence each, so that a card tells why its
+    candidate comes after the others instead of a score of −1000.
 
     Parameters
     ----------
-    X
-        The pairs' features (one offer, ``m`` candidates), columns of :data:`features.schema.FEATURE_NAMES`.
+    stated
+        For each of ``m`` candidates, the keys of the reasons repeated (``distance``, ``salaire``,
+        ``type_contrat``, ``horaires``, ``metier``, ``competences``).
     contract
         The offer's contract code (named in the contract sentence).
     full_time
@@ -240,5 +241,4 @@ def stated_refusals(X: pd.DataFrame, contract: str | None, full_time: bool | Non
         "metier": "a refusé des offres hors de son métier (« pas ce métier »)",
         "competences": "a déjà refusé, faute de compétences, une offre qui lui correspondait autant",
     }
-    masks = stated_constraints(X)  # the conditions the ranking penalises, named one by one
-    return [[words[reason] for reason, mask in masks.items() if mask[i]] for i in range(len(X))]
+    return [[words[reason] for reason in reasons] for reasons in stated]

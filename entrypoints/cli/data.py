@@ -371,7 +371,10 @@ def _load_world(world: Any, database_url: str | None) -> None:
     migrate(bootstrap.engine(database_url=database_url))
     with err_console.status("loading into the database") as status:
         counts = load_world(
-            world, bootstrap.repository(database_url=database_url), lambda t: status.update(f"loading {t}")
+            world,
+            bootstrap.repository(database_url=database_url),
+            lambda t: status.update(f"loading {t}"),
+            communes=bootstrap.communes(),  # simulated offers named by their commune, as real ones are
         )
     console.print("loaded: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
 

@@ -454,6 +454,7 @@ def train(
         f"MLflow run {run_id}: registered {model_name} v{version}{source} "
         f"({len(flatten_metrics(metrics))} metrics logged)"
     )
+    registry.record_gate(version, decision)
     if decision.promote and promote:
         registry.promote(version)
         console.print(f"[green]promoted[/] v{version} to @champion: " + "; ".join(decision.reasons))
@@ -489,6 +490,11 @@ def model_promote(
     before = registry.champion_version()
     registry.promote(version)
     console.print(f"{model_name}@champion: " + (f"v{before} → v{version}" if before else f"v{version}"))
+    verdict = registry.gate_verdict(version)
+    if verdict and verdict != "passed":  # promoted all the same, as asked: said, not refused
+        err_console.print(
+            f"[yellow]warning[/]: v{version} did not pass the promotion gate ({verdict.removeprefix('failed: ')})"
+        )
 
 
 @model_app.command("list")

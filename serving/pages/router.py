@@ -181,7 +181,14 @@ def _alerts_page(
         "alerts": alerts_of(container, principal, principal.subject_id, limit=50),
         "subscription": subscription,
         "exclusions": exclusions,
-        "wanted_contracts": [contract_label(c) for c in subscription.contract_types] if subscription else [],
+        # the contracts still wanted: an excluded one is listed under the exclusions, not here too
+        "wanted_contracts": [
+            contract_label(c)
+            for c in subscription.contract_types
+            if c not in subscription.excluded_contract_types
+        ]
+        if subscription
+        else [],
         "project": [occupation_label(container.referential, c) for c in subscription.rome_codes]
         if subscription
         else [],
@@ -234,7 +241,12 @@ def answer_alert(
     )
     feedback = record_feedback(container, principal, alert_id, body)
     if feedback.poe_suggestions_url:
-        return RedirectResponse(f"/pages/formations?offer_id={quote(feedback.offer_id)}", status_code=303)
+        said = (
+            "Merci : offre écartée (compétences manquantes). « Annuler ma réponse » sur l'offre la reprend."
+        )
+        return RedirectResponse(
+            f"/pages/formations?offer_id={quote(feedback.offer_id)}&message={quote(said)}", status_code=303
+        )
     if reason:
         changed = ", ".join(CHANGE_LABELS.get(k, k) for k in feedback.subscription_changes)
         what = f"abonnement mis à jour : {changed}" if changed else feedback.note or "rien à changer"
@@ -376,8 +388,11 @@ def switch_alerts(
 
 
 @router.get("/formations", response_class=HTMLResponse)
-def trainings_page(request: Request, container: ContainerDep, offer_id: str) -> Response:
+def trainings_page(
+    request: Request, container: ContainerDep, offer_id: str, message: str | None = None
+) -> Response:
     """Short trainings that close my missing skills for an offer (logged like the API's suggestions)."""
     principal = _jobseeker(request, container)
     poe = poe_suggestions(container, principal, offer_id, principal.subject_id, k=5)
-    return templates.TemplateResponse(request, "formations.html", {"principal": principal, "poe": poe})
+    context = {"principal": principal, "poe": poe, "message": message}
+    return templates.TemplateResponse(request, "formations.html", context)

@@ -166,6 +166,11 @@ def viviers_page(request: Request, container: ContainerDep, message: str | None 
     return _viviers_page(request, container, principal, message=message)
 
 
+def _people(count: int) -> str:
+    """ "0 personne", "1 personne", "2 personnes" (French counts one and zero in the singular)."""
+    return f"{count} personne{'s' if count > 1 else ''}"
+
+
 @router.post("/viviers", response_class=HTMLResponse)
 def create_vivier_page(
     request: Request,
@@ -227,7 +232,7 @@ def create_vivier_page(
     if errors or spec is None:
         return _viviers_page(request, container, principal, form=form, errors=errors)
     vivier = create_vivier(container, principal.subject_id, spec)
-    return _back("/pages/viviers", f"Vivier « {vivier.label} » créé : {len(vivier.profile_ids)} personnes.")
+    return _back("/pages/viviers", f"Vivier « {vivier.label} » créé : {_people(len(vivier.profile_ids))}.")
 
 
 def _field_errors(problem: Invalid) -> dict[str, str]:
@@ -247,7 +252,7 @@ def refresh_vivier_page(request: Request, container: ContainerDep, vivier_id: in
     principal = _staff(request, container, Role.COUNSELLOR, Role.ADMIN)
     vivier = refresh_vivier(container, principal.subject_id, vivier_id)
     return _back(
-        "/pages/viviers", f"Vivier « {vivier.label} » actualisé : {len(vivier.profile_ids)} personnes."
+        "/pages/viviers", f"Vivier « {vivier.label} » actualisé : {_people(len(vivier.profile_ids))}."
     )
 
 

@@ -274,7 +274,8 @@ def unchanged_note(reason: RefusalReason, offer: Offer) -> str:
         )
     if reason == RefusalReason.HORAIRES:
         return (
-            "les prochaines offres aux mêmes horaires (temps plein ou partiel) ne vous seront plus envoyées"
+            "les offres aux mêmes horaires (temps plein ou partiel) passeront après les autres ; pour "
+            "demander un minimum d'heures, indiquez-le à votre conseiller"
         )
     if reason == RefusalReason.TYPE_CONTRAT:
         return "ce type de contrat est déjà exclu, ou l'offre ne le précise pas"

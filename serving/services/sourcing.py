@@ -14,7 +14,7 @@ from matching.candidates import CandidateGenerator
 from matching.domain import APPROXIMATE_PRECISIONS, DEFAULT_COMMUTE_KM, Location, Offer, Profile
 from matching.geo import haversine_km
 from matching.referential import Referential
-from models.pipeline import RankingService, rank_profiles_for_offer
+from models.pipeline import rank_profiles_for_offer
 from serving.container import ServingContainer
 from serving.explain import (
     ACTIVITY_LABELS,
@@ -133,32 +133,16 @@ def candidate_facts(
     return out
 
 
-def _placed_lower(
-    service: RankingService,
-    tables: MarketTables,
-    offer: Offer,
-    people: Sequence[Profile],
-    now: pd.Timestamp,
-    ranking: str,
-) -> dict[str, list[str]]:
-    """Why each listed candidate comes after others, in words (the penalties of the sourcing ranking).
-
-    The same features :func:`models.pipeline.rank_profiles_for_offer` ranks with, at the same moment,
-    without encoding anyone again (the similarity is not read here): the stated refusals the offer
-    repeats (both rankings put them last), and with the rule the declared commute exceeded.
-    """
-    if not people:
-        return {}
-    pairs = pd.DataFrame({"profile_id": [p.id for p in people], "offer_id": offer.id, "as_of": now})
-    unread = np.zeros((len(people), service.generator.encoder.dim), dtype=np.float32)
-    X = service.features(tables, people, pairs, queries=unread)
-    reasons = stated_refusals(X, offer.contract_type, offer.full_time)
+def _placed_lower(ranked: pd.DataFrame, offer: Offer, ranking: str) -> dict[str, list[str]]:
+    """Why each ranked candidate comes after others, in words: the stated refusals the ranking found
+    the offer repeats (both rankings put them last), and with the rule the declared commute exceeded."""
+    reasons = stated_refusals(ranked["stated"].tolist(), offer.contract_type, offer.full_time)
     if ranking == "rule":  # the rule ranks people beyond their own commute after those within it
-        beyond = X["beyond_declared_radius"].fillna(0.0).to_numpy(float) > 0
+        beyond = ranked["beyond_radius"].to_numpy(bool)
         reasons = [
             [*r, "hors de son rayon de déplacement"] if b else r for r, b in zip(reasons, beyond, strict=True)
         ]
-    return {p.id: r for p, r in zip(people, reasons, strict=True)}
+    return dict(zip(ranked["profile_id"].tolist(), reasons, strict=True))
 
 
 _PROJECT_CODES: dict[int, tuple[pd.DataFrame, np.ndarray, np.ndarray]] = {}
@@ -362,7 +346,7 @@ def rank_candidates(
     shown = [*top, *trainable]
     people = [profiles[c.profile_id] for c in shown]
     facts = candidate_facts(container, people, offer.location)
-    lower = _placed_lower(service, tables, offer, people, now, ranking)
+    lower = _placed_lower(ranked, offer, ranking)
     for candidate in shown:
         candidate.facts = facts[candidate.profile_id]
         candidate.placed_lower = lower.get(candidate.profile_id, [])

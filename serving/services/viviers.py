@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -27,6 +28,7 @@ from serving.schemas import CandidateFacts, VivierIn, VivierNearIn, VivierOut
 from serving.services.checks import unknown_rome_codes
 from serving.services.errors import Invalid, NotFound
 from serving.services.sourcing import candidate_facts, occupation_labels
+from serving.storage.store import search_variants
 from serving.storage.tables import VivierRow
 
 MAX_CHOICES = 8  # choices listed when an occupation or a commune is ambiguous
@@ -91,9 +93,18 @@ def _one_occupation(referential: Referential, text: str) -> list[str] | None:
     words = [w for w in re.split(r"[^a-z0-9]+", wanted) if w]
     if not words:
         return None
-    hits = {code for _, have, code in titles if all(any(h.startswith(w) for h in have) for w in words)}
+    # each word, or its masculine/singular stem ("analyste" for "Data analyst"), opens a title's word
+    variants = [search_variants(w) for w in words]
+    matched = [
+        (have, code)
+        for _, have, code in titles
+        if all(any(h.startswith(v) for h in have for v in vs) for vs in variants)
+    ]
+    hits = {code for _, code in matched}
     if len(hits) > 1:
-        listed = [occupation_label(referential, c) for c in sorted(hits)]
+        # the fiches most titles of which open with the first word come first ("Développeur": M1805)
+        opening = Counter(code for have, code in matched if any(have[0].startswith(v) for v in variants[0]))
+        listed = [occupation_label(referential, c) for c in sorted(hits, key=lambda c: (-opening[c], c))]
         raise _problem(
             "occupation",
             f"« {text.strip()} » correspond à plusieurs métiers : {_choices(listed)}. "

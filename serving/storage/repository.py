@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Engine, delete, func, insert, or_, select, update
@@ -462,7 +462,7 @@ class SqlRepository:
         return len(missing)
 
     def live_offers(self, as_of: date) -> list[Offer]:
-        """Offers still open on day ``as_of``: not withdrawn, expiring after that day; by id.
+        """Offers open on day ``as_of``: published by then, not withdrawn, expiring after that day; by id.
 
         An offer is closed on its ``expires_at`` day, as the alert batch's filter has it
         (``expires_at <= today`` in :mod:`models.pipeline`): an index never holds an offer that would
@@ -473,6 +473,8 @@ class SqlRepository:
             .where(
                 OfferRow.withdrawn_at.is_(None),
                 or_(OfferRow.expires_at.is_(None), OfferRow.expires_at > as_of),
+                # not published yet on that day (a demo's pinned day inside its world's months)
+                OfferRow.created_at < datetime.combine(as_of + timedelta(days=1), time.min, UTC),
             )
             .order_by(OfferRow.id)
         )

@@ -7,10 +7,11 @@ committed together, so a batch killed at any instant resumes without losing or d
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pandas as pd
@@ -61,6 +62,29 @@ class CandidateAction:
     action: str
     at: datetime
     reason: str | None = None
+
+
+def _escaped(word: str) -> str:
+    """A word for SQL ``LIKE`` with ``\\`` as escape: its wildcards taken literally."""
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+#: Words a place is written with either way: France Travail's labels write "ST ETIENNE".
+_ABBREVIATED = {"saint": "st", "sainte": "ste"}
+
+
+def search_variants(word: str) -> tuple[str, ...]:
+    """What a searched word (normalised: no accent, lower case) may appear as in an offer: itself, its
+    masculine or singular stem ("infirmiere" also finds "infirmier", "cuisiniers" "cuisinier"), the
+    abbreviation of "saint"."""
+    variants = [word]
+    if word in _ABBREVIATED:
+        variants.append(_ABBREVIATED[word])
+    stem = word[:-1] if len(word) > 4 and word.endswith("s") else word
+    stem = stem[:-1] if len(stem) > 4 and stem.endswith("e") else stem
+    if stem != word:
+        variants.append(stem)
+    return tuple(variants)
 
 
 def utcnow() -> datetime:
@@ -544,7 +568,8 @@ class ServingStore:
 
     # -- offer search and viviers (counsellors) -------------------------------------------------------
     def search_offers(self, query: str | None, *, limit: int = 30) -> list[OfferListing]:
-        """The latest offers, not withdrawn, matching every word of ``query``, or whose id is ``query``.
+        """The latest open offers (published by today, not withdrawn nor expired), matching every word of
+        ``query`` (or its gendered/plural variant, "saint" as "st"), or whose id is ``query``.
 
         A word matches the offer's id, title, appellation, ROME code or place label, whatever its accents
         and case (see :func:`~serving.storage.repository.offer_search_text`).
@@ -557,16 +582,28 @@ class ServingStore:
         limit
             At most this many offers, newest first.
         """
+        today = self.clock.today()
         statement = select(
             OfferRow.id, OfferRow.title, OfferRow.rome_code, OfferRow.contract_type, OfferRow.location_label
-        ).where(OfferRow.withdrawn_at.is_(None))
+        ).where(
+            OfferRow.withdrawn_at.is_(None),
+            or_(OfferRow.expires_at.is_(None), OfferRow.expires_at > today),
+            OfferRow.created_at < datetime.combine(today + timedelta(days=1), time.min, UTC),
+        )
         if query and query.strip():
             wanted = query.strip()[:100]
-            words = [
-                w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                for w in normalize_label(wanted).split()
-            ]
-            every_word = and_(*(OfferRow.search_text.like(f"%{w}%", escape="\\") for w in words))
+
+            def matches(word: str) -> Any:
+                return or_(
+                    *(
+                        OfferRow.search_text.like(f"%{_escaped(w)}%", escape="\\")
+                        for w in search_variants(word)
+                    )
+                )
+
+            # "saint-etienne" is two words: a label may write "ST ETIENNE" or "Saint-Étienne"
+            words = [w for w in re.split(r"[\s\-'’]+", normalize_label(wanted)) if w]
+            every_word = and_(*(matches(w) for w in words))
             statement = statement.where(or_(every_word, OfferRow.id == wanted))
         with Session(self.engine) as session:
             rows = session.execute(statement.order_by(OfferRow.created_at.desc()).limit(limit))

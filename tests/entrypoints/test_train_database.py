@@ -74,8 +74,14 @@ def test_train_on_logged_events_registers_a_database_version(database_url: str, 
     listed = runner.invoke(app, ["model", "list", "--tracking-uri", uri, "--model-name", MODEL])
     assert listed.exit_code == 0 and "database" in listed.stdout, listed.output
     assert [row["data"] for row in registry.describe()] == ["database", "database"]
+    assert registry.gate_verdict("1") == "passed" and registry.gate_verdict("2") is not None  # recorded
+    from models.registry import GateDecision
+
+    registry.record_gate("2", GateDecision(False, ["NDCG@10 below the champion's"]))
     promote = runner.invoke(app, ["model", "promote", "v2", "--tracking-uri", uri, "--model-name", MODEL])
     assert promote.exit_code == 0 and "v1 → v2" in promote.stdout, promote.output
+    # promoted as asked, and told that the gate said no
+    assert "did not pass the promotion gate (NDCG@10 below the champion's)" in promote.output
     assert registry.champion_version() == "2"
     rollback = runner.invoke(app, ["model", "rollback", "--tracking-uri", uri, "--model-name", MODEL])
     assert rollback.exit_code == 0 and "v2 → v1" in rollback.stdout, rollback.output

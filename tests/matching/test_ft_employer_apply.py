@@ -49,3 +49,15 @@ def test_the_employers_application_page_comes_first_and_only_web_links_are_kept(
     assert any(w.field == "contact.urlPostulation" for w in unsafe.warnings)
     bare = parse_offer(BASE).offer
     assert bare is not None and bare.apply_url is None and bare.employer is None
+
+
+def test_html_entities_are_decoded_in_every_text_people_read(offers_file: Path) -> None:
+    offers = {o.id: o for o in parse_offers(read_offer_records(offers_file))[0]}
+    assert offers["6846379"].title == "Infirmier D.E H/F de laboratoire d'analyse en interim"
+    assert offers["0630611"].title == "Administrateur Système & Cloud - H/F"
+    texts = [t for o in offers.values() for t in (o.title, o.employer or "")]
+    assert not [t for t in texts if "&apos;" in t or "&amp;" in t or "&#" in t]
+    described = [
+        o.description for o in offers.values() if "&apos;" in o.description or "&#39;" in o.description
+    ]
+    assert len(described) <= 2  # of 284 (a description escaped twice keeps one level)

@@ -60,7 +60,7 @@ def demo(
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.sqlite'}")
     migrate(engine)
     repository = SqlRepository(engine)
-    load_world(world, repository)
+    load_world(world, repository, communes=real_communes)  # as `matching sample --load` does
     repository.upsert_offers(real_offers)
     generator = CandidateGenerator(referential=real_referential, encoder=HashingEncoder())
     generator.index_offers([*world_offers(world), *real_offers])

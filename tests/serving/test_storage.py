@@ -212,6 +212,41 @@ def test_offer_search_ignores_accents_and_case_and_reads_every_field(engine: Eng
     def found(query: str) -> set[str]:
         return {o.id for o in store.search_offers(query)}
 
+    # gendered and plural forms, "saint" as France Travail's labels write it; nothing not yet
+    # published or expired on the clock's day
+    from datetime import date, timedelta
+
+    from matching.clock import Clock
+
+    day = Clock(pinned_at=date(2025, 3, 10))
+    dated = ServingStore(engine, clock=day)
+    repo.upsert_offers(
+        [
+            Offer(
+                id="C3",
+                title="Infirmier D.E",
+                rome_code="J1506",
+                created_at=created,
+                location=Location(label="42 - ST ETIENNE"),
+            ),
+            Offer(
+                id="D4", title="Infirmier de bloc", rome_code="J1506", created_at=created + timedelta(days=20)
+            ),
+            Offer(
+                id="E5",
+                title="Infirmier scolaire",
+                rome_code="J1506",
+                created_at=created,
+                expires_at=date(2025, 3, 9),
+            ),
+        ]
+    )
+    assert {o.id for o in dated.search_offers("infirmiere")} == {"A1", "C3"}
+    assert {o.id for o in dated.search_offers("infirmieres saint-etienne")} == {"C3"}
+    assert {o.id for o in dated.search_offers("")} == {"A1", "B2", "C3"}
+    with engine.begin() as connection:
+        connection.execute(OfferRow.__table__.delete().where(OfferRow.id.in_(["C3", "D4", "E5"])))
+
     assert found("infirmiere") == found("INFIRMIÈRE") == found("infirmiere lyon") == {"A1"}
     assert found("soins generaux") == {"A1"}  # the appellation
     assert found("m1805") == found("nantes") == found("developpeur") == found("B2") == {"B2"}
