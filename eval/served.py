@@ -14,16 +14,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from matching.domain import APPROXIMATE_PRECISIONS, Offer, Precision
+from matching.domain import APPROXIMATE_PRECISIONS, Offer, Precision, accepted_contract_codes
 from serving.container import ServingContainer
 from serving.explain import explain
 from serving.schemas import Explanation
 from serving.security import Principal
 from serving.services.sourcing import rank_candidates
-from serving.storage.tables import AlertRow, OfferRow
+from serving.storage.tables import AlertRow, OfferRow, SubscriptionRow
 
 
 def _explained(why: Explanation) -> bool:
@@ -194,3 +194,39 @@ def alert_coverage(
         },
         shown,
     )
+
+
+def declared_contracts_respected(engine: Engine) -> dict[str, float]:
+    """Of the alerts sent to subscriptions that declare contracts and did not opt in to others, how many
+    carry another contract (the family rule of :func:`~matching.domain.accepted_contract_codes`).
+
+    Returns
+    -------
+    dict
+        ``alerts`` (all), ``alerts_declaring`` (to such subscriptions), ``alerts_outside`` (of those,
+        of an undeclared contract; an offer stating none is not outside) and ``share_outside``.
+    """
+    with Session(engine) as session:
+        subscriptions = {
+            sid: (wanted or [], beyond)
+            for sid, wanted, beyond in session.execute(
+                select(SubscriptionRow.id, SubscriptionRow.contract_types, SubscriptionRow.beyond_criteria)
+            )
+        }
+        rows = session.execute(
+            select(AlertRow.subscription_id, OfferRow.contract_type).join(
+                OfferRow, OfferRow.id == AlertRow.offer_id
+            )
+        ).all()
+    declaring = outside = 0
+    for subscription_id, contract in rows:
+        wanted, beyond = subscriptions.get(subscription_id, ([], False))
+        if wanted and not beyond:
+            declaring += 1
+            outside += contract is not None and contract not in accepted_contract_codes(wanted)
+    return {
+        "alerts": float(len(rows)),
+        "alerts_declaring": float(declaring),
+        "alerts_outside": float(outside),
+        "share_outside": outside / declaring if declaring else 0.0,
+    }

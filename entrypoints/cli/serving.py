@@ -284,7 +284,7 @@ def eval_served(
 
     import orjson
 
-    from eval.served import alert_coverage, sourcing_coverage
+    from eval.served import alert_coverage, declared_contracts_respected, sourcing_coverage
     from serving.security import Principal, Role
 
     container = bootstrap.serving_container(
@@ -342,5 +342,19 @@ def eval_served(
             soft_wrap=True,
             markup=False,
         )
+    criteria = declared_contracts_respected(container.engine)
+    out.print(
+        f"declared contracts: {criteria['alerts_outside']:,.0f} of the {criteria['alerts_declaring']:,.0f} alerts "
+        f"to subscriptions declaring contracts carry another one ({criteria['share_outside']:.1%}; "
+        "a person who opted in to other contracts is not counted)",
+        soft_wrap=True,
+    )
     if json_out:
-        print(orjson.dumps({"source": source, "k": k, "sourcing": sourcing, "alerts": figures}).decode())
+        payload = {
+            "source": source,
+            "k": k,
+            "sourcing": sourcing,
+            "alerts": figures,
+            "declared_contracts": criteria,
+        }
+        print(orjson.dumps(payload).decode())

@@ -16,6 +16,7 @@ from serving.pages.router import _back, _principal, form_number, templates
 from serving.schemas import CounsellorActionIn, VivierIn, VivierNearIn
 from serving.security import Principal, Role
 from serving.services.admin import model_overview, set_kill_switch
+from serving.services.alerts import offer_summary
 from serving.services.errors import Invalid
 from serving.services.sourcing import (
     offer_place,
@@ -87,12 +88,15 @@ def offer_page(
     """An offer's ranked candidates (the API's sourcing list, logged the same way) with their actions."""
     principal = _staff(request, container, Role.COUNSELLOR, Role.ADMIN)
     result = rank_candidates(container, principal, offer_id, k=20)
+    stored = container.repository.get_offer(offer_id)
     context = {
         "principal": principal,
         "offer": {
             "id": offer_id,
             "title": offer_title(container, offer_id),
             "place": offer_place(container, offer_id),
+            # what the employer asks, beside who fits: the same summary an alert shows
+            "summary": offer_summary(stored, container.communes) if stored is not None else None,
         },
         "result": result,
         "dismiss_reasons": DISMISS_REASONS,

@@ -321,6 +321,11 @@ def test_declared_contracts_are_respected_unless_the_person_opts_in(
     for sub_id, offer in reference:
         ref.setdefault(sub_id, []).append(offer)
     assert outside(ref, subscriptions) == 0
+    from eval.served import declared_contracts_respected
+
+    run_alert_batch(store, _service(index_dir, builtin), as_of=AS_OF)
+    measured = declared_contracts_respected(engine)  # what `matching eval served` prints
+    assert measured["alerts_declaring"] > 0 and measured["alerts_outside"] == 0
     # opting in widens the alerts to other contracts (each of them labelled on the page)
     for sub_id in declared:
         store.update_subscription(sub_id, {"beyond_criteria": True})

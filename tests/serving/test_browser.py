@@ -255,6 +255,10 @@ def test_counsellor_finds_offers_reads_cards_and_the_list_follows_the_actions(li
     listed, empty = _offers_by_candidates(live)
     page.goto(f"{live.url}/pages/offres/{listed}")
     live.shoot("counsellor-candidates", f"/pages/offres/{listed}", Role.COUNSELLOR, "agent-1")
+    # what the employer asks: the contract in words and the offer's number, beside who fits
+    header = page.locator("main p.facts").first
+    expect(header).to_contain_text(f"offre n° {listed}")
+    assert not RAW_CONTRACT_CODES.search(header.inner_text())
     first = page.locator("main article.card").first
     for fact in (
         "Commune :",
