@@ -218,8 +218,11 @@ class RankingService:
 
         Returns columns ``subscription_id, profile_id, offer_id, score, rank`` (rank 1 = best), at most
         ``max_alerts_per_run`` rows per subscription; none when nothing fits (quiet run). Offers already
-        alerted (``exclude``), expired, withdrawn, outside the subscription's hard settings (excluded
-        contracts, salary floor, minimum hours) or repeating a stated refusal reason are never sent.
+        alerted (``exclude``), not yet published or expired at ``now``, withdrawn, outside the
+        subscription's settings (declared contracts and hours unless ``beyond_criteria``, excluded
+        contracts and occupations, salary floor, minimum hours) or covering no more skills than one
+        refused for missing skills (:data:`models.scoring.UNSTATED_IN_SUBSCRIPTION`) are never sent;
+        the other stated refusals an offer repeats rank it last (the penalty of the scores).
         ``offers_since`` (incremental runs) keeps, for each subscription it names, only offers received
         after its moment (offers without a reception time: created after it).
         """
@@ -261,7 +264,12 @@ class RankingService:
             queries=self._profile_vectors(people, searched, vectors),
         )
         mode = self.ranking_mode(kill_switch)
-        scores = learned_scores(self.ranker, X) if mode == "ml" and self.ranker else rule_scores(X)
+        # both rankings put offers repeating a stated refusal last (the rule as the learned ranker does)
+        scores = (
+            learned_scores(self.ranker, X)
+            if mode == "ml" and self.ranker
+            else rule_scores(X) - stated_penalty(X)
+        )
         # Employer-side balance: offers already swamped with applications are not pushed again.
         positions = X["offer_positions"].fillna(1.0).clip(lower=1.0).to_numpy()
         saturated = X["offer_applications"].fillna(0.0).to_numpy() >= SATURATION * positions
