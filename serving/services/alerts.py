@@ -179,6 +179,16 @@ def _alert_out(
     )
 
 
+def _own_alert(container: ServingContainer, principal: Principal, alert_id: int) -> AlertRow:
+    """The caller's alert; :class:`NotFound` when there is none, :class:`Forbidden` when it is someone
+    else's (the checks every use case on one alert starts with)."""
+    alert = container.store.alert(alert_id)
+    if alert is None:
+        raise NotFound(f"no alert {alert_id}")
+    forbid_unless_own(principal, alert.profile_id)
+    return alert
+
+
 def alert_of(container: ServingContainer, principal: Principal, alert_id: int) -> AlertOut:
     """One of the caller's alerts, as :func:`alerts_of` shows it.
 
@@ -189,10 +199,7 @@ def alert_of(container: ServingContainer, principal: Principal, alert_id: int) -
     Forbidden
         The alert is someone else's.
     """
-    alert = container.store.alert(alert_id)
-    if alert is None:
-        raise NotFound(f"no alert {alert_id}")
-    forbid_unless_own(principal, alert.profile_id)
+    alert = _own_alert(container, principal, alert_id)
     profile = container.repository.get_profile(alert.profile_id)
     view = (
         None
@@ -323,10 +330,7 @@ def record_feedback(
     Invalid
         A refusal without a reason, or a reason without a refusal.
     """
-    alert = container.store.alert(alert_id)
-    if alert is None:
-        raise NotFound(f"no alert {alert_id}")
-    forbid_unless_own(principal, alert.profile_id)
+    alert = _own_alert(container, principal, alert_id)
     if answer.action == "refused" and answer.reason is None:
         raise Invalid("a refusal needs a reason")
     if answer.action != "refused" and answer.reason is not None:
@@ -385,10 +389,7 @@ def undo_answer(container: ServingContainer, principal: Principal, alert_id: int
     Invalid
         The alert was not refused (an application is not taken back here).
     """
-    alert = container.store.alert(alert_id)
-    if alert is None:
-        raise NotFound(f"no alert {alert_id}")
-    forbid_unless_own(principal, alert.profile_id)
+    _own_alert(container, principal, alert_id)  # 404 or 403 before anything changes
     restored = container.store.undo_answer(alert_id)  # checks the status in its own transaction
     if restored is None:
         raise Invalid("only a refusal can be taken back")
