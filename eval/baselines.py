@@ -20,6 +20,9 @@ from models.ranker import LambdaRankRanker
 from models.scoring import learned_scores, rule_scores
 
 Scorer = Callable[[pd.DataFrame, pd.DataFrame], npt.NDArray[np.float64]]
+# Tag of the random baseline's stream: seeds are spawned as ``[random_state, tag, ...]``, each tag its own
+# independent stream (the oracle's grading draws use others, :mod:`eval.market`).
+RANDOM_STREAM = 1
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 _STOPWORDS = frozenset(
     [
@@ -56,8 +59,14 @@ def tokenize(text: str) -> list[str]:
 
 
 def random_scorer(random_state: int = 0) -> Scorer:
+    """Uniform random scores, from a stream of ``random_state`` of its own (:data:`RANDOM_STREAM`).
+
+    The oracle grades candidates from other streams of the same seed: sharing one correlated the random
+    order with the grades (on the sample world, NDCG@10 0.226 with seed 0 against 0.291 with others).
+    """
+
     def score(rows: pd.DataFrame, X: pd.DataFrame) -> npt.NDArray[np.float64]:
-        return np.random.default_rng(random_state).random(len(rows))
+        return np.random.default_rng([random_state, RANDOM_STREAM]).random(len(rows))
 
     return score
 
@@ -76,8 +85,9 @@ def embedding_scorer(rows: pd.DataFrame, X: pd.DataFrame) -> npt.NDArray[np.floa
     return X["embedding_similarity"].to_numpy(float)
 
 
-def ltr_scorer(ranker: LambdaRankRanker, *, respect_stated: bool = True) -> Scorer:
-    """The learned ranker; with ``respect_stated``, offers repeating a stated refusal reason go last."""
+def ltr_scorer(ranker: LambdaRankRanker, *, respect_stated: bool = False) -> Scorer:
+    """The learned ranker (see :func:`models.scoring.learned_scores`); with ``respect_stated``, offers
+    repeating a stated refusal reason go last whatever the model says."""
 
     def score(rows: pd.DataFrame, X: pd.DataFrame) -> npt.NDArray[np.float64]:
         return learned_scores(ranker, X, respect_stated=respect_stated)

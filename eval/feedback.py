@@ -21,13 +21,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from eval.baselines import Scorer, ltr_scorer
+from eval.baselines import ltr_scorer
 from eval.market import MarketContext, sample_people
 from eval.metrics import rank_by_score
 from features.schema import REASONS
 from models.dataset import logged_lists
 from models.ranker import LambdaRankRanker, RankerConfig
-from models.scoring import sendable
 from models.training import train_ranker
 
 ROUND_GAP = pd.Timedelta(days=7)
@@ -40,6 +39,7 @@ class FeedbackConfig:
     pool_size: int = 100
     radius_factor: float = 1.5
     random_state: int = 0
+    draws: int = 1  # independent draws of the people's answers, pooled (more draws: steadier rates)
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class RoundResult:
 
 def play_round(
     ctx: MarketContext,
-    scorer: Scorer,
+    ranker: LambdaRankRanker,
     people: np.ndarray,
     moment: pd.Timestamp,
     *,
@@ -60,16 +60,18 @@ def play_round(
     config: FeedbackConfig,
     week: int,
     label: str,
+    draw: int = 0,
 ) -> RoundResult:
     """Send each person their top alerts at ``moment`` and let the simulated people answer."""
     pool = ctx.candidates(people, moment, config.pool_size, config.radius_factor)
     X = (features_from or ctx).features(pool)
-    # Explicit reasons update the subscription: offers repeating a stated refusal are not sent at all.
-    keep = sendable(X)
+    # As the alert batch does: a candidate repeating a stated reason that still binds (its learned
+    # strength times its decaying evidence) is not pushed; the ranker weighs the others' evidence.
+    keep = ranker.binding(X) == 0
     pool, X = pool[keep].reset_index(drop=True), X[keep].reset_index(drop=True)
-    ranked = rank_by_score(pool, scorer(pool, X))
+    ranked = rank_by_score(pool, ltr_scorer(ranker)(pool, X))
     top = ranked[ranked["position"] <= config.alerts_per_round].reset_index(drop=True)
-    rng = np.random.default_rng([config.random_state, week])
+    rng = np.random.default_rng([config.random_state, week, draw])
     response = ctx.oracle.respond(
         top["profile_id"].to_numpy(),
         top["offer_id"].to_numpy(),
@@ -136,21 +138,17 @@ def repeat_rates(round1: pd.DataFrame, round2: pd.DataFrame) -> dict[str, dict[s
     return out
 
 
-def feedback_experiment(
+def _two_rounds(
     ctx: MarketContext,
     ranker: LambdaRankRanker,
-    config: FeedbackConfig | None = None,
-    ranker_config: RankerConfig | None = None,
-) -> dict[str, dict[str, float]]:
-    """Run both round-2 variants; returns per reason ``people, round1, round2_frozen, round2, drop``
-    (and how many alerts each round-2 variant sent to that cohort).
-
-    ``drop`` is ``1 - round2 / round1`` for the learning variant; an ``all`` row pools every reason.
-    """
-    config = config or FeedbackConfig()
-    people = sample_people(ctx, ctx.cutoff, config.max_people, config.random_state)
+    people: np.ndarray,
+    config: FeedbackConfig,
+    ranker_config: RankerConfig | None,
+    draw: int,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """One draw of the experiment: the round-1 alerts, and round 2 with learning and frozen."""
     first = play_round(
-        ctx, ltr_scorer(ranker), people, ctx.cutoff, config=config, week=ctx.cutoff_week, label="fb1"
+        ctx, ranker, people, ctx.cutoff, config=config, week=ctx.cutoff_week, label="fb1", draw=draw
     )
     learned_ctx = ctx.with_tables(ctx.tables.with_events(first.events))
     # What the engine learns: refit with the round-1 lists, features reading the round-1 refusals.
@@ -166,24 +164,47 @@ def feedback_experiment(
     still_looking = np.array([p for p in people if p not in employed], dtype=object)
     moment, week = ctx.cutoff + ROUND_GAP, ctx.cutoff_week + 1
     learning = play_round(
-        learned_ctx, ltr_scorer(relearned), still_looking, moment, config=config, week=week, label="fb2"
+        learned_ctx, relearned, still_looking, moment, config=config, week=week, label="fb2", draw=draw
     )
     frozen = play_round(
         learned_ctx,
-        ltr_scorer(ranker),
+        ranker,
         people,
         moment,
         features_from=ctx,
         config=config,
         week=week,
         label="fb2",
+        draw=draw,
     )
-    with_learning = repeat_rates(first.alerts, learning.alerts)
-    without = repeat_rates(first.alerts, frozen.alerts)
+    return first.alerts, learning.alerts, frozen.alerts
+
+
+def feedback_experiment(
+    ctx: MarketContext,
+    ranker: LambdaRankRanker,
+    config: FeedbackConfig | None = None,
+    ranker_config: RankerConfig | None = None,
+) -> dict[str, dict[str, float]]:
+    """Run both round-2 variants; returns per reason ``people, round1, round2_frozen, round2, drop``
+    (and how many alerts each round-2 variant sent to that cohort).
+
+    ``drop`` is ``1 - round2 / round1`` for the learning variant; an ``all`` row pools every reason.
+    """
+    config = config or FeedbackConfig()
+    people = sample_people(ctx, ctx.cutoff, config.max_people, config.random_state)
+    rounds = [_two_rounds(ctx, ranker, people, config, ranker_config, draw) for draw in range(config.draws)]
+    # a person's cohorts and alerts of each draw are apart: queries are keyed by draw
+    first, learning, frozen = (
+        pd.concat([r[i].assign(query=r[i]["query"].astype(str) + f"#{d}") for d, r in enumerate(rounds)])
+        for i in range(3)
+    )
+    with_learning = repeat_rates(first, learning)
+    without = repeat_rates(first, frozen)
     out: dict[str, dict[str, float]] = {}
     for reason, row in with_learning.items():
         out[reason] = {
-            "people": row["people"],
+            "people": row["people"] / config.draws,  # a draw's cohort, on average
             "round1": row["round1"],
             "round2_frozen": without[reason]["round2"],
             "round2": row["round2"],

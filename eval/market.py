@@ -11,6 +11,11 @@ Protocol
 4. Each ranker orders each pool; the simulator's hidden behaviour (:class:`MarketOracle`) grades every
    candidate as if it were read: refused with a reason, left, applied, accepted, hired. The same draws
    grade every ranker.
+5. The grades are drawn ``grade_draws`` times (5 by default) over the same pools and orders, each draw
+   from a stream of the seed of its own (:func:`grades_rng`): never the random baseline's, whose order
+   would otherwise follow the grades. Every metric is the mean over the draws; ``<metric>_sd`` is their
+   standard deviation, and ``lift@k`` = (NDCG@k − random's) / (1 − random's), draw by draw, says how
+   much of the way from a random order to a perfect one a ranker goes.
 
 A second view, independent of the oracle, reranks the alert lists actually logged after the cut-off.
 On a database, that view is the whole evaluation (:func:`evaluate_logged`, protocol in
@@ -24,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from eval.baselines import Scorer
@@ -58,6 +64,15 @@ from matching.frames import offers_from_frame, profiles_from_frame
 from matching.referential import Referential
 
 AUDIT_GROUPS = ("sex", "age_band", "qpv")
+# Tags of the independent streams spawned from ``MarketEvalConfig.random_state`` (seeds
+# ``[random_state, tag, draw]``): the oracle's grades of the alert and sourcing pools, apart from each
+# other and from the random baseline's scores (:data:`eval.baselines.RANDOM_STREAM`).
+ALERT_GRADES_STREAM = 2
+SOURCING_GRADES_STREAM = 3
+LIFT_REFERENCE = "random"  # the ranker lift is measured from
+# metrics whose spread over the grading draws is reported (``<metric>_sd``); the exposure metrics read
+# the order only, which the draws do not change
+SPREAD_METRICS = ("ndcg@{k}", "lift@{k}", "recall@{k}", "mrr", "hires@{k}", "refusal_rate@{k}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,6 +86,7 @@ class MarketEvalConfig:
     radius_factor: float = 1.5  # candidates up to this multiple of each person's declared commute
     k: int = 10
     random_state: int = 0
+    grade_draws: int = 5  # the oracle grades the same pools this many times: metrics are their means
 
 
 def default_cutoff_week(world: World) -> int:
@@ -207,8 +223,11 @@ class MarketContext(LoggedContext):
 class MarketEvaluation:
     """Metrics by ranker, fairness ratios by ranker, and the graded candidate pool.
 
-    On logged events alone (:func:`evaluate_logged`) the pool is the logged lists, ``metrics`` read
-    their logged grades, and ``logged`` and ``sourcing`` are empty.
+    On a world (:func:`evaluate_market`), ``metrics``, ``fairness`` and ``sourcing`` are means over
+    ``grade_draws`` grading draws, with ``<metric>_sd`` and ``lift@k`` (see the module docstring);
+    ``pool`` and ``ranked`` hold the first draw's grades. On logged events alone
+    (:func:`evaluate_logged`) the pool is the logged lists, ``metrics`` read their logged grades (one
+    "draw"), and ``logged`` and ``sourcing`` are empty.
     """
 
     metrics: dict[str, dict[str, float]]
@@ -218,6 +237,7 @@ class MarketEvaluation:
     pool: pd.DataFrame
     ranked: dict[str, pd.DataFrame]
     relevant_grade: int = APPLIED_GRADE  # an application, on the scale of the pool's grades
+    grade_draws: int = 1
 
     @property
     def summary(self) -> dict[str, float]:
@@ -235,35 +255,98 @@ def sample_people(ctx: MarketContext, moment: pd.Timestamp, max_people: int, ran
     return people
 
 
-def graded_pool(ctx: MarketContext, config: MarketEvalConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Candidates at the cut-off with their features and ground-truth grades."""
+def grades_rng(random_state: int, stream: int, draw: int = 0) -> np.random.Generator:
+    """The generator of one grading draw: stream ``stream`` of ``random_state``, draw ``draw``.
+
+    Streams spawned from ``[random_state, stream, draw]`` are independent of each other and of the
+    random baseline's (:data:`eval.baselines.RANDOM_STREAM`), whatever ``random_state``.
+    """
+    return np.random.default_rng([random_state, stream, draw])
+
+
+def candidate_pool(ctx: MarketContext, config: MarketEvalConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Candidates at the cut-off for the people sampled (steps 2 and 3), ungraded, and their features."""
     people = sample_people(ctx, ctx.cutoff, config.max_people, config.random_state)
     pool = ctx.candidates(people, ctx.cutoff, config.pool_size, config.radius_factor)
-    truth = ctx.oracle.relevance(
-        pool["query"].to_numpy(),
-        pool["item"].to_numpy(),
-        week=ctx.cutoff_week,
-        rng=np.random.default_rng(config.random_state),
-    )
-    pool = pool.assign(grade=truth.grade, reason=truth.reason)
     return pool, ctx.features(pool)
 
 
-def graded_sourcing_pool(ctx: MarketContext, config: MarketEvalConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Consenting candidates for offers open at the cut-off, with features and ground-truth grades."""
+def sourcing_pool(ctx: MarketContext, config: MarketEvalConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Consenting candidates for (at most ``max_offers``) offers open at the cut-off, ungraded, and their
+    features."""
     offers = ctx.open_offers(ctx.cutoff)
     if len(offers) > config.max_offers:
         rng = np.random.default_rng(config.random_state)
         offers = np.sort(rng.choice(offers, size=config.max_offers, replace=False))
     pool = ctx.sourcing_candidates(offers, ctx.cutoff, config.pool_size)
-    truth = ctx.oracle.relevance(
-        pool["profile_id"].to_numpy(),
-        pool["offer_id"].to_numpy(),
-        week=ctx.cutoff_week,
-        rng=np.random.default_rng(config.random_state + 1),
-    )
-    pool = pool.assign(grade=truth.grade, reason=truth.reason)
     return pool, ctx.features(pool)
+
+
+def grade_pool(ctx: MarketContext, pool: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """``pool`` with the oracle's ``grade`` and ``reason`` of each (person, offer), drawn from ``rng``."""
+    truth = ctx.oracle.relevance(
+        pool["profile_id"].to_numpy(), pool["offer_id"].to_numpy(), week=ctx.cutoff_week, rng=rng
+    )
+    return pool.assign(grade=truth.grade, reason=truth.reason)
+
+
+def graded_pool(
+    ctx: MarketContext, config: MarketEvalConfig, draw: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Candidates at the cut-off with their features and the ground-truth grades of draw ``draw``."""
+    pool, X = candidate_pool(ctx, config)
+    return grade_pool(ctx, pool, grades_rng(config.random_state, ALERT_GRADES_STREAM, draw)), X
+
+
+def graded_sourcing_pool(
+    ctx: MarketContext, config: MarketEvalConfig, draw: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Consenting candidates for offers open at the cut-off, with features and the ground-truth grades
+    of draw ``draw``."""
+    pool, X = sourcing_pool(ctx, config)
+    return grade_pool(ctx, pool, grades_rng(config.random_state, SOURCING_GRADES_STREAM, draw)), X
+
+
+def mean_and_spread(draws: list[dict[str, float]], spread: tuple[str, ...] = ()) -> dict[str, float]:
+    """Each metric's mean over ``draws``, and ``<metric>_sd`` for those in ``spread``.
+
+    Parameters
+    ----------
+    draws
+        One dict of metrics per grading draw (the same keys).
+    spread
+        Metrics whose standard deviation over the draws is added (sample standard deviation,
+        ``ddof=1``; 0 with a single draw, where nothing varies).
+
+    Returns
+    -------
+    dict
+        Means over the draws where a metric is defined (NaN where it never is), then the spreads.
+    """
+    out: dict[str, float] = {}
+    deviations: dict[str, float] = {}
+    for key in draws[0]:
+        values = np.array([draw[key] for draw in draws], dtype=float)
+        finite = values[np.isfinite(values)]
+        out[key] = float(finite.mean()) if len(finite) else float("nan")
+        if key in spread:
+            deviations[f"{key}_sd"] = float(finite.std(ddof=1)) if len(finite) > 1 else 0.0
+    return {**out, **deviations}
+
+
+def lift(ndcg: float, reference: float) -> float:
+    """How far from ``reference`` (random's NDCG) towards a perfect order ``ndcg`` goes: 0 random, 1 perfect."""
+    return (ndcg - reference) / (1.0 - reference) if reference < 1 else float("nan")
+
+
+def _add_lift(draws: dict[str, list[dict[str, float]]], k: int) -> None:
+    """Add ``lift@k`` to every draw of every ranker, against :data:`LIFT_REFERENCE`'s NDCG of that draw."""
+    if LIFT_REFERENCE not in draws:
+        return
+    reference = [draw[f"ndcg@{k}"] for draw in draws[LIFT_REFERENCE]]
+    for per_draw in draws.values():
+        for draw, base in zip(per_draw, reference, strict=True):
+            draw[f"lift@{k}"] = lift(draw[f"ndcg@{k}"], base)
 
 
 def fairness_ratios(
@@ -323,6 +406,17 @@ def _reporter(progress: Progress | None, stage: str, total: int) -> Callable[[in
     return done
 
 
+def _ranked_once(pool: pd.DataFrame, scores: npt.ArrayLike) -> tuple[pd.DataFrame, npt.NDArray[np.int64]]:
+    """``pool`` ranked by ``scores``, and the pool's row of each ranked row (to attach any draw's grades)."""
+    ranked = rank_by_score(pool.assign(_row=np.arange(len(pool))), scores)
+    return ranked.drop(columns="_row"), ranked["_row"].to_numpy(np.int64)
+
+
+def _with_grades(ranked: pd.DataFrame, rows: npt.NDArray[np.int64], graded: pd.DataFrame) -> pd.DataFrame:
+    """``ranked`` with the grades and reasons of ``graded`` (the pool graded by one draw)."""
+    return ranked.assign(grade=graded["grade"].to_numpy()[rows], reason=graded["reason"].to_numpy()[rows])
+
+
 def evaluate_market(
     ctx: MarketContext,
     scorers: dict[str, Scorer],
@@ -332,33 +426,82 @@ def evaluate_market(
 ) -> MarketEvaluation:
     """Run the protocol for every scorer (see the module docstring).
 
-    ``progress`` is called as ``("rankers", done, len(scorers))`` as each scorer is evaluated.
+    The pools, their features and every scorer's order are computed once; the oracle grades the pools
+    ``config.grade_draws`` times and each draw scores every order.
+
+    Parameters
+    ----------
+    ctx
+        The world cut at its cut-off.
+    scorers
+        Rankers by name; with :data:`LIFT_REFERENCE` (``random``) among them, ``lift@k`` is added.
+    config
+        The protocol's settings (default :class:`MarketEvalConfig`).
+    progress
+        Called as ``("rankers", done, len(scorers))`` as each scorer is evaluated.
+
+    Returns
+    -------
+    MarketEvaluation
+        Means over the draws, with ``<metric>_sd`` for :data:`SPREAD_METRICS`; the pool and the ranked
+        frames hold the first draw's grades.
+
+    Raises
+    ------
+    ValueError
+        If ``config.grade_draws`` is below 1.
     """
     config = config or MarketEvalConfig()
+    if config.grade_draws < 1:
+        raise ValueError(f"grade_draws must be >= 1, not {config.grade_draws!r}")
+    k = config.k
+    spread = tuple(name.format(k=k) for name in SPREAD_METRICS)
     done = _reporter(progress, "rankers", len(scorers))  # the bar shows while the pools are drawn
-    pool, X = graded_pool(ctx, config)
+    draws = range(config.grade_draws)
+    pool, X = candidate_pool(ctx, config)
+    graded = [grade_pool(ctx, pool, grades_rng(config.random_state, ALERT_GRADES_STREAM, d)) for d in draws]
     catalogue = pool["item"].unique()
-    metrics, fairness, ranked_by = {}, {}, {}
-    sourcing_pool, sourcing_X = graded_sourcing_pool(ctx, config)
-    sourcing: dict[str, dict[str, float]] = {}
+    people_pool, people_X = sourcing_pool(ctx, config)
+    people = people_pool["item"].unique()
+    people_graded = [
+        grade_pool(ctx, people_pool, grades_rng(config.random_state, SOURCING_GRADES_STREAM, d))
+        for d in draws
+    ]
     logged = logged_test_set(ctx)
+    alerts: dict[str, list[dict[str, float]]] = {}
+    fairness: dict[str, list[dict[str, float]]] = {}
+    sourcing: dict[str, list[dict[str, float]]] = {}
+    ranked_by: dict[str, pd.DataFrame] = {}
     logged_metrics: dict[str, dict[str, float]] = {}
     for i, (name, scorer) in enumerate(scorers.items(), start=1):
-        ranked = rank_by_score(pool, scorer(pool, X))
-        ranked_by[name] = ranked
-        metrics[name] = evaluate_ranking(ranked, k=config.k, reasons=REASONS, catalogue=catalogue)
-        fairness[name] = fairness_ratios(ranked, ctx.world.audit, config.k)
+        # scorers see the candidates, never a grade: one order per pool, graded by every draw
+        ranked, rows = _ranked_once(pool, scorer(pool, X))
+        by_draw = [_with_grades(ranked, rows, grades) for grades in graded]
+        ranked_by[name] = by_draw[0]
+        alerts[name] = [evaluate_ranking(r, k=k, reasons=REASONS, catalogue=catalogue) for r in by_draw]
+        fairness[name] = [fairness_ratios(r, ctx.world.audit, k) for r in by_draw]
         if logged is not None:
             # logged grades run 0..5 (shown-not-opened = 1): the same exponential gains apply
-            logged_metrics[name] = ndcg_at_k(rerank(logged, scorer), config.k)
-        if len(sourcing_pool):
+            logged_metrics[name] = ndcg_at_k(rerank(logged, scorer), k)
+        if len(people_pool):
             # candidates shown to counsellors: ranked per offer, exposure measured over people
-            ranked_people = rank_by_score(sourcing_pool, scorer(sourcing_pool, sourcing_X))
-            sourcing[name] = evaluate_ranking(
-                ranked_people, k=config.k, catalogue=sourcing_pool["item"].unique()
-            )
+            ranked_people, people_rows = _ranked_once(people_pool, scorer(people_pool, people_X))
+            sourcing[name] = [
+                evaluate_ranking(_with_grades(ranked_people, people_rows, grades), k=k, catalogue=people)
+                for grades in people_graded
+            ]
         done(i)
-    return MarketEvaluation(metrics, fairness, logged_metrics, sourcing, pool, ranked_by)
+    _add_lift(alerts, k)
+    _add_lift(sourcing, k)
+    return MarketEvaluation(
+        metrics={name: mean_and_spread(d, spread) for name, d in alerts.items()},
+        fairness={name: mean_and_spread(d) for name, d in fairness.items()},
+        logged=logged_metrics,
+        sourcing={name: mean_and_spread(d, spread) for name, d in sourcing.items()},
+        pool=graded[0],
+        ranked=ranked_by,
+        grade_draws=config.grade_draws,
+    )
 
 
 def evaluate_logged(

@@ -20,7 +20,7 @@ from eval.market import MarketContext, MarketEvalConfig, MarketEvaluation, evalu
 from models.artifact import ModelIntegrityError
 from models.ranker import LambdaRankRanker, RankerConfig
 from models.registry import ModelRegistry, RegistryError
-from models.training import TrainingResult, train_ranker
+from models.training import HyperGrid, TrainingResult, train_ranker
 
 Progress = Callable[[str, int, int], None]  # (stage, done, in all)
 
@@ -47,12 +47,16 @@ class RankingEvaluation:
         return out
 
     def ratios(self) -> dict[str, float]:
-        """LTR NDCG@10 over each baseline's."""
-        ndcg = {name: m["ndcg@10"] for name, m in self.market.metrics.items()}
-        return {f"ltr/{name}": ndcg["ltr"] / v for name, v in ndcg.items() if name != "ltr" and v > 0}
+        """LTR NDCG@10 over each baseline's (means over the grading draws)."""
+        return _ndcg_ratios(self.market.metrics)
+
+    def sourcing_ratios(self) -> dict[str, float]:
+        """The same ratios in the sourcing view (people ranked for open offers); empty without it."""
+        return _ndcg_ratios(self.market.sourcing)
 
     def as_json(self) -> dict[str, Any]:
-        """``{"ltr": {...}, "rule": {...}, ..., "ratios": {...}, "sourcing": {...}, "feedback": {...}, "protocol": {...}}``."""
+        """``{"ltr": {...}, "rule": {...}, ..., "ratios": {...}, "sourcing": {...}, "sourcing_ratios": {...},
+        "feedback": {...}, "protocol": {...}}``."""
 
         def clean(values: dict[str, float]) -> dict[str, float | None]:
             return {k: (round(float(v), 6) if np.isfinite(v) else None) for k, v in values.items()}
@@ -61,9 +65,18 @@ class RankingEvaluation:
             **{name: clean(values) for name, values in self.table().items()},
             "ratios": clean(self.ratios()),
             "sourcing": {name: clean(values) for name, values in self.market.sourcing.items()},
+            "sourcing_ratios": clean(self.sourcing_ratios()),
             "feedback": {reason: clean(row) for reason, row in self.feedback.items()},
             "protocol": self.protocol,
         }
+
+
+def _ndcg_ratios(metrics: dict[str, dict[str, float]]) -> dict[str, float]:
+    """``ltr/<name>``: LTR's NDCG@10 over each other ranker's (empty without an ``ltr`` row)."""
+    ndcg = {name: m["ndcg@10"] for name, m in metrics.items()}
+    if "ltr" not in ndcg:
+        return {}
+    return {f"ltr/{name}": ndcg["ltr"] / v for name, v in ndcg.items() if name != "ltr" and v > 0}
 
 
 def ranking_scorers(ctx: LoggedContext, ranker: LambdaRankRanker, random_state: int = 0) -> dict[str, Scorer]:
@@ -92,6 +105,7 @@ def evaluate_rankers(
     eval_config: MarketEvalConfig | None = None,
     feedback_config: FeedbackConfig | None = None,
     with_feedback: bool = True,
+    tune: bool | HyperGrid = False,
     progress: Progress | None = None,
 ) -> RankingEvaluation:
     """Train on lists before ``ctx.cutoff``, evaluate every ranker, then run the feedback loop.
@@ -105,14 +119,21 @@ def evaluate_rankers(
         Settings of the ranker, of the evaluation and of the feedback loop.
     with_feedback
         Run the two-round feedback-loop experiment (worlds only).
+    tune
+        Choose the ranker's hyper-parameters on a validation split inside the training period first
+        (``True``: the default :class:`~models.training.HyperGrid`; see
+        :func:`~models.training.tune_ranker`), never on the evaluation side of the cut. The feedback
+        loop's relearning uses the chosen point too.
     progress
-        Called as ``(stage, done, in all)``: features of the training lists, boosting rounds, rankers
-        evaluated, the feedback loop.
+        Called as ``(stage, done, in all)``: features of the training lists, tuning, boosting rounds,
+        rankers evaluated, the feedback loop.
 
     Returns
     -------
     RankingEvaluation
-        Its ``protocol`` says what the data were and, on logged events, what was not computed.
+        Its ``protocol`` says what the data were, how the hyper-parameters were chosen
+        (``hyper_parameters``), how many grading draws the metrics average (``grade_draws``, worlds
+        only) and, on logged events, what was not computed.
 
     Raises
     ------
@@ -128,6 +149,7 @@ def evaluate_rankers(
         ctx.builder,
         cutoff=ctx.cutoff,
         config=ranker_config,
+        tune=tune,
         progress=lambda stage, done, total: report(f"training: {stage}", done, total),
     )
     market = evaluate_scorers(
@@ -140,7 +162,8 @@ def evaluate_rankers(
     simulated = isinstance(ctx, MarketContext)
     if with_feedback and isinstance(ctx, MarketContext):  # (spelt out again: mypy narrows ctx here)
         report("feedback loop: two rounds of alerts", 0, 1)
-        feedback = feedback_experiment(ctx, training.ranker, feedback_config, ranker_config)
+        # the loop relearns with the settings the first ranker was fitted with (chosen, when tuned)
+        feedback = feedback_experiment(ctx, training.ranker, feedback_config, training.ranker.config)
         report("feedback loop: two rounds of alerts", 1, 1)
     protocol = {
         **ctx.protocol(),
@@ -150,11 +173,18 @@ def evaluate_rankers(
         **training.summary(),
         # the candidate pools' settings mean something only where candidates are generated
         **(
-            {"pool_size": eval_config.pool_size, "radius_factor": eval_config.radius_factor}
+            {
+                "pool_size": eval_config.pool_size,
+                "radius_factor": eval_config.radius_factor,
+                # the oracle's grades: their own seed streams, metrics averaged over the draws
+                "grade_draws": market.grade_draws,
+                "random_state": eval_config.random_state,
+            }
             if simulated
             else {}
         ),
         "k": eval_config.k,
+        "hyper_parameters": training.hyper_parameters(),
     }
     return RankingEvaluation(training, market, feedback, protocol)
 

@@ -20,6 +20,8 @@ from matching.artifacts import atomic_folder
 
 MAIN_METRICS = (
     "ndcg@10",
+    "ndcg@10_sd",  # over the oracle's grading draws (a world only)
+    "lift@10",  # (NDCG − random's) / (1 − random's)
     "recall@10",
     "mrr",
     "hires@10",
@@ -42,6 +44,7 @@ Non calculé sans simulateur : les candidats jamais montrés, le vivier des cons
 <p>Rapports LTR / référence : {{ ratios }}</p>
 <img src="ndcg.png" alt="NDCG@10 par classeur">
 <h2>Vivier : candidats classés pour les offres ouvertes (exposition des candidats)</h2>{{ sourcing | safe }}
+{% if sourcing_ratios %}<p>Rapports LTR / référence (vivier) : {{ sourcing_ratios }}</p>{% endif %}
 <h2>Taux de refus dans le top {{ refusal_k }}, par motif</h2>{{ refusals | safe }}
 <img src="refusals.png" alt="Taux de refus par motif et par classeur">
 <h2>Équité (rapport min/max entre groupes ; évaluation seulement)</h2>{{ fairness | safe }}
@@ -76,6 +79,7 @@ def write_report(evaluation: RankingEvaluation, folder: Path) -> Path:
     fairness_columns = [c for c in table.columns if "ratio" in c]
     feedback = pd.DataFrame(evaluation.feedback).T
     logged_only = evaluation.protocol.get("graded_by") == LOGGED_OUTCOMES
+    sourcing = pd.DataFrame(evaluation.market.sourcing).T
     with atomic_folder(Path(folder)) as staging:
         _bar(table[["ndcg@10"]], staging / "ndcg.png", "NDCG@10")
         _bar(
@@ -98,11 +102,10 @@ def write_report(evaluation: RankingEvaluation, folder: Path) -> Path:
                 main=_html(table[main_columns]),
                 ratios=", ".join(f"{k} {v:.2f}" for k, v in evaluation.ratios().items()),
                 refusals=_html(table[refusal_columns]),
-                sourcing=_html(
-                    pd.DataFrame(evaluation.market.sourcing).T[[c for c in MAIN_METRICS if c != "recall@10"]]
-                )
+                sourcing=_html(sourcing[[c for c in MAIN_METRICS if c != "recall@10" and c in sourcing]])
                 if evaluation.market.sourcing
                 else "<p>non calculé</p>",
+                sourcing_ratios=", ".join(f"{k} {v:.2f}" for k, v in evaluation.sourcing_ratios().items()),
                 fairness=_html(table[fairness_columns]),
                 feedback=_html(feedback) if not feedback.empty else "<p>non calculée</p>",
                 has_feedback=not feedback.empty,

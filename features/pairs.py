@@ -23,7 +23,7 @@ from sklearn.base import BaseEstimator
 
 from features.asof import AsOfIndex
 from features.embeddings import PairEmbeddings
-from features.schema import FEATURE_NAMES, REASONS
+from features.schema import EVIDENCE_HALF_LIFE_DAYS, FEATURE_NAMES, REASONS
 from features.tables import TIME_DTYPE, MarketTables
 from matching.domain import (
     APPROXIMATE_PRECISIONS,
@@ -33,9 +33,26 @@ from matching.domain import (
 )
 from matching.geo import haversine_km
 from matching.referential import Referential
+from matching.schedule import WorkSchedule
+from matching.travel import commute_budget_minutes, density_rank, travel_minutes
 
 FloatArray = npt.NDArray[np.float64]
 EXPERIENCE_LEVEL = {"D": 0.0, "S": 1.0, "E": 2.0}
+#: Working-time attributes, in the order of the ``offer_*`` schedule features.
+SCHEDULE_FEATURES = {
+    WorkSchedule.NIGHTS.value: "offer_nights",
+    WorkSchedule.WEEKENDS.value: "offer_weekends",
+    WorkSchedule.SHIFTS.value: "offer_shifted_hours",
+    WorkSchedule.SPLIT.value: "offer_split_days",
+}
+FULL_TIME_KEY, PART_TIME_KEY = "temps_plein", "temps_partiel"
+# Evidence decays as exp(-age / tau); weights are stored relative to a fixed epoch so that a
+# cumulative sum of exp(t / tau) times exp(-as_of / tau) is the decayed count at any moment.
+EVIDENCE_TAU_DAYS = EVIDENCE_HALF_LIFE_DAYS / np.log(2.0)
+EVIDENCE_EPOCH = pd.Timestamp("2020-01-01", tz="UTC")
+# Pseudo-observations of the declared radius in a person's estimated distance tolerance.
+TOLERANCE_PRIOR_WEIGHT = 3.0
+MONTH_DAYS = 30.44
 
 
 Columns = Mapping[str, Any]  # a frame or a dict of aligned arrays
@@ -68,6 +85,10 @@ def _qualification(values: Any) -> FloatArray:
 def _text(values: Any) -> npt.NDArray[np.str_]:
     """Strings, with missing values as ``""``."""
     return np.array([str(v) if _present(v) else "" for v in values], dtype=str).reshape(-1)
+
+
+def _listlike(value: Any) -> bool:
+    return isinstance(value, list | tuple | np.ndarray)
 
 
 def _flag(values: Any) -> FloatArray:
@@ -158,6 +179,24 @@ def pair_values(
     low, high = as_float(profiles["min_weekly_hours"]), as_float(profiles["max_weekly_hours"])
     within = (hours >= np.nan_to_num(low, nan=0.0)) & (hours <= np.nan_to_num(high, nan=np.inf))
     full_time = _flag(offers["full_time"])
+    m = len(km)
+
+    def column(frame: Columns, name: str) -> Any:
+        return frame[name] if name in frame else np.full(m, None, dtype=object)
+
+    modes = column(profiles, "mobility_mode")
+    minutes = travel_minutes(km, modes, as_float(column(offers, "area_density")))
+    budget = commute_budget_minutes(as_float(column(profiles, "max_commute_minutes")), commute, modes)
+    own_pay = as_float(column(profiles, "last_monthly_pay"))
+    schedules = [tuple(v) if _listlike(v) else None for v in column(offers, "schedule")]
+    flags = {
+        name: np.array([np.nan if s is None else float(code in s) for s in schedules], dtype=float)
+        for code, name in SCHEDULE_FEATURES.items()
+    }
+    pattern = np.where(full_time == 0.0, PART_TIME_KEY, FULL_TIME_KEY)
+    # a 'horaires' refusal is about the offer's working-time attributes when it has any, else about
+    # its full/part-time pattern
+    refused_keys = ["|".join(s) if s else str(p) for s, p in zip(schedules, pattern.tolist(), strict=True)]
     return pd.DataFrame(
         {
             "rome_same_code": rome[:, 0],
@@ -187,7 +226,13 @@ def pair_values(
             "qualification_gap": _qualification(offers["qualification_code"])
             - _qualification(profiles["qualification_code"]),
             "offer_positions": as_float(offers["positions"]),
+            "travel_time_ratio": minutes / np.where(budget > 0, budget, np.nan),
+            "salary_vs_own_pay": salary / np.where(own_pay > 0, own_pay, np.nan),
+            **flags,
+            "employer_size_band": as_float(column(offers, "employer_size_band")),
             # carried for the history features, not model inputs
+            "_schedule_keys": np.array(refused_keys, dtype=object),
+            "_pattern": pattern,
             "_salary": salary,
             # history is kept per contract family: refusing a CDD Tremplin for its contract is refusing a CDD
             "_contract": _text([contract_family(c) for c in contract]),
@@ -210,12 +255,21 @@ HISTORY_KEYS: dict[str, list[str]] = {
     "rome_applied": ["profile_id", "_rome_code"],
     "coverage_refused": ["profile_id"],
     "offer_applications": ["offer"],
+    "distance_tolerance": ["profile_id"],
+    **{f"evidence_{r}": ["profile_id"] for r in ("distance", "salaire", "metier", "competences")},
+    "evidence_type_contrat": ["profile_id", "_contract"],
+    "evidence_horaires": ["profile_id", "_key"],
+    "evidence_rome": ["profile_id", "_rome_code"],
 }
 
 
 PROFILE_COLUMNS = (
     "id",
     "max_commute_km",
+    "max_commute_minutes",
+    "mobility_mode",
+    "last_monthly_pay",
+    "registered_at",
     "home_lat",
     "home_lon",
     "skills",
@@ -239,6 +293,8 @@ OFFER_COLUMNS = (
     "contract_type",
     "weekly_hours",
     "full_time",
+    "schedule",
+    "employer_size_band",
     "experience_months",
     "experience",
     "qualification_code",
@@ -339,11 +395,16 @@ class PairFeatureBuilder(BaseEstimator):
         self.relations_ = RomeRelations(self.referential)
         self.profile_rows_ = RowStore(tables.profiles, PROFILE_COLUMNS)
         self.offer_rows_ = RowStore(tables.offers, OFFER_COLUMNS)
+        # how urban each workplace is among the market's offers: the travel-time estimate's speeds
+        self.offer_rows_.columns["area_density"] = density_rank(
+            pd.to_numeric(tables.offers["lat"], errors="coerce").to_numpy(float),
+            pd.to_numeric(tables.offers["lon"], errors="coerce").to_numpy(float),
+        )
         self.lookups_ = {
             name: AsOfIndex(
                 frame,
                 HISTORY_KEYS[name],
-                [str(c) for c in frame.columns if str(c).startswith("n_")] if name == "person" else ["value"],
+                [str(c) for c in frame.columns if c not in (*HISTORY_KEYS[name], "occurred_at")],
             )
             for name, frame in self._event_history(tables).items()
         }
@@ -417,6 +478,31 @@ class PairFeatureBuilder(BaseEstimator):
         def reason(r: str) -> pd.DataFrame:
             return refused[refused["reason"] == r].copy()
 
+        def evidence(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+            """Cumulative decaying weights of refusals (see :data:`EVIDENCE_TAU_DAYS`)."""
+            out = frame[[*by, "occurred_at"]].copy()
+            age = (pd.to_datetime(frame["occurred_at"], utc=True) - EVIDENCE_EPOCH).dt.total_seconds()
+            out["value"] = np.exp(age.to_numpy(float) / 86400.0 / EVIDENCE_TAU_DAYS)
+            out["value"] = out.groupby(by)["value"].cumsum() if len(out) else out["value"]
+            return out
+
+        hours = reason("horaires")
+        hours = hours.assign(_key=hours["_schedule_keys"].astype(str).str.split("|")).explode("_key")
+        # what a person's commute tolerance is, as far as their answers tell: applications at a
+        # distance ratio (acceptable) and refusals as too far (beyond it), summed with their count
+        applied_far = applied[np.isfinite(applied["distance_ratio"].to_numpy(float))]
+        refused_far = reason("distance")
+        refused_far = refused_far[np.isfinite(refused_far["distance_ratio"].to_numpy(float))]
+        tolerance = pd.concat(
+            [
+                applied_far[["profile_id", "occurred_at"]].assign(value=applied_far["distance_ratio"]),
+                refused_far[["profile_id", "occurred_at"]].assign(value=0.8 * refused_far["distance_ratio"]),
+            ],
+            ignore_index=True,
+        ).sort_values("occurred_at", kind="stable")
+        tolerance["n"] = tolerance.groupby("profile_id").cumcount() + 1.0
+        tolerance["value"] = tolerance.groupby("profile_id")["value"].cumsum()
+
         frames = {
             "person": person,
             "distance_refused": cumulative(reason("distance"), ["profile_id"], "distance_ratio", "cummin"),
@@ -435,6 +521,14 @@ class PairFeatureBuilder(BaseEstimator):
             "offer_applications": cumulative(
                 applied.assign(offer=applied["offer_id"]), ["offer"], "", "cumcount"
             ),
+            "distance_tolerance": tolerance,
+            **{
+                f"evidence_{r}": evidence(reason(r), ["profile_id"])
+                for r in ("distance", "salaire", "metier", "competences")
+            },
+            "evidence_type_contrat": evidence(reason("type_contrat"), ["profile_id", "_contract"]),
+            "evidence_horaires": evidence(hours, ["profile_id", "_key"]),
+            "evidence_rome": evidence(reason("metier"), ["profile_id", "_rome_code"]),
         }
         return {
             name: frame.sort_values("occurred_at", kind="stable").reset_index(drop=True)
@@ -483,9 +577,30 @@ class PairFeatureBuilder(BaseEstimator):
         h = self.lookups_
         person = pd.DataFrame(h["person"].lookup(queries, queries["as_of"])).fillna(0.0)
 
-        def last(name: str, fill: float = np.nan) -> FloatArray:
-            found = h[name].lookup(queries, queries["as_of"])["value"]
+        def last(
+            name: str, fill: float = np.nan, column: str = "value", keys: pd.DataFrame = queries
+        ) -> FloatArray:
+            found = h[name].lookup(keys, queries["as_of"])[column]
             return np.where(np.isnan(found), fill, found)
+
+        # decayed evidence: stored weights exp(t / tau) times exp(-as_of / tau)
+        now = (as_of - EVIDENCE_EPOCH).dt.total_seconds().to_numpy(float) / 86400.0
+        decay = np.exp(-now / EVIDENCE_TAU_DAYS)
+
+        def evidence(name: str, keys: pd.DataFrame = queries) -> FloatArray:
+            return last(name, 0.0, keys=keys) * decay
+
+        hours_evidence = evidence("evidence_horaires", queries.assign(_key=values["_pattern"].to_numpy()))
+        for code, flag in SCHEDULE_FEATURES.items():
+            has = values[flag].fillna(0.0).to_numpy(float) > 0
+            hours_evidence = hours_evidence + has * evidence("evidence_horaires", queries.assign(_key=code))
+        ratio = values["distance_ratio"].to_numpy(float)
+        tolerance = (TOLERANCE_PRIOR_WEIGHT + last("distance_tolerance", 0.0)) / (
+            TOLERANCE_PRIOR_WEIGHT + last("distance_tolerance", 0.0, column="n")
+        )
+        registered = pd.to_datetime(pd.Series(profile_rows.get("registered_at")), utc=True, errors="coerce")
+        if "registered_at" not in profile_rows:
+            registered = pd.Series(pd.NaT, index=range(len(pairs)), dtype="datetime64[ns, UTC]")
 
         created = pd.Series(offer_rows["created_at"]).astype(TIME_DTYPE)
         alerts = person["n_alerts"].to_numpy()
@@ -516,6 +631,22 @@ class PairFeatureBuilder(BaseEstimator):
                 "rome_metier_refusals": last("rome_refused", 0.0),
                 "rome_applications": last("rome_applied", 0.0),
                 "coverage_over_refused": values["core_skill_coverage"].to_numpy() - last("coverage_refused"),
+                "months_since_registration": (as_of - registered.astype(TIME_DTYPE))
+                .dt.total_seconds()
+                .to_numpy()
+                / 86400.0
+                / MONTH_DAYS,
+                "distance_over_tolerance": ratio / tolerance,
+                "evidence_distance": evidence("evidence_distance")
+                * (ratio / last("distance_refused") >= 1.0),
+                "evidence_salaire": evidence("evidence_salaire")
+                * (values["_salary"].to_numpy(float) / last("salary_refused") <= 1.0),
+                "evidence_type_contrat": evidence("evidence_type_contrat"),
+                "evidence_horaires": hours_evidence,
+                "evidence_metier": evidence("evidence_rome")
+                + evidence("evidence_metier") * (values["rome_same_code"].to_numpy(float) == 0),
+                "evidence_competences": evidence("evidence_competences")
+                * (values["core_skill_coverage"].to_numpy(float) - last("coverage_refused") <= 0.0),
             }
         frame = pd.DataFrame(out)[list(FEATURE_NAMES)].astype(float)
         return frame.replace([np.inf, -np.inf], np.nan)

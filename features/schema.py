@@ -14,6 +14,9 @@ from collections.abc import Iterable
 from matching.domain import RefusalReason
 
 REASONS: tuple[str, ...] = tuple(r.value for r in RefusalReason)
+#: A stated refusal reason counts half as much after this many days: a constraint a person told us
+#: weakens as their search goes on (preferences relax with time since registration).
+EVIDENCE_HALF_LIFE_DAYS = 60
 
 PAIR_FEATURES: dict[str, str] = {
     "embedding_similarity": "cosine between the profile's and the offer's ROME-aware text embeddings",
@@ -38,6 +41,15 @@ PAIR_FEATURES: dict[str, str] = {
     "offer_days_online": "days since the offer was published (freshness)",
     "offer_applications": "applications the offer had received before now (competition)",
     "offer_positions": "open positions of the offer",
+    "travel_time_ratio": "estimated door-to-door minutes by the person's declared means of transport (a car if "
+    "none declared) over their commute budget (declared minutes, else the declared radius at that mode's speed)",
+    "salary_vs_own_pay": "offer's maximum monthly salary over the person's last (or expected) monthly pay",
+    "offer_nights": "the offer works nights (France Travail working conditions or text)",
+    "offer_weekends": "the offer works weekends",
+    "offer_shifted_hours": "the offer works shifts or staggered hours (2x8, 3x8, horaires décalés)",
+    "offer_split_days": "the offer's days are split (coupure, horaires fractionnés)",
+    "employer_size_band": "the hiring establishment's workforce band (INSEE tranche d'effectif, 0..14)",
+    "months_since_registration": "months since the person registered as a jobseeker (preferences relax with time)",
 }
 
 HISTORY_FEATURES: dict[str, str] = {
@@ -57,6 +69,22 @@ HISTORY_FEATURES: dict[str, str] = {
     "rome_metier_refusals": "past 'metier' refusals of offers with this ROME code",
     "rome_applications": "past applications to offers with this ROME code",
     "coverage_over_refused": "skill coverage minus the highest coverage the person refused for 'competences'",
+    "distance_over_tolerance": "distance ratio over the person's tolerated ratio, estimated from the offers "
+    "they applied to and refused as too far, shrunk toward their declared radius while the history is short",
+    **{
+        f"evidence_{reason}": f"decaying evidence (half-life {EVIDENCE_HALF_LIFE_DAYS} days) that the person "
+        f"refuses this offer for '{reason}': {what}"
+        for reason, what in {
+            "distance": "their distance refusals, where the offer is at least as far as one of them",
+            "salaire": "their salary refusals, where the offer pays no more than one of them",
+            "type_contrat": "their refusals of this contract type",
+            "horaires": "their hours refusals of offers sharing a working-time attribute with this one "
+            "(nights, weekends, shifts, split days; else the full/part-time pattern)",
+            "metier": "their refusals of this ROME code, plus their occupation refusals if it is outside "
+            "their project",
+            "competences": "their skill refusals, where the offer covers no more of their skills",
+        }.items()
+    },
 }
 
 FEATURES: dict[str, str] = {**PAIR_FEATURES, **HISTORY_FEATURES}

@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from matching.schedule import WorkSchedule
+
 ROME_CODE_PATTERN = r"^[A-N]\d{4}$"
 DEFAULT_COMMUTE_KM = 30.0  # the radius used for someone who declared no commute
 POE_MAX_HOURS = 400.0  # a préparation opérationnelle à l'emploi is shorter than this
@@ -241,7 +243,11 @@ class Offer(BaseModel):
     Salaries are monthly gross euros; hours are weekly; experience is in months. ``stated_rome_code``
     is the source's code when ``rome_code`` differs from it (:attr:`RomeSource.SUBFICHE`) or disagrees
     with the appellation (:attr:`RomeSource.CONFLICT`); ``rome_confidence`` is the classifier's
-    confidence in ``[0, 1]`` for an inferred code.
+    confidence in ``[0, 1]`` for an inferred code. ``schedule`` holds the unusual hours the offer states
+    (:func:`matching.schedule.schedule_attributes`: nights, weekends, shifts, split days; empty when it
+    states none); ``employer_size_band`` the workforce band of the hiring establishment as INSEE's ordinal,
+    0 (no employee) to 14 (10,000 and more; :func:`matching.schedule.employer_size_band`), ``None`` when
+    not stated.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -277,6 +283,17 @@ class Offer(BaseModel):
     # page or the offer's own page there; shown on alerts, never a feature
     employer: str | None = None
     apply_url: str | None = Field(default=None, pattern=r"^https?://")
+    # what the ranker weighs against the person's answers (issue 19): the hours it imposes and the size
+    # of the hiring establishment
+    schedule: tuple[WorkSchedule, ...] = ()
+    employer_size_band: int | None = Field(default=None, ge=0, le=14)
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_canonical(cls, schedule: tuple[WorkSchedule, ...]) -> tuple[WorkSchedule, ...]:
+        # one order whatever the source's (a frame's list, a partner's JSON): the content hash and the
+        # round trips through storage compare equal
+        return tuple(sorted(set(schedule)))
 
     @model_validator(mode="after")
     def _salary_range_ordered(self) -> Offer:
@@ -321,11 +338,25 @@ def _as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
+class MobilityMode(enum.StrEnum):
+    """How a person gets to work, as they declared it (a vehicle and a driving licence, or none).
+
+    The travel mode, never a place: it only turns a distance into an estimated travel time.
+    """
+
+    CAR = "voiture"
+    PUBLIC_TRANSPORT = "transports_en_commun"
+    BIKE = "velo"
+    WALK = "marche"
+
+
 class Profile(BaseModel):
     """A jobseeker profile with a known job project.
 
     The home commune serves only to compute distances, and only relative to the person's own declared
-    mobility (``max_commute_km`` / ``max_commute_minutes``).
+    mobility (``max_commute_km`` / ``max_commute_minutes``, and ``mobility_mode``, the means of transport
+    they declared). ``last_monthly_pay`` is the gross monthly pay of their last job (or the pay they
+    expect when they had none), in euros, what an offer's salary is weighed against.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -339,10 +370,12 @@ class Profile(BaseModel):
     home: Location
     max_commute_km: float | None = Field(default=None, gt=0, le=500)
     max_commute_minutes: int | None = Field(default=None, gt=0, le=300)
+    mobility_mode: MobilityMode | None = None
     contract_types: tuple[ContractType, ...] = ()
     min_weekly_hours: float | None = Field(default=None, gt=0, le=70)
     max_weekly_hours: float | None = Field(default=None, gt=0, le=70)
     salary_floor_monthly: float | None = Field(default=None, ge=0)
+    last_monthly_pay: float | None = Field(default=None, gt=0)
     available_from: date | None = None
     visible: bool = False
     registered_at: datetime | None = None

@@ -2,6 +2,9 @@
 
 The column layout is the one every table of the engine shares (simulated worlds, the database's
 feature-readable tables, national Parquet files); going through the domain models validates each row.
+Lists are plain lists of strings in frames (an offer's ``schedule``: the :class:`WorkSchedule` values;
+a profile's ``contract_types``), enums their values (a profile's ``mobility_mode``); a column a frame
+lacks (a world made before it existed) reads as the field's default.
 """
 
 from __future__ import annotations
@@ -91,9 +94,11 @@ def offers_from_frame(frame: pd.DataFrame) -> Iterator[Offer]:
             **{
                 k: v
                 for k, v in r.items()
-                if k not in {*PLACE_COLUMNS, "expires_at", "need_date", "rome_source", "source"}
+                if k not in {*PLACE_COLUMNS, "expires_at", "need_date", "rome_source", "source", "schedule"}
             },
             rome_source=r.get("rome_source") or RomeSource.STATED,
+            # NULL in a database row written before the column had a default
+            schedule=r.get("schedule") or (),
             location=place_from_columns(r),
             expires_at=_day(r["expires_at"]),
             need_date=_day(r["need_date"]),
@@ -125,8 +130,32 @@ def profiles_to_frame(profiles: Iterable[Profile]) -> pd.DataFrame:
             home_insee=profile.home.insee,
             home_lat=profile.home.lat,
             home_lon=profile.home.lon,
+            mobility_mode=None if profile.mobility_mode is None else profile.mobility_mode.value,
             available_from=pd.Timestamp(profile.available_from) if profile.available_from else pd.NaT,
         )
         rows.append(row)
     frame = pd.DataFrame(rows)
     return frame.set_index("id", drop=False) if len(frame) else frame
+
+
+def offers_to_frame(offers: Iterable[Offer]) -> pd.DataFrame:
+    """The inverse of :func:`offers_from_frame`: the database's offer columns (place flattened into
+    :data:`PLACE_COLUMNS`, enums as their values, ``schedule`` a list of :class:`WorkSchedule` values,
+    ``employer_size_band`` a nullable integer), indexed by id."""
+    rows = []
+    for offer in offers:
+        row = offer.model_dump(mode="json", exclude={"location"})
+        row.update(
+            place_columns(offer.location),
+            created_at=pd.Timestamp(offer.created_at),
+            updated_at=pd.Timestamp(offer.updated_at) if offer.updated_at else pd.NaT,
+            need_date=pd.Timestamp(offer.need_date) if offer.need_date else pd.NaT,
+            expires_at=pd.Timestamp(offer.expires_at) if offer.expires_at else pd.NaT,
+        )
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    if not len(frame):
+        return frame
+    # a band is an ordinal: missing ones stay missing, not NaN floats
+    frame["employer_size_band"] = frame["employer_size_band"].astype("Int64")
+    return frame.set_index("id", drop=False)

@@ -15,9 +15,11 @@ from matching import __version__
 from matching.artifacts import MANIFEST, atomic_folder, checksum_problem, read_manifest_file, sha256_file
 from matching.errors import MatchingError
 from models.ranker import LambdaRankRanker, RankerConfig
+from models.refusals import RefusalRisk, StatedStrength
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.txt"
+REFUSAL_FILE = "refusal.txt"  # the refusal-risk booster (models.refusals), when the ranker learned one
 
 
 class ModelIntegrityError(MatchingError):
@@ -33,6 +35,10 @@ def save_ranker(
     folder = Path(folder)
     with atomic_folder(folder) as staging:
         ranker.booster_.save_model(str(staging / MODEL_FILE))
+        files = [MODEL_FILE]
+        if ranker.refusal_ is not None:
+            ranker.refusal_.booster.save_model(str(staging / REFUSAL_FILE))
+            files.append(REFUSAL_FILE)
         manifest = {
             "format_version": FORMAT_VERSION,
             "kind": "lambdarank-ranker",
@@ -47,7 +53,9 @@ def save_ranker(
             "random_state": ranker.config.random_state,
             "feature_names": list(ranker.feature_names_),
             "data_fingerprint": data_fingerprint,
-            "files": {MODEL_FILE: sha256_file(staging / MODEL_FILE)},
+            "files": {name: sha256_file(staging / name) for name in files},
+            # learned strength of each stated refusal reason (absent: none learned)
+            "stated_strength": None if ranker.stated_strength_ is None else ranker.stated_strength_.strength,
             **(extra or {}),
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
@@ -84,4 +92,15 @@ def load_ranker(folder: Path) -> LambdaRankRanker:
     if tuple(booster.feature_name()) != names:
         raise ModelIntegrityError(f"ranker in {folder}: the model's features differ from its manifest")
     config = RankerConfig(**manifest["config"])
-    return LambdaRankRanker(config=config).load_booster(booster, names)
+    ranker = LambdaRankRanker(config=config).load_booster(booster, names)
+    if REFUSAL_FILE in manifest["files"]:
+        refusal = lgb.Booster(model_file=str(folder / REFUSAL_FILE))
+        if tuple(refusal.feature_name()) != names:
+            raise ModelIntegrityError(
+                f"ranker in {folder}: the refusal model's features differ from its manifest"
+            )
+        ranker.refusal_ = RefusalRisk(refusal)
+    strength = manifest.get("stated_strength")
+    if strength is not None:
+        ranker.stated_strength_ = StatedStrength({str(k): float(v) for k, v in strength.items()})
+    return ranker

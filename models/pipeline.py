@@ -264,16 +264,18 @@ class RankingService:
             queries=self._profile_vectors(people, searched, vectors),
         )
         mode = self.ranking_mode(kill_switch)
-        # both rankings put offers repeating a stated refusal last (the rule as the learned ranker does)
+        learned = mode == "ml" and self.ranker is not None
+        # The learned ranker weighs each stated reason by its learned strength and decaying evidence;
+        # one that still binds is not pushed (as the feedback-loop experiment plays it). The rule,
+        # which learns nothing, puts every offer repeating a stated refusal last.
         scores = (
-            learned_scores(self.ranker, X)
-            if mode == "ml" and self.ranker
-            else rule_scores(X) - stated_penalty(X)
+            learned_scores(self.ranker, X) if learned and self.ranker else rule_scores(X) - stated_penalty(X)
         )
+        binding = self.ranker.binding(X) if learned and self.ranker else np.zeros(len(X))
         # Employer-side balance: offers already swamped with applications are not pushed again.
         positions = X["offer_positions"].fillna(1.0).clip(lower=1.0).to_numpy()
         saturated = X["offer_applications"].fillna(0.0).to_numpy() >= SATURATION * positions
-        pool = pool.assign(score=scores)[sendable(X, UNSTATED_IN_SUBSCRIPTION) & ~saturated]
+        pool = pool.assign(score=scores)[sendable(X, UNSTATED_IN_SUBSCRIPTION) & ~saturated & (binding == 0)]
         pool = pool.sort_values(["subscription_id", "score", "offer_id"], ascending=[True, False, True])
         pool["rank"] = pool.groupby("subscription_id").cumcount() + 1
         limits = pd.Series({s.id: s.max_alerts_per_run for s in subscribed})
@@ -379,7 +381,9 @@ def rank_profiles_for_offer(
     pairs = pd.DataFrame({"profile_id": ids, "offer_id": offer_id, "as_of": now})
     X = service.features(tables, [profiles[p] for p in ids], pairs)
     if service.ranking_mode(kill_switch) == "ml" and service.ranker is not None:
-        scores = learned_scores(service.ranker, X)
+        # a counsellor's list puts a person who stated a refusal this offer repeats lower, and says why
+        # (the words below read the same masks): the counsellor decides, not a decaying weight
+        scores = learned_scores(service.ranker, X, respect_stated=True)
     else:
         scores = rule_scores(X) - stated_penalty(X)
     masks = stated_constraints(X)  # the same features the penalty read: the words will not disagree

@@ -17,6 +17,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from features.schema import check_allowlist
+from models.refusals import BINDING_PENALTY, RefusalRisk, StatedStrength
 
 Debias = Literal["ips", "lambdamart", "none"]
 FitProgress = Callable[[str, int, int], None]  # (stage, boosting rounds done, rounds in all)
@@ -43,6 +44,7 @@ class RankerConfig:
     max_label: int = 5
     position_debias: Debias = "ips"
     unexamined_weight: float = 0.0
+    refusal_weight: float = 1.0
     random_state: int = 0
     n_jobs: int = 2
 
@@ -78,6 +80,8 @@ class RankerConfig:
             raise ValueError("n_estimators and max_label must be >= 1 and learning_rate > 0")
         if self.unexamined_weight < 0:
             raise ValueError(f"unexamined_weight must be >= 0, not {self.unexamined_weight!r}")
+        if self.refusal_weight < 0:
+            raise ValueError(f"refusal_weight must be >= 0, not {self.refusal_weight!r}")
 
 
 DEFAULT_CONFIG = RankerConfig()
@@ -101,6 +105,8 @@ class LambdaRankRanker(BaseEstimator):
 
     booster_: lgb.Booster
     feature_names_: tuple[str, ...]
+    refusal_: RefusalRisk | None = None
+    stated_strength_: StatedStrength | None = None
 
     def __init__(self, *, config: RankerConfig = DEFAULT_CONFIG) -> None:
         self.config = config
@@ -142,6 +148,7 @@ class LambdaRankRanker(BaseEstimator):
         *,
         sample_weight: npt.ArrayLike | None = None,
         position: npt.ArrayLike | None = None,
+        reasons: npt.ArrayLike | None = None,
         progress: FitProgress | None = None,
     ) -> LambdaRankRanker:
         """Fit on rows grouped by query.
@@ -159,6 +166,11 @@ class LambdaRankRanker(BaseEstimator):
             ``position_debias="ips"`` only.
         position
             Logged rank of each row (1 = top), shape ``(m,)``, for ``position_debias="lambdamart"``.
+        reasons
+            The refusal reason of each row ("" where not refused), shape ``(m,)``. With it (labels:
+            0 refused, 1 shown but never read, above: read), the ranker also learns the refusal risk
+            of a read alert (``refusal_weight`` > 0) and the strength of each stated reason
+            (:mod:`models.refusals`).
         progress
             Called as ``progress("boosting rounds", done, n_estimators)`` after each round (a progress
             bar on the command line); the fitted model does not depend on it.
@@ -208,6 +220,26 @@ class LambdaRankRanker(BaseEstimator):
             params, dataset, num_boost_round=self.config.n_estimators, callbacks=callbacks
         )
         self.feature_names_ = tuple(X.columns)
+        self.refusal_, self.stated_strength_ = None, None
+        if reasons is not None:
+            labels = np.asarray(y)
+            read = labels != 1
+            refused = labels[read] == 0
+            if self.config.refusal_weight > 0 and 0 < refused.sum() < len(refused):
+                self.refusal_ = RefusalRisk.fit(
+                    X[read],
+                    refused,
+                    params={
+                        k: v
+                        for k, v in params.items()
+                        if k not in ("objective", "metric", "eval_at", "label_gain")
+                    },
+                    n_estimators=self.config.n_estimators,
+                    sample_weight=None if weight is None else weight[read],
+                )
+            self.stated_strength_ = StatedStrength.fit(
+                X[read], refused, np.asarray(reasons, dtype=object)[read]
+            )
         return self
 
     def predict(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
@@ -235,7 +267,19 @@ class LambdaRankRanker(BaseEstimator):
             raise ValueError(f"features missing for the ranker: {', '.join(missing)}")
         if len(X) == 0:  # LightGBM refuses an empty matrix; no candidates is a normal answer
             return np.zeros(0, dtype=np.float64)
-        return np.asarray(self.booster_.predict(X[list(self.feature_names_)], num_threads=self.config.n_jobs))
+        features = X[list(self.feature_names_)]
+        scores = np.asarray(self.booster_.predict(features, num_threads=self.config.n_jobs), dtype=np.float64)
+        if self.refusal_ is not None:
+            scores = scores - self.config.refusal_weight * self.refusal_.logit(features, self.config.n_jobs)
+        return scores - BINDING_PENALTY * self.binding(X)
+
+    def binding(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
+        """How many stated refusal reasons bind for each candidate (learned strength × decaying
+        evidence above :data:`models.refusals.ACTIVE_FLOOR`), shape ``(m,)``; zeros when the ranker
+        learned no strengths. Alerts do not push a candidate with one; rankings put it last."""
+        if self.stated_strength_ is None:
+            return np.zeros(len(X))
+        return self.stated_strength_.active(X)
 
     def feature_importance(self) -> dict[str, float]:
         """Total gain per feature, largest first (empty when the ranker is not fitted)."""

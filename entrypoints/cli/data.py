@@ -249,6 +249,13 @@ def sample(
     seed: Annotated[
         int, typer.Option(help="Random seed; the same seed gives the same world.")
     ] = _SIM_DEFAULTS["seed"],
+    market: Annotated[
+        str,
+        typer.Option(
+            help="How simulated people decide: one market model of the family (thresholds, utility, "
+            "travel_time, own_pay, schedule, relaxing, cascade, noisy_reasons; see data/sample/README.md)."
+        ),
+    ] = "thresholds",
     out: Annotated[Path | None, typer.Option(help="Output folder (default: data/sample/world).")] = None,
     chunk_rows: Annotated[
         int, typer.Option(help="Rows generated at once when streaming a national-size world.", min=1)
@@ -292,7 +299,12 @@ def sample(
         )
     try:
         config = MarketConfig(
-            n_profiles=profiles, n_offers=offers, n_trainings=trainings, months=months, seed=seed
+            n_profiles=profiles,
+            n_offers=offers,
+            n_trainings=trainings,
+            months=months,
+            seed=seed,
+            market=market,  # pydantic checks the name (one line, exit 2)
         )
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())

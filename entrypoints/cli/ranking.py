@@ -82,15 +82,24 @@ TrackingUri = Annotated[
 ]
 SOURCING_METRICS = {
     "ndcg@10": "NDCG@10",
+    "lift@10": "lift",
     "hires@10": "hires@10",
     "refusal_rate@10": "refused@10",
     "coverage@10": "candidates shown",
     "exposure_gini@10": "candidate Gini",
 }
 ModelName = Annotated[str, typer.Option(help="Registered model name.")]
+Tune = Annotated[
+    bool,
+    typer.Option(
+        help="Choose the ranker's num_leaves and min_child_samples on a validation split inside the "
+        "training period (the latest ~20 % of the lists sent before the cut-off) before fitting."
+    ),
+]
 DEFAULT_MODEL = DEFAULT_MODEL_NAME
 TABLE_METRICS = {
     "ndcg@10": "NDCG@10",
+    "lift@10": "lift",
     "recall@10": "recall@10",
     "mrr": "MRR",
     "hires@10": "hires@10",
@@ -244,7 +253,7 @@ def _database_context(
     return ctx
 
 
-def _evaluate(ctx: LoggedContext, people: int, with_feedback: bool) -> RankingEvaluation:
+def _evaluate(ctx: LoggedContext, people: int, with_feedback: bool, tune: bool) -> RankingEvaluation:
     from eval.feedback import FeedbackConfig
     from eval.market import MarketEvalConfig
     from eval.ranking import evaluate_rankers
@@ -255,8 +264,28 @@ def _evaluate(ctx: LoggedContext, people: int, with_feedback: bool) -> RankingEv
             eval_config=MarketEvalConfig(max_people=people),
             feedback_config=FeedbackConfig(),
             with_feedback=with_feedback,
+            tune=tune,
             progress=stage_reporter(progress, ""),
         )
+
+
+def _draws(evaluation: RankingEvaluation) -> str:
+    """``", mean ± sd of 5 grade draws"`` for a title where the oracle graded, else nothing."""
+    draws = evaluation.protocol.get("grade_draws")
+    return f", mean ± sd of {draws} grade draws" if draws else ""
+
+
+def _hyper_parameters(evaluation: RankingEvaluation) -> str:
+    """The ranker's tree settings and how they were chosen, in one line."""
+    chosen = evaluation.protocol["hyper_parameters"]
+    line = f"ranker: num_leaves {chosen['num_leaves']}, min_child_samples {chosen['min_child_samples']}"
+    score = next((v for k, v in chosen.items() if k.startswith("validation_ndcg@")), None)
+    if score is None:
+        return f"{line}: {chosen['chosen_by']}"
+    return (
+        f"{line}, chosen among {len(chosen['grid'])} on {chosen['validation_lists']} validation lists sent "
+        f"from {chosen['validation_from']} to the cut-off (weighted NDCG@10 {score:.3f})"
+    )
 
 
 def _shown_metrics(ctx: LoggedContext) -> dict[str, str]:
@@ -307,8 +336,15 @@ def _print_table(
     for label in metrics.values():
         table.add_column(label, justify="right", no_wrap=True)
     for name, values in rows.items():
-        table.add_row(name, *(f"{values.get(m, float('nan')):.3f}" for m in metrics))
+        table.add_row(name, *(_cell(values, m) for m in metrics))
     console.print(table)
+
+
+def _cell(values: dict[str, float], metric: str) -> str:
+    """``0.695``, or ``0.695 ± 0.004`` for NDCG where its spread over the grading draws is known."""
+    value = f"{values.get(metric, float('nan')):.3f}"
+    sd = values.get(f"{metric}_sd")
+    return f"{value} ± {sd:.3f}" if metric.startswith("ndcg@") and sd is not None else value
 
 
 def _print_feedback(feedback: dict[str, dict[str, float]]) -> None:
@@ -357,32 +393,53 @@ def eval_ranking(
     ] = True,
     rome_dir: RomeDir = None,
     encoder: EncoderOption = None,
+    tune: Tune = True,
+    market: Annotated[
+        str | None,
+        typer.Option(
+            "--market",
+            help="Run the protocol on worlds of these market models of the simulator family (all, a "
+            "name, or names separated by commas), generated with the sample world's settings.",
+        ),
+    ] = None,
 ) -> None:
     """Compare the learned ranker with random, popularity, rule-based, embedding-only and BM25 rankers.
 
-    Without a subcommand: the offline ranking evaluation on a simulated world, or on the events a
-    database logged (--database-url: logged lists reordered, graded by their logged outcomes). See
-    `eval rome` for the ROME classifier.
+    Without a subcommand: the offline ranking evaluation on a simulated world, on the events a
+    database logged (--database-url: logged lists reordered, graded by their logged outcomes), or on
+    every market model of the simulator family (--market all). See `eval rome` for the ROME classifier.
     """
     if context.invoked_subcommand is not None:
+        return
+    if market is not None:
+        if world is not None or database_url is not None or cutoff is not None or cutoff_week is not None:
+            raise MatchingError(
+                "--market generates its own worlds: give neither --world, --database-url nor a cut-off"
+            )
+        _eval_family(market, people, feedback, tune, rome_dir, encoder, json_out)
         return
     from eval.report import write_report
 
     ctx = _context(world, database_url, rome_dir, encoder, cutoff_week, cutoff)
-    evaluation = _evaluate(ctx, people, feedback)
+    evaluation = _evaluate(ctx, people, feedback, tune)
     path = write_report(evaluation, report)
     where = f"{ctx.source}, " if database_url is not None else ""
+    draws = _draws(evaluation)
     _print_table(
         evaluation.table(),
-        f"Offline ranking evaluation ({where}cut-off {ctx.cutoff:%Y-%m-%d}, encoder {ctx.encoder.name})",
+        f"Offline ranking evaluation ({where}cut-off {ctx.cutoff:%Y-%m-%d}, encoder {ctx.encoder.name}{draws})",
         _shown_metrics(ctx),
     )
     console.print(", ".join(f"{k} {v:.2f}×" for k, v in evaluation.ratios().items()))
+    console.print(_hyper_parameters(evaluation))
     if evaluation.market.sourcing:
         _print_table(
             evaluation.market.sourcing,
-            "Sourcing: consenting candidates ranked for open offers",
+            f"Sourcing: consenting candidates ranked for open offers{draws}",
             SOURCING_METRICS,
+        )
+        console.print(
+            "sourcing: " + ", ".join(f"{k} {v:.2f}×" for k, v in evaluation.sourcing_ratios().items())
         )
     if evaluation.feedback:
         _print_feedback(evaluation.feedback)
@@ -390,6 +447,100 @@ def eval_ranking(
     console.print(f"report written to {path}")
     if json_out:
         print(orjson.dumps(evaluation.as_json()).decode())
+
+
+FAMILY_METRICS = {
+    "ndcg@10": "NDCG@10",
+    "lift@10": "lift",
+    "hires@10": "hires@10",
+    "refusal_rate@10": "refused@10",
+}
+
+
+def _eval_family(
+    choice: str,
+    people: int,
+    with_feedback: bool,
+    tune: bool,
+    rome_dir: Path | None,
+    encoder: str | None,
+    json_out: bool,
+) -> None:
+    """``matching eval --market``: the protocol on each market model, worst case first."""
+    from eval.family import evaluate_family, family_summaries, market_models
+    from eval.feedback import FeedbackConfig
+    from eval.market import MarketEvalConfig
+
+    try:
+        models = market_models(choice)
+    except ValueError as error:
+        raise MatchingError(str(error)) from None
+    # the sample world's settings, on its built-in referential and geography unless a ROME export is given
+    ref = bootstrap.referential(rome_dir=rome_dir or Path("builtin"))
+    communes = bootstrap.communes(communes_file=None if rome_dir else Path("builtin"))
+    enc = _encoder(encoder, follow_index=False)
+    with _progress() as progress:
+        results = evaluate_family(
+            ref,
+            communes,
+            enc,
+            models,
+            eval_config=MarketEvalConfig(max_people=people),
+            feedback_config=FeedbackConfig(draws=3),
+            with_feedback=with_feedback,
+            tune=tune,
+            progress=stage_reporter(progress, ""),
+        )
+    bootstrap.save_cache(enc)
+    summaries = family_summaries(results)
+    table = Table(
+        title=f"Market family, worst case first (encoder {enc.name}; NDCG@10 mean of 5 grade draws)"
+    )
+    for column in (
+        "market model",
+        "LTR/rule",
+        "LTR/embedding",
+        "sourcing LTR/rule",
+        "feedback learning/frozen (worst)",
+    ):
+        table.add_column(column, justify="right", no_wrap=True)
+    for row in summaries:
+        table.add_row(
+            row.model,
+            f"{row.ltr_over_rule:.2f}",
+            f"{row.ltr_over_embedding:.2f}",
+            f"{row.sourcing_ltr_over_rule:.2f}",
+            f"{row.feedback_worst:.2f} ({', '.join(row.feedback_judged) or 'no cohort'})"
+            if with_feedback
+            else "not run",
+        )
+    console.print(table)
+    detail = Table(title="Per model and ranker (mean ± sd over the grade draws)")
+    detail.add_column("market model")
+    detail.add_column("ranker")
+    for label in FAMILY_METRICS.values():
+        detail.add_column(label, justify="right", no_wrap=True)
+    for row in summaries:
+        for name, metrics in results[row.model].market.metrics.items():
+            detail.add_row(
+                row.model,
+                name,
+                *(
+                    f"{metrics.get(m, float('nan')):.3f} ± {metrics.get(m + '_sd', float('nan')):.3f}"
+                    for m in FAMILY_METRICS
+                ),
+            )
+    console.print(detail)
+    if json_out:
+        print(
+            orjson.dumps(
+                {
+                    "summary": [row.as_dict() for row in summaries],
+                    "models": {model: evaluation.as_json() for model, evaluation in results.items()},
+                },
+                option=orjson.OPT_SERIALIZE_NUMPY,
+            ).decode()
+        )
 
 
 # -- train ---------------------------------------------------------------------------------------------
@@ -409,6 +560,7 @@ def train(
     ] = True,
     rome_dir: RomeDir = None,
     encoder: EncoderOption = None,
+    tune: Tune = True,
 ) -> None:
     """Train the LambdaRank reranker, log it to MLflow, register it, and promote it if it passes the gate.
 
@@ -421,7 +573,7 @@ def train(
 
     # validates the training data (pandera); the encoder of the served indexes unless one is asked for
     ctx = _context(world, database_url, rome_dir, encoder, cutoff_week, cutoff, follow_index=True)
-    evaluation = _evaluate(ctx, people, with_feedback=True)
+    evaluation = _evaluate(ctx, people, with_feedback=True, tune=tune)
     registry = bootstrap.model_registry(tracking_uri=tracking_uri, model_name=model_name)
     with _progress() as progress:
         champion = champion_metrics(ctx, registry, people, progress=stage_reporter(progress, "champion:"))
@@ -429,10 +581,11 @@ def train(
         metrics: dict[str, Any] = {
             **evaluation.table(),
             "feedback": {f"{r}.drop": v["drop"] for r, v in evaluation.feedback.items()},
+            **_tuning_metrics(evaluation),
         }
         run_id, version = registry.log_run(
             evaluation.training.ranker,
-            params={f"protocol.{k}": v for k, v in evaluation.protocol.items()},
+            params=_protocol_params(evaluation.protocol),
             metrics=metrics,
             data_fingerprint=evaluation.training.data_fingerprint,
             tags=_data_tags(ctx),
@@ -448,6 +601,7 @@ def train(
         "Promotion gate",
         _shown_metrics(ctx),
     )
+    console.print(_hyper_parameters(evaluation))
     _print_logged_note(ctx, evaluation)
     source = f" from {ctx.source}" if database_url is not None else ""
     console.print(
@@ -461,6 +615,39 @@ def train(
     else:
         why = "; ".join(decision.reasons) if not decision.promote else "--no-promote given"
         console.print(f"[yellow]not promoted[/]: {why}")
+
+
+def _protocol_params(protocol: dict[str, Any]) -> dict[str, Any]:
+    """MLflow parameters of the protocol: ``protocol.<key>``, nested dicts flattened
+    (``protocol.hyper_parameters.num_leaves``); the tuning grid goes to the metrics instead."""
+    from models.registry import metric_key
+
+    params: dict[str, Any] = {}
+    for key, value in protocol.items():
+        if isinstance(value, dict):
+            params.update(
+                {
+                    f"protocol.{key}.{metric_key(name)}": item
+                    for name, item in value.items()
+                    if not isinstance(item, list | dict)
+                }
+            )
+        else:
+            params[f"protocol.{key}"] = value
+    return params
+
+
+def _tuning_metrics(evaluation: RankingEvaluation) -> dict[str, dict[str, float]]:
+    """``{"tuning": {"num_leaves_7.min_child_samples_50": validation NDCG, …}}`` (empty if not tuned)."""
+    tuning = evaluation.training.tuning
+    if tuning is None or not tuning.scores:
+        return {}
+    return {
+        "tuning": {
+            f"num_leaves_{leaves}.min_child_samples_{samples}": score
+            for leaves, samples, score in tuning.scores
+        }
+    }
 
 
 # -- model registry -----------------------------------------------------------------------------------

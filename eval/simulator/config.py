@@ -3,8 +3,23 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+#: The market models of the simulator family (see :mod:`eval.simulator.behaviour` and
+#: ``data/sample/README.md`` for what each one changes and the published figures behind it).
+MarketModel = Literal[
+    "thresholds",
+    "utility",
+    "travel_time",
+    "own_pay",
+    "schedule",
+    "relaxing",
+    "cascade",
+    "noisy_reasons",
+]
+MARKET_MODELS: tuple[str, ...] = MarketModel.__args__  # type: ignore[attr-defined]
 
 
 class MarketAnchor(BaseModel):
@@ -73,6 +88,11 @@ class MarketConfig(BaseModel):
     )
     counsellor_share: float = Field(
         default=0.1, ge=0, le=1, description="share of open offers sourced each week"
+    )
+    market: MarketModel = Field(
+        default="thresholds",
+        description="how simulated people decide (one model of the family; entities are the same "
+        "for every model of a seed, only the behaviour differs)",
     )
     anchor: MarketAnchor | None = Field(
         default=None,

@@ -35,6 +35,26 @@ DECLARED_CONTRACT_SHARES = np.array([0.45, 0.28, 0.17, 0.10])
 FULL_TIME_HOURS = np.array([35.0, 37.0, 39.0])
 KM_PER_DEGREE = 111.2
 BASE_MONTHLY_PAY = 1900.0  # gross monthly pay of an average occupation, full time
+# Means of transport declared by jobseekers. Insee Première n° 1835 (2021) counts 74 % of commuters
+# driving, 16 % on public transport, 6 % walking and 3 % cycling; jobseekers have fewer cars.
+MOBILITY_MODES = np.array(["voiture", "transports_en_commun", "velo", "marche"])
+MOBILITY_SHARES = np.array([0.66, 0.26, 0.04, 0.04])
+# Typical door-to-door speed of each mode (km/h of straight-line distance), for the minutes a person
+# declares: about 25 minutes for a median 12–15 km commute by car (DARES Analyses 2015-081).
+TYPICAL_SPEED_KMH = np.array([33.0, 15.0, 13.0, 4.5])
+MINUTE_CHOICES = np.array([15, 20, 30, 45, 60, 90])
+# Working-time attributes of offers (France Travail's "conditions d'exercice"): shares of offers, and
+# of people who refuse an offer with that attribute. About 15 % of employees work at night at least
+# occasionally (DARES Analyses 2014-062) and Saturday work is far more common; shares are lower among
+# offers, which mention fewer attributes than jobs have (see data/sample/README.md).
+SCHEDULES = np.array(["nuit", "week_end", "horaires_decales", "coupure"])
+SCHEDULE_SHARES = np.array([0.07, 0.16, 0.09, 0.05])
+SCHEDULE_DISLIKED = np.array([0.6, 0.45, 0.4, 0.5])
+# Establishment size bands (INSEE "tranches d'effectif salarié" as ordinals 0..14): most hiring
+# establishments are small.
+EMPLOYER_SIZE_SHARES = np.array(
+    [0.10, 0.12, 0.13, 0.12, 0.14, 0.14, 0.08, 0.06, 0.02, 0.04, 0.02, 0.01, 0.01, 0.005, 0.005]
+)
 
 
 @dataclass(frozen=True)
@@ -248,6 +268,78 @@ def generate_profiles(
         "true_openness": rng.beta(2, 3, n),
         "true_engagement": rng.beta(4, 3, n),
         "true_exit_week": rng.geometric(max(config.weekly_exit_rate, 1e-6), n),
+    }
+
+
+def generate_profile_behaviour(
+    config: MarketConfig, profiles: Columns, fiche_pay: FloatArray, rng: np.random.Generator
+) -> Columns:
+    """Draw what the market models beyond thresholds read (see :mod:`eval.simulator.behaviour`).
+
+    Drawn from their own random stream after :func:`generate_profiles`, so that every market model of
+    a seed has the same people: declared means of transport and commute minutes, last pay (declared by
+    70 %), and the hidden own pay, commute budget in minutes, utility weights, working-time dislikes,
+    how fast preferences relax with time since registration, cascade and reason-giving habits.
+    Returns columns of shape ``(n_profiles,)``; hidden ones are prefixed ``true_``.
+    """
+    n = config.n_profiles
+    fiche = np.asarray(profiles["fiche"])
+    experience = np.asarray(profiles["experience_months"])
+    commute = np.asarray(profiles["max_commute_km"], dtype=float)
+    mode = rng.choice(len(MOBILITY_MODES), size=n, p=MOBILITY_SHARES)
+    budget = commute / TYPICAL_SPEED_KMH[mode] * 60.0
+    nearest = np.abs(budget[:, None] - MINUTE_CHOICES[None, :]).argmin(axis=1)
+    declares_minutes = rng.random(n) < 0.35
+    # A person's own pay departs from the occupation's going rate (individual wage dispersion).
+    own_pay = (
+        BASE_MONTHLY_PAY
+        * fiche_pay[fiche]
+        * (0.9 + 0.0015 * np.minimum(experience, 120))
+        * rng.lognormal(0.0, 0.22, n)
+    )
+    declares_pay = rng.random(n) < 0.7
+    tolerance_noise = rng.lognormal(-0.1, 0.3, n)
+    columns: Columns = {
+        "mobility_mode": MOBILITY_MODES[mode],
+        "max_commute_minutes": np.where(declares_minutes, MINUTE_CHOICES[nearest], 0).astype(np.int64),
+        "last_monthly_pay": np.where(declares_pay, np.round(own_pay, -1), np.nan),
+        "true_mode": mode,
+        "true_commute_minutes": budget * tolerance_noise,
+        "true_own_pay_floor": own_pay * rng.lognormal(-0.02, 0.06, n),
+        "true_w_salary": rng.lognormal(np.log(4.0), 0.35, n),
+        "true_w_commute": rng.lognormal(np.log(2.5), 0.35, n),
+        "true_w_contract": rng.lognormal(np.log(2.0), 0.5, n),
+        "true_w_hours": rng.lognormal(np.log(1.5), 0.5, n),
+        "true_w_project": rng.lognormal(np.log(3.0), 0.35, n),
+        "true_w_skills": rng.lognormal(np.log(3.0), 0.35, n),
+        "true_relax_rate": rng.lognormal(np.log(0.03), 0.5, n),
+        "true_persistence": rng.beta(8, 2, n),
+        "true_stop_after_apply": rng.beta(5, 5, n),
+        "true_gives_reasons": rng.random(n) < 0.8,
+    }
+    for k, schedule in enumerate(SCHEDULES.tolist()):
+        columns[f"true_dislikes_{schedule}"] = rng.random(n) < SCHEDULE_DISLIKED[k]
+    for contract in CONTRACTS.tolist():
+        # months of search after which another contract type than those accepted becomes acceptable
+        columns[f"true_relax_months_{contract}"] = rng.exponential(18.0, n)
+    return columns
+
+
+def generate_offer_conditions(
+    config: MarketConfig, offers: Columns, n_fiches: int, rng: np.random.Generator
+) -> Columns:
+    """Working-time attributes (an ``(n_offers, 4)`` boolean matrix ``schedule``, columns
+    :data:`SCHEDULES`, more frequent in some occupations) and the establishment's size band.
+
+    Drawn from their own stream after :func:`generate_offers`: every market model has the same offers.
+    """
+    n = config.n_offers
+    fiche = np.asarray(offers["fiche"])
+    propensity = rng.lognormal(-0.5, 1.0, (n_fiches, len(SCHEDULES)))  # some occupations work nights
+    share = np.clip(SCHEDULE_SHARES[None, :] * propensity[fiche], 0.0, 0.8)
+    return {
+        "schedule": rng.random((n, len(SCHEDULES))) < share,
+        "employer_size_band": rng.choice(len(EMPLOYER_SIZE_SHARES), size=n, p=EMPLOYER_SIZE_SHARES),
     }
 
 

@@ -21,17 +21,21 @@ from eval.simulator.behaviour import (
     pair_distance_km,
     required_coverage,
     respond_to_alerts,
+    stacked_columns,
 )
 from eval.simulator.config import MarketConfig
 from eval.simulator.entities import (
     DECLARED_CONTRACT_SETS,
+    SCHEDULES,
     Columns,
     Geography,
     RomeArrays,
     fiche_weights,
     flatten_referential,
     generate_audit,
+    generate_offer_conditions,
     generate_offers,
+    generate_profile_behaviour,
     generate_profiles,
     generate_trainings,
 )
@@ -39,9 +43,18 @@ from eval.simulator.ragged import IntArray, Ragged
 from matching.domain import EVENT_COLUMNS
 from matching.geo import Communes
 from matching.referential import Referential
+from matching.travel import density_rank
 
 FloatArray = npt.NDArray[np.float64]
-STREAMS = ("geo", "popularity", "profiles", "offers", "trainings", "audit", "interactions")
+# How an offer's text says each working-time attribute (France Travail's own wordings).
+SCHEDULE_WORDS = {
+    "nuit": "travail de nuit",
+    "week_end": "travail le week-end",
+    "horaires_decales": "travail en horaires décalés (2x8)",
+    "coupure": "horaires fractionnés avec coupure",
+}
+# "behaviour" comes last: a new stream leaves the draws of the others unchanged (SeedSequence.spawn)
+STREAMS = ("geo", "popularity", "profiles", "offers", "trainings", "audit", "interactions", "behaviour")
 RAW_EVENT_COLUMNS = ("day", "event", "profile", "offer", "training", "reason", "rank", "list_id", "actor")
 # Columns of the interactions table (events with ids instead of row numbers).
 
@@ -222,6 +235,10 @@ class MarketSimulator:
         offers = generate_offers(
             cfg, rome, self.geo, self.offer_popularity, self.fiche_pay, self.rngs["offers"], self.anchoring
         )
+        behaviour = self.rngs["behaviour"]
+        profiles.update(generate_profile_behaviour(cfg, profiles, self.fiche_pay, behaviour))
+        offers.update(generate_offer_conditions(cfg, offers, rome.n_fiches, behaviour))
+        offers["true_density"] = density_rank(np.asarray(offers["lat"]), np.asarray(offers["lon"]))
         report("entities", 2, 4)
         trainings = generate_trainings(
             cfg, rome, self.geo, self.offer_popularity, self.rngs["trainings"], self.anchoring
@@ -291,6 +308,11 @@ class MarketSimulator:
                 "min_weekly_hours": p["min_weekly_hours"],
                 "max_weekly_hours": p["max_weekly_hours"],
                 "salary_floor_monthly": p["salary_floor_monthly"],
+                "mobility_mode": p["mobility_mode"],
+                "max_commute_minutes": pd.array(
+                    [m if m > 0 else None for m in p["max_commute_minutes"].tolist()], dtype="Int64"
+                ),
+                "last_monthly_pay": p["last_monthly_pay"],
                 "available_from": p["available_from"],
                 "visible": p["visible"],
                 "registered_at": pd.to_datetime(p["registered_at"]).tz_localize("UTC"),
@@ -306,12 +328,15 @@ class MarketSimulator:
         names = self.geo.communes.names[o["place"]]
         skills = self._codes(o["skills"], rome.skill_codes)
         skill_label = dict(zip(rome.skill_codes.tolist(), rome.skill_labels.tolist(), strict=True))
+        flags = np.asarray(o["schedule"], dtype=bool)
+        schedules = [SCHEDULES[row].tolist() for row in flags]
         descriptions = [
             f"Nous recrutons : {label} ({contract}) à {name}. Missions : "
             + "; ".join(skill_label[s].lower() for s in sk)
             + "."
-            for label, contract, name, sk in zip(
-                labels.tolist(), o["contract_type"].tolist(), names.tolist(), skills, strict=True
+            + (" Horaires : " + ", ".join(SCHEDULE_WORDS[w] for w in sched) + "." if sched else "")
+            for label, contract, name, sk, sched in zip(
+                labels.tolist(), o["contract_type"].tolist(), names.tolist(), skills, schedules, strict=True
             )
         ]
         return pd.DataFrame(
@@ -326,6 +351,8 @@ class MarketSimulator:
                 "contract_type": o["contract_type"],
                 "weekly_hours": o["weekly_hours"],
                 "full_time": o["full_time"],
+                "schedule": schedules,
+                "employer_size_band": o["employer_size_band"],
                 "salary_min_monthly": o["salary_min_monthly"],
                 "salary_max_monthly": o["salary_max_monthly"],
                 "experience": o["experience"],
@@ -377,7 +404,7 @@ class MarketSimulator:
         frame = pd.DataFrame(
             {
                 "profile_id": ids,
-                **{k: v for k, v in p.items() if k.startswith("true_") and k != "true_accepts_contract"},
+                **{k: v for k, v in p.items() if k.startswith("true_") and np.ndim(v) == 1},
             }
         )
         for k, contract in enumerate(CONTRACTS.tolist()):
@@ -421,7 +448,10 @@ class _Interactions:
         initial = profiles["skills"]
         assert isinstance(initial, Ragged)
         self.initial_skills = initial
-        self.pop = Population(profiles, offers, initial)
+        start = np.datetime64(sim.config.start, "D")
+        registered_day = (np.asarray(profiles["registered_at"]) - start).astype(np.int64)
+        columns = {**profiles, **stacked_columns(profiles), "registered_day": registered_day}
+        self.pop = Population(columns, offers, initial)
         self.trainings = trainings
         n_p, n_o = sim.config.n_profiles, sim.config.n_offers
         self.hired = np.zeros(n_p, dtype=bool)

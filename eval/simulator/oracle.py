@@ -21,11 +21,13 @@ from eval.simulator.behaviour import (
     Population,
     employer_decides,
     respond_to_alerts,
+    stacked_columns,
 )
 from eval.simulator.config import MarketConfig
-from eval.simulator.entities import CONTRACTS
+from eval.simulator.entities import CONTRACTS, SCHEDULES
 from eval.simulator.market import World
 from eval.simulator.ragged import IntArray, Ragged
+from matching.travel import density_rank
 
 # Ground-truth relevance grades of an offer for a person who reads it.
 GRADE_REFUSED, GRADE_IGNORED, GRADE_APPLIED, GRADE_ACCEPTED, GRADE_HIRED = 0, 1, 2, 3, 4
@@ -70,6 +72,11 @@ class MarketOracle:
             [fiche.setdefault(c[1], len(fiche)) if len(c) > 1 else -1 for c in project], dtype=np.int64
         )
         accepts = np.column_stack([hidden[f"true_accepts_{c}"].to_numpy(bool) for c in CONTRACTS.tolist()])
+        hidden_columns = {
+            c: hidden[c].to_numpy() for c in hidden.columns if not c.startswith("true_accepts_")
+        }
+        registered = pd.to_datetime(profiles["registered_at"], utc=True).dt.tz_localize(None)
+        start = pd.Timestamp(world.config.start)
         profile_columns = {
             "fiche": first,
             "second_fiche": second,
@@ -77,7 +84,9 @@ class MarketOracle:
             "lon": profiles["home_lon"].to_numpy(float),
             "experience_months": profiles["experience_months"].to_numpy(np.int64),
             "true_accepts_contract": accepts,
-            **{c: hidden[c].to_numpy() for c in hidden.columns if not c.startswith("true_accepts_")},
+            "registered_day": ((registered - start).dt.days).to_numpy(np.int64),
+            **hidden_columns,
+            **stacked_columns(hidden_columns),
         }
         offer_columns = {
             "fiche": np.array([fiche.setdefault(c, len(fiche)) for c in offers["rome_code"]], dtype=np.int64),
@@ -89,7 +98,13 @@ class MarketOracle:
             "required_skills": _index_lists(offers["required_skills"], skill),
             "experience": offers["experience"].to_numpy(str),
             "experience_months": offers["experience_months"].to_numpy(np.int64),
+            "true_density": density_rank(offers["lat"].to_numpy(float), offers["lon"].to_numpy(float)),
         }
+        if "schedule" in offers:  # worlds generated before the working-time attributes have none
+            offer_columns["schedule"] = np.array(
+                [[s in set(codes) for s in SCHEDULES.tolist()] for codes in offers["schedule"]], dtype=bool
+            ).reshape(len(offers), len(SCHEDULES))
+            offer_columns["employer_size_band"] = offers["employer_size_band"].to_numpy(np.int64)
         skills = _index_lists(profiles["skills"], skill)
         self.population = Population(profile_columns, offer_columns, skills)
 
@@ -134,7 +149,7 @@ class MarketOracle:
         )
         decision = employer_decides(self.population, p, o, rng)
         grade = np.full(m, GRADE_IGNORED, dtype=np.int64)
-        grade[response.refused] = GRADE_REFUSED
+        grade[response.declined] = GRADE_REFUSED  # stated or not: what the person did
         applied = response.applied
         grade[applied] = GRADE_APPLIED
         grade[applied & decision.accepted] = GRADE_ACCEPTED

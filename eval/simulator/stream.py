@@ -22,7 +22,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from eval.simulator.config import MarketConfig
-from eval.simulator.entities import generate_audit, generate_offers, generate_profiles, generate_trainings
+from eval.simulator.entities import (
+    generate_audit,
+    generate_offer_conditions,
+    generate_offers,
+    generate_profile_behaviour,
+    generate_profiles,
+    generate_trainings,
+)
 from eval.simulator.io import table_entry, write_manifest
 from eval.simulator.market import MarketSimulator, World, canonical, make_ids, no_interactions
 from matching.artifacts import atomic_folder
@@ -125,6 +132,9 @@ def write_world_streaming(
                 chunk,
                 sim.anchoring,
             )
+            cols.update(
+                generate_profile_behaviour(sized(stop - start, "profiles"), cols, sim.fiche_pay, chunk)
+            )
             profiles = canonical(sim.profiles_frame(cols, ids[start:stop]))
             writers["profiles"].write(profiles)
             writers["subscriptions"].write(sim.subscriptions_frame(profiles))
@@ -134,14 +144,18 @@ def write_world_streaming(
             report("profiles", stop, config.n_profiles)
         ids = make_ids("SIM", config.n_offers, 7)
         for number, start, stop in _chunks(config.n_offers, chunk_rows):
+            offers_rng = rng("offers", number)
             cols = generate_offers(
                 sized(stop - start, "offers"),
                 rome,
                 geo,
                 sim.offer_popularity,
                 sim.fiche_pay,
-                rng("offers", number),
+                offers_rng,
                 sim.anchoring,
+            )
+            cols.update(
+                generate_offer_conditions(sized(stop - start, "offers"), cols, rome.n_fiches, offers_rng)
             )
             writers["offers"].write(canonical(sim.offers_frame(cols, ids[start:stop])))
             report("offers", stop, config.n_offers)

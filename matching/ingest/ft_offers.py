@@ -31,6 +31,7 @@ from matching.domain import (
 from matching.geo import Communes
 from matching.ingest.ft_place import parse_place
 from matching.referential import Appellation, Referential, normalize_label
+from matching.schedule import WorkSchedule, employer_size_band, schedule_attributes, workforce_stated
 
 if TYPE_CHECKING:
     from matching.rome_classifier import RomeClassifier
@@ -417,6 +418,9 @@ _TYPES: dict[str, Any] = {
     "experienceLibelle": _TEXT,
     "dureeTravailLibelle": _TEXT,
     "dureeTravailLibelleConverti": _TEXT,
+    "complementExercice": _TEXT,
+    "conditionExercice": _TEXT,
+    "trancheEffectifEtab": _CODE,  # INSEE's two-digit code, which a feed may send as a number
     "qualificationCode": _CODE,
     "nombrePostes": (int,),
     "code_insee": _CODE,
@@ -683,6 +687,48 @@ def _apply_url(raw: Mapping[str, Any], issues: _Collector) -> str | None:
     return None
 
 
+def _schedule(raw: Mapping[str, Any], description: str, issues: _Collector) -> tuple[WorkSchedule, ...]:
+    """The unusual hours an offer states (:func:`matching.schedule.schedule_attributes`).
+
+    Read from ``dureeTravailLibelle`` ("35H\\nTravail de nuit"), ``complementExercice`` (which goes on
+    with it: "temps partiel\\nTravail le samedi" + "et jours fériés"), ``conditionExercice``, each of
+    ``contexteTravail.horaires`` and ``contexteTravail.conditionsExercice`` (lists in the real offers,
+    one text in the API's documentation: both read) and the description. An entry of another type is
+    dropped with a warning naming it.
+    """
+    texts: list[str | None] = [
+        raw.get("dureeTravailLibelle"),
+        raw.get("complementExercice"),
+        raw.get("conditionExercice"),
+    ]
+    context = raw.get("contexteTravail")
+    if context is not None and not isinstance(context, dict):
+        issues.warn("contexteTravail", f"expected an object, got {_kind(context)}: dropped")
+    elif context is not None:
+        for key in ("horaires", "conditionsExercice"):
+            value = context.get(key)
+            items = [value] if isinstance(value, str) else value if isinstance(value, list) else [value]
+            for item in items:
+                if isinstance(item, str):
+                    texts.append(item)
+                elif item is not None:
+                    issues.warn(f"contexteTravail.{key}", f"expected text, got {_kind(item)}: dropped")
+    return schedule_attributes(*texts, description)
+
+
+def _employer_size_band(raw: Mapping[str, Any], issues: _Collector) -> int | None:
+    """The hiring establishment's workforce band (``trancheEffectifEtab``, "20 à 49 salariés" or INSEE's
+    code "12") as INSEE's ordinal (:func:`matching.schedule.employer_size_band`); "Non renseigné" is
+    none, a wording that names no band is dropped with a warning."""
+    value = raw.get("trancheEffectifEtab")
+    if value is None:
+        return None
+    band = employer_size_band(str(value))
+    if band is None and workforce_stated(str(value)):
+        issues.warn("trancheEffectifEtab", "not a workforce band: dropped")
+    return band
+
+
 def parse_offer(
     raw: Any,
     *,
@@ -806,11 +852,12 @@ def parse_offer(
         referential, rome_code, appellation_label, inferred=rome_confidence is not None, issues=issues
     )
     positions = raw.get("nombrePostes")
+    description = html.unescape(raw["description"]) if isinstance(raw.get("description"), str) else ""
     try:
         offer = Offer(
             id=offer_id.strip(),
             title=_plain(title),
-            description=html.unescape(raw["description"]) if isinstance(raw.get("description"), str) else "",
+            description=description,
             rome_code=filing.rome_code,
             rome_source=filing.source,
             stated_rome_code=filing.stated_rome_code,
@@ -834,6 +881,8 @@ def parse_offer(
             updated_at=updated_at,
             employer=_employer(raw),
             apply_url=_apply_url(raw, issues),
+            schedule=_schedule(raw, description, issues),
+            employer_size_band=_employer_size_band(raw, issues),
         )
     except ValidationError as error:
         for detail in error.errors():

@@ -30,7 +30,8 @@ def normalised(raw: Any, result: OfferParse) -> dict[str, Any]:
         writes it, ``inferred``, ``stated_code``, ``confidence``); ``appellation`` (``code``,
         ``label``); ``place`` (``precision``, ``insee``, ``label``, ``area``, ``lat``, ``lon`` in
         degrees, ``extent_km``); ``contract``; ``weekly_hours``; ``salary_monthly`` (``min``, ``max``:
-        gross euros a month); ``problems``: ``{"field", "problem", "kind"}`` with ``kind`` ``refused``
+        gross euros a month); ``schedule`` (the :class:`~matching.schedule.WorkSchedule` values the
+        offer states); ``employer_size_band`` (INSEE's workforce band, 0 to 14); ``problems``: ``{"field", "problem", "kind"}`` with ``kind`` ``refused``
         (the record was not kept) or ``corrected`` (the field was dropped or fixed). Fields of a
         refused record are ``None``.
     """
@@ -49,6 +50,8 @@ def normalised(raw: Any, result: OfferParse) -> dict[str, Any]:
             "contract": None,
             "weekly_hours": None,
             "salary_monthly": None,
+            "schedule": None,
+            "employer_size_band": None,
             "problems": problems,
         }
     place = offer.location
@@ -78,5 +81,7 @@ def normalised(raw: Any, result: OfferParse) -> dict[str, Any]:
             "min": _rounded(offer.salary_min_monthly, 2),
             "max": _rounded(offer.salary_max_monthly, 2),
         },
+        "schedule": [attribute.value for attribute in offer.schedule],
+        "employer_size_band": offer.employer_size_band,
         "problems": problems,
     }

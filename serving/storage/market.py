@@ -36,6 +36,24 @@ def _read_table(engine: Engine, name: str, progress: Progress | None) -> pd.Data
         return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
 
 
+def _offer_columns(offers: pd.DataFrame) -> pd.DataFrame:
+    """Offers with the columns of 0008 as every offer frame has them (:func:`matching.frames.offers_to_frame`):
+    ``schedule`` a list of :class:`~matching.schedule.WorkSchedule` values (never NULL), and
+    ``employer_size_band`` a nullable integer (pandas reads an integer column with a missing value as
+    floats, and one with none at all as objects)."""
+    offers = offers.copy()
+    offers["schedule"] = [list(v) if isinstance(v, list | tuple) else [] for v in offers["schedule"]]
+    offers["employer_size_band"] = pd.to_numeric(offers["employer_size_band"]).astype("Int64")
+    return offers
+
+
+def _profile_columns(profiles: pd.DataFrame) -> pd.DataFrame:
+    """Profiles with ``last_monthly_pay`` as floats even when nobody declared one (read as objects)."""
+    profiles = profiles.copy()
+    profiles["last_monthly_pay"] = pd.to_numeric(profiles["last_monthly_pay"]).astype(float)
+    return profiles
+
+
 def read_market_tables(engine: Engine, *, progress: Progress | None = None) -> MarketTables:
     """Profiles, offers, trainings and the event log as frames (never ``audit_attributes``).
 
@@ -50,7 +68,10 @@ def read_market_tables(engine: Engine, *, progress: Progress | None = None) -> M
     Returns
     -------
     MarketTables
-        Every event, of any time (cut it with :meth:`MarketTables.events_before`).
+        Every event, of any time (cut it with :meth:`MarketTables.events_before`). Offers carry their
+        ``schedule`` and ``employer_size_band``, profiles their ``mobility_mode``, ``last_monthly_pay``
+        and ``max_commute_minutes`` (what the pair features weigh hours, employer, travel time and pay
+        with).
 
     Raises
     ------
@@ -68,7 +89,9 @@ def read_market_tables(engine: Engine, *, progress: Progress | None = None) -> M
     if "cancelled_at" in events:
         events = events[events["cancelled_at"].isna()].drop(columns="cancelled_at")
     events = events.drop(columns="id")
-    return MarketTables.from_frames(read("profiles"), read("offers"), read("trainings"), events)
+    return MarketTables.from_frames(
+        _profile_columns(read("profiles")), _offer_columns(read("offers")), read("trainings"), events
+    )
 
 
 def read_audit_attributes(engine: Engine) -> pd.DataFrame:

@@ -136,6 +136,7 @@ def offer_to_row(offer: Offer) -> dict[str, Any]:
         skills=list(offer.skills),
         required_skills=list(offer.required_skills),
         formacodes=list(offer.formacodes),
+        schedule=[attribute.value for attribute in offer.schedule],
         content_hash=offer_hash(offer),
     )
     return data
@@ -173,6 +174,8 @@ def row_to_offer(row: OfferRow) -> Offer:
         source=row.source,
         employer=row.employer,
         apply_url=row.apply_url,
+        schedule=tuple(row.schedule or ()),
+        employer_size_band=row.employer_size_band,
     )
 
 
@@ -199,10 +202,12 @@ def row_to_profile(row: ProfileRow) -> Profile:
         home=Location(insee=row.home_insee, lat=row.home_lat, lon=row.home_lon),
         max_commute_km=row.max_commute_km,
         max_commute_minutes=row.max_commute_minutes,
+        mobility_mode=row.mobility_mode,
         contract_types=tuple(row.contract_types),
         min_weekly_hours=row.min_weekly_hours,
         max_weekly_hours=row.max_weekly_hours,
         salary_floor_monthly=row.salary_floor_monthly,
+        last_monthly_pay=row.last_monthly_pay,
         available_from=row.available_from,
         visible=row.visible,
         registered_at=row.registered_at,

@@ -103,6 +103,10 @@ class OfferRow(Base):
     source: Mapped[str] = mapped_column(String(32), default="france_travail")
     employer: Mapped[str | None] = mapped_column(Text)
     apply_url: Mapped[str | None] = mapped_column(Text)
+    # the unusual hours the offer states (matching.schedule.WorkSchedule values; empty: none stated, or
+    # stored before 0008) and the hiring establishment's INSEE workforce band, 0 to 14 (NULL: unknown)
+    schedule: Mapped[list[str]] = mapped_column(JSON, default=list)
+    employer_size_band: Mapped[int | None] = mapped_column(Integer)
     content_hash: Mapped[str] = mapped_column(String(64))
     # when this engine stored the current content (the incremental alert batch's "new"), and when the
     # offer was withdrawn (out of indexes, sourcing and alerts); neither is part of the offer's content
@@ -127,6 +131,10 @@ class ProfileRow(Base):
     home_lon: Mapped[float | None] = mapped_column(Float)
     max_commute_km: Mapped[float | None] = mapped_column(Float)
     max_commute_minutes: Mapped[int | None] = mapped_column(Integer)
+    # the means of transport the person declared (matching.domain.MobilityMode; a travel mode, never a
+    # place) and the gross monthly pay of their last job, or the one they expect
+    mobility_mode: Mapped[str | None] = mapped_column(String(32))
+    last_monthly_pay: Mapped[float | None] = mapped_column(Float)
     contract_types: Mapped[list[str]] = mapped_column(JSON, default=list)
     min_weekly_hours: Mapped[float | None] = mapped_column(Float)
     max_weekly_hours: Mapped[float | None] = mapped_column(Float)

@@ -17,6 +17,7 @@ from eval.simulator.oracle import GRADE_REFUSED, MarketOracle
 from matching.encoders import CachedEncoder, USEEncoder
 from matching.referential import Referential
 from models.ranker import RankerConfig
+from models.training import HyperGrid
 
 RANKERS = {"ltr", "rule", "embedding", "bm25", "popularity", "random"}
 
@@ -36,19 +37,31 @@ def test_oracle_refuses_what_breaks_a_hidden_preference(small_world: World) -> N
 
 
 def test_learned_ranker_beats_rule_and_random_on_a_small_market(small_market: MarketContext) -> None:
+    grid = HyperGrid(num_leaves=(7, 15), min_child_samples=(20, 80))
     evaluation = evaluate_rankers(
         small_market,
         ranker_config=RankerConfig(n_estimators=80),
         eval_config=MarketEvalConfig(max_people=300),
         with_feedback=False,
+        tune=grid,
     )
     table = evaluation.table()
     assert set(table) == RANKERS
     assert table["ltr"]["ndcg@10"] > table["rule"]["ndcg@10"] > table["random"]["ndcg@10"]
     assert table["ltr"]["refusal_rate@10"] < table["random"]["refusal_rate@10"]
+    assert table["ltr"]["lift@10"] > table["rule"]["lift@10"] > table["random"]["lift@10"] == 0
+    assert all(0 < table[name]["ndcg@10_sd"] < 0.1 for name in RANKERS)  # five draws of the grades
     assert all(0 < table[name]["fairness_min_ratio"] <= 1 for name in RANKERS)
-    payload = evaluation.as_json()
-    assert json.loads(json.dumps(payload))["ratios"]["ltr/rule"] > 1
+    payload = json.loads(json.dumps(evaluation.as_json()))
+    assert payload["ratios"]["ltr/rule"] > 1
+    assert payload["sourcing_ratios"] == pytest.approx(evaluation.sourcing_ratios(), rel=1e-5)
+    assert set(payload["sourcing_ratios"]) == {f"ltr/{name}" for name in RANKERS - {"ltr"}}
+    protocol = payload["protocol"]
+    assert protocol["grade_draws"] == 5
+    chosen = protocol["hyper_parameters"]
+    assert (chosen["num_leaves"], chosen["min_child_samples"]) in {(7, 20), (7, 80), (15, 20), (15, 80)}
+    assert evaluation.training.ranker.config.num_leaves == chosen["num_leaves"]
+    assert len(chosen["grid"]) == 4 and chosen["validation_from"] < protocol["cutoff"]
 
 
 def test_feedback_loop_learns_from_stated_reasons(small_market: MarketContext) -> None:
@@ -92,6 +105,13 @@ def test_eval_and_train_commands(tmp_path: Path, small_world: World) -> None:
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout.strip().splitlines()[-1])
     assert set(payload) >= RANKERS and "ndcg@10" in payload["ltr"]
+    assert {"ndcg@10_sd", "lift@10"} <= set(payload["ltr"]) and payload["random"]["lift@10"] == 0
+    assert "ltr/rule" in payload["sourcing_ratios"]
+    assert (
+        payload["protocol"]["hyper_parameters"]["chosen_by"] == "validation split inside the training period"
+    )
+    assert "mean ± sd of 5 grade draws" in result.stdout and " ± " in result.stdout
+    assert "sourcing: ltr/rule" in result.stdout and "chosen among 6" in result.stdout
     assert (tmp_path / "report" / "report.html").is_file() and (tmp_path / "report" / "ndcg.png").is_file()
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     train = [

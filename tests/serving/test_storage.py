@@ -175,6 +175,78 @@ def test_the_same_version_read_again_is_rewritten_but_not_news(engine: Engine, o
     assert [o.id for o in repo.offer_changes(mark).published] == [offer.id]
 
 
+def test_schedule_employer_size_mobility_and_pay_are_stored(engine: Engine) -> None:
+    """Issue 19's attributes go to the database and back, and reach the frames features read; rows
+    stored before migration 0008 read as no schedule, no band, nothing declared."""
+    from sqlalchemy import text
+
+    from matching.domain import Location, MobilityMode, Offer
+    from matching.schedule import WorkSchedule
+
+    migrate(engine)
+    repo = SqlRepository(engine)
+    created = datetime(2025, 2, 3, tzinfo=UTC)
+    offers = [
+        Offer(
+            id="N1",
+            title="Agent de tri de nuit",
+            rome_code="K2304",
+            created_at=created,
+            schedule=(WorkSchedule.NIGHTS, WorkSchedule.WEEKENDS),
+            employer_size_band=5,
+        ),
+        Offer(id="N2", title="Data analyst", rome_code="M1419", created_at=created),
+    ]
+    profiles = [
+        Profile(
+            id="Q1",
+            rome_codes=("K2304",),
+            home=Location(insee="06029", lat=43.55, lon=7.01),
+            max_commute_minutes=45,
+            mobility_mode=MobilityMode.BIKE,
+            last_monthly_pay=1850.5,
+        ),
+        Profile(id="Q2", rome_codes=("M1419",), home=Location(insee="75056")),
+    ]
+    repo.upsert_offers(offers)
+    repo.upsert_profiles(profiles)
+    assert [repo.get_offer(o.id) for o in offers] == offers
+    assert [repo.get_profile(p.id) for p in profiles] == profiles
+    assert repo.upsert_offers(offers).unchanged == 2  # the same content hashes the same
+
+    tables = read_market_tables(engine)
+    assert tables.offers.loc["N1", "schedule"] == ["nuit", "week_end"]
+    assert tables.offers.loc["N2", "schedule"] == []
+    assert str(tables.offers["employer_size_band"].dtype) == "Int64"
+    assert tables.offers.loc[["N1", "N2"], "employer_size_band"].isna().tolist() == [False, True]
+    assert tables.offers.loc["N1", "employer_size_band"] == 5
+    assert tables.profiles.loc["Q1", "mobility_mode"] == "velo"
+    assert tables.profiles.loc["Q1", "last_monthly_pay"] == 1850.5
+    assert tables.profiles.loc["Q1", "max_commute_minutes"] == 45
+    assert tables.profiles["last_monthly_pay"].dtype == float
+
+    from alembic import command
+
+    from serving.storage.db import alembic_config
+
+    command.downgrade(alembic_config(engine), "0007")
+    assert "schedule" not in {c["name"] for c in inspect(engine).get_columns("offers")}
+    assert "mobility_mode" not in {c["name"] for c in inspect(engine).get_columns("profiles")}
+    migrate(engine)
+    with engine.connect() as connection:
+        row = connection.execute(
+            text("SELECT schedule, employer_size_band FROM offers WHERE id = 'N1'")
+        ).one()
+    assert row[1] is None and row[0] in ("[]", [])
+    before = repo.get_offer("N1")
+    assert before is not None and (before.schedule, before.employer_size_band) == ((), None)
+    declared = repo.get_profile("Q1")
+    assert declared is not None and (declared.mobility_mode, declared.last_monthly_pay) == (None, None)
+    assert (
+        read_market_tables(engine).profiles["last_monthly_pay"].isna().all()
+    )  # nobody declared one: still floats
+
+
 def test_offer_search_ignores_accents_and_case_and_reads_every_field(engine: Engine) -> None:
     """A counsellor's search: every word must match the id, title, appellation, ROME code or place,
     whatever its accents and case; an id matches as typed; the search text is filled by the migration
