@@ -90,7 +90,9 @@ def ltr_scorer(ranker: LambdaRankRanker, *, respect_stated: bool = False) -> Sco
     repeating a stated refusal reason go last whatever the model says."""
 
     def score(rows: pd.DataFrame, X: pd.DataFrame) -> npt.NDArray[np.float64]:
-        return learned_scores(ranker, X, respect_stated=respect_stated)
+        # a sourcing list ranks people for one offer: its query is the offer, not a person
+        across_people = bool(len(rows)) and not (rows["query"] == rows["profile_id"]).all()
+        return learned_scores(ranker, X, respect_stated=respect_stated, across_people=across_people)
 
     return score
 

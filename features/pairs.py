@@ -590,7 +590,8 @@ class PairFeatureBuilder(BaseEstimator):
         def evidence(name: str, keys: pd.DataFrame = queries) -> FloatArray:
             return last(name, 0.0, keys=keys) * decay
 
-        hours_evidence = evidence("evidence_horaires", queries.assign(_key=values["_pattern"].to_numpy()))
+        pattern_evidence = evidence("evidence_horaires", queries.assign(_key=values["_pattern"].to_numpy()))
+        hours_evidence = np.zeros(len(pairs))
         for code, flag in SCHEDULE_FEATURES.items():
             has = values[flag].fillna(0.0).to_numpy(float) > 0
             hours_evidence = hours_evidence + has * evidence("evidence_horaires", queries.assign(_key=code))
@@ -637,12 +638,18 @@ class PairFeatureBuilder(BaseEstimator):
                 / 86400.0
                 / MONTH_DAYS,
                 "distance_over_tolerance": ratio / tolerance,
+                # graded near the refused value: a refusal as too far at 20 km weighs on 18 km too
                 "evidence_distance": evidence("evidence_distance")
-                * (ratio / last("distance_refused") >= 1.0),
+                * np.nan_to_num(np.clip((ratio / last("distance_refused") - 0.7) / 0.3, 0.0, 1.0)),
                 "evidence_salaire": evidence("evidence_salaire")
-                * (values["_salary"].to_numpy(float) / last("salary_refused") <= 1.0),
+                * np.nan_to_num(
+                    np.clip(
+                        (1.15 - values["_salary"].to_numpy(float) / last("salary_refused")) / 0.15, 0.0, 1.0
+                    )
+                ),
                 "evidence_type_contrat": evidence("evidence_type_contrat"),
                 "evidence_horaires": hours_evidence,
+                "evidence_horaires_pattern": pattern_evidence,
                 "evidence_metier": evidence("evidence_rome")
                 + evidence("evidence_metier") * (values["rome_same_code"].to_numpy(float) == 0),
                 "evidence_competences": evidence("evidence_competences")

@@ -75,11 +75,14 @@ HISTORY_FEATURES: dict[str, str] = {
         f"evidence_{reason}": f"decaying evidence (half-life {EVIDENCE_HALF_LIFE_DAYS} days) that the person "
         f"refuses this offer for '{reason}': {what}"
         for reason, what in {
-            "distance": "their distance refusals, where the offer is at least as far as one of them",
-            "salaire": "their salary refusals, where the offer pays no more than one of them",
+            "distance": "their distance refusals, in full where the offer is at least as far as the nearest "
+            "of them, fading to nothing at 70 % of that distance",
+            "salaire": "their salary refusals, in full where the offer pays no more than the best paid of "
+            "them, fading to nothing at 15 % more",
             "type_contrat": "their refusals of this contract type",
             "horaires": "their hours refusals of offers sharing a working-time attribute with this one "
-            "(nights, weekends, shifts, split days; else the full/part-time pattern)",
+            "(nights, weekends, shifts, split days), summed over its attributes",
+            "horaires_pattern": "their hours refusals of offers of this one's full/part-time pattern",
             "metier": "their refusals of this ROME code, plus their occupation refusals if it is outside "
             "their project",
             "competences": "their skill refusals, where the offer covers no more of their skills",

@@ -20,6 +20,7 @@ from models.refusals import RefusalRisk, StatedStrength
 FORMAT_VERSION = 1
 MODEL_FILE = "model.txt"
 REFUSAL_FILE = "refusal.txt"  # the refusal-risk booster (models.refusals), when the ranker learned one
+APPLICATION_FILE = "application.txt"  # the application-propensity booster, likewise
 
 
 class ModelIntegrityError(MatchingError):
@@ -36,9 +37,10 @@ def save_ranker(
     with atomic_folder(folder) as staging:
         ranker.booster_.save_model(str(staging / MODEL_FILE))
         files = [MODEL_FILE]
-        if ranker.refusal_ is not None:
-            ranker.refusal_.booster.save_model(str(staging / REFUSAL_FILE))
-            files.append(REFUSAL_FILE)
+        for name, outcome in ((REFUSAL_FILE, ranker.refusal_), (APPLICATION_FILE, ranker.application_)):
+            if outcome is not None:
+                outcome.booster.save_model(str(staging / name))
+                files.append(name)
         manifest = {
             "format_version": FORMAT_VERSION,
             "kind": "lambdarank-ranker",
@@ -93,13 +95,16 @@ def load_ranker(folder: Path) -> LambdaRankRanker:
         raise ModelIntegrityError(f"ranker in {folder}: the model's features differ from its manifest")
     config = RankerConfig(**manifest["config"])
     ranker = LambdaRankRanker(config=config).load_booster(booster, names)
-    if REFUSAL_FILE in manifest["files"]:
-        refusal = lgb.Booster(model_file=str(folder / REFUSAL_FILE))
-        if tuple(refusal.feature_name()) != names:
-            raise ModelIntegrityError(
-                f"ranker in {folder}: the refusal model's features differ from its manifest"
-            )
-        ranker.refusal_ = RefusalRisk(refusal)
+    outcomes = {}
+    for name in (REFUSAL_FILE, APPLICATION_FILE):
+        if name in manifest["files"]:
+            outcome = lgb.Booster(model_file=str(folder / name))
+            if tuple(outcome.feature_name()) != names:
+                raise ModelIntegrityError(
+                    f"ranker in {folder}: the features of {name} differ from its manifest"
+                )
+            outcomes[name] = RefusalRisk(outcome)
+    ranker.refusal_, ranker.application_ = outcomes.get(REFUSAL_FILE), outcomes.get(APPLICATION_FILE)
     strength = manifest.get("stated_strength")
     if strength is not None:
         ranker.stated_strength_ = StatedStrength({str(k): float(v) for k, v in strength.items()})

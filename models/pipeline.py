@@ -383,7 +383,7 @@ def rank_profiles_for_offer(
     if service.ranking_mode(kill_switch) == "ml" and service.ranker is not None:
         # a counsellor's list puts a person who stated a refusal this offer repeats lower, and says why
         # (the words below read the same masks): the counsellor decides, not a decaying weight
-        scores = learned_scores(service.ranker, X, respect_stated=True)
+        scores = learned_scores(service.ranker, X, respect_stated=True, across_people=True)
     else:
         scores = rule_scores(X) - stated_penalty(X)
     masks = stated_constraints(X)  # the same features the penalty read: the words will not disagree

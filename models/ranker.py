@@ -17,7 +17,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from features.schema import check_allowlist
-from models.refusals import BINDING_PENALTY, RefusalRisk, StatedStrength
+from models.refusals import ACTIVE_FLOOR, BINDING_PENALTY, RefusalRisk, StatedStrength
 
 Debias = Literal["ips", "lambdamart", "none"]
 FitProgress = Callable[[str, int, int], None]  # (stage, boosting rounds done, rounds in all)
@@ -45,6 +45,8 @@ class RankerConfig:
     position_debias: Debias = "ips"
     unexamined_weight: float = 0.0
     refusal_weight: float = 1.0
+    application_weight: float = 1.0
+    binding_floor: float = ACTIVE_FLOOR
     random_state: int = 0
     n_jobs: int = 2
 
@@ -80,8 +82,8 @@ class RankerConfig:
             raise ValueError("n_estimators and max_label must be >= 1 and learning_rate > 0")
         if self.unexamined_weight < 0:
             raise ValueError(f"unexamined_weight must be >= 0, not {self.unexamined_weight!r}")
-        if self.refusal_weight < 0:
-            raise ValueError(f"refusal_weight must be >= 0, not {self.refusal_weight!r}")
+        if self.refusal_weight < 0 or self.application_weight < 0:
+            raise ValueError("refusal_weight and application_weight must be >= 0")
 
 
 DEFAULT_CONFIG = RankerConfig()
@@ -106,6 +108,7 @@ class LambdaRankRanker(BaseEstimator):
     booster_: lgb.Booster
     feature_names_: tuple[str, ...]
     refusal_: RefusalRisk | None = None
+    application_: RefusalRisk | None = None
     stated_strength_: StatedStrength | None = None
 
     def __init__(self, *, config: RankerConfig = DEFAULT_CONFIG) -> None:
@@ -220,35 +223,48 @@ class LambdaRankRanker(BaseEstimator):
             params, dataset, num_boost_round=self.config.n_estimators, callbacks=callbacks
         )
         self.feature_names_ = tuple(X.columns)
-        self.refusal_, self.stated_strength_ = None, None
+        self.refusal_, self.application_, self.stated_strength_ = None, None, None
         if reasons is not None:
             labels = np.asarray(y)
             read = labels != 1
-            refused = labels[read] == 0
-            if self.config.refusal_weight > 0 and 0 < refused.sum() < len(refused):
-                self.refusal_ = RefusalRisk.fit(
+            pointwise = {
+                k: v for k, v in params.items() if k not in ("objective", "metric", "eval_at", "label_gain")
+            }
+
+            def outcome(positive: npt.NDArray[np.bool_], weight_of: float) -> RefusalRisk | None:
+                if weight_of <= 0 or not 0 < positive.sum() < len(positive):
+                    return None
+                return RefusalRisk.fit(
                     X[read],
-                    refused,
-                    params={
-                        k: v
-                        for k, v in params.items()
-                        if k not in ("objective", "metric", "eval_at", "label_gain")
-                    },
+                    positive,
+                    params=pointwise,
                     n_estimators=self.config.n_estimators,
                     sample_weight=None if weight is None else weight[read],
                 )
+
+            refused = labels[read] == 0
+            self.refusal_ = outcome(refused, self.config.refusal_weight)
+            self.application_ = outcome(labels[read] >= 3, self.config.application_weight)
             self.stated_strength_ = StatedStrength.fit(
                 X[read], refused, np.asarray(reasons, dtype=object)[read]
             )
         return self
 
-    def predict(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
+    def predict(self, X: pd.DataFrame, *, across_people: bool = False) -> npt.NDArray[np.float64]:
         """Scores of the rows of ``X``, higher is better.
+
+        The relevance score, plus the log-odds of an application, minus those of a refusal (weighted
+        by ``application_weight`` and ``refusal_weight``), with binding stated reasons last.
+        ``across_people`` (a list of people for one offer) drops the refusal term: logged refusals
+        tell who answers as much as who declines (people who never answer look like people who never
+        refuse), which is fair between one person's offers but not between people.
 
         Parameters
         ----------
         X
             Features, shape ``(m, ·)``; columns are reordered to the training order, extra ones ignored.
+        across_people
+            The rows rank people for one offer rather than offers for one person.
 
         Returns
         -------
@@ -269,8 +285,12 @@ class LambdaRankRanker(BaseEstimator):
             return np.zeros(0, dtype=np.float64)
         features = X[list(self.feature_names_)]
         scores = np.asarray(self.booster_.predict(features, num_threads=self.config.n_jobs), dtype=np.float64)
-        if self.refusal_ is not None:
+        if self.refusal_ is not None and not across_people:
             scores = scores - self.config.refusal_weight * self.refusal_.logit(features, self.config.n_jobs)
+        if self.application_ is not None:
+            scores = scores + self.config.application_weight * self.application_.logit(
+                features, self.config.n_jobs
+            )
         return scores - BINDING_PENALTY * self.binding(X)
 
     def binding(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
@@ -279,7 +299,7 @@ class LambdaRankRanker(BaseEstimator):
         learned no strengths. Alerts do not push a candidate with one; rankings put it last."""
         if self.stated_strength_ is None:
             return np.zeros(len(X))
-        return self.stated_strength_.active(X)
+        return self.stated_strength_.active(X, self.config.binding_floor)
 
     def feature_importance(self) -> dict[str, float]:
         """Total gain per feature, largest first (empty when the ranker is not fitted)."""

@@ -25,13 +25,23 @@ import numpy.typing as npt
 import pandas as pd
 
 FloatArray = npt.NDArray[np.float64]
-#: Reasons with an ``evidence_<reason>`` feature.
-EVIDENCE_REASONS = ("distance", "salaire", "type_contrat", "horaires", "metier", "competences")
+#: The evidence features, and the reason each one's repeats are refused again for: a "horaires"
+#: refusal weighs on the working-time attributes and on the full/part-time pattern apart.
+EVIDENCE_REASONS = {
+    "evidence_distance": "distance",
+    "evidence_salaire": "salaire",
+    "evidence_type_contrat": "type_contrat",
+    "evidence_horaires": "horaires",
+    "evidence_horaires_pattern": "horaires",
+    "evidence_metier": "metier",
+    "evidence_competences": "competences",
+}
 #: Score penalty of each binding stated reason: far above any learned score, so a candidate repeating
 #: one ranks below every candidate repeating none.
 BINDING_PENALTY = 1e3
-#: A stated reason binds while its learned strength times its decayed evidence is at least this.
-ACTIVE_FLOOR = 0.2
+#: A stated reason binds while its learned strength times its decayed evidence is at least this
+#: (the ranker's ``binding_floor`` setting).
+ACTIVE_FLOOR = 0.1
 #: Read alerts repeating a reason needed to estimate its strength (fewer: strength 0, not binding).
 MIN_REPEATS = 30
 _EPS = 1e-4
@@ -39,7 +49,7 @@ _EPS = 1e-4
 
 @dataclass(frozen=True)
 class StatedStrength:
-    """Strength in [0, 1] of each stated reason (:data:`EVIDENCE_REASONS`), learned from answers."""
+    """Strength in [0, 1] of each evidence feature (:data:`EVIDENCE_REASONS`), learned from answers."""
 
     strength: dict[str, float]
 
@@ -63,35 +73,35 @@ class StatedStrength:
         refused = np.asarray(refused, dtype=bool)
         reasons = np.asarray(reasons, dtype=object)
         out = {}
-        for reason in EVIDENCE_REASONS:
-            column = f"evidence_{reason}"
+        for column, reason in EVIDENCE_REASONS.items():
             if column not in X.columns:
-                out[reason] = 0.0
+                out[column] = 0.0
                 continue
             repeat = X[column].fillna(0.0).to_numpy(float) > 0
             again = refused & (reasons == reason)
             if repeat.sum() < MIN_REPEATS or (~repeat).sum() == 0:
-                out[reason] = 0.0
+                out[column] = 0.0
                 continue
             base = float(again[~repeat].mean())
             lift = (float(again[repeat].mean()) - base) / max(1.0 - base, _EPS)
-            out[reason] = float(np.clip(lift, 0.0, 1.0))
+            out[column] = float(np.clip(lift, 0.0, 1.0))
         return cls(out)
 
-    def active(self, X: pd.DataFrame) -> FloatArray:
+    def active(self, X: pd.DataFrame, floor: float = ACTIVE_FLOOR) -> FloatArray:
         """How many stated reasons bind for each candidate, shape ``(m,)``."""
         count = np.zeros(len(X))
-        for reason, strength in self.strength.items():
-            column = f"evidence_{reason}"
+        for column, strength in self.strength.items():
             if strength <= 0 or column not in X.columns:
                 continue
             evidence = np.minimum(X[column].fillna(0.0).to_numpy(float), 1.0)
-            count += strength * evidence >= ACTIVE_FLOOR
+            count += strength * evidence >= floor
         return count
 
 
 class RefusalRisk:
-    """Probability that a read alert is refused: a LightGBM binary classifier (log loss).
+    """Probability of an outcome of a read alert (refused; applied or better): a LightGBM binary
+    classifier (log loss). Pointwise, it compares people with each other, which the per-list
+    LambdaRank objective never does: a counsellor's list of people needs it.
 
     Parameters mirror the ranker's (:class:`~models.ranker.RankerConfig`): leaves, minimum rows per
     leaf, rounds, learning rate, seed and threads; deterministic.

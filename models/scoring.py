@@ -56,16 +56,19 @@ def sendable(X: pd.DataFrame, reasons: tuple[str, ...] | None = None) -> npt.NDA
     return np.asarray(~np.logical_or.reduce([masks[r] for r in reasons]), dtype=bool)
 
 
-def learned_scores(ranker: LambdaRankRanker, X: pd.DataFrame, *, respect_stated: bool = False) -> Scores:
+def learned_scores(
+    ranker: LambdaRankRanker, X: pd.DataFrame, *, respect_stated: bool = False, across_people: bool = False
+) -> Scores:
     """The ranker's scores; with ``respect_stated``, offers repeating a stated refusal reason go last.
 
     By default a stated reason is evidence the ranker weighs (the decaying ``evidence_*`` features,
     whose strength it learned from what people did after saying it), not a permanent hard filter:
     a "horaires" refusal of a night job says little about the next day job, and people's
     constraints relax as their search goes on. The rule, which learns nothing, keeps the hard
-    penalty (:func:`stated_penalty`).
+    penalty (:func:`stated_penalty`). ``across_people``: the candidates are people for one offer
+    (see :meth:`~models.ranker.LambdaRankRanker.predict`).
     """
-    scores = ranker.predict(X)
+    scores = ranker.predict(X, across_people=across_people)
     if respect_stated:
         scores = scores - stated_penalty(X)
     return np.asarray(scores, dtype=np.float64)

@@ -94,7 +94,7 @@ def sourcing_part(
             pd.DataFrame({"profile_id": ids, "offer_id": offer_id, "as_of": now})
         )
         t2 = time.perf_counter()
-        scores = learned_scores(ranker, X)
+        scores = learned_scores(ranker, X, across_people=True)
         top = ids[np.argsort(-scores, kind="stable")[:k]]
         t3 = time.perf_counter()
         found.append(len(ids))

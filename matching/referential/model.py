@@ -115,7 +115,9 @@ def gendered_forms(label: str) -> tuple[str, ...]:
 
     ROME writes both forms in one label, "Serveur / Serveuse de café": the feminine part has as many
     words as the masculine one and is followed by the shared rest, so the forms are "Serveur de café" and
-    "Serveuse de café". Epicene labels ("Chef de rang") and labels with several slashes come back alone.
+    "Serveuse de café"; a shorter feminine part replaces the last words only ("Cariste polyvalent /
+    polyvalente": "Cariste polyvalente"). Epicene labels ("Chef de rang") and labels with several
+    slashes come back alone.
     A spaced slash is the gender one when there is one ("Chef / Cheffe de quai réception/expédition"
     keeps its "réception/expédition"); a title written without spaces ("Technicien
     applicateur/Technicienne applicatrice") has only unspaced ones.
@@ -124,8 +126,11 @@ def gendered_forms(label: str) -> tuple[str, ...]:
     if len(parts) != 2:
         return (label,)
     masculine, rest = parts[0].split(), parts[1].split()
-    if not masculine or len(rest) < len(masculine):
+    if not masculine or not rest:
         return (label,)
+    if len(rest) < len(masculine):
+        # only the last words change: "Cariste polyvalent / polyvalente", "Secrétaire médical / médicale"
+        return (label, " ".join(masculine), " ".join(masculine[: len(masculine) - len(rest)] + rest))
     shared = rest[len(masculine) :]
     return (label, " ".join(masculine + shared), " ".join(rest))
 

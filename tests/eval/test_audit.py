@@ -80,6 +80,11 @@ def test_parity_ratio_and_the_monitor() -> None:
 
 
 def test_gendered_forms_find_the_same_appellation(builtin: Referential) -> None:
+    assert gendered_forms("Cariste polyvalent / polyvalente") == (
+        "Cariste polyvalent / polyvalente",
+        "Cariste polyvalent",
+        "Cariste polyvalente",
+    )
     assert gendered_forms("Serveur / Serveuse de café") == (
         "Serveur / Serveuse de café",
         "Serveur de café",

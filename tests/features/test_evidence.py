@@ -1,0 +1,96 @@
+"""Stated reasons as decaying evidence, and the signals beyond thresholds (issue 19)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from eval.market import MarketContext
+from features.pairs import PairFeatureBuilder
+from features.schema import EVIDENCE_HALF_LIFE_DAYS
+
+
+def _refusal(profile: str, offer: str, moment: pd.Timestamp, reason: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "occurred_at": [moment],
+            "event": ["refused"],
+            "profile_id": [profile],
+            "offer_id": [offer],
+            "training_id": [None],
+            "reason": [reason],
+            "rank": [1],
+            "list_id": ["t"],
+            "actor": ["jobseeker"],
+        }
+    )
+
+
+def _with(ctx: MarketContext, events: pd.DataFrame) -> PairFeatureBuilder:
+    tables = ctx.tables.with_events(events)
+    return PairFeatureBuilder(referential=ctx.referential, embeddings=ctx.embeddings).fit(tables)
+
+
+def test_evidence_of_a_contract_refusal_halves_every_half_life(small_market: MarketContext) -> None:
+    tables = small_market.tables
+    offers = tables.offers
+    profile = tables.profiles.index[0]
+    refused = offers.index[offers["contract_type"] == "CDD"][0]
+    same = offers.index[(offers["contract_type"] == "CDD") & (offers.index != refused)][0]
+    other = offers.index[offers["contract_type"] == "CDI"][0]
+    when = tables.events["occurred_at"].max() + pd.Timedelta(days=1)
+    builder = _with(small_market, _refusal(profile, refused, when, "type_contrat"))
+    ages = [1, 1 + EVIDENCE_HALF_LIFE_DAYS, 1 + 2 * EVIDENCE_HALF_LIFE_DAYS]
+    pairs = pd.DataFrame(
+        {
+            "profile_id": profile,
+            "offer_id": [same, same, same, other],
+            "as_of": [when + pd.Timedelta(days=d) for d in ages] + [when + pd.Timedelta(days=1)],
+        }
+    )
+    before = small_market.builder.transform(pairs)
+    evidence = builder.transform(pairs)["evidence_type_contrat"] - before["evidence_type_contrat"]
+    assert evidence[0] > 0.95 * np.exp(-1 / (EVIDENCE_HALF_LIFE_DAYS / np.log(2)))
+    assert np.isclose(evidence[1], evidence[0] / 2) and np.isclose(evidence[2], evidence[0] / 4)
+    assert evidence[3] == 0  # another contract type: no evidence
+
+
+def test_an_hours_refusal_weighs_on_the_refused_working_time_not_on_every_full_time_offer(
+    small_market: MarketContext,
+) -> None:
+    tables = small_market.tables
+    offers = tables.offers
+    profile = tables.profiles.index[1]
+    nights = offers["schedule"].map(lambda s: "nuit" in s) & offers["full_time"]
+    plain = (offers["schedule"].map(len) == 0) & offers["full_time"]
+    refused, other_night, day_job = offers.index[nights][0], offers.index[nights][1], offers.index[plain][0]
+    when = tables.events["occurred_at"].max() + pd.Timedelta(days=1)
+    builder = _with(small_market, _refusal(profile, refused, when, "horaires"))
+    pairs = pd.DataFrame(
+        {"profile_id": profile, "offer_id": [other_night, day_job], "as_of": when + pd.Timedelta(days=2)}
+    )
+    gained = (
+        builder.transform(pairs)["evidence_horaires"]
+        - small_market.builder.transform(pairs)["evidence_horaires"]
+    )
+    assert gained[0] > 0.9 and gained[1] == 0
+
+
+def test_signals_beyond_thresholds_are_relative_to_the_person(small_market: MarketContext) -> None:
+    tables = small_market.tables
+    pool = pd.DataFrame(
+        {
+            "profile_id": np.repeat(tables.profiles.index[:30].to_numpy(), 20),
+            "offer_id": np.tile(tables.offers.index[:20].to_numpy(), 30),
+            "as_of": small_market.cutoff,
+        }
+    )
+    X = small_market.features(pool)
+    travel, distance = X["travel_time_ratio"], X["distance_ratio"]
+    assert travel.notna().all() and (travel > 0).all()
+    assert np.corrcoef(travel, distance)[0, 1] > 0.8  # minutes follow km, by mode and density
+    own = X["salary_vs_own_pay"]
+    assert own.notna().mean() > 0.5 and own.isna().any()  # only where the last pay was declared
+    assert set(np.unique(X["offer_nights"])) <= {0.0, 1.0}
+    assert (X["months_since_registration"] >= 0).all()
+    assert X["distance_over_tolerance"].notna().all()
