@@ -138,3 +138,39 @@ def test_family_summary_judges_learnable_reasons_with_enough_people() -> None:
     assert summary.feedback_judged == ("distance", "salaire")
     assert summary.feedback_worst == pytest.approx(0.75)
     assert summary.ltr_over_rule == 1.3 and summary.sourcing_ltr_over_rule == 1.2
+
+
+@pytest.mark.slow
+def test_eval_market_prints_every_model_worst_first_and_json() -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from entrypoints.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "--market",
+            "thresholds,utility",
+            "--encoder",
+            "hashing",
+            "--people",
+            "150",
+            "--no-feedback",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout.strip().splitlines()[-1])
+    summary = payload["summary"]
+    assert [row["model"] for row in summary] == sorted(
+        (row["model"] for row in summary),
+        key=lambda m: next(r["ltr/rule"] for r in summary if r["model"] == m),
+    )
+    assert set(payload["models"]) == {"thresholds", "utility"}
+    assert payload["models"]["utility"]["ltr"]["ndcg@10_sd"] is not None
+    assert "Market family, worst case first (seed 7" in result.stdout
+    bad = CliRunner().invoke(app, ["eval", "--market", "all", "--world", "data/sample/world"])
+    assert bad.exit_code == 2 and "--market generates its own worlds" in bad.output

@@ -169,3 +169,30 @@ def test_the_registered_champion_sees_allowlisted_features_only(
         manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(ModelIntegrityError, match="protected: age_band"):
         registry.load()
+
+
+def test_outcome_models_and_stated_strengths_travel_with_the_artifact(tmp_path: Path) -> None:
+    """With refusal reasons, the ranker also learns P(refused), P(applied) and each reason's strength;
+    all three are saved, checksummed and loaded, and a repeat of a strong fresh reason binds."""
+    X, y, groups = _planted(n_groups=80)
+    rng = np.random.default_rng(0)
+    y = np.where(rng.random(len(y)) < 0.2, 1, y)  # some alerts shown, never read
+    X["evidence_distance"] = (rng.random(len(y)) < 0.3).astype(float)
+    # people refuse for distance again what repeats a distance refusal
+    refused_again = (X["evidence_distance"] > 0) & (rng.random(len(y)) < 0.6) & (y != 1)
+    y = np.where(refused_again, 0, y)
+    reasons = np.where(refused_again, "distance", np.where(y == 0, "autre", ""))
+    ranker = LambdaRankRanker(config=RankerConfig(n_estimators=20)).fit(X, y, groups, reasons=reasons)
+    assert ranker.refusal_ is not None and ranker.application_ is not None
+    assert ranker.stated_strength_ is not None and ranker.stated_strength_.strength["evidence_distance"] > 0.3
+    binds = ranker.binding(X) > 0
+    assert (binds == (X["evidence_distance"] > 0)).all()
+    scores = ranker.predict(X)
+    assert scores[binds].max() < scores[~binds].min()  # a binding repeat ranks below every other
+    folder = save_ranker(ranker, tmp_path / "ranker", data_fingerprint="abc")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert set(manifest["files"]) == {"model.txt", "refusal.txt", "application.txt"}
+    np.testing.assert_allclose(load_ranker(folder).predict(X), scores)
+    (folder / "application.txt").write_text("tampered")
+    with pytest.raises(ModelIntegrityError, match="checksum"):
+        load_ranker(folder)
