@@ -92,9 +92,10 @@ class FamilySummary:
             feedback_judged=judged,
         )
 
-    def as_dict(self) -> dict[str, float | str | list[str]]:
-        def clean(v: float) -> float:
-            return round(v, 4) if np.isfinite(v) else float("nan")
+    def as_dict(self) -> dict[str, float | str | list[str] | None]:
+        def clean(v: float) -> float | str | None:
+            # JSON has no infinity: learning refused again where the frozen control never did
+            return round(v, 4) if np.isfinite(v) else ("inf" if v == np.inf else None)
 
         return {
             "model": self.model,
@@ -163,6 +164,6 @@ def evaluate_family(
 
 
 def family_summaries(results: dict[str, RankingEvaluation]) -> list[FamilySummary]:
-    """One summary per model, worst case first (lowest LTR / rule)."""
+    """One summary per model, worst case first (lowest LTR / rule; a model without one first of all)."""
     rows = [FamilySummary.of(model, evaluation) for model, evaluation in results.items()]
-    return sorted(rows, key=lambda r: (np.nan_to_num(r.ltr_over_rule, nan=np.inf), r.model))
+    return sorted(rows, key=lambda r: (np.nan_to_num(r.ltr_over_rule, nan=-np.inf), r.model))

@@ -193,10 +193,13 @@ def pair_values(
         name: np.array([np.nan if s is None else float(code in s) for s in schedules], dtype=float)
         for code, name in SCHEDULE_FEATURES.items()
     }
-    pattern = np.where(full_time == 0.0, PART_TIME_KEY, FULL_TIME_KEY)
-    # a 'horaires' refusal is about the offer's working-time attributes when it has any, else about
-    # its full/part-time pattern
-    refused_keys = ["|".join(s) if s else str(p) for s, p in zip(schedules, pattern.tolist(), strict=True)]
+    pattern = np.where(np.isnan(full_time), "", np.where(full_time == 0.0, PART_TIME_KEY, FULL_TIME_KEY))
+    # a 'horaires' refusal is about the offer's working-time attributes or its full/part-time
+    # pattern: it keeps both, as two evidence features whose strengths are learned apart
+    refused_keys = [
+        "|".join([*(s or ()), *([str(p)] if p else [])])
+        for s, p in zip(schedules, pattern.tolist(), strict=True)
+    ]
     return pd.DataFrame(
         {
             "rome_same_code": rome[:, 0],
@@ -255,7 +258,6 @@ HISTORY_KEYS: dict[str, list[str]] = {
     "rome_applied": ["profile_id", "_rome_code"],
     "coverage_refused": ["profile_id"],
     "offer_applications": ["offer"],
-    "distance_tolerance": ["profile_id"],
     **{f"evidence_{r}": ["profile_id"] for r in ("distance", "salaire", "metier", "competences")},
     "evidence_type_contrat": ["profile_id", "_contract"],
     "evidence_horaires": ["profile_id", "_key"],
@@ -470,6 +472,8 @@ class PairFeatureBuilder(BaseEstimator):
         refused = acted[acted["event"] == "refused"]
 
         def cumulative(frame: pd.DataFrame, by: list[str], column: str, how: str) -> pd.DataFrame:
+            if how in ("cummin", "cummax"):  # an unknown value (no salary, no place) bounds nothing
+                frame = frame[frame[column].notna()]
             out = frame[[*by, "occurred_at"]].copy()
             grouped = frame.groupby(by)[column] if column else frame.groupby(by)["occurred_at"]
             out["value"] = getattr(grouped, how)() + (1 if how == "cumcount" else 0)
@@ -488,20 +492,6 @@ class PairFeatureBuilder(BaseEstimator):
 
         hours = reason("horaires")
         hours = hours.assign(_key=hours["_schedule_keys"].astype(str).str.split("|")).explode("_key")
-        # what a person's commute tolerance is, as far as their answers tell: applications at a
-        # distance ratio (acceptable) and refusals as too far (beyond it), summed with their count
-        applied_far = applied[np.isfinite(applied["distance_ratio"].to_numpy(float))]
-        refused_far = reason("distance")
-        refused_far = refused_far[np.isfinite(refused_far["distance_ratio"].to_numpy(float))]
-        tolerance = pd.concat(
-            [
-                applied_far[["profile_id", "occurred_at"]].assign(value=applied_far["distance_ratio"]),
-                refused_far[["profile_id", "occurred_at"]].assign(value=0.8 * refused_far["distance_ratio"]),
-            ],
-            ignore_index=True,
-        ).sort_values("occurred_at", kind="stable")
-        tolerance["n"] = tolerance.groupby("profile_id").cumcount() + 1.0
-        tolerance["value"] = tolerance.groupby("profile_id")["value"].cumsum()
 
         frames = {
             "person": person,
@@ -521,7 +511,6 @@ class PairFeatureBuilder(BaseEstimator):
             "offer_applications": cumulative(
                 applied.assign(offer=applied["offer_id"]), ["offer"], "", "cumcount"
             ),
-            "distance_tolerance": tolerance,
             **{
                 f"evidence_{r}": evidence(reason(r), ["profile_id"])
                 for r in ("distance", "salaire", "metier", "competences")
@@ -596,9 +585,15 @@ class PairFeatureBuilder(BaseEstimator):
             has = values[flag].fillna(0.0).to_numpy(float) > 0
             hours_evidence = hours_evidence + has * evidence("evidence_horaires", queries.assign(_key=code))
         ratio = values["distance_ratio"].to_numpy(float)
-        tolerance = (TOLERANCE_PRIOR_WEIGHT + last("distance_tolerance", 0.0)) / (
-            TOLERANCE_PRIOR_WEIGHT + last("distance_tolerance", 0.0, column="n")
-        )
+        # the person's commute tolerance as far as their answers tell: at least the declared radius and
+        # the farthest offer they applied to; an offer refused as too far caps it (at 0.8 of its
+        # distance), trusted the more the more such refusals there are (shrunk toward the declared
+        # radius while the history is short); a refusal never raises it
+        floor = np.maximum(1.0, np.nan_to_num(last("distance_applied"), nan=1.0))
+        cap = 0.8 * np.nan_to_num(last("distance_refused"), nan=np.inf)
+        refusals = person["n_refused_distance"].to_numpy(float)
+        trust = refusals / (refusals + TOLERANCE_PRIOR_WEIGHT)
+        tolerance = np.where(cap < floor, floor + trust * (np.minimum(cap, floor) - floor), floor)
         registered = pd.to_datetime(pd.Series(profile_rows.get("registered_at")), utc=True, errors="coerce")
         if "registered_at" not in profile_rows:
             registered = pd.Series(pd.NaT, index=range(len(pairs)), dtype="datetime64[ns, UTC]")

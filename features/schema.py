@@ -69,8 +69,9 @@ HISTORY_FEATURES: dict[str, str] = {
     "rome_metier_refusals": "past 'metier' refusals of offers with this ROME code",
     "rome_applications": "past applications to offers with this ROME code",
     "coverage_over_refused": "skill coverage minus the highest coverage the person refused for 'competences'",
-    "distance_over_tolerance": "distance ratio over the person's tolerated ratio, estimated from the offers "
-    "they applied to and refused as too far, shrunk toward their declared radius while the history is short",
+    "distance_over_tolerance": "distance ratio over the person's tolerated ratio: at least the declared radius "
+    "and the farthest offer they applied to, capped by 0.8 of the nearest offer refused as too far, the cap "
+    "trusted the more the more such refusals (shrunk toward the declared radius while the history is short)",
     **{
         f"evidence_{reason}": f"decaying evidence (half-life {EVIDENCE_HALF_LIFE_DAYS} days) that the person "
         f"refuses this offer for '{reason}': {what}"
@@ -134,6 +135,9 @@ PROTECTED_TOKENS = (
     "city",
     "ville",
     "qpv",
+    "density",
+    "urban",
+    "rural",
     "lat",
     "lon",
     "name",

@@ -15,7 +15,7 @@ from matching import __version__
 from matching.artifacts import MANIFEST, atomic_folder, checksum_problem, read_manifest_file, sha256_file
 from matching.errors import MatchingError
 from models.ranker import LambdaRankRanker, RankerConfig
-from models.refusals import RefusalRisk, StatedStrength
+from models.refusals import EVIDENCE_REASONS, RefusalRisk, StatedStrength
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.txt"
@@ -107,5 +107,11 @@ def load_ranker(folder: Path) -> LambdaRankRanker:
     ranker.refusal_, ranker.application_ = outcomes.get(REFUSAL_FILE), outcomes.get(APPLICATION_FILE)
     strength = manifest.get("stated_strength")
     if strength is not None:
+        valid = isinstance(strength, dict) and all(
+            k in EVIDENCE_REASONS and isinstance(v, int | float) and 0.0 <= v <= 1.0
+            for k, v in strength.items()
+        )
+        if not valid:
+            raise ModelIntegrityError(f"ranker in {folder}: its stated-reason strengths are not readable")
         ranker.stated_strength_ = StatedStrength({str(k): float(v) for k, v in strength.items()})
     return ranker

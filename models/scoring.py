@@ -66,9 +66,11 @@ def learned_scores(
     a "horaires" refusal of a night job says little about the next day job, and people's
     constraints relax as their search goes on. The rule, which learns nothing, keeps the hard
     penalty (:func:`stated_penalty`). ``across_people``: the candidates are people for one offer
-    (see :meth:`~models.ranker.LambdaRankRanker.predict`).
+    (see :meth:`~models.ranker.LambdaRankRanker.predict`). A ranker without learned strengths (saved
+    before it learned them) keeps the hard penalty.
     """
     scores = ranker.predict(X, across_people=across_people)
-    if respect_stated:
+    # a ranker saved before it learned the strength of stated reasons has no other way to respect them
+    if respect_stated or ranker.stated_strength_ is None:
         scores = scores - stated_penalty(X)
     return np.asarray(scores, dtype=np.float64)

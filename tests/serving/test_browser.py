@@ -268,7 +268,7 @@ def test_counsellor_finds_offers_reads_cards_and_the_list_follows_the_actions(li
         "Souhaits :",
     ):
         expect(first).to_contain_text(fact)
-    expect(first).to_contain_text(re.compile(r"à \d+ km de l'offre"))
+    expect(first).to_contain_text(re.compile(r"à \d+(,\d)? km de l'offre"))
     expect(first).to_contain_text("Dernière activité :")
     expect(first).to_contain_text("Contact :")
     assert not re.search(r"-\d{3,}", page.locator("main").inner_text()), "no raw score on the cards"
