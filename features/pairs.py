@@ -194,12 +194,11 @@ def pair_values(
         for code, name in SCHEDULE_FEATURES.items()
     }
     pattern = np.where(np.isnan(full_time), "", np.where(full_time == 0.0, PART_TIME_KEY, FULL_TIME_KEY))
-    # a 'horaires' refusal is about the offer's working-time attributes or its full/part-time
-    # pattern: it keeps both, as two evidence features whose strengths are learned apart
-    refused_keys = [
-        "|".join([*(s or ()), *([str(p)] if p else [])])
-        for s, p in zip(schedules, pattern.tolist(), strict=True)
-    ]
+    # a 'horaires' refusal is about the offer's working-time attributes when it has any (a night job
+    # refused says nothing of day jobs of the same pattern), else about its full/part-time pattern;
+    # keying it by both made the pattern's evidence push away every full-time offer (measured: repeat
+    # 'horaires' refusals above the frozen control on the schedule market model)
+    refused_keys = ["|".join(s) if s else str(p) for s, p in zip(schedules, pattern.tolist(), strict=True)]
     return pd.DataFrame(
         {
             "rome_same_code": rome[:, 0],

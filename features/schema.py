@@ -83,7 +83,8 @@ HISTORY_FEATURES: dict[str, str] = {
             "type_contrat": "their refusals of this contract type",
             "horaires": "their hours refusals of offers sharing a working-time attribute with this one "
             "(nights, weekends, shifts, split days), summed over its attributes",
-            "horaires_pattern": "their hours refusals of offers of this one's full/part-time pattern",
+            "horaires_pattern": "their hours refusals of offers with no working-time attribute and this one's "
+            "full/part-time pattern",
             "metier": "their refusals of this ROME code, plus their occupation refusals if it is outside "
             "their project",
             "competences": "their skill refusals, where the offer covers no more of their skills",
