@@ -565,10 +565,8 @@ class PairFeatureBuilder(BaseEstimator):
         h = self.lookups_
         person = pd.DataFrame(h["person"].lookup(queries, queries["as_of"])).fillna(0.0)
 
-        def last(
-            name: str, fill: float = np.nan, column: str = "value", keys: pd.DataFrame = queries
-        ) -> FloatArray:
-            found = h[name].lookup(keys, queries["as_of"])[column]
+        def last(name: str, fill: float = np.nan, keys: pd.DataFrame = queries) -> FloatArray:
+            found = h[name].lookup(keys, queries["as_of"])["value"]
             return np.where(np.isnan(found), fill, found)
 
         # decayed evidence: stored weights exp(t / tau) times exp(-as_of / tau)
@@ -593,9 +591,10 @@ class PairFeatureBuilder(BaseEstimator):
         refusals = person["n_refused_distance"].to_numpy(float)
         trust = refusals / (refusals + TOLERANCE_PRIOR_WEIGHT)
         tolerance = np.where(cap < floor, floor + trust * (np.minimum(cap, floor) - floor), floor)
-        registered = pd.to_datetime(pd.Series(profile_rows.get("registered_at")), utc=True, errors="coerce")
-        if "registered_at" not in profile_rows:
-            registered = pd.Series(pd.NaT, index=range(len(pairs)), dtype="datetime64[ns, UTC]")
+        # a profile table without registration dates reads as unknown (NaT)
+        registered = pd.to_datetime(
+            pd.Series(profile_rows.get("registered_at", np.full(len(pairs), None))), utc=True, errors="coerce"
+        )
 
         created = pd.Series(offer_rows["created_at"]).astype(TIME_DTYPE)
         alerts = person["n_alerts"].to_numpy()

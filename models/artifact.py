@@ -15,7 +15,7 @@ from matching import __version__
 from matching.artifacts import MANIFEST, atomic_folder, checksum_problem, read_manifest_file, sha256_file
 from matching.errors import MatchingError
 from models.ranker import LambdaRankRanker, RankerConfig
-from models.refusals import EVIDENCE_REASONS, RefusalRisk, StatedStrength
+from models.refusals import EVIDENCE_REASONS, OutcomeModel, StatedStrength
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.txt"
@@ -103,7 +103,7 @@ def load_ranker(folder: Path) -> LambdaRankRanker:
                 raise ModelIntegrityError(
                     f"ranker in {folder}: the features of {name} differ from its manifest"
                 )
-            outcomes[name] = RefusalRisk(outcome)
+            outcomes[name] = OutcomeModel(outcome)
     ranker.refusal_, ranker.application_ = outcomes.get(REFUSAL_FILE), outcomes.get(APPLICATION_FILE)
     strength = manifest.get("stated_strength")
     if strength is not None:

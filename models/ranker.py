@@ -17,7 +17,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from features.schema import check_allowlist
-from models.refusals import ACTIVE_FLOOR, BINDING_PENALTY, RefusalRisk, StatedStrength
+from models.refusals import ACTIVE_FLOOR, BINDING_PENALTY, OutcomeModel, StatedStrength
 
 Debias = Literal["ips", "lambdamart", "none"]
 FitProgress = Callable[[str, int, int], None]  # (stage, boosting rounds done, rounds in all)
@@ -107,8 +107,8 @@ class LambdaRankRanker(BaseEstimator):
 
     booster_: lgb.Booster
     feature_names_: tuple[str, ...]
-    refusal_: RefusalRisk | None = None
-    application_: RefusalRisk | None = None
+    refusal_: OutcomeModel | None = None
+    application_: OutcomeModel | None = None
     stated_strength_: StatedStrength | None = None
 
     def __init__(self, *, config: RankerConfig = DEFAULT_CONFIG) -> None:
@@ -231,10 +231,10 @@ class LambdaRankRanker(BaseEstimator):
                 k: v for k, v in params.items() if k not in ("objective", "metric", "eval_at", "label_gain")
             }
 
-            def outcome(positive: npt.NDArray[np.bool_], weight_of: float) -> RefusalRisk | None:
+            def outcome(positive: npt.NDArray[np.bool_], weight_of: float) -> OutcomeModel | None:
                 if weight_of <= 0 or not 0 < positive.sum() < len(positive):
                     return None
-                return RefusalRisk.fit(
+                return OutcomeModel.fit(
                     X[read],
                     positive,
                     params=pointwise,

@@ -4,7 +4,7 @@ The LambdaRank objective orders what people apply to; it barely separates an off
 refuse from one they would merely leave unread (gains 0 and 3 against 7 for an application). Alerts
 pay for refusals (each one is an unwanted message), so the ranker also learns
 
-* :class:`RefusalRisk`: the probability that a read alert is refused, a LightGBM classifier on the same
+* :class:`OutcomeModel`: the probability that a read alert is refused, a LightGBM classifier on the same
   features (a second objective, as in multi-objective feed ranking: score = relevance − λ · risk);
 * :class:`StatedStrength`: how binding each stated refusal reason is, estimated from what people did
   after saying it: among read alerts repeating a reason the person stated (the ``evidence_<reason>``
@@ -98,7 +98,7 @@ class StatedStrength:
         return count
 
 
-class RefusalRisk:
+class OutcomeModel:
     """Probability of an outcome of a read alert (refused; applied or better): a LightGBM binary
     classifier (log loss). Pointwise, it compares people with each other, which the per-list
     LambdaRank objective never does: a counsellor's list of people needs it.
@@ -119,7 +119,7 @@ class RefusalRisk:
         params: dict[str, object],
         n_estimators: int,
         sample_weight: npt.ArrayLike | None = None,
-    ) -> RefusalRisk:
+    ) -> OutcomeModel:
         """Fit on read alerts (``X`` shape ``(m, n_features)``, ``refused`` shape ``(m,)``)."""
         weight = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
         dataset = lgb.Dataset(X, label=np.asarray(refused, dtype=float), weight=weight, free_raw_data=True)

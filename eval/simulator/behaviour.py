@@ -154,7 +154,8 @@ class PairTerms:
 def pair_terms(pop: Population, p: IntArray, o: IntArray, week: int, mech: Mechanisms) -> PairTerms:
     """The person-relative terms of each pair under the market model's mechanisms."""
     km = pair_distance_km(pop, p, o)
-    relax = months_registered(pop, p, week) * pop.col("p", "true_relax_rate")[p] if mech.relaxing else 0.0
+    months = months_registered(pop, p, week) if mech.relaxing else np.zeros(len(p))
+    relax = months * pop.col("p", "true_relax_rate")[p] if mech.relaxing else 0.0
     if mech.travel_time:
         minutes = true_travel_minutes(km, pop.col("p", "true_mode")[p], pop.col("o", "true_density")[o])
         commute = minutes / pop.col("p", "true_commute_minutes")[p]
@@ -173,7 +174,7 @@ def pair_terms(pop: Population, p: IntArray, o: IntArray, week: int, mech: Mecha
     if mech.relaxing:
         relax_months = pop.profiles["true_relax_months"]
         assert isinstance(relax_months, np.ndarray)
-        contract_ok = contract_ok | (months_registered(pop, p, week) >= relax_months[p, contract])
+        contract_ok = contract_ok | (months >= relax_months[p, contract])
     wants_full = pop.col("p", "true_wants_full_time")[p].astype(bool)
     offer_full = pop.col("o", "full_time")[o].astype(bool)
     if mech.schedule:
