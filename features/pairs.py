@@ -259,6 +259,7 @@ HISTORY_KEYS: dict[str, list[str]] = {
     "offer_applications": ["offer"],
     **{f"evidence_{r}": ["profile_id"] for r in ("distance", "salaire", "metier", "competences")},
     "evidence_type_contrat": ["profile_id", "_contract"],
+    "evidence_undeclared_contract": ["profile_id"],
     "evidence_horaires": ["profile_id", "_key"],
     "evidence_rome": ["profile_id", "_rome_code"],
 }
@@ -515,6 +516,9 @@ class PairFeatureBuilder(BaseEstimator):
                 for r in ("distance", "salaire", "metier", "competences")
             },
             "evidence_type_contrat": evidence(reason("type_contrat"), ["profile_id", "_contract"]),
+            "evidence_undeclared_contract": evidence(
+                reason("type_contrat").query("contract_declared_ok == 0"), ["profile_id"]
+            ),
             "evidence_horaires": evidence(hours, ["profile_id", "_key"]),
             "evidence_rome": evidence(reason("metier"), ["profile_id", "_rome_code"]),
         }
@@ -640,11 +644,22 @@ class PairFeatureBuilder(BaseEstimator):
                         (1.15 - values["_salary"].to_numpy(float) / last("salary_refused")) / 0.15, 0.0, 1.0
                     )
                 ),
-                "evidence_type_contrat": evidence("evidence_type_contrat"),
+                # a contract refused for its type, outside the contracts the person declared, confirms
+                # the declaration: every other undeclared contract is as unwelcome (CDD refused by
+                # someone who declared CDI only: an interim mission is no better)
+                "evidence_type_contrat": np.maximum(
+                    evidence("evidence_type_contrat"),
+                    evidence("evidence_undeclared_contract")
+                    * (values["contract_declared_ok"].to_numpy(float) == 0),
+                ),
                 "evidence_horaires": hours_evidence,
                 "evidence_horaires_pattern": pattern_evidence,
-                "evidence_metier": evidence("evidence_rome")
-                + evidence("evidence_metier") * (values["rome_same_code"].to_numpy(float) == 0),
+                # "not this job" about an offer of the person's own project says the offer is not what
+                # its code promises, not that the project changed (only the person's declaration does);
+                # with noisy reasons, keying it by the code pushed the project away (measured: repeat
+                # "metier" refusals above the frozen control on the noisy_reasons model)
+                "evidence_metier": (evidence("evidence_rome") + evidence("evidence_metier"))
+                * (values["rome_same_code"].to_numpy(float) == 0),
                 "evidence_competences": evidence("evidence_competences")
                 * (values["core_skill_coverage"].to_numpy(float) - last("coverage_refused") <= 0.0),
             }

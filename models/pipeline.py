@@ -266,12 +266,13 @@ class RankingService:
         mode = self.ranking_mode(kill_switch)
         learned = mode == "ml" and self.ranker is not None
         # The learned ranker weighs each stated reason by its learned strength and decaying evidence;
-        # one that still binds is not pushed (as the feedback-loop experiment plays it). The rule,
+        # one that still binds at the alert floor is not pushed (as the feedback-loop experiment plays
+        # it). The rule,
         # which learns nothing, puts every offer repeating a stated refusal last.
         scores = (
             learned_scores(self.ranker, X) if learned and self.ranker else rule_scores(X) - stated_penalty(X)
         )
-        binding = self.ranker.binding(X) if learned and self.ranker else np.zeros(len(X))
+        binding = self.ranker.binding(X, alerts=True) if learned and self.ranker else np.zeros(len(X))
         # Employer-side balance: offers already swamped with applications are not pushed again.
         positions = X["offer_positions"].fillna(1.0).clip(lower=1.0).to_numpy()
         saturated = X["offer_applications"].fillna(0.0).to_numpy() >= SATURATION * positions

@@ -17,7 +17,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from features.schema import check_allowlist
-from models.refusals import ACTIVE_FLOOR, BINDING_PENALTY, OutcomeModel, StatedStrength
+from models.refusals import ACTIVE_FLOOR, ALERT_FLOOR, BINDING_PENALTY, OutcomeModel, StatedStrength
 
 Debias = Literal["ips", "lambdamart", "none"]
 FitProgress = Callable[[str, int, int], None]  # (stage, boosting rounds done, rounds in all)
@@ -33,6 +33,9 @@ class RankerConfig:
     ``unexamined_weight``: weight of alerts shown but never opened. They say nothing about the offer
     (the person did not read it), so by default they are left out of the groups (weight 0); opening
     rates by rank still estimate the propensities.
+    ``binding_floor`` / ``alert_floor``: a stated refusal reason binds (ranked last / alert not sent)
+    while its learned strength times its decaying evidence is at least this (see
+    :mod:`models.refusals`).
     """
 
     n_estimators: int = 150
@@ -47,6 +50,7 @@ class RankerConfig:
     refusal_weight: float = 1.0
     application_weight: float = 1.0
     binding_floor: float = ACTIVE_FLOOR
+    alert_floor: float = ALERT_FLOOR
     random_state: int = 0
     n_jobs: int = 2
 
@@ -84,6 +88,8 @@ class RankerConfig:
             raise ValueError(f"unexamined_weight must be >= 0, not {self.unexamined_weight!r}")
         if self.refusal_weight < 0 or self.application_weight < 0:
             raise ValueError("refusal_weight and application_weight must be >= 0")
+        if not (0 < self.alert_floor <= 1 and 0 < self.binding_floor <= 1):
+            raise ValueError("binding_floor and alert_floor must lie in (0, 1]")
 
 
 DEFAULT_CONFIG = RankerConfig()
@@ -293,13 +299,15 @@ class LambdaRankRanker(BaseEstimator):
             )
         return scores - BINDING_PENALTY * self.binding(X)
 
-    def binding(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
+    def binding(self, X: pd.DataFrame, *, alerts: bool = False) -> npt.NDArray[np.float64]:
         """How many stated refusal reasons bind for each candidate (learned strength × decaying
-        evidence above :data:`models.refusals.ACTIVE_FLOOR`), shape ``(m,)``; zeros when the ranker
-        learned no strengths. Alerts do not push a candidate with one; rankings put it last."""
+        evidence at least ``binding_floor``, or ``alert_floor`` with ``alerts``), shape ``(m,)``;
+        zeros when the ranker learned no strengths. Alerts do not push a candidate with one;
+        rankings put it last."""
         if self.stated_strength_ is None:
             return np.zeros(len(X))
-        return self.stated_strength_.active(X, self.config.binding_floor)
+        floor = self.config.alert_floor if alerts else self.config.binding_floor
+        return self.stated_strength_.active(X, floor)
 
     def feature_importance(self) -> dict[str, float]:
         """Total gain per feature, largest first (empty when the ranker is not fitted)."""

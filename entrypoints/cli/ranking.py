@@ -382,9 +382,9 @@ def eval_ranking(
     world: WorldOption = None,
     database_url: DatabaseSource = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object as the last line.")] = False,
-    report: Annotated[Path, typer.Option(help="Folder of the HTML/PNG report.")] = Path(
-        "var/reports/ranking"
-    ),
+    report: Annotated[
+        Path, typer.Option(help="Folder of the HTML/PNG report (with --market: a folder per model in it).")
+    ] = Path("var/reports/ranking"),
     people: People = 600,
     cutoff_week: CutoffWeek = None,
     cutoff: CutoffDay = None,
@@ -423,7 +423,7 @@ def eval_ranking(
             raise MatchingError(
                 "--market generates its own worlds: give neither --world, --database-url nor a cut-off"
             )
-        _eval_family(market, market_seed, people, feedback, tune, rome_dir, encoder, json_out)
+        _eval_family(market, market_seed, people, feedback, tune, rome_dir, encoder, json_out, report)
         return
     from eval.report import write_report
 
@@ -473,11 +473,14 @@ def _eval_family(
     rome_dir: Path | None,
     encoder: str | None,
     json_out: bool,
+    report: Path,
 ) -> None:
-    """``matching eval --market``: the protocol on each market model, worst case first."""
+    """``matching eval --market``: the protocol on each market model, worst case first; one report
+    per model under ``report/<model>``."""
     from eval.family import evaluate_family, family_summaries, market_models
     from eval.feedback import FeedbackConfig
     from eval.market import MarketEvalConfig
+    from eval.report import write_report
     from eval.simulator.config import MarketConfig
 
     try:
@@ -543,6 +546,8 @@ def _eval_family(
                 ),
             )
     console.print(detail)
+    for model, evaluation in results.items():
+        console.print(f"{model}: report written to {write_report(evaluation, report / model)}")
     if json_out:
         print(
             orjson.dumps(

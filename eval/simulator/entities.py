@@ -329,17 +329,26 @@ def generate_profile_behaviour(
     return columns
 
 
+def schedule_propensities(n_fiches: int, rng: np.random.Generator) -> FloatArray:
+    """How much more (or less) often each occupation's offers carry each working-time attribute than
+    on average, shape ``(n_fiches, len(SCHEDULES))``, log-normal (some occupations work nights).
+
+    Drawn once per world: a world generated in chunks shares them between its chunks.
+    """
+    return rng.lognormal(-0.5, 1.0, (n_fiches, len(SCHEDULES)))
+
+
 def generate_offer_conditions(
-    config: MarketConfig, offers: Columns, n_fiches: int, rng: np.random.Generator
+    config: MarketConfig, offers: Columns, propensity: FloatArray, rng: np.random.Generator
 ) -> Columns:
     """Working-time attributes (an ``(n_offers, 4)`` boolean matrix ``schedule``, columns
-    :data:`SCHEDULES`, more frequent in some occupations) and the establishment's size band.
+    :data:`SCHEDULES`, more frequent in some occupations: ``propensity`` from
+    :func:`schedule_propensities`) and the establishment's size band.
 
     Drawn from their own stream after :func:`generate_offers`: every market model has the same offers.
     """
     n = config.n_offers
     fiche = np.asarray(offers["fiche"])
-    propensity = rng.lognormal(-0.5, 1.0, (n_fiches, len(SCHEDULES)))  # some occupations work nights
     share = np.clip(SCHEDULE_SHARES[None, :] * propensity[fiche], 0.0, 0.8)
     return {
         "schedule": rng.random((n, len(SCHEDULES))) < share,

@@ -38,6 +38,7 @@ from eval.simulator.entities import (
     generate_profile_behaviour,
     generate_profiles,
     generate_trainings,
+    schedule_propensities,
 )
 from eval.simulator.ragged import IntArray, Ragged
 from matching.domain import EVENT_COLUMNS
@@ -237,7 +238,8 @@ class MarketSimulator:
         )
         behaviour = self.rngs["behaviour"]
         profiles.update(generate_profile_behaviour(cfg, profiles, self.fiche_pay, behaviour))
-        offers.update(generate_offer_conditions(cfg, offers, rome.n_fiches, behaviour))
+        propensity = schedule_propensities(rome.n_fiches, behaviour)
+        offers.update(generate_offer_conditions(cfg, offers, propensity, behaviour))
         offers["true_density"] = density_rank(np.asarray(offers["lat"]), np.asarray(offers["lon"]))
         report("entities", 2, 4)
         trainings = generate_trainings(

@@ -29,6 +29,7 @@ from eval.simulator.entities import (
     generate_profile_behaviour,
     generate_profiles,
     generate_trainings,
+    schedule_propensities,
 )
 from eval.simulator.io import table_entry, write_manifest
 from eval.simulator.market import MarketSimulator, World, canonical, make_ids, no_interactions
@@ -39,7 +40,7 @@ from matching.referential import Referential
 
 DEFAULT_CHUNK_ROWS = 100_000
 # Chunk streams are keyed by these numbers, so adding a table never changes the others.
-_TABLE_STREAM = {"profiles": 1, "offers": 2, "trainings": 3}
+_TABLE_STREAM = {"profiles": 1, "offers": 2, "trainings": 3, "occupations": 4}
 Progress = Callable[[str, int, int], None]
 
 
@@ -143,6 +144,8 @@ def write_world_streaming(
             writers["audit"].write(pd.DataFrame({"profile_id": ids[start:stop], **audit}))
             report("profiles", stop, config.n_profiles)
         ids = make_ids("SIM", config.n_offers, 7)
+        # the occupations' working-time propensities hold for every chunk of offers
+        propensity = schedule_propensities(rome.n_fiches, rng("occupations", 0))
         for number, start, stop in _chunks(config.n_offers, chunk_rows):
             offers_rng = rng("offers", number)
             cols = generate_offers(
@@ -155,7 +158,7 @@ def write_world_streaming(
                 sim.anchoring,
             )
             cols.update(
-                generate_offer_conditions(sized(stop - start, "offers"), cols, rome.n_fiches, offers_rng)
+                generate_offer_conditions(sized(stop - start, "offers"), cols, propensity, offers_rng)
             )
             writers["offers"].write(canonical(sim.offers_frame(cols, ids[start:stop])))
             report("offers", stop, config.n_offers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -141,7 +142,7 @@ def test_family_summary_judges_learnable_reasons_with_enough_people() -> None:
 
 
 @pytest.mark.slow
-def test_eval_market_prints_every_model_worst_first_and_json() -> None:
+def test_eval_market_prints_every_model_worst_first_and_json(tmp_path: Path) -> None:
     import json
 
     from typer.testing import CliRunner
@@ -160,9 +161,13 @@ def test_eval_market_prints_every_model_worst_first_and_json() -> None:
             "150",
             "--no-feedback",
             "--json",
+            "--report",
+            str(tmp_path / "reports"),
         ],
     )
     assert result.exit_code == 0, result.output
+    # one report per model
+    assert {p.parent.name for p in (tmp_path / "reports").glob("*/report.html")} == {"thresholds", "utility"}
     payload = json.loads(result.stdout.strip().splitlines()[-1])
     summary = payload["summary"]
     assert [row["model"] for row in summary] == sorted(

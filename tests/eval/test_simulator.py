@@ -214,6 +214,32 @@ def test_streamed_world_reads_back_and_is_reproducible(
         write_world_streaming(builtin, fallback, config.model_copy(update={"months": 1}), tmp_path / "c")
 
 
+def test_streamed_chunks_share_the_occupations_working_time_propensities(
+    builtin: Referential, fallback: Communes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Night work is an occupation's trait, not a chunk's: one draw serves every chunk of offers."""
+    import eval.simulator.stream as stream
+
+    drawn: list[np.ndarray] = []
+    used: list[np.ndarray] = []
+
+    def spy_draw(n_fiches: int, rng: np.random.Generator) -> np.ndarray:
+        drawn.append(stream_draw(n_fiches, rng))
+        return drawn[-1]
+
+    def spy_use(config: MarketConfig, offers: dict, propensity: np.ndarray, rng: np.random.Generator) -> dict:
+        used.append(propensity)
+        return stream_use(config, offers, propensity, rng)
+
+    stream_draw, stream_use = stream.schedule_propensities, stream.generate_offer_conditions
+    monkeypatch.setattr(stream, "schedule_propensities", spy_draw)
+    monkeypatch.setattr(stream, "generate_offer_conditions", spy_use)
+    config = MarketConfig(n_profiles=50, n_offers=900, n_trainings=0, months=0, seed=3)
+    write_world_streaming(builtin, fallback, config, tmp_path / "w", chunk_rows=300)
+    assert len(drawn) == 1 and len(used) == 3
+    assert all(u is drawn[0] for u in used)
+
+
 @pytest.mark.slow
 def test_national_size_world(builtin: Referential, fallback: Communes, tmp_path: Path) -> None:
     """1M profiles, 500k offers and 100k trainings stream to Parquet (~40 s, ~1.5 GB peak on 2 cores)."""

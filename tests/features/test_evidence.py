@@ -55,6 +55,53 @@ def test_evidence_of_a_contract_refusal_halves_every_half_life(small_market: Mar
     assert evidence[3] == 0  # another contract type: no evidence
 
 
+def test_refusing_an_undeclared_contract_weighs_on_every_undeclared_one(small_market: MarketContext) -> None:
+    """Someone who declared CDI only and refused a CDD for its type wants no interim mission either;
+    the declared CDI stays free of evidence."""
+    tables = small_market.tables
+    profiles, offers = tables.profiles, tables.offers
+    profile = profiles.index[profiles["contract_types"].map(lambda c: list(c) == ["CDI"])][0]
+    refused = offers.index[offers["contract_type"] == "CDD"][0]
+    interim = offers.index[offers["contract_type"] == "MIS"][0]
+    permanent = offers.index[offers["contract_type"] == "CDI"][0]
+    when = tables.events["occurred_at"].max() + pd.Timedelta(days=1)
+    builder = _with(small_market, _refusal(profile, refused, when, "type_contrat"))
+    pairs = pd.DataFrame(
+        {"profile_id": profile, "offer_id": [interim, permanent], "as_of": when + pd.Timedelta(days=2)}
+    )
+    gained = (
+        builder.transform(pairs)["evidence_type_contrat"]
+        - small_market.builder.transform(pairs)["evidence_type_contrat"]
+    )
+    assert gained[0] > 0.9 and gained[1] == 0
+
+
+def test_not_this_job_about_an_offer_of_the_project_does_not_push_the_project_away(
+    small_market: MarketContext,
+) -> None:
+    """A "metier" refusal of an offer of the person's own project code weighs on offers outside the
+    project only: the declared project is undone by the person's declaration, not by one refusal."""
+    tables = small_market.tables
+    profiles, offers = tables.profiles, tables.offers
+    profile = profiles.index[2]
+    project = list(profiles.loc[profile, "rome_codes"])
+    mine = offers.index[offers["rome_code"].isin(project)]
+    elsewhere = offers.index[~offers["rome_code"].isin(project)][0]
+    when = tables.events["occurred_at"].max() + pd.Timedelta(days=1)
+    builder = _with(small_market, _refusal(profile, mine[0], when, "metier"))
+    pairs = pd.DataFrame(
+        {
+            "profile_id": profile,
+            "offer_id": [mine[0], mine[1], elsewhere],
+            "as_of": when + pd.Timedelta(days=2),
+        }
+    )
+    gained = (
+        builder.transform(pairs)["evidence_metier"] - small_market.builder.transform(pairs)["evidence_metier"]
+    )
+    assert gained[0] == 0 and gained[1] == 0 and gained[2] > 0.9
+
+
 def test_an_hours_refusal_weighs_on_the_refused_working_time_not_on_every_full_time_offer(
     small_market: MarketContext,
 ) -> None:

@@ -189,6 +189,12 @@ def test_outcome_models_and_stated_strengths_travel_with_the_artifact(tmp_path: 
     assert (binds == (X["evidence_distance"] > 0)).all()
     scores = ranker.predict(X)
     assert scores[binds].max() < scores[~binds].min()  # a binding repeat ranks below every other
+    # faded evidence (strength × evidence between the alert floor and the ranking floor): still
+    # ranked among the others, but not sent as an alert
+    strength = ranker.stated_strength_.strength["evidence_distance"]
+    faded = X.assign(evidence_distance=X["evidence_distance"] * 0.07 / strength)
+    assert not ranker.binding(faded).any()
+    assert (ranker.binding(faded, alerts=True) > 0).sum() == (X["evidence_distance"] > 0).sum()
     folder = save_ranker(ranker, tmp_path / "ranker", data_fingerprint="abc")
     manifest = json.loads((folder / "manifest.json").read_text())
     assert set(manifest["files"]) == {"model.txt", "refusal.txt", "application.txt"}
