@@ -80,14 +80,15 @@ HISTORY_FEATURES: dict[str, str] = {
             "of them, fading to nothing at 70 % of that distance",
             "salaire": "their salary refusals, in full where the offer pays no more than the best paid of "
             "them, fading to nothing at 15 % more",
-            "type_contrat": "their refusals of this contract type, or of any contract they did not declare "
-            "where this one is not declared either",
+            "type_contrat": "the larger of their refusals of this contract type and, where this one is not "
+            "among the contracts they declared, their refusals of contracts they did not declare",
             "horaires": "their hours refusals of offers sharing a working-time attribute with this one "
             "(nights, weekends, shifts, split days), summed over its attributes",
             "horaires_pattern": "their hours refusals of offers with no working-time attribute and this one's "
             "full/part-time pattern",
-            "metier": "their refusals of this ROME code plus their other occupation refusals, for an offer "
-            "outside their project (a declared project code is not undone by one refused offer)",
+            "metier": "for an offer outside their project only (one refused offer does not undo a declared "
+            "project code): their refusals of this ROME code plus all their occupation refusals (one of "
+            "this code counts twice)",
             "competences": "their skill refusals, where the offer covers no more of their skills",
         }.items()
     },

@@ -88,8 +88,11 @@ class RankerConfig:
             raise ValueError(f"unexamined_weight must be >= 0, not {self.unexamined_weight!r}")
         if self.refusal_weight < 0 or self.application_weight < 0:
             raise ValueError("refusal_weight and application_weight must be >= 0")
-        if not (0 < self.alert_floor <= 1 and 0 < self.binding_floor <= 1):
-            raise ValueError("binding_floor and alert_floor must lie in (0, 1]")
+        if not 0 < self.alert_floor <= self.binding_floor <= 1:
+            raise ValueError(
+                "binding_floor must lie in (0, 1] and alert_floor in (0, binding_floor]: an alert is never "
+                "laxer than a ranking"
+            )
 
 
 DEFAULT_CONFIG = RankerConfig()

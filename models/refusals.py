@@ -11,7 +11,7 @@ pay for refusals (each one is an unwanted message), so the ranker also learns
   features, which decay with a half-life of :data:`features.schema.EVIDENCE_HALF_LIFE_DAYS`), the
   share refused again for that reason, beyond the share refused for it without a repeat. A repeat
   is demoted below every other candidate only while ``strength × evidence`` stays above
-  :data:`ACTIVE_FLOOR` (an alert is not sent above :data:`ALERT_FLOOR`): a fresh refusal of a reason people hold to, not an old one or a reason people
+  :data:`ACTIVE_FLOOR` (an alert is not sent from :data:`ALERT_FLOOR`): a fresh refusal of a reason people hold to, not an old one or a reason people
   state loosely ("horaires" about a night job says little about a day job).
 """
 
@@ -44,7 +44,7 @@ BINDING_PENALTY = 1e3
 ACTIVE_FLOOR = 0.1
 #: The floor for alerts (the ranker's ``alert_floor``): an alert is a message to the person, and one
 #: repeating what they just turned down costs more than a place lower in a list, so a stated reason
-#: binds there from half the strength. Chosen on the development world (seed 42): at 0.1, reasons
+#: binds there from half the ranking floor. Chosen on the development world (seed 42): at 0.1, reasons
 #: stated loosely (noisy_reasons model: strengths 0.1–0.18) bound too little for repeat refusals to
 #: fall; 0.05 for rankings too cost the counsellor's lists (sourcing LTR/rule 1.23 → 1.15).
 ALERT_FLOOR = 0.05
@@ -93,14 +93,24 @@ class StatedStrength:
             out[column] = float(np.clip(lift, 0.0, 1.0))
         return cls(out)
 
-    def active(self, X: pd.DataFrame, floor: float = ACTIVE_FLOOR) -> FloatArray:
-        """How many stated reasons bind for each candidate, shape ``(m,)``."""
-        count = np.zeros(len(X))
+    def binding_columns(
+        self, X: pd.DataFrame, floor: float = ACTIVE_FLOOR
+    ) -> dict[str, npt.NDArray[np.bool_]]:
+        """Which candidates each evidence column binds (``strength × evidence ≥ floor``), a mask of
+        shape ``(m,)`` per column with a positive strength."""
+        out = {}
         for column, strength in self.strength.items():
             if strength <= 0 or column not in X.columns:
                 continue
             evidence = np.minimum(X[column].fillna(0.0).to_numpy(float), 1.0)
-            count += strength * evidence >= floor
+            out[column] = strength * evidence >= floor
+        return out
+
+    def active(self, X: pd.DataFrame, floor: float = ACTIVE_FLOOR) -> FloatArray:
+        """How many stated reasons bind for each candidate, shape ``(m,)``."""
+        count = np.zeros(len(X))
+        for mask in self.binding_columns(X, floor).values():
+            count += mask
         return count
 
 

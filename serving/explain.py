@@ -216,7 +216,8 @@ def stated_refusals(
     ----------
     stated
         For each of ``m`` candidates, the keys of the reasons repeated (``distance``, ``salaire``,
-        ``type_contrat``, ``horaires``, ``metier``, ``competences``).
+        ``type_contrat``, ``horaires``, ``metier``, ``competences``; ``contrat_non_declare`` where the
+        learned ranker generalised a refused undeclared contract to this one).
     contract
         The offer's contract code (named in the contract sentence).
     full_time
@@ -234,11 +235,12 @@ def stated_refusals(
         else ""
     )
     words = {
-        "distance": "a déjà refusé comme trop loin une offre moins éloignée",
+        "distance": "a déjà refusé comme trop loin une offre à une distance comparable ou moindre",
         "salaire": "a déjà refusé pour le salaire une offre payée autant ou mieux",
         "type_contrat": contract_words or "a refusé ce type de contrat",
+        "contrat_non_declare": "a refusé un contrat hors de ses choix déclarés, comme celui-ci",
         "horaires": f"a refusé des offres{rhythm} pour leurs horaires",
-        "metier": "a refusé des offres hors de son métier (« pas ce métier »)",
+        "metier": "a refusé des offres comme « pas son métier »",
         "competences": "a déjà refusé, faute de compétences, une offre qui lui correspondait autant",
     }
     return [[words[reason] for reason in reasons] for reasons in stated]

@@ -32,6 +32,7 @@ from entrypoints.cli.common import (
 )
 from entrypoints.settings import get_settings
 from eval.simulator.records import world_tables
+from matching.artifacts import atomic_folder
 from matching.errors import MatchingError
 from models import DEFAULT_MODEL_NAME
 
@@ -383,8 +384,12 @@ def eval_ranking(
     database_url: DatabaseSource = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object as the last line.")] = False,
     report: Annotated[
-        Path, typer.Option(help="Folder of the HTML/PNG report (with --market: a folder per model in it).")
-    ] = Path("var/reports/ranking"),
+        Path | None,
+        typer.Option(
+            help="Folder of the HTML/PNG report [default: var/reports/ranking; with --market "
+            "var/reports/market, a folder per model in it, replaced as a whole]."
+        ),
+    ] = None,
     people: People = 600,
     cutoff_week: CutoffWeek = None,
     cutoff: CutoffDay = None,
@@ -423,13 +428,14 @@ def eval_ranking(
             raise MatchingError(
                 "--market generates its own worlds: give neither --world, --database-url nor a cut-off"
             )
+        report = report or Path("var/reports/market")
         _eval_family(market, market_seed, people, feedback, tune, rome_dir, encoder, json_out, report)
         return
     from eval.report import write_report
 
     ctx = _context(world, database_url, rome_dir, encoder, cutoff_week, cutoff)
     evaluation = _evaluate(ctx, people, feedback, tune)
-    path = write_report(evaluation, report)
+    path = write_report(evaluation, report or Path("var/reports/ranking"))
     where = f"{ctx.source}, " if database_url is not None else ""
     draws = _draws(evaluation)
     _print_table(
@@ -546,8 +552,14 @@ def _eval_family(
                 ),
             )
     console.print(detail)
-    for model, evaluation in results.items():
-        console.print(f"{model}: report written to {write_report(evaluation, report / model)}")
+    try:
+        # one folder for the family, replaced as a whole: no model's report from an earlier run stays
+        with atomic_folder(report) as staging:
+            for model, evaluation in results.items():
+                write_report(evaluation, staging / model)
+        console.print(f"reports written to {report}/<model>/report.html")
+    except OSError as error:  # the figures above (and the JSON below) are not lost with the reports
+        console.print(f"[red]reports not written to {report}: {error}[/red]")
     if json_out:
         print(
             orjson.dumps(

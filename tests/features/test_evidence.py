@@ -83,9 +83,13 @@ def test_not_this_job_about_an_offer_of_the_project_does_not_push_the_project_aw
     project only: the declared project is undone by the person's declaration, not by one refusal."""
     tables = small_market.tables
     profiles, offers = tables.profiles, tables.offers
-    profile = profiles.index[2]
+
+    def project_offers(profile: str) -> pd.Index:
+        return offers.index[offers["rome_code"].isin(list(profiles.loc[profile, "rome_codes"]))]
+
+    profile = next(p for p in profiles.index if len(project_offers(p)) >= 2)
     project = list(profiles.loc[profile, "rome_codes"])
-    mine = offers.index[offers["rome_code"].isin(project)]
+    mine = project_offers(profile)
     elsewhere = offers.index[~offers["rome_code"].isin(project)][0]
     when = tables.events["occurred_at"].max() + pd.Timedelta(days=1)
     builder = _with(small_market, _refusal(profile, mine[0], when, "metier"))

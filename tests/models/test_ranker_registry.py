@@ -194,11 +194,26 @@ def test_outcome_models_and_stated_strengths_travel_with_the_artifact(tmp_path: 
     strength = ranker.stated_strength_.strength["evidence_distance"]
     faded = X.assign(evidence_distance=X["evidence_distance"] * 0.07 / strength)
     assert not ranker.binding(faded).any()
-    assert (ranker.binding(faded, alerts=True) > 0).sum() == (X["evidence_distance"] > 0).sum()
+    assert ((ranker.binding(faded, alerts=True) > 0) == (X["evidence_distance"] > 0)).all()
     folder = save_ranker(ranker, tmp_path / "ranker", data_fingerprint="abc")
     manifest = json.loads((folder / "manifest.json").read_text())
     assert set(manifest["files"]) == {"model.txt", "refusal.txt", "application.txt"}
     np.testing.assert_allclose(load_ranker(folder).predict(X), scores)
+    # a ranker saved before alerts had a floor of their own loads with the default, never laxer than
+    # its rankings'; settings that make alerts laxer are refused
+    manifest_path = folder / "manifest.json"
+    saved = json.loads(manifest_path.read_text())
+    del saved["config"]["alert_floor"]
+    manifest_path.write_text(json.dumps(saved))
+    assert load_ranker(folder).config.alert_floor == 0.05
+    saved["config"]["binding_floor"] = 0.02
+    manifest_path.write_text(json.dumps(saved))
+    assert load_ranker(folder).config.alert_floor == 0.02
+    saved["config"]["alert_floor"] = 0.5
+    manifest_path.write_text(json.dumps(saved))
+    with pytest.raises(ModelIntegrityError, match="alert_floor"):
+        load_ranker(folder)
+    manifest_path.write_text(json.dumps(manifest))
     (folder / "application.txt").write_text("tampered")
     with pytest.raises(ModelIntegrityError, match="checksum"):
         load_ranker(folder)
