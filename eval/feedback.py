@@ -67,7 +67,7 @@ def play_round(
     X = (features_from or ctx).features(pool)
     # As the alert batch does: a candidate repeating a stated reason that still binds (its learned
     # strength times its decaying evidence) is not pushed; the ranker weighs the others' evidence.
-    keep = ranker.binding(X, alerts=True) == 0
+    keep = ranker.binding(X) == 0
     pool, X = pool[keep].reset_index(drop=True), X[keep].reset_index(drop=True)
     ranked = rank_by_score(pool, ltr_scorer(ranker)(pool, X))
     top = ranked[ranked["position"] <= config.alerts_per_round].reset_index(drop=True)

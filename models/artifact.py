@@ -15,7 +15,7 @@ from matching import __version__
 from matching.artifacts import MANIFEST, atomic_folder, checksum_problem, read_manifest_file, sha256_file
 from matching.errors import MatchingError
 from models.ranker import LambdaRankRanker, RankerConfig
-from models.refusals import ACTIVE_FLOOR, ALERT_FLOOR, EVIDENCE_REASONS, OutcomeModel, StatedStrength
+from models.refusals import EVIDENCE_REASONS, OutcomeModel, StatedStrength
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.txt"
@@ -93,11 +93,8 @@ def load_ranker(folder: Path) -> LambdaRankRanker:
     booster = lgb.Booster(model_file=str(folder / MODEL_FILE))
     if tuple(booster.feature_name()) != names:
         raise ModelIntegrityError(f"ranker in {folder}: the model's features differ from its manifest")
-    settings = dict(manifest["config"])
-    # saved before alerts had a floor of their own: the default, never laxer than its rankings'
-    settings.setdefault("alert_floor", min(ALERT_FLOOR, settings.get("binding_floor", ACTIVE_FLOOR)))
     try:
-        config = RankerConfig(**settings)
+        config = RankerConfig(**manifest["config"])
         config.check()
     except (TypeError, ValueError) as error:
         raise ModelIntegrityError(f"ranker in {folder}: its settings are not usable: {error}") from None

@@ -14,7 +14,6 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from features.embeddings import EmbeddingTable, PairEmbeddings
@@ -28,7 +27,6 @@ from matching.index import data_fingerprint
 from matching.referential import Referential
 from matching.views import profile_view
 from models.ranker import LambdaRankRanker
-from models.refusals import EVIDENCE_REASONS
 from models.scoring import UNSTATED_IN_SUBSCRIPTION, learned_scores, rule_scores, sendable, stated_penalty
 
 CANDIDATES_PER_SUBSCRIPTION = 100
@@ -225,7 +223,7 @@ class RankingService:
         contracts and occupations, salary floor, minimum hours) or covering no more skills than one
         refused for missing skills (:data:`models.scoring.UNSTATED_IN_SUBSCRIPTION`) are never sent;
         the other stated refusals an offer repeats rank it last under the rule; the learned ranker
-        does not send an offer whose stated reasons still bind at its ``alert_floor`` and weighs the
+        does not send an offer whose stated reasons still bind (its ``binding_floor``) and weighs the
         others' evidence.
         ``offers_since`` (incremental runs) keeps, for each subscription it names, only offers received
         after its moment (offers without a reception time: created after it).
@@ -270,12 +268,11 @@ class RankingService:
         mode = self.ranking_mode(kill_switch)
         learned = mode == "ml" and self.ranker is not None
         # The learned ranker weighs each stated reason by its learned strength and decaying evidence;
-        # one that still binds at the alert floor is not pushed (as the feedback-loop experiment
-        # plays it). The rule, which learns nothing, puts every offer repeating a stated refusal last.
+        # one that still binds is not pushed (as the feedback-loop experiment plays it). The rule, which learns nothing, puts every offer repeating a stated refusal last.
         scores = (
             learned_scores(self.ranker, X) if learned and self.ranker else rule_scores(X) - stated_penalty(X)
         )
-        binding = self.ranker.binding(X, alerts=True) if learned and self.ranker else np.zeros(len(X))
+        binding = self.ranker.binding(X) if learned and self.ranker else np.zeros(len(X))
         # Employer-side balance: offers already swamped with applications are not pushed again.
         positions = X["offer_positions"].fillna(1.0).clip(lower=1.0).to_numpy()
         saturated = X["offer_applications"].fillna(0.0).to_numpy() >= SATURATION * positions
@@ -353,32 +350,6 @@ def _hard_filters(
     return np.asarray(keep, dtype=bool)
 
 
-#: The key of a contract refusal the ranker generalised: a contract the person had not declared was
-#: refused, and this offer's contract is not declared either (``features.pairs``, evidence_type_contrat).
-UNDECLARED_CONTRACT = "contrat_non_declare"
-
-
-def binding_beyond_rule(
-    ranker: LambdaRankRanker, X: pd.DataFrame, masks: Mapping[str, npt.NDArray[np.bool_]]
-) -> dict[str, npt.NDArray[np.bool_]]:
-    """Stated reasons the learned ranker binds (its evidence, at its ranking floor) where the rule's
-    masks (``masks``, from :func:`features.pairs.stated_constraints`) do not: each a mask of shape
-    ``(m,)``, merged into the rule's under the same reason, except a contract bound only because
-    another undeclared contract was refused (:data:`UNDECLARED_CONTRACT`), which has words of its own.
-    """
-    if ranker.stated_strength_ is None:
-        return {}
-    out: dict[str, npt.NDArray[np.bool_]] = {}
-    for column, bound in ranker.stated_strength_.binding_columns(X, ranker.config.binding_floor).items():
-        reason = EVIDENCE_REASONS[column]
-        key = UNDECLARED_CONTRACT if reason == "type_contrat" else reason
-        extra = bound & ~masks.get(reason, np.zeros(len(X), dtype=bool))
-        out[key] = out.get(key, np.zeros(len(X), dtype=bool)) | extra
-    if UNDECLARED_CONTRACT in out:
-        out["type_contrat"] = masks.get("type_contrat", np.zeros(len(X), dtype=bool))
-    return {key: mask | masks.get(key, np.zeros(len(X), dtype=bool)) for key, mask in out.items()}
-
-
 def rank_profiles_for_offer(
     service: RankingService,
     tables: MarketTables,
@@ -410,15 +381,13 @@ def rank_profiles_for_offer(
         )
     pairs = pd.DataFrame({"profile_id": ids, "offer_id": offer_id, "as_of": now})
     X = service.features(tables, [profiles[p] for p in ids], pairs)
-    masks = stated_constraints(X)  # the features the rule's penalty reads
     if service.ranking_mode(kill_switch) == "ml" and service.ranker is not None:
-        # a counsellor's list puts a person who stated a refusal this offer repeats lower, and says why:
-        # the counsellor decides, not a decaying weight
+        # a counsellor's list puts a person who stated a refusal this offer repeats lower, and says why
+        # (the words below read the same masks): the counsellor decides, not a decaying weight
         scores = learned_scores(service.ranker, X, respect_stated=True, across_people=True)
-        masks = {**masks, **binding_beyond_rule(service.ranker, X, masks)}
     else:
         scores = rule_scores(X) - stated_penalty(X)
-    # every reason that lowered a candidate, in the keys the words are written for
+    masks = stated_constraints(X)  # the same features the penalty read: the words will not disagree
     stated = [tuple(r for r, mask in masks.items() if mask[i]) for i in range(len(ids))]
     beyond = X["beyond_declared_radius"].fillna(0.0).to_numpy(float) > 0
     frame = pd.DataFrame({"profile_id": ids, "score": scores, "stated": stated, "beyond_radius": beyond})

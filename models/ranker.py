@@ -17,7 +17,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from features.schema import check_allowlist
-from models.refusals import ACTIVE_FLOOR, ALERT_FLOOR, BINDING_PENALTY, OutcomeModel, StatedStrength
+from models.refusals import ACTIVE_FLOOR, OutcomeModel, StatedStrength
 
 Debias = Literal["ips", "lambdamart", "none"]
 FitProgress = Callable[[str, int, int], None]  # (stage, boosting rounds done, rounds in all)
@@ -33,9 +33,8 @@ class RankerConfig:
     ``unexamined_weight``: weight of alerts shown but never opened. They say nothing about the offer
     (the person did not read it), so by default they are left out of the groups (weight 0); opening
     rates by rank still estimate the propensities.
-    ``binding_floor`` / ``alert_floor``: a stated refusal reason binds (ranked last / alert not sent)
-    while its learned strength times its decaying evidence is at least this (see
-    :mod:`models.refusals`).
+    ``binding_floor``: an alert repeating a stated refusal reason is not sent while the reason's learned
+    strength times its decaying evidence is at least this (see :mod:`models.refusals`).
     """
 
     n_estimators: int = 150
@@ -50,7 +49,6 @@ class RankerConfig:
     refusal_weight: float = 1.0
     application_weight: float = 1.0
     binding_floor: float = ACTIVE_FLOOR
-    alert_floor: float = ALERT_FLOOR
     random_state: int = 0
     n_jobs: int = 2
 
@@ -88,11 +86,8 @@ class RankerConfig:
             raise ValueError(f"unexamined_weight must be >= 0, not {self.unexamined_weight!r}")
         if self.refusal_weight < 0 or self.application_weight < 0:
             raise ValueError("refusal_weight and application_weight must be >= 0")
-        if not 0 < self.alert_floor <= self.binding_floor <= 1:
-            raise ValueError(
-                "binding_floor must lie in (0, 1] and alert_floor in (0, binding_floor]: an alert is never "
-                "laxer than a ranking"
-            )
+        if not 0 < self.binding_floor <= 1:
+            raise ValueError(f"binding_floor must lie in (0, 1], not {self.binding_floor!r}")
 
 
 DEFAULT_CONFIG = RankerConfig()
@@ -263,7 +258,8 @@ class LambdaRankRanker(BaseEstimator):
         """Scores of the rows of ``X``, higher is better.
 
         The relevance score, plus the log-odds of an application, minus those of a refusal (weighted
-        by ``application_weight`` and ``refusal_weight``), with binding stated reasons last.
+        by ``application_weight`` and ``refusal_weight``). Stated reasons weigh through their evidence
+        features; whether one binds is the alerts' policy (:meth:`binding`).
         ``across_people`` (a list of people for one offer) drops the refusal term: logged refusals
         tell who answers as much as who declines (people who never answer look like people who never
         refuse), which is fair between one person's offers but not between people.
@@ -300,17 +296,15 @@ class LambdaRankRanker(BaseEstimator):
             scores = scores + self.config.application_weight * self.application_.logit(
                 features, self.config.n_jobs
             )
-        return scores - BINDING_PENALTY * self.binding(X)
+        return scores
 
-    def binding(self, X: pd.DataFrame, *, alerts: bool = False) -> npt.NDArray[np.float64]:
+    def binding(self, X: pd.DataFrame) -> npt.NDArray[np.float64]:
         """How many stated refusal reasons bind for each candidate (learned strength × decaying
-        evidence at least ``binding_floor``, or ``alert_floor`` with ``alerts``), shape ``(m,)``;
-        zeros when the ranker learned no strengths. Alerts do not push a candidate with one;
-        rankings put it last."""
+        evidence at least ``binding_floor``), shape ``(m,)``; zeros when the ranker learned no
+        strengths. Alerts do not push a candidate with one."""
         if self.stated_strength_ is None:
             return np.zeros(len(X))
-        floor = self.config.alert_floor if alerts else self.config.binding_floor
-        return self.stated_strength_.active(X, floor)
+        return self.stated_strength_.active(X, self.config.binding_floor)
 
     def feature_importance(self) -> dict[str, float]:
         """Total gain per feature, largest first (empty when the ranker is not fitted)."""

@@ -216,8 +216,7 @@ def stated_refusals(
     ----------
     stated
         For each of ``m`` candidates, the keys of the reasons repeated (``distance``, ``salaire``,
-        ``type_contrat``, ``horaires``, ``metier``, ``competences``; ``contrat_non_declare`` where the
-        learned ranker generalised a refused undeclared contract to this one).
+        ``type_contrat``, ``horaires``, ``metier``, ``competences``).
     contract
         The offer's contract code (named in the contract sentence).
     full_time
@@ -238,7 +237,6 @@ def stated_refusals(
         "distance": "a déjà refusé comme trop loin une offre à une distance comparable ou moindre",
         "salaire": "a déjà refusé pour le salaire une offre payée autant ou mieux",
         "type_contrat": contract_words or "a refusé ce type de contrat",
-        "contrat_non_declare": "a refusé un contrat hors de ses choix déclarés, comme celui-ci",
         "horaires": f"a refusé des offres{rhythm} pour leurs horaires",
         "metier": "a refusé des offres comme « pas son métier »",
         "competences": "a déjà refusé, faute de compétences, une offre qui lui correspondait autant",
