@@ -52,6 +52,13 @@ EVIDENCE_TAU_DAYS = EVIDENCE_HALF_LIFE_DAYS / np.log(2.0)
 EVIDENCE_EPOCH = pd.Timestamp("2020-01-01", tz="UTC")
 # Pseudo-observations of the declared radius in a person's estimated distance tolerance.
 TOLERANCE_PRIOR_WEIGHT = 3.0
+# A salary refusal weighs on offers paying up to this many times the refused pay, fading linearly: one
+# standard deviation of offered pay within an occupation (real France Travail offers: median within-code
+# sd of log monthly pay 0.25 over the 16 ROME codes with at least 10 full-time offers stating a salary,
+# data/sample/README.md; e^0.25 = 1.28), how far the person's floor may lie above
+# the refused offer. At 1.15, repeat salary refusals rose above the frozen control on the cascade
+# model of the development world (seed 42).
+SALARY_EVIDENCE_SPAN = 1.28
 MONTH_DAYS = 30.44
 
 
@@ -641,7 +648,10 @@ class PairFeatureBuilder(BaseEstimator):
                 "evidence_salaire": evidence("evidence_salaire")
                 * np.nan_to_num(
                     np.clip(
-                        (1.15 - values["_salary"].to_numpy(float) / last("salary_refused")) / 0.15, 0.0, 1.0
+                        (SALARY_EVIDENCE_SPAN - values["_salary"].to_numpy(float) / last("salary_refused"))
+                        / (SALARY_EVIDENCE_SPAN - 1.0),
+                        0.0,
+                        1.0,
                     )
                 ),
                 # a contract refused for its type, outside the contracts the person declared, confirms

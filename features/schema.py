@@ -79,7 +79,7 @@ HISTORY_FEATURES: dict[str, str] = {
             "distance": "their distance refusals, in full where the offer is at least as far as the nearest "
             "of them, fading to nothing at 70 % of that distance",
             "salaire": "their salary refusals, in full where the offer pays no more than the best paid of "
-            "them, fading to nothing at 15 % more",
+            "them, fading to nothing at 28 % more",
             "type_contrat": "the larger of their refusals of this contract type and, where this one is not "
             "among the contracts they declared, their refusals of contracts they did not declare",
             "horaires": "their hours refusals of offers sharing a working-time attribute with this one "
