@@ -17,7 +17,7 @@ import pandas as pd
 from rank_bm25 import BM25Okapi
 
 from models.ranker import LambdaRankRanker
-from models.scoring import learned_scores, rule_scores
+from models.scoring import STATED_PENALTY, learned_scores, rule_scores
 
 Scorer = Callable[[pd.DataFrame, pd.DataFrame], npt.NDArray[np.float64]]
 # Tag of the random baseline's stream: seeds are spawned as ``[random_state, tag, ...]``, each tag its own
@@ -93,6 +93,22 @@ def ltr_scorer(ranker: LambdaRankRanker, *, respect_stated: bool = False) -> Sco
         # a sourcing list ranks people for one offer: its query is the offer, not a person
         across_people = bool(len(rows)) and not (rows["query"] == rows["profile_id"]).all()
         return learned_scores(ranker, X, respect_stated=respect_stated, across_people=across_people)
+
+    return score
+
+
+def served_scorer(ranker: LambdaRankRanker) -> Scorer:
+    """The learned ranker with the policies the service applies to its order: the alert batch does not
+    send an offer on which a stated reason binds (:meth:`~models.ranker.LambdaRankRanker.binding`;
+    ranked last here, as good as absent for NDCG@10), and a counsellor's list puts every person whose
+    stated refusal the offer repeats last (:func:`models.scoring.learned_scores` with
+    ``respect_stated``). ``ltr`` measures the model's order, comparable with the baselines' (which
+    apply no such policy); this one, what people and counsellors are shown."""
+
+    def score(rows: pd.DataFrame, X: pd.DataFrame) -> npt.NDArray[np.float64]:
+        if bool(len(rows)) and not (rows["query"] == rows["profile_id"]).all():
+            return learned_scores(ranker, X, respect_stated=True, across_people=True)
+        return learned_scores(ranker, X) - STATED_PENALTY * ranker.binding(X)
 
     return score
 

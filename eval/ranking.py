@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from eval.baselines import Scorer, baseline_scorers, ltr_scorer
+from eval.baselines import Scorer, baseline_scorers, ltr_scorer, served_scorer
 from eval.feedback import FeedbackConfig, feedback_experiment
 from eval.logged import LoggedContext
 from eval.market import MarketContext, MarketEvalConfig, MarketEvaluation, evaluate_logged, evaluate_market
@@ -72,16 +72,25 @@ class RankingEvaluation:
 
 
 def _ndcg_ratios(metrics: dict[str, dict[str, float]]) -> dict[str, float]:
-    """``ltr/<name>``: LTR's NDCG@10 over each other ranker's (empty without an ``ltr`` row)."""
+    """``ltr/<baseline>``: LTR's NDCG@10 over each baseline's, and ``ltr_served/rule`` (the learned
+    order with the service's stated-reason policies over the rule's); empty without an ``ltr`` row."""
     ndcg = {name: m["ndcg@10"] for name, m in metrics.items()}
     if "ltr" not in ndcg:
         return {}
-    return {f"ltr/{name}": ndcg["ltr"] / v for name, v in ndcg.items() if name != "ltr" and v > 0}
+    out = {f"ltr/{name}": ndcg["ltr"] / v for name, v in ndcg.items() if not name.startswith("ltr") and v > 0}
+    if ndcg.get("rule", 0) > 0 and "ltr_served" in ndcg:
+        out["ltr_served/rule"] = ndcg["ltr_served"] / ndcg["rule"]
+    return out
 
 
 def ranking_scorers(ctx: LoggedContext, ranker: LambdaRankRanker, random_state: int = 0) -> dict[str, Scorer]:
-    """The learned ranker first, then the baselines (all scored on the same candidates)."""
-    return {"ltr": ltr_scorer(ranker), **baseline_scorers(ctx.bm25, random_state)}
+    """The learned ranker first, then as served (with its stated-reason policies), then the baselines
+    (all scored on the same candidates)."""
+    return {
+        "ltr": ltr_scorer(ranker),
+        "ltr_served": served_scorer(ranker),
+        **baseline_scorers(ctx.bm25, random_state),
+    }
 
 
 def evaluate_scorers(

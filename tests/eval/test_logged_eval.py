@@ -94,7 +94,7 @@ def test_rankers_are_compared_on_logged_lists_without_the_simulator(
     assert len(ctx.embeddings.offers.ids) == shown < len(tables.offers)  # only what was shown is embedded
     evaluation = evaluate_rankers(ctx, ranker_config=RankerConfig(n_estimators=40))
     table = evaluation.table()
-    assert set(table) == {"ltr", "rule", "embedding", "bm25", "popularity", "random"}
+    assert set(table) == {"ltr", "ltr_served", "rule", "embedding", "bm25", "popularity", "random"}
     assert table["ltr"]["mrr"] > table["random"]["mrr"]
     assert table["ltr"]["ndcg@3"] > table["random"]["ndcg@3"]
     # no audit attributes were given: parity left out, not made up; no feedback loop without answers

@@ -19,7 +19,7 @@ from matching.referential import Referential
 from models.ranker import RankerConfig
 from models.training import HyperGrid
 
-RANKERS = {"ltr", "rule", "embedding", "bm25", "popularity", "random"}
+RANKERS = {"ltr", "ltr_served", "rule", "embedding", "bm25", "popularity", "random"}
 
 
 def test_oracle_refuses_what_breaks_a_hidden_preference(small_world: World) -> None:
@@ -55,7 +55,9 @@ def test_learned_ranker_beats_rule_and_random_on_a_small_market(small_market: Ma
     payload = json.loads(json.dumps(evaluation.as_json()))
     assert payload["ratios"]["ltr/rule"] > 1
     assert payload["sourcing_ratios"] == pytest.approx(evaluation.sourcing_ratios(), rel=1e-5)
-    assert set(payload["sourcing_ratios"]) == {f"ltr/{name}" for name in RANKERS - {"ltr"}}
+    assert set(payload["sourcing_ratios"]) == {f"ltr/{name}" for name in RANKERS - {"ltr", "ltr_served"}} | {
+        "ltr_served/rule"
+    }
     protocol = payload["protocol"]
     assert protocol["grade_draws"] == 5
     chosen = protocol["hyper_parameters"]
