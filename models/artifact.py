@@ -93,8 +93,13 @@ def load_ranker(folder: Path) -> LambdaRankRanker:
     booster = lgb.Booster(model_file=str(folder / MODEL_FILE))
     if tuple(booster.feature_name()) != names:
         raise ModelIntegrityError(f"ranker in {folder}: the model's features differ from its manifest")
+    settings = dict(manifest["config"])
+    # written for a few commits with a separate alert floor: what binding_floor means today
+    legacy_alert_floor = settings.pop("alert_floor", None)
+    if legacy_alert_floor is not None:
+        settings["binding_floor"] = legacy_alert_floor
     try:
-        config = RankerConfig(**manifest["config"])
+        config = RankerConfig(**settings)
         config.check()
     except (TypeError, ValueError) as error:
         raise ModelIntegrityError(f"ranker in {folder}: its settings are not usable: {error}") from None

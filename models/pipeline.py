@@ -268,7 +268,8 @@ class RankingService:
         mode = self.ranking_mode(kill_switch)
         learned = mode == "ml" and self.ranker is not None
         # The learned ranker weighs each stated reason by its learned strength and decaying evidence;
-        # one that still binds is not pushed (as the feedback-loop experiment plays it). The rule, which learns nothing, puts every offer repeating a stated refusal last.
+        # one that still binds is not pushed (as the feedback-loop experiment plays it). The rule,
+        # which learns nothing, puts every offer repeating a stated refusal last.
         scores = (
             learned_scores(self.ranker, X) if learned and self.ranker else rule_scores(X) - stated_penalty(X)
         )

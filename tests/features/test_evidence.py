@@ -106,6 +106,28 @@ def test_not_this_job_about_an_offer_of_the_project_does_not_push_the_project_aw
     assert gained[0] == 0 and gained[1] == 0 and gained[2] > 0.9
 
 
+def test_a_salary_refusal_weighs_on_offers_paying_up_to_28_percent_more(small_market: MarketContext) -> None:
+    """One sd of offered pay within an occupation (real offers): 20 % more still weighs, 30 % no more."""
+    tables = small_market.tables
+    offers = tables.offers[tables.offers["salary_max_monthly"].notna()]
+    profile = tables.profiles.index[3]
+    refused = offers.index[0]
+    pay = float(offers.loc[refused, "salary_max_monthly"])
+    ratio = offers["salary_max_monthly"] / pay
+    near = ratio[(ratio > 1.15) & (ratio < 1.24)].index[0]
+    beyond = ratio[ratio > 1.3].index[0]
+    when = tables.events["occurred_at"].max() + pd.Timedelta(days=1)
+    builder = _with(small_market, _refusal(profile, refused, when, "salaire"))
+    pairs = pd.DataFrame(
+        {"profile_id": profile, "offer_id": [refused, near, beyond], "as_of": when + pd.Timedelta(days=2)}
+    )
+    gained = (
+        builder.transform(pairs)["evidence_salaire"]
+        - small_market.builder.transform(pairs)["evidence_salaire"]
+    )
+    assert gained[0] > 0.9 and 0 < gained[1] < gained[0] and gained[2] == 0
+
+
 def test_an_hours_refusal_weighs_on_the_refused_working_time_not_on_every_full_time_offer(
     small_market: MarketContext,
 ) -> None:

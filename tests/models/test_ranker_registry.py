@@ -190,6 +190,8 @@ def test_outcome_models_and_stated_strengths_travel_with_the_artifact(tmp_path: 
     # faded evidence (strength × evidence under the floor) no longer binds
     strength = ranker.stated_strength_.strength["evidence_distance"]
     assert not ranker.binding(X.assign(evidence_distance=X["evidence_distance"] * 0.04 / strength)).any()
+    faded = X.assign(evidence_distance=X["evidence_distance"] * 0.06 / strength)
+    assert (ranker.binding(faded) > 0).sum() == binds.sum()  # 0.06 is above the floor (0.05)
     # rankings do not bind: the evidence is a feature of the learned score, no penalty on top
     scores = ranker.predict(X)
     assert np.ptp(scores) < 100
@@ -204,6 +206,10 @@ def test_outcome_models_and_stated_strengths_travel_with_the_artifact(tmp_path: 
     manifest_path.write_text(json.dumps(saved))
     with pytest.raises(ModelIntegrityError, match="binding_floor"):
         load_ranker(folder)
+    # a few commits wrote the alerts' floor apart: it is what binding_floor means today
+    saved["config"] |= {"binding_floor": 0.1, "alert_floor": 0.05}
+    manifest_path.write_text(json.dumps(saved))
+    assert load_ranker(folder).config.binding_floor == 0.05
     manifest_path.write_text(json.dumps(manifest))
     (folder / "application.txt").write_text("tampered")
     with pytest.raises(ModelIntegrityError, match="checksum"):

@@ -20,6 +20,8 @@ from matching.domain import Subscription
 from matching.encoders import HashingEncoder
 from matching.referential import Referential
 from models.pipeline import RankingService
+from models.ranker import LambdaRankRanker
+from models.training import TrainingResult
 from serving.batch.alerts import run_alert_batch
 from serving.storage.db import make_engine
 from serving.storage.store import ServingStore
@@ -364,3 +366,39 @@ def test_a_refused_occupation_is_not_alerted_again(
         assert code is None or all(
             code not in (offers[o].rome_code, offers[o].appellation_code) for o in offer_ids
         )
+
+
+def test_the_learned_ranker_sends_no_alert_on_which_a_stated_reason_binds(
+    engine: Engine,
+    load_small_world: Callable[[Engine], None],
+    builtin: Referential,
+    index_dir: Path,
+    small_ranker: TrainingResult,
+) -> None:
+    """The alert batch drops every candidate ``ranker.binding`` flags (a stated reason the person holds
+    to): here a strength planted on ``offer_permanent`` binds every CDI offer for everybody."""
+    import copy
+
+    from matching.candidates import load_generator
+    from models.refusals import StatedStrength
+    from serving.storage.repository import SqlRepository
+
+    store = _loaded(engine, load_small_world)
+    contract_of = {o.id: o.contract_type.value for o in SqlRepository(engine).live_offers(AS_OF.date())}
+
+    def cdi_alerts(ranker: LambdaRankRanker) -> tuple[int, int]:
+        service = RankingService(load_generator(index_dir, builtin, HashingEncoder()), ranker, "test@v1")
+        run_alert_batch(store, service, as_of=AS_OF)
+        sent = [o for offers in _sent_offers(engine).values() for o in offers]
+        return sum(contract_of.get(o) == "CDI" for o in sent), len(sent)
+
+    learned = copy.deepcopy(small_ranker.ranker)
+    learned.stated_strength_ = StatedStrength({})
+    permanent, total = cdi_alerts(learned)
+    assert permanent > 0 and total > 0
+    with engine.begin() as connection:  # a fresh batch on the same world
+        for table in (AlertRunItemRow, AlertRunRow, OutboxRow, AlertRow):
+            connection.execute(table.__table__.delete())
+    learned.stated_strength_ = StatedStrength({"offer_permanent": 1.0})
+    permanent, total = cdi_alerts(learned)
+    assert permanent == 0 and total > 0
