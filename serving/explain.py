@@ -238,7 +238,7 @@ def stated_refusals(
         "salaire": "a déjà refusé pour le salaire une offre payée autant ou mieux",
         "type_contrat": contract_words or "a refusé ce type de contrat",
         "horaires": f"a refusé des offres{rhythm} pour leurs horaires",
-        "metier": "a refusé des offres comme « pas son métier »",
-        "competences": "a déjà refusé, faute de compétences, une offre qui lui correspondait autant",
+        "metier": "offre hors de son projet, et a déjà refusé des offres comme « pas mon métier »",
+        "competences": "a déjà refusé, faute de compétences, une offre qui lui correspondait autant que celle-ci",
     }
     return [[words[reason] for reason in reasons] for reasons in stated]

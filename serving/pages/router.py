@@ -8,9 +8,10 @@ checks and logging apply.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -111,8 +112,28 @@ def _jobseeker(request: Request, container: ContainerDep) -> Principal:
     return principal
 
 
+#: The confirmation shown once on the page a form action leads back to. A cookie set by our own
+#: answer, not a ``?message=`` in the address: a link from anywhere could otherwise show any text as
+#: the service's own notice ("Votre compte est suspendu : appelez le…").
+FLASH_COOKIE = "flash"
+
+
 def _back(path: str, message: str) -> RedirectResponse:
-    return RedirectResponse(f"{path}?message={quote(message)}", status_code=303)
+    """Redirect to ``path`` (303) carrying ``message`` for one display (see :func:`_flashed`)."""
+    response = RedirectResponse(path, status_code=303)
+    response.set_cookie(
+        FLASH_COOKIE, quote(message), max_age=60, path="/pages", httponly=True, samesite="strict"
+    )
+    return response
+
+
+def _flashed(request: Request, render: Callable[[str | None], Response]) -> Response:
+    """The page ``render`` builds with the pending confirmation, which is then spent."""
+    value = request.cookies.get(FLASH_COOKIE)
+    response = render(unquote(value) if value else None)
+    if value:
+        response.delete_cookie(FLASH_COOKIE, path="/pages", httponly=True, samesite="strict")
+    return response
 
 
 @router.get("/connexion", response_class=HTMLResponse)
@@ -205,9 +226,10 @@ def _alerts_page(
 
 
 @router.get("/mes-alertes", response_class=HTMLResponse)
-def alerts_page(request: Request, container: ContainerDep, message: str | None = None) -> Response:
+def alerts_page(request: Request, container: ContainerDep) -> Response:
     """My alerts with why each was sent, one-click answers, and my subscription's settings."""
-    return _alerts_page(request, container, _jobseeker(request, container), message=message)
+    principal = _jobseeker(request, container)
+    return _flashed(request, lambda message: _alerts_page(request, container, principal, message=message))
 
 
 @router.post("/alertes/{alert_id}/retour", response_model=None)
@@ -244,9 +266,7 @@ def answer_alert(
         said = (
             "Merci : offre écartée (compétences manquantes). « Annuler ma réponse » sur l'offre la reprend."
         )
-        return RedirectResponse(
-            f"/pages/formations?offer_id={quote(feedback.offer_id)}&message={quote(said)}", status_code=303
-        )
+        return _back(f"/pages/formations?offer_id={quote(feedback.offer_id)}", said)
     if reason:
         changed = ", ".join(CHANGE_LABELS.get(k, k) for k in feedback.subscription_changes)
         what = f"abonnement mis à jour : {changed}" if changed else feedback.note or "rien à changer"
@@ -388,11 +408,13 @@ def switch_alerts(
 
 
 @router.get("/formations", response_class=HTMLResponse)
-def trainings_page(
-    request: Request, container: ContainerDep, offer_id: str, message: str | None = None
-) -> Response:
+def trainings_page(request: Request, container: ContainerDep, offer_id: str) -> Response:
     """Short trainings that close my missing skills for an offer (logged like the API's suggestions)."""
     principal = _jobseeker(request, container)
     poe = poe_suggestions(container, principal, offer_id, principal.subject_id, k=5)
-    context = {"principal": principal, "poe": poe, "message": message}
-    return templates.TemplateResponse(request, "formations.html", context)
+    return _flashed(
+        request,
+        lambda message: templates.TemplateResponse(
+            request, "formations.html", {"principal": principal, "poe": poe, "message": message}
+        ),
+    )

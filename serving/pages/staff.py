@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from serving.deps import ContainerDep
 from serving.explain import experience_label, hours_label
-from serving.pages.router import _back, _principal, form_number, templates
+from serving.pages.router import _back, _flashed, _principal, form_number, templates
 from serving.schemas import CounsellorActionIn, VivierIn, VivierNearIn
 from serving.security import Principal, Role
 from serving.services.admin import model_overview, set_kill_switch
@@ -82,9 +82,7 @@ def offers_page(request: Request, container: ContainerDep, q: str | None = None)
 
 
 @router.get("/offres/{offer_id}", response_class=HTMLResponse)
-def offer_page(
-    request: Request, container: ContainerDep, offer_id: str, message: str | None = None
-) -> Response:
+def offer_page(request: Request, container: ContainerDep, offer_id: str) -> Response:
     """An offer's ranked candidates (the API's sourcing list, logged the same way) with their actions."""
     principal = _staff(request, container, Role.COUNSELLOR, Role.ADMIN)
     result = rank_candidates(container, principal, offer_id, k=20)
@@ -102,9 +100,11 @@ def offer_page(
         "dismiss_reasons": DISMISS_REASONS,
         "reason_labels": dict(DISMISS_REASONS),
         "today": container.clock.today(),
-        "message": message,
     }
-    return templates.TemplateResponse(request, "offre.html", context)
+    return _flashed(
+        request,
+        lambda message: templates.TemplateResponse(request, "offre.html", {**context, "message": message}),
+    )
 
 
 @router.post("/offres/{offer_id}/candidats/{profile_id}")
@@ -164,10 +164,10 @@ def _viviers_page(
 
 
 @router.get("/viviers", response_class=HTMLResponse)
-def viviers_page(request: Request, container: ContainerDep, message: str | None = None) -> Response:
+def viviers_page(request: Request, container: ContainerDep) -> Response:
     """The counsellor's viviers and the form to create one."""
     principal = _staff(request, container, Role.COUNSELLOR, Role.ADMIN)
-    return _viviers_page(request, container, principal, message=message)
+    return _flashed(request, lambda message: _viviers_page(request, container, principal, message=message))
 
 
 def _people(count: int) -> str:
@@ -261,11 +261,16 @@ def refresh_vivier_page(request: Request, container: ContainerDep, vivier_id: in
 
 
 @router.get("/modele", response_class=HTMLResponse)
-def model_page(request: Request, container: ContainerDep, message: str | None = None) -> Response:
+def model_page(request: Request, container: ContainerDep) -> Response:
     """The data scientist's page: model and index served, the champion's metrics, the kill switch."""
     principal = _staff(request, container, Role.ADMIN)
-    context = {"principal": principal, **asdict(model_overview(container)), "message": message}
-    return templates.TemplateResponse(request, "modele.html", context)
+    overview = asdict(model_overview(container))
+    return _flashed(
+        request,
+        lambda message: templates.TemplateResponse(
+            request, "modele.html", {"principal": principal, **overview, "message": message}
+        ),
+    )
 
 
 @router.post("/modele/kill-switch")

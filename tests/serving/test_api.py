@@ -387,7 +387,7 @@ def test_jobseeker_pages_and_a_refusal_that_changes_the_next_run(api: Api) -> No
         lifted = page.post(
             "/pages/abonnement/lever", data={"kind": "contrat", "code": code}, follow_redirects=False
         )
-        assert lifted.status_code == 303 and "de nouveau envoyées" in unquote(lifted.headers["location"])
+        assert lifted.status_code == 303 and "de nouveau envoyées" in unquote(lifted.cookies["flash"])
     excluded_before = api.get("/me/subscription", "owner").json()["excluded_contract_types"]
     assert excluded_before == []
     # earlier tests answered the owner's alerts (one answer each) and narrowed the radius: a week
@@ -415,7 +415,7 @@ def test_jobseeker_pages_and_a_refusal_that_changes_the_next_run(api: Api) -> No
         data={"reason": "type_contrat", "confirme": "oui"},
         follow_redirects=False,
     )
-    assert answer.status_code == 303 and "abonnement mis à jour" in unquote(answer.headers["location"])
+    assert answer.status_code == 303 and "abonnement mis à jour" in unquote(answer.cookies["flash"])
     assert contract in api.get("/me/subscription", "owner").json()["excluded_contract_types"]
     with api.container.engine.connect() as connection:
         from serving.storage.tables import InteractionRow
@@ -439,7 +439,7 @@ def test_jobseeker_pages_and_a_refusal_that_changes_the_next_run(api: Api) -> No
     # undo: the offer is open again, the contract accepted again, the refusal out of the event log
     undone = page.post(f"/pages/alertes/{alert['id']}/annuler", follow_redirects=False)
     assert undone.status_code == 303 and "type de contrat de nouveau accepté" in unquote(
-        undone.headers["location"]
+        undone.cookies["flash"]
     )
     assert contract not in api.get("/me/subscription", "owner").json()["excluded_contract_types"]
     assert next(a for a in api.get("/me/alerts", "owner").json() if a["id"] == alert["id"])["status"] == "new"
@@ -711,3 +711,17 @@ def test_unknown_pages_and_bad_exclusions_are_told(api: Api) -> None:
     assert api.get("/nexiste-pas", "owner").headers["content-type"].startswith("application/json")
     bad = api.send("PATCH", "/me/subscription", "owner", {"excluded_occupations": ["ZZZ", "N1101"]})
     assert bad.status_code == 422 and "ZZZ" in bad.text
+
+
+def test_a_link_cannot_show_its_own_text_as_the_services_notice(api: Api) -> None:
+    """Confirmations travel in a cookie our answer sets, shown once: a ``?message=`` in a link someone
+    sent is not displayed as the service's notice."""
+    page = _logged_in(api, "owner")
+    lure = "Votre compte est suspendu : appelez le 08 99 00 00 00"
+    assert lure not in page.get(f"/pages/mes-alertes?message={lure}").text
+    stopped = page.post("/pages/abonnement/alertes", data={"actives": "non"}, follow_redirects=False)
+    assert stopped.status_code == 303 and stopped.headers["location"] == "/pages/mes-alertes"
+    said = unquote(stopped.cookies["flash"])
+    assert said and said in page.get("/pages/mes-alertes").text  # shown once…
+    assert said not in page.get("/pages/mes-alertes").text  # …then spent
+    page.post("/pages/abonnement/alertes", data={"actives": "oui"}, follow_redirects=False)
