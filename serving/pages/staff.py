@@ -81,11 +81,18 @@ def offers_page(request: Request, container: ContainerDep, q: str | None = None)
     )
 
 
+#: Candidates an offer's page lists at first, and at most (each "voir plus" adds a step).
+LISTED_STEP, MAX_LISTED = 20, 100
+
+
 @router.get("/offres/{offer_id}", response_class=HTMLResponse)
-def offer_page(request: Request, container: ContainerDep, offer_id: str) -> Response:
-    """An offer's ranked candidates (the API's sourcing list, logged the same way) with their actions."""
+def offer_page(request: Request, container: ContainerDep, offer_id: str, k: str = "") -> Response:
+    """An offer's ranked candidates (the API's sourcing list, logged the same way) with their actions;
+    ``k`` candidates (20 by default, by steps of 20 up to :data:`MAX_LISTED`) through "voir plus"."""
     principal = _staff(request, container, Role.COUNSELLOR, Role.ADMIN)
-    result = rank_candidates(container, principal, offer_id, k=20)
+    # a hand-edited address never fails: anything but a number reads as the first page
+    shown = min(max(int(k), LISTED_STEP), MAX_LISTED) if k.strip().isdigit() else LISTED_STEP
+    result = rank_candidates(container, principal, offer_id, k=shown)
     stored = container.repository.get_offer(offer_id)
     context = {
         "principal": principal,
@@ -97,6 +104,8 @@ def offer_page(request: Request, container: ContainerDep, offer_id: str) -> Resp
             "summary": offer_summary(stored, container.communes) if stored is not None else None,
         },
         "result": result,
+        # the list was cut at ``shown``: more may follow
+        "more": shown + LISTED_STEP if len(result.candidates) >= shown and shown < MAX_LISTED else None,
         "dismiss_reasons": DISMISS_REASONS,
         "reason_labels": dict(DISMISS_REASONS),
         "today": container.clock.today(),

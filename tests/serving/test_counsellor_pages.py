@@ -467,3 +467,16 @@ def test_an_ambiguous_or_unknown_commune_is_asked_about(laposte: Communes) -> No
     assert close.value.problems[0]["loc"] == ["body", "commune"]
     with pytest.raises(Invalid, match="Code postal ou code commune inconnu : 99999"):
         resolve_commune(laposte, "99999")
+
+
+def test_a_long_list_shows_its_first_twenty_then_more_on_demand(desk: Desk) -> None:
+    """The page lists 20 candidates and offers the next ones; a hand-edited ``k`` never fails."""
+    offers = desk.container.tables().offers["id"].tolist()[:60]
+    offer_id = next(str(o) for o in offers if len(desk.candidates(o, k=21)["candidates"]) > 20)  # type: ignore[arg-type]
+    html = desk.pages.get(f"/pages/offres/{offer_id}").text
+    assert html.count('<article class="card" aria-labelledby="cand-') == 20
+    assert f'href="/pages/offres/{offer_id}?k=40"' in html
+    more = desk.pages.get(f"/pages/offres/{offer_id}?k=40").text
+    assert 20 < more.count('<article class="card" aria-labelledby="cand-') <= 40
+    for odd in ("abc", "-5", "100000"):
+        assert desk.pages.get(f"/pages/offres/{offer_id}?k={odd}").status_code == 200
