@@ -8,7 +8,7 @@ checks and logging apply.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote, unquote, urlsplit
@@ -116,6 +116,24 @@ def _jobseeker(request: Request, container: ContainerDep) -> Principal:
 #: answer, not a ``?message=`` in the address: a link from anywhere could otherwise show any text as
 #: the service's own notice ("Votre compte est suspendu : appelez le…").
 FLASH_COOKIE = "flash"
+
+
+def _change_words(changes: Mapping[str, object]) -> list[str]:
+    """What a refusal changed in the subscription, with the new values ("salaire minimum relevé à
+    2 590 € par mois"); ``changes`` maps each changed setting to its new value."""
+
+    def value(key: str, new: object) -> str:
+        if key == "radius_km" and isinstance(new, int | float):
+            return f" à {new:.0f} km"
+        if key == "salary_floor_monthly" and isinstance(new, int | float):
+            return f" à {new:,.0f} € par mois".replace(",", "\u202f")
+        if key == "min_weekly_hours" and isinstance(new, int | float):
+            return f" à {new:.0f} h par semaine"
+        if key == "excluded_contract_types" and isinstance(new, list | tuple) and new:
+            return " (" + ", ".join(contract_label(str(c)) or str(c) for c in new) + ")"
+        return ""
+
+    return [CHANGE_LABELS.get(k, k) + value(k, v) for k, v in changes.items()]
 
 
 def _back(path: str, message: str) -> RedirectResponse:
@@ -268,7 +286,7 @@ def answer_alert(
         )
         return _back(f"/pages/formations?offer_id={quote(feedback.offer_id)}", said)
     if reason:
-        changed = ", ".join(CHANGE_LABELS.get(k, k) for k in feedback.subscription_changes)
+        changed = ", ".join(_change_words(feedback.subscription_changes))
         what = f"abonnement mis à jour : {changed}" if changed else feedback.note or "rien à changer"
         return _back(
             "/pages/mes-alertes",

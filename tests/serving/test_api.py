@@ -416,6 +416,7 @@ def test_jobseeker_pages_and_a_refusal_that_changes_the_next_run(api: Api) -> No
         follow_redirects=False,
     )
     assert answer.status_code == 303 and "abonnement mis à jour" in unquote(answer.cookies["flash"])
+    assert f"type de contrat exclu ({label}" in unquote(answer.cookies["flash"])  # named, not implied
     assert contract in api.get("/me/subscription", "owner").json()["excluded_contract_types"]
     with api.container.engine.connect() as connection:
         from serving.storage.tables import InteractionRow
@@ -725,3 +726,14 @@ def test_a_link_cannot_show_its_own_text_as_the_services_notice(api: Api) -> Non
     assert said and said in page.get("/pages/mes-alertes").text  # shown once…
     assert said not in page.get("/pages/mes-alertes").text  # …then spent
     page.post("/pages/abonnement/alertes", data={"actives": "oui"}, follow_redirects=False)
+
+
+def test_a_refusal_says_the_new_value_it_set() -> None:
+    from serving.pages.router import _change_words
+
+    said = _change_words({"salary_floor_monthly": 2590.0, "radius_km": 18.4, "active": False})
+    assert said == [
+        "salaire minimum relevé à 2\u202f590 € par mois",
+        "distance maximale réduite à 18 km",
+        "alertes arrêtées",
+    ]
