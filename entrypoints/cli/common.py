@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -128,13 +129,41 @@ def stage_reporter(progress: Progress, verb: str) -> Callable[[str, int, int], N
     """A ``(stage, done, total)`` callback drawing one bar per stage, named ``"<verb> <stage>"`` (the
     stage alone when ``verb`` is empty), with the counts, the time spent and the time left."""
     tasks: dict[str, TaskID] = {}
+    # Output to a file or a pipe (`make run > log`) gets no live bar: a stage running longer than
+    # LOG_EVERY_S seconds says the same in a plain line every LOG_EVERY_S seconds and at its end
+    # (counts, time spent, time left).
+    plain = not progress.console.is_terminal
+    started: dict[str, float] = {}
+    said: dict[str, float] = {}
 
     def report(stage: str, done: int, total: int) -> None:
+        name = f"{verb} {stage}".strip()
         if stage not in tasks:
-            tasks[stage] = progress.add_task(f"{verb} {stage}".strip(), total=total)
+            tasks[stage] = progress.add_task(name, total=total)
+            started[stage] = said[stage] = time.monotonic()
         progress.update(tasks[stage], completed=done)
+        now = time.monotonic()
+        # a quick stage stays silent, as its transient bar would be
+        long_enough = now - started[stage] >= LOG_EVERY_S
+        if plain and long_enough and (now - said[stage] >= LOG_EVERY_S or (total and done >= total)):
+            said[stage] = now
+            spent = now - started[stage]
+            left = spent / done * (total - done) if done and total else None
+            share = f" ({100 * done / total:.0f} %)" if total else ""
+            eta = f", about {_duration(left)} left" if left else ""
+            progress.console.print(f"{name}: {done}/{total or '?'}{share}, {_duration(spent)}{eta}")
 
     return report
+
+
+#: Seconds between two plain progress lines of one stage when the output is not a terminal.
+LOG_EVERY_S = 10.0
+
+
+def _duration(seconds: float) -> str:
+    """``"2 min 05 s"``, ``"12 s"``."""
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s" if minutes else f"{rest} s"
 
 
 EncoderOption = Annotated[

@@ -192,3 +192,23 @@ def test_a_dry_run_prints_each_offer_as_read(ft_cases: Path, rome_dir: Path, com
         app, ["ingest", "offers", str(ft_cases / "02-lieu-departement-only.json"), "--json"]
     )
     assert refused.exit_code == 2 and "--dry-run" in refused.output and "Traceback" not in refused.output
+
+
+def test_progress_to_a_file_is_told_in_plain_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make run > log` gets no live bar: each stage says its counts, time spent and time left."""
+    import io
+
+    from rich.console import Console
+
+    import entrypoints.cli.common as common
+
+    sink = io.StringIO()
+    monkeypatch.setattr(common, "err_console", Console(file=sink, force_terminal=False, width=200))
+    monkeypatch.setattr(common, "LOG_EVERY_S", 0.0)
+    with common._progress() as progress:
+        report = common.stage_reporter(progress, "train")
+        for done in range(0, 11, 5):
+            report("boosting", done, 10)
+    lines = [line for line in sink.getvalue().splitlines() if line.strip()]
+    assert lines[-1].startswith("train boosting: 10/10 (100 %), ") and "5/10 (50 %)" in lines[-2]
+    assert "left" in lines[-2]
