@@ -108,7 +108,7 @@ def _principal(request: Request, container: ContainerDep) -> Principal:
 def _jobseeker(request: Request, container: ContainerDep) -> Principal:
     principal = _principal(request, container)
     if principal.role != Role.JOBSEEKER:
-        raise HTTPException(403, "page réservée aux demandeurs d'emploi")
+        raise HTTPException(403, "Page réservée aux demandeurs d'emploi")
     return principal
 
 

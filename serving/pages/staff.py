@@ -67,7 +67,7 @@ def _staff(request: Request, container: ContainerDep, *roles: Role) -> Principal
     principal = _principal(request, container)
     if principal.role not in roles:
         who = "aux administrateurs" if roles == (Role.ADMIN,) else "aux conseillers et administrateurs"
-        raise HTTPException(403, f"page réservée {who}")
+        raise HTTPException(403, f"Page réservée {who}")
     return principal
 
 
