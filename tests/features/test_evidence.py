@@ -31,6 +31,17 @@ def _with(ctx: MarketContext, events: pd.DataFrame) -> PairFeatureBuilder:
     return PairFeatureBuilder(referential=ctx.referential, embeddings=ctx.embeddings).fit(tables)
 
 
+def _gained(
+    ctx: MarketContext, profile: str, refused: str, reason: str, offers: list[str], column: str
+) -> pd.Series:
+    """How much ``column`` rises for ``offers`` two days after ``profile`` refused ``refused`` for
+    ``reason`` (a day after the world's last event)."""
+    when = ctx.tables.events["occurred_at"].max() + pd.Timedelta(days=1)
+    builder = _with(ctx, _refusal(profile, refused, when, reason))
+    pairs = pd.DataFrame({"profile_id": profile, "offer_id": offers, "as_of": when + pd.Timedelta(days=2)})
+    return builder.transform(pairs)[column] - ctx.builder.transform(pairs)[column]
+
+
 def test_evidence_of_a_contract_refusal_halves_every_half_life(small_market: MarketContext) -> None:
     tables = small_market.tables
     offers = tables.offers
@@ -64,14 +75,8 @@ def test_refusing_an_undeclared_contract_weighs_on_every_undeclared_one(small_ma
     refused = offers.index[offers["contract_type"] == "CDD"][0]
     interim = offers.index[offers["contract_type"] == "MIS"][0]
     permanent = offers.index[offers["contract_type"] == "CDI"][0]
-    when = tables.events["occurred_at"].max() + pd.Timedelta(days=1)
-    builder = _with(small_market, _refusal(profile, refused, when, "type_contrat"))
-    pairs = pd.DataFrame(
-        {"profile_id": profile, "offer_id": [interim, permanent], "as_of": when + pd.Timedelta(days=2)}
-    )
-    gained = (
-        builder.transform(pairs)["evidence_type_contrat"]
-        - small_market.builder.transform(pairs)["evidence_type_contrat"]
+    gained = _gained(
+        small_market, profile, refused, "type_contrat", [interim, permanent], "evidence_type_contrat"
     )
     assert gained[0] > 0.9 and gained[1] == 0
 
@@ -91,17 +96,8 @@ def test_not_this_job_about_an_offer_of_the_project_does_not_push_the_project_aw
     project = list(profiles.loc[profile, "rome_codes"])
     mine = project_offers(profile)
     elsewhere = offers.index[~offers["rome_code"].isin(project)][0]
-    when = tables.events["occurred_at"].max() + pd.Timedelta(days=1)
-    builder = _with(small_market, _refusal(profile, mine[0], when, "metier"))
-    pairs = pd.DataFrame(
-        {
-            "profile_id": profile,
-            "offer_id": [mine[0], mine[1], elsewhere],
-            "as_of": when + pd.Timedelta(days=2),
-        }
-    )
-    gained = (
-        builder.transform(pairs)["evidence_metier"] - small_market.builder.transform(pairs)["evidence_metier"]
+    gained = _gained(
+        small_market, profile, mine[0], "metier", [mine[0], mine[1], elsewhere], "evidence_metier"
     )
     assert gained[0] == 0 and gained[1] == 0 and gained[2] > 0.9
 
@@ -116,15 +112,7 @@ def test_a_salary_refusal_weighs_on_offers_paying_up_to_28_percent_more(small_ma
     ratio = offers["salary_max_monthly"] / pay
     near = ratio[(ratio > 1.15) & (ratio < 1.24)].index[0]
     beyond = ratio[ratio > 1.3].index[0]
-    when = tables.events["occurred_at"].max() + pd.Timedelta(days=1)
-    builder = _with(small_market, _refusal(profile, refused, when, "salaire"))
-    pairs = pd.DataFrame(
-        {"profile_id": profile, "offer_id": [refused, near, beyond], "as_of": when + pd.Timedelta(days=2)}
-    )
-    gained = (
-        builder.transform(pairs)["evidence_salaire"]
-        - small_market.builder.transform(pairs)["evidence_salaire"]
-    )
+    gained = _gained(small_market, profile, refused, "salaire", [refused, near, beyond], "evidence_salaire")
     assert gained[0] > 0.9 and 0 < gained[1] < gained[0] and gained[2] == 0
 
 
@@ -137,15 +125,7 @@ def test_an_hours_refusal_weighs_on_the_refused_working_time_not_on_every_full_t
     nights = offers["schedule"].map(lambda s: "nuit" in s) & offers["full_time"]
     plain = (offers["schedule"].map(len) == 0) & offers["full_time"]
     refused, other_night, day_job = offers.index[nights][0], offers.index[nights][1], offers.index[plain][0]
-    when = tables.events["occurred_at"].max() + pd.Timedelta(days=1)
-    builder = _with(small_market, _refusal(profile, refused, when, "horaires"))
-    pairs = pd.DataFrame(
-        {"profile_id": profile, "offer_id": [other_night, day_job], "as_of": when + pd.Timedelta(days=2)}
-    )
-    gained = (
-        builder.transform(pairs)["evidence_horaires"]
-        - small_market.builder.transform(pairs)["evidence_horaires"]
-    )
+    gained = _gained(small_market, profile, refused, "horaires", [other_night, day_job], "evidence_horaires")
     assert gained[0] > 0.9 and gained[1] == 0
 
 
