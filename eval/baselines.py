@@ -85,14 +85,17 @@ def embedding_scorer(rows: pd.DataFrame, X: pd.DataFrame) -> npt.NDArray[np.floa
     return X["embedding_similarity"].to_numpy(float)
 
 
+def _across_people(rows: pd.DataFrame) -> bool:
+    """A sourcing list ranks people for one offer: its query is the offer, not a person."""
+    return bool(len(rows)) and not (rows["query"] == rows["profile_id"]).all()
+
+
 def ltr_scorer(ranker: LambdaRankRanker, *, respect_stated: bool = False) -> Scorer:
     """The learned ranker (see :func:`models.scoring.learned_scores`); with ``respect_stated``, offers
     repeating a stated refusal reason go last whatever the model says."""
 
     def score(rows: pd.DataFrame, X: pd.DataFrame) -> npt.NDArray[np.float64]:
-        # a sourcing list ranks people for one offer: its query is the offer, not a person
-        across_people = bool(len(rows)) and not (rows["query"] == rows["profile_id"]).all()
-        return learned_scores(ranker, X, respect_stated=respect_stated, across_people=across_people)
+        return learned_scores(ranker, X, respect_stated=respect_stated, across_people=_across_people(rows))
 
     return score
 
@@ -106,7 +109,7 @@ def served_scorer(ranker: LambdaRankRanker) -> Scorer:
     apply no such policy); this one, what people and counsellors are shown."""
 
     def score(rows: pd.DataFrame, X: pd.DataFrame) -> npt.NDArray[np.float64]:
-        if bool(len(rows)) and not (rows["query"] == rows["profile_id"]).all():
+        if _across_people(rows):
             return learned_scores(ranker, X, respect_stated=True, across_people=True)
         return learned_scores(ranker, X) - STATED_PENALTY * ranker.binding(X)
 

@@ -89,24 +89,14 @@ class StatedStrength:
             out[column] = float(np.clip(lift, 0.0, 1.0))
         return cls(out)
 
-    def binding_columns(
-        self, X: pd.DataFrame, floor: float = ACTIVE_FLOOR
-    ) -> dict[str, npt.NDArray[np.bool_]]:
-        """Which candidates each evidence column binds (``strength × evidence ≥ floor``), a mask of
-        shape ``(m,)`` per column with a positive strength."""
-        out = {}
+    def active(self, X: pd.DataFrame, floor: float = ACTIVE_FLOOR) -> FloatArray:
+        """How many stated reasons bind for each candidate, shape ``(m,)``."""
+        count = np.zeros(len(X))
         for column, strength in self.strength.items():
             if strength <= 0 or column not in X.columns:
                 continue
             evidence = np.minimum(X[column].fillna(0.0).to_numpy(float), 1.0)
-            out[column] = strength * evidence >= floor
-        return out
-
-    def active(self, X: pd.DataFrame, floor: float = ACTIVE_FLOOR) -> FloatArray:
-        """How many stated reasons bind for each candidate, shape ``(m,)``."""
-        count = np.zeros(len(X))
-        for mask in self.binding_columns(X, floor).values():
-            count += mask
+            count += strength * evidence >= floor
         return count
 
 
