@@ -41,6 +41,7 @@ run demo quickstart: export MATCHING_NOW ?= $(AS_OF)
 # ranker, the alert batch, then the API. Without the reference data: the built-in sample world.
 run: install
 	$(BIN)/matching model build
+	$(BIN)/matching rome build
 	$(BIN)/matching db upgrade
 	$(BIN)/matching rome info
 	@if [ -f "$(OFFERS)" ]; then $(MAKE) --no-print-directory demo; else \

@@ -11,19 +11,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
-
 from entrypoints.settings import BUILTIN, Settings, get_settings, is_builtin
+from matching.artifacts import read_manifest_file
 from matching.clock import Clock
-from matching.encoders import CachedEncoder, load_encoder
+from matching.encoders import CachedEncoder, Encoder, load_encoder
 from matching.errors import MatchingError
 from matching.geo import Communes, load_communes
 from matching.referential import Referential, load_referential
-from serving.storage.db import make_engine
-from serving.storage.repository import SqlRepository
 
 if TYPE_CHECKING:
     import pandas as pd
+    from sqlalchemy import Engine
 
     from features.tables import MarketTables
     from matching.encoders.base import Progress
@@ -31,6 +29,7 @@ if TYPE_CHECKING:
     from models.registry import ModelRegistry
     from serving.batch.distributed import Context, Loader
     from serving.container import ServingContainer
+    from serving.storage.repository import SqlRepository
 
 
 @lru_cache(maxsize=4)
@@ -185,6 +184,25 @@ def encoder(
     return cached
 
 
+def rome_classifier_encoder(folder: Path, settings: Settings | None = None) -> Encoder | None:
+    """The encoder a saved ROME classifier (:meth:`RomeClassifier.save`) was built with, from its
+    manifest's ``encoder_spec``; ``None`` for a lexical one. No embedding cache: one title to classify
+    from a cold process should not wait for the cache file of every text ever embedded.
+
+    Raises
+    ------
+    RomeClassifierError
+        If ``folder`` holds no classifier manifest.
+    """
+    from matching.rome_classifier import RomeClassifierError
+
+    settings = settings or get_settings()
+    spec = read_manifest_file(folder, "ROME classifier", RomeClassifierError).get("encoder_spec")
+    if not spec:
+        return None
+    return load_encoder(str(spec), model_dir=settings.model_dir, offline=settings.hub_offline)
+
+
 def save_cache(cached: CachedEncoder, settings: Settings | None = None) -> None:
     """Persist the embedding cache of ``cached`` beside the others (``MATCHING_CACHE_DIR``)."""
     path = _cache_file(settings or get_settings(), cached)
@@ -199,11 +217,15 @@ def _cache_file(settings: Settings, cached: CachedEncoder) -> Path:
 
 def engine(settings: Settings | None = None, database_url: str | None = None) -> Engine:
     """The database engine: ``database_url``, else ``MATCHING_DATABASE_URL`` (SQLite under ``var/``)."""
+    from serving.storage.db import make_engine  # SQLAlchemy: only for the commands that reach the database
+
     return make_engine(database_url or (settings or get_settings()).database_url)
 
 
 def repository(settings: Settings | None = None, database_url: str | None = None) -> SqlRepository:
     """The repository of domain objects over :func:`engine`."""
+    from serving.storage.repository import SqlRepository
+
     return SqlRepository(engine(settings, database_url))
 
 

@@ -95,6 +95,11 @@ class Settings(BaseSettings):
         description="never reach a model hub (none is reachable here): an unknown encoder name fails at once",
     )
     model_dir: Path = Field(default=PROJECT_ROOT / "var" / "models" / "multilingual-e5-small")
+    rome_classifier_dir: Path = Field(default=PROJECT_ROOT / "var" / "models" / "rome-classifier")
+    rome_encoder: str = Field(
+        default="none",
+        description="encoder of the ROME classifier's title signal: 'none' (lexical), 'e5-onnx', 'e5'…",
+    )
     cache_dir: Path = Field(default=PROJECT_ROOT / "var" / "cache")
     index_dir: Path = Field(default=PROJECT_ROOT / "var" / "index")
     ranker_model_name: str = DEFAULT_MODEL_NAME

@@ -108,6 +108,11 @@ def _builtin_department_regions() -> dict[str, str]:
     return {r["departement"]: r["region"] for r in _read_resource(FALLBACK_RESOURCE) if r.get("region")}
 
 
+def department_regions() -> dict[str, str]:
+    """Département code → region code (INSEE's COG, from the built-in fallback table)."""
+    return _builtin_department_regions()
+
+
 def region_names() -> dict[str, str]:
     """Region code → official name (``geo_data/regions.csv``, INSEE's 18 regions since 2016)."""
     return {r["region"]: r["name"] for r in _read_resource(REGIONS_RESOURCE)}

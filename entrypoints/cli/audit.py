@@ -21,9 +21,7 @@ from entrypoints.cli.common import (
     user_errors,
 )
 from entrypoints.cli.ranking import CutoffWeek, TrackingUri, WorldOption, _world_context
-from eval.simulator.records import world_tables
 from models import DEFAULT_MODEL_NAME
-from serving.storage.market import read_market_tables
 
 
 @app.command("audit")
@@ -131,8 +129,12 @@ def drift(
     from matching.artifacts import atomic_folder
 
     if database_url is not None:
+        from serving.storage.market import read_market_tables
+
         tables = read_market_tables(bootstrap.engine(database_url=database_url))
     else:
+        from eval.simulator.records import world_tables
+
         tables = world_tables(load_world_checked(world)[0])
     if tables.offers.empty:
         raise typer.BadParameter("no offers to compare")

@@ -32,7 +32,6 @@ from entrypoints.cli.common import (
 )
 from entrypoints.settings import get_settings
 from eval.simulator.config import MARKET_MODELS
-from eval.simulator.records import world_tables
 from matching.artifacts import atomic_folder
 from matching.errors import MatchingError
 from models import DEFAULT_MODEL_NAME
@@ -173,6 +172,7 @@ def _world_context(
 ) -> MarketContext:
     """The context of a world folder (default: the sample world), its data validated first."""
     from eval.market import MarketContext
+    from eval.simulator.records import world_tables
     from features.validation import validate_tables
 
     data, ref = load_world_checked(world, rome_dir)

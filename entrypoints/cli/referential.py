@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -12,16 +12,22 @@ from entrypoints import bootstrap
 from entrypoints.cli.common import (
     EncoderOption,
     RomeDir,
+    _progress,
     console,
     err_console,
     eval_app,
     geo_app,
     rome_app,
+    stage_reporter,
     user_errors,
 )
 from entrypoints.settings import get_settings
 from matching.encoders import CachedEncoder
 from matching.errors import MatchingError
+from matching.referential import Referential
+
+if TYPE_CHECKING:
+    from eval.rome import LabelledOffers
 
 
 # -- rome ---------------------------------------------------------------------------------------------
@@ -89,112 +95,162 @@ def rome_distance(source: str, target: str, rome_dir: RomeDir = None) -> None:
     )
 
 
-def _labelled_titles(path: Path) -> tuple[list[str], list[str]]:
-    """Titles and ROME codes of labelled offers (France Travail v2 JSON)."""
+def _labelled_offers(path: Path, referential: Referential) -> LabelledOffers:
+    """The offers of a France Travail v2 JSON file with their ROME code as the engine files them."""
+    from eval.rome import LabelledOffers
     from matching.ingest import read_offer_records
 
-    titles, codes = [], []
-    for raw in read_offer_records(path):
-        if isinstance(raw, dict) and isinstance(raw.get("romeCode"), str):
-            title = raw.get("intitule") or raw.get("appellationlibelle")
-            if isinstance(title, str) and title.strip():
-                titles.append(title)
-                codes.append(raw["romeCode"])
-    if not titles:
-        raise MatchingError(f"{path}: no offer with a title and a romeCode")
-    return titles, codes
+    data = LabelledOffers.from_records(read_offer_records(path), referential)
+    if not len(data):
+        raise MatchingError(f"{path}: no offer with a title and a ROME code of {referential.version}")
+    return data
 
 
 def _classifier_encoder(spec: str | None) -> CachedEncoder | None:
-    """The classifier's encoder: ``--encoder``, else ``MATCHING_ENCODER``; ``none`` means lexical only."""
-    spec = spec or get_settings().encoder
+    """The classifier's encoder: ``--encoder``, else ``MATCHING_ROME_ENCODER``; ``none``: lexical only."""
+    spec = spec or get_settings().rome_encoder
     return None if spec == "none" else bootstrap.encoder(spec=spec)
+
+
+def _default_examples() -> Path | None:
+    """The reference data's real offers, when they are there: the labelled titles of a default build."""
+    path = get_settings().reference_data / "offers_ft_api_v2" / "offers.json"
+    return path if path.is_file() else None
+
+
+@rome_app.command("build")
+@user_errors
+def rome_build(
+    examples: Annotated[
+        Path | None,
+        typer.Option(
+            help="Labelled offers (FT v2 JSON) for the title memory (default: the reference data's offers, "
+            "if present); 'none' for the referential alone."
+        ),
+    ] = None,
+    rome_dir: RomeDir = None,
+    encoder: EncoderOption = None,
+) -> None:
+    """Build the ROME classifier once (label index, learned weights, title memory) and save it in
+    MATCHING_ROME_CLASSIFIER_DIR, where `rome classify` and the ingest read it."""
+    from matching.rome_classifier import RomeClassifier
+
+    ref = bootstrap.referential(rome_dir=rome_dir)
+    source = _default_examples() if examples is None else None if str(examples) == "none" else examples
+    data = _labelled_offers(source, ref) if source is not None else None
+    enc = _classifier_encoder(encoder)
+    with err_console.status("indexing the referential and learning the signals' weights"):
+        classifier = RomeClassifier(ref, encoder=enc).fit(
+            data.texts if data else [], data.codes if data else []
+        )
+    spec = encoder or get_settings().rome_encoder
+    folder = classifier.save(
+        get_settings().rome_classifier_dir, encoder_spec=None if spec == "none" else spec
+    )
+    if enc is not None:
+        bootstrap.save_cache(enc)
+    weights = ", ".join(f"{name} {w:.2f}" for name, w in classifier.weights().items() if w >= 0.01)
+    console.print(
+        f"ROME classifier for {ref.version} ({enc.name if enc else 'lexical'}, "
+        f"{classifier.n_examples_:,} labelled titles) saved in {folder}"
+    )
+    console.print(f"weights: {weights}")
 
 
 @rome_app.command("classify")
 @user_errors
 def rome_classify(
     text: Annotated[str, typer.Argument(help="Free text, e.g. a job title.")],
-    k: Annotated[int, typer.Option("-k", min=1, max=20, help="How many codes.")] = 5,
-    examples: Annotated[
-        Path | None, typer.Option(help="Labelled offers (FT v2 JSON) used as a kNN memory.")
+    description: Annotated[str, typer.Option(help="The offer's description, if any.")] = "",
+    competence: Annotated[
+        list[str] | None, typer.Option(help="A ROME competence code (code_ogr) the offer lists; repeatable.")
     ] = None,
-    rome_dir: RomeDir = None,
-    encoder: EncoderOption = None,
+    k: Annotated[int, typer.Option("-k", min=1, max=20, help="How many codes.")] = 5,
 ) -> None:
-    """Rank ROME codes for a free text, with confidences."""
-    from matching.rome_classifier import RomeClassifier
+    """Rank ROME codes for an offer's title (and description, competences), with probabilities; reads
+    the classifier `matching rome build` saved (built now if there is none)."""
+    from matching.rome_classifier import OfferText, RomeClassifier
 
-    ref = bootstrap.referential(rome_dir=rome_dir)
-    enc = _classifier_encoder(encoder)
-    titles, codes = _labelled_titles(examples) if examples else ([], [])
-    with err_console.status("indexing the referential's labels"):
-        classifier = RomeClassifier(ref, encoder=enc).fit(titles, codes)
-    for code, confidence in classifier.classify(text, k):
-        console.print(f"{code}  {confidence:.3f}  {ref.fiche(code).label}")
-    if enc is not None:
-        bootstrap.save_cache(enc)
+    folder = get_settings().rome_classifier_dir
+    if not (folder / "manifest.json").is_file():
+        err_console.print(f"no ROME classifier in {folder}: building it (once)")
+        rome_build(examples=None, rome_dir=None, encoder=None)
+    classifier = RomeClassifier.load(folder, None, encoder=bootstrap.rome_classifier_encoder(folder))
+    offer = OfferText(text, description, tuple(competence or ()))
+    for code, probability in classifier.classify(offer, k):
+        console.print(f"{code}  {probability:.3f}  {classifier.fiche_label(code)}")
 
 
 @eval_app.command("rome")
 @user_errors
 def eval_rome(
     offers: Annotated[
-        Path, typer.Option("--offers", help="Labelled offers (FT v2 JSON): title -> romeCode.")
+        Path, typer.Option("--offers", help="Labelled offers (FT v2 JSON): title, description -> ROME code.")
     ],
     rome_dir: RomeDir = None,
-    folds: Annotated[
-        int, typer.Option(min=2, max=20, help="Folds for the runs that learn from labelled titles.")
-    ] = 5,
+    folds: Annotated[int, typer.Option(min=2, max=20, help="Folds of the transfer splits.")] = 5,
     encoder: EncoderOption = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
-    """ROME classification accuracy (exact code and parent fiche, top-1/top-3): ours vs a character TF-IDF baseline.
+    """ROME coding on splits that test transfer (labels only, leave codes out, leave regions out): ours
+    against a character TF-IDF baseline, exact code and parent fiche, top-1/top-3, calibration error.
 
-    Zero-shot rows use the referential's labels only; "+ examples" rows also learn from the labelled
-    titles, evaluated out-of-fold.
+    The headline is the worst split; the 20 most frequent confusions are those of that split.
     """
-    from eval.rome import cross_validated_accuracy, rome_accuracy
+    import json
+
+    from eval.rome import SPLITS, confusions, evaluate_split
     from matching.rome_classifier import RomeClassifier, TfidfBaseline
 
     ref = bootstrap.referential(rome_dir=rome_dir)
-    titles, codes = _labelled_titles(offers)
-    unknown = sorted({c for c in codes if c not in ref.fiches})
-    if unknown:
-        raise MatchingError(
-            f"{len(unknown)} ROME code(s) of the offers are not in {ref.version}: {', '.join(unknown[:5])}"
-        )
+    data = _labelled_offers(offers, ref)
     enc = _classifier_encoder(encoder)
-    rows: dict[str, dict[str, float]] = {}
-    with err_console.status("evaluating") as status:
-        status.update("TF-IDF baseline, zero-shot")
-        rows["tfidf baseline (labels)"] = rome_accuracy(TfidfBaseline(ref).fit().predict, titles, codes, ref)
-        status.update("ours, zero-shot (encoding the referential's labels)")
-        rows["ours (labels)"] = rome_accuracy(
-            RomeClassifier(ref, encoder=enc).fit().predict, titles, codes, ref
-        )
-        status.update("TF-IDF baseline with examples, cross-validated")
-        rows[f"tfidf baseline + examples ({folds}-fold)"] = cross_validated_accuracy(
-            lambda t, c: TfidfBaseline(ref).fit(t, c).predict, titles, codes, ref, folds=folds
-        )
-        status.update("ours with examples, cross-validated")
-        rows[f"ours + examples ({folds}-fold)"] = cross_validated_accuracy(
-            lambda t, c: RomeClassifier(ref, encoder=enc).fit(t, c).predict, titles, codes, ref, folds=folds
-        )
+    methods = {
+        "tfidf baseline": lambda t, c: TfidfBaseline(ref).fit(t, c).predict,
+        "ours": lambda t, c: RomeClassifier(ref, encoder=enc).fit(t, c).predict,
+    }
+    steps = [(split, name) for split in SPLITS for name in methods]
+    results = {}
+    with _progress() as progress:
+        report = stage_reporter(progress, "coding offers:")
+        for done, (split, name) in enumerate(steps):
+            report("splits × methods", done, len(steps))
+            results[(split, name)] = evaluate_split(methods[name], data, split, ref, folds=folds)
+        report("splits × methods", len(steps), len(steps))
     if enc is not None:
         bootstrap.save_cache(enc)
+    worst = min(SPLITS, key=lambda split: results[(split, "ours")].metrics["parent top-1"])
+    rows = {f"{split} · {name}": results[(split, name)].metrics for split, name in results}
+    confused = confusions(results[(worst, "ours")], data)
+    if json_out:
+        console.print_json(
+            json.dumps({"offers": len(data), "headline": worst, "splits": rows, "confusions": confused})
+        )
+        return
     table = Table(
-        title=f"ROME classification on {len(titles):,} offers ({ref.version}, encoder {enc.name if enc else 'none'})"
+        title=f"ROME coding of {len(data):,} offers ({ref.version}, encoder {enc.name if enc else 'none'}, "
+        f"{folds} folds)"
     )
-    table.add_column("method")
+    table.add_column("split · method")
     metrics = list(next(iter(rows.values())))
     for metric in metrics:
         table.add_column(metric, justify="right")
     for name, scores in rows.items():
         table.add_row(name, *(f"{scores[m]:.3f}" for m in metrics))
     console.print(table)
-    best = rows[f"ours + examples ({folds}-fold)"]
+    best = results[(worst, "ours")].metrics
+    baseline = results[(worst, "tfidf baseline")].metrics
+    console.print(f"headline: {worst} (the worst split)")
     for metric in ("parent top-1", "parent top-3", "exact top-1", "exact top-3"):
-        console.print(f"{metric} {best[metric]:.2f}")
+        console.print(
+            f"{metric} {best[metric]:.3f} (tfidf {baseline[metric]:.3f}, +{best[metric] - baseline[metric]:.3f})"
+        )
+    console.print(f"calibration error (ECE) {best['ece']:.3f}")
+    console.print("most frequent confusions (true → predicted, offers):")
+    for truth, predicted, count in confused:
+        console.print(
+            f"  {truth} {ref.fiches[truth].label} → {predicted} {ref.fiches[predicted].label}: {count}"
+        )
 
 
 # -- geo ----------------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.feature_extraction.text import HashingVectorizer
 
 from matching.encoders.base import FloatMatrix, normalize_rows
 
@@ -20,6 +19,9 @@ class HashingEncoder:
     def __init__(self, *, dim: int = 512) -> None:
         self.dim = dim
         self.name = f"hashing-words-1-2-d{dim}"
+        # imported here: importing scikit-learn takes a second, which every command paid for
+        from sklearn.feature_extraction.text import HashingVectorizer
+
         self._vectorizer = HashingVectorizer(
             n_features=dim, ngram_range=(1, 2), alternate_sign=False, norm=None, strip_accents="unicode"
         )

@@ -40,16 +40,15 @@ HOURS_PER_MONTH_FULL_TIME = 35 * 52 / 12  # 151.67 h: the legal monthly base in 
 FULL_TIME_MIN_HOURS = 34.0
 PLAUSIBLE_MONTHLY_SALARY = (300.0, 30_000.0)
 PLAUSIBLE_WEEKLY_HOURS = (1.0, 60.0)
-# An offer without a romeCode is coded by the ROME classifier (lexical, ``encoder=None``) and refused
-# when its best code's confidence is below this floor. Measured on the 3,589 real offers, their title
-# alone classified, romeCode hidden ("right": the stated code or the sub-fiche the offer is filed
-# under): below 0.015 the best code is wrong more often than right (43 % right for confidences in
-# [0.01, 0.015), 29 % in [0.005, 0.01)), from 0.015 up it is right in 60 % of each band and more; the
-# offers kept at 0.015 (63 %) get the right code 75 % of the time, the right parent fiche 82 %. With
-# their appellation label too, 99.7 % are kept, 96 % right. The confidences are those of
-# RomeClassifier's default weights and temperature over the official ROME's 1,584 fiches (a softmax
-# over the built-in referential's 42 gives the same vague title more): measure again if they change.
-MIN_INFERRED_ROME_CONFIDENCE = 0.015
+# An offer without a romeCode is coded by the ROME classifier (lexical, ``encoder=None``, fit on the
+# referential alone) and refused when its best code's probability is below this floor. Measured on
+# the 3,589 real offers, title, description and competences classified, romeCode hidden ("right":
+# the code the offer is filed under): below 0.4 the best code is wrong more often than right (40 %
+# right for probabilities in [0.3, 0.4), 22 % in [0.2, 0.3)), from 0.4 up it is right 57-81 % of each
+# band; the offers kept at 0.4 (74 %) get the right code 73 % of the time, the right parent fiche 82 %.
+# Measure again if the classifier's signals or calibration change (its labels-only split in
+# `matching eval rome`).
+MIN_INFERRED_ROME_CONFIDENCE = 0.4
 # The key of the ingest report's ROME resolutions for an offer whose appellation label names no
 # appellation of the referential (its stated code kept); the others are RomeSource values.
 NO_APPELLATION_FOUND = "no appellation found"
@@ -569,18 +568,27 @@ def fit_rome_classifier(referential: Referential) -> RomeClassifier:
 def _infer_rome_code(classifier: RomeClassifier, raw: Mapping[str, Any], title: str) -> tuple[str, float]:
     """The classifier's best code for an offer's texts and its confidence.
 
-    The title and the appellation label are each classified alone (a label of the referential is then
-    an exact hit), and the most confident wins. An appellation label the referential knows also brings
+    The offer (title, description, listed competences) and its appellation label are each classified
+    (a label of the referential alone is then an exact hit), and the most confident wins. An appellation label the referential knows also brings
     its appellations' long labels: sources write ROME's short labels ("Administratreur(trice) système
     & réseaux information et com"), which the classifier does not index (17 of the real offers, their
     romeCode hidden, fell below the confidence floor for that). ``romeLibelle`` is left out (but for
     an empty title): on the real offers it made the exact code less often right (0.90 against 0.96),
     a fiche label outweighing the appellation of one of its sub-fiches.
     """
+    from matching.rome_classifier import OfferText  # loaded with the classifier
+
     label = raw.get("appellationlibelle")
-    found = classifier.referential.find_appellations(label) if isinstance(label, str) else ()
-    texts = (title, label, *(app.label for app in found))
-    queries = [text for text in dict.fromkeys(texts) if isinstance(text, str) and text.strip()]
+    referential = classifier.referential
+    found = referential.find_appellations(label) if referential is not None and isinstance(label, str) else ()
+    labels = (label, *(app.label for app in found))
+    description = raw.get("description")
+    competences = tuple(str(item["code"]) for item in _as_list(raw.get("competences")) if item.get("code"))
+    offer = OfferText(title, description if isinstance(description, str) else "", competences)
+    queries = [
+        offer,
+        *(OfferText(text) for text in dict.fromkeys(labels) if isinstance(text, str) and text.strip()),
+    ]
     codes, confidences = classifier.predict(queries, k=1)
     best = max(range(len(queries)), key=lambda row: float(confidences[row, 0]))
     return str(codes[best, 0]), float(confidences[best, 0])

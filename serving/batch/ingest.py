@@ -24,14 +24,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from matching.domain import FRANCE_TRAVAIL
 from matching.errors import IngestError, MatchingError
 from matching.geo import Communes
 from matching.ingest import IngestReport, parse_offers, read_offer_records, rome_classifier_for
 from matching.referential import Referential
-from serving.storage.repository import SqlRepository, UpsertCounts
+
+if TYPE_CHECKING:  # SQLAlchemy and pandas: imported by the functions that store
+    from serving.storage.repository import SqlRepository, UpsertCounts
 
 OFFER_FILES = ("*.json", "*.jsonl")
 # A full extract that would close more than this share of the open France Travail offers is more
@@ -177,6 +179,8 @@ def ingest_offers(
                 "pass --max-closed-share 1 if it is right"
             )
     if dry_run:
+        from serving.storage.repository import UpsertCounts
+
         return OfferIngest(UpsertCounts(), report, closed, open_before, refused=too_many)
     counts = repository.upsert_offers(offers, republish="closed" if full else "none")
     if full:

@@ -212,3 +212,26 @@ def test_progress_to_a_file_is_told_in_plain_lines(monkeypatch: pytest.MonkeyPat
     lines = [line for line in sink.getvalue().splitlines() if line.strip()]
     assert lines[-1].startswith("train boosting: 10/10 (100 %), ") and "5/10 (50 %)" in lines[-2]
     assert "left" in lines[-2]
+
+
+def test_rome_build_then_classify_reads_the_saved_classifier(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MATCHING_ROME_CLASSIFIER_DIR", str(tmp_path / "rome"))
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(
+            app, ["rome", "build", "--examples", "none", "--rome-dir", "builtin", "--encoder", "none"]
+        )
+        assert result.exit_code == 0, result.output
+        assert "0 labelled titles" in result.output and (tmp_path / "rome" / "manifest.json").is_file()
+        result = runner.invoke(app, ["rome", "classify", "Cariste H/F", "-k", "2"])
+        assert result.exit_code == 0, result.output
+        first = result.output.splitlines()[0].split()
+        assert first[0] == "N1101" and 0.5 < float(first[1]) <= 1
+        (tmp_path / "rome" / "classifier.pkl").write_bytes(b"truncated")
+        result = runner.invoke(app, ["rome", "classify", "Cariste H/F"])
+        assert result.exit_code == 2
+        assert "checksum" in result.output and "Traceback" not in result.output
+    finally:
+        get_settings.cache_clear()
