@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -28,6 +30,7 @@ from matching.referential import Referential
 
 if TYPE_CHECKING:
     from eval.rome import LabelledOffers
+    from matching.rome_classifier import OfferText, RomeClassifier
 
 
 # -- rome ---------------------------------------------------------------------------------------------
@@ -181,6 +184,18 @@ def rome_classify(
         console.print(f"{code}  {probability:.3f}  {classifier.fiche_label(code)}")
 
 
+def _throughput(classifier: RomeClassifier, texts: Sequence[OfferText]) -> dict[str, float]:
+    """Texts classified per second in one batch: the titles alone, then the whole offers."""
+    from matching.rome_classifier import OfferText
+
+    out = {}
+    for name, batch in (("titles", [OfferText(t.title) for t in texts]), ("offers", list(texts))):
+        started = time.perf_counter()
+        classifier.predict(batch, 3)
+        out[name] = len(batch) / max(time.perf_counter() - started, 1e-9)
+    return out
+
+
 @eval_app.command("rome")
 @user_errors
 def eval_rome(
@@ -217,6 +232,7 @@ def eval_rome(
             report("splits × methods", done, len(steps))
             results[(split, name)] = evaluate_split(methods[name], data, split, ref, folds=folds)
         report("splits × methods", len(steps), len(steps))
+    throughput = _throughput(RomeClassifier(ref, encoder=enc).fit(), data.texts)
     if enc is not None:
         bootstrap.save_cache(enc)
     worst = min(SPLITS, key=lambda split: results[(split, "ours")].metrics["parent top-1"])
@@ -224,7 +240,15 @@ def eval_rome(
     confused = confusions(results[(worst, "ours")], data)
     if json_out:
         console.print_json(
-            json.dumps({"offers": len(data), "headline": worst, "splits": rows, "confusions": confused})
+            json.dumps(
+                {
+                    "offers": len(data),
+                    "headline": worst,
+                    "splits": rows,
+                    "confusions": confused,
+                    "throughput per s": throughput,
+                }
+            )
         )
         return
     table = Table(
@@ -246,6 +270,10 @@ def eval_rome(
             f"{metric} {best[metric]:.3f} (tfidf {baseline[metric]:.3f}, +{best[metric] - baseline[metric]:.3f})"
         )
     console.print(f"calibration error (ECE) {best['ece']:.3f}")
+    console.print(
+        f"throughput (labels-only classifier, one batch, this machine): {throughput['titles']:,.0f} titles/s, "
+        f"{throughput['offers']:,.0f} offers/s with their descriptions and competences"
+    )
     console.print("most frequent confusions (true → predicted, offers):")
     for truth, predicted, count in confused:
         console.print(
