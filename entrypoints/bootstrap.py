@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from entrypoints.settings import BUILTIN, Settings, get_settings, is_builtin
 from matching.artifacts import read_manifest_file
@@ -201,6 +201,29 @@ def rome_classifier_encoder(folder: Path, settings: Settings | None = None) -> E
     if not spec:
         return None
     return load_encoder(str(spec), model_dir=settings.model_dir, offline=settings.hub_offline)
+
+
+def lheo_schema(settings: Settings | None = None, xsd: Path | None = None) -> Any | None:
+    """The LHEO 2.3 XML Schema (``xmlschema.XMLSchema``): ``xsd``, else the reference data's
+    ``trainings/lheo/xsd/lheo-2.3.xsd``; ``None`` when there is none (documents are then read
+    without the schema's check).
+
+    Raises
+    ------
+    MatchingError
+        If ``xsd`` is given but missing or not an XML Schema.
+    """
+    path = xsd or (settings or get_settings()).reference_data / "trainings" / "lheo" / "xsd" / "lheo-2.3.xsd"
+    if not path.is_file():
+        if xsd is not None:
+            raise MatchingError(f"LHEO schema not found: {xsd}")
+        return None
+    import xmlschema
+
+    try:
+        return xmlschema.XMLSchema(str(path))
+    except (xmlschema.XMLSchemaException, OSError, ValueError) as error:
+        raise MatchingError(f"{path}: not a usable XML Schema ({str(error).splitlines()[0]})") from None
 
 
 def save_cache(cached: CachedEncoder, settings: Settings | None = None) -> None:

@@ -161,6 +161,66 @@ def ingest_offers(
         console.print(f"  rejected {count}: {field}: {problem}")
 
 
+@ingest_app.command("trainings")
+@user_errors
+def ingest_trainings_command(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="An LHEO 2.2 / 2.3 XML file (full export or search summary), or a folder of them."
+        ),
+    ],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Read and report; store nothing.")] = False,
+    xsd: Annotated[
+        Path | None,
+        typer.Option(help="LHEO 2.3 XSD to check the documents against (default: the reference data's)."),
+    ] = None,
+    rome_dir: RomeDir = None,
+    communes_file: CommunesFile = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Read training sessions from LHEO catalogues and store them as trainings (same session id:
+    replaced, not duplicated); counts per file and per problem."""
+    from serving.batch.trainings import ingest_trainings, training_files
+    from serving.storage.db import migrate
+
+    files = training_files(path)
+    schema = bootstrap.lheo_schema(xsd=xsd)
+    if schema is None:
+        err_console.print("no LHEO XSD found (--xsd): the documents are read without the schema's check")
+    repository = None
+    if not dry_run:
+        migrate(bootstrap.engine(database_url=database_url))
+        repository = bootstrap.repository(database_url=database_url)
+    with _progress() as progress:
+        task = progress.add_task("reading training files", total=len(files))
+        run = ingest_trainings(
+            files,
+            repository,
+            referential=bootstrap.referential(rome_dir=rome_dir),
+            communes=bootstrap.communes(communes_file=communes_file),
+            schema=schema,
+            on_file=lambda: progress.advance(task),
+        )
+    for done in run.files:
+        if done.error:
+            console.print(f"[red]{done.error}[/red]")  # it names the file
+        else:
+            console.print(
+                f"{done.path.name}: LHEO {done.version} ({'full export' if done.shape == 'offres' else 'summary'}), "
+                f"{done.sessions} sessions, {done.trainings} trainings"
+            )
+    for (name, problem), count in sorted(run.problems.items(), key=lambda kv: (-kv[1], kv[0])):
+        console.print(f"  {count}: {name}: {problem}")
+    kept = sum(f.trainings for f in run.files)
+    console.print(
+        f"read {len(run.files) - len(run.failed)} of {len(run.files)} files, {kept} trainings"
+        + (" (dry run: nothing stored)" if dry_run else f", {run.stored} stored")
+    )
+    if run.failed:
+        raise MatchingError(f"{len(run.failed)} file(s) could not be read (above)")
+
+
 def _print_normalised_offers(path: Path, *, rome_dir: Path | None, communes_file: Path | None) -> None:
     """One JSON line per record on standard output (:func:`matching.ingest.normalised.normalised`)."""
     from matching.ingest import parse_offer, rome_classifier_for

@@ -59,13 +59,25 @@ def offer_files(path: Path) -> list[Path]:
     IngestError
         Nothing there, or a folder without ``.json`` / ``.jsonl`` files.
     """
+    return files_of(path, OFFER_FILES, "offer")
+
+
+def files_of(path: Path, patterns: Sequence[str], noun: str) -> list[Path]:
+    """``[path]`` for a file; a folder's files matching ``patterns``, in name order.
+
+    Raises
+    ------
+    IngestError
+        Nothing at ``path``, or a folder without such files (``noun``, "offer", names them).
+    """
     if path.is_file():
         return [path]
     if not path.is_dir():
-        raise IngestError(f"offers file or folder not found: {path}")
-    files = sorted({f for pattern in OFFER_FILES for f in path.glob(pattern) if f.is_file()})
+        raise IngestError(f"{noun}s file or folder not found: {path}")
+    files = sorted({f for pattern in patterns for f in path.glob(pattern) if f.is_file()})
     if not files:
-        raise IngestError(f"no .json or .jsonl offer files in {path}")
+        kinds = " or ".join(p.removeprefix("*") for p in patterns)
+        raise IngestError(f"no {kinds} {noun} files in {path}")
     return files
 
 
