@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import json
 import pickle
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -738,5 +738,3 @@ class TfidfBaseline:
         top = np.argsort(-proba, axis=1, kind="stable")[:, :k]
         return self.labels_.fiches[top], np.take_along_axis(proba, top, axis=1)
 
-
-Predict = Callable[[Sequence[str | OfferText], int], tuple[npt.NDArray[np.str_], FloatArray]]

@@ -160,15 +160,9 @@ class _Reader:
         self.problems.append(LheoProblem(record, name, message))
 
     def number(self, element: Any, name: str, record: str) -> float | None:
-        text = _text(_child(element, name))
-        if text is None:
-            return None
-        try:
-            value = float(text.replace(",", "."))
-        except ValueError:
-            self.problem(record, name, "not a number")
-            return None
-        if not 0 < value <= 20_000:
+        """Hours: a positive number up to 20,000."""
+        value = self.bounded(_text(_child(element, name)), 0.0, 20_000.0, record, name)
+        if value == 0.0:
             self.problem(record, name, "out of range")
             return None
         return value
@@ -193,7 +187,8 @@ class _Reader:
             self.problem(record, f"periode/{name}", "no such day")
             return None
 
-    def coordinate(self, text: str | None, low: float, high: float, record: str, name: str) -> float | None:
+    def bounded(self, text: str | None, low: float, high: float, record: str, name: str) -> float | None:
+        """A number in ``[low, high]`` (a decimal comma read as a point), else a problem."""
         if text is None:
             return None
         try:
@@ -217,10 +212,8 @@ class _Reader:
             insee=_text(_child(element, "code-INSEE-commune")),
             department=_text(_child(element, "departement")),
             region=_text(_child(element, "region")),
-            lat=self.coordinate(_text(_child(geo, "latitude")), -90, 90, record, "geolocalisation/latitude"),
-            lon=self.coordinate(
-                _text(_child(geo, "longitude")), -180, 180, record, "geolocalisation/longitude"
-            ),
+            lat=self.bounded(_text(_child(geo, "latitude")), -90, 90, record, "geolocalisation/latitude"),
+            lon=self.bounded(_text(_child(geo, "longitude")), -180, 180, record, "geolocalisation/longitude"),
         )
 
     def domain(self, element: Any, record: str) -> dict[str, Any]:
@@ -376,8 +369,8 @@ def _parse_index(root: Any, reader: _Reader) -> list[LheoSession]:
             insee=_text(_child(offer, "code-INSEE-commune")),
             department=_text(_child(offer, "departement")),
             region=_text(_child(offer, "region")),
-            lat=reader.coordinate(extras.get("latitude"), -90, 90, record, "extras/latitude"),
-            lon=reader.coordinate(extras.get("longitude"), -180, 180, record, "extras/longitude"),
+            lat=reader.bounded(extras.get("latitude"), -90, 90, record, "extras/latitude"),
+            lon=reader.bounded(extras.get("longitude"), -180, 180, record, "extras/longitude"),
         )
         common: dict[str, Any] = {
             "formation_id": None,
