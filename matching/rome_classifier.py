@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +77,8 @@ DESCRIPTION_CHARS = 2000
 #: Rows of one block of texts scored at once: (block, fiches, signals) float32, 80 MB at 1,584 fiches.
 BLOCK = 1024
 ARTIFACT_FORMAT = 1
+#: An acronym in parentheses in a label: "(ASH)", "(IDE)", "(SAV)" (161 appellations of ROME 4.0 v460).
+ACRONYM = re.compile(r"\(([A-Z][A-Z0-9]{1,5})\)")
 #: Log-odds by which an exact appellation match leads the best other fiche.
 EXACT_MARGIN = 2.0
 
@@ -191,6 +194,10 @@ class _Index:
         for row, text in enumerate(labels.texts):
             for form in gendered_forms(text):  # "Serveuse de café" is an exact hit as much as "Serveur …"
                 exact.setdefault(normalize_label(form), []).append(row)
+            # the acronym a label gives is the title offers write: "ASH" for "Agent de service
+            # hospitalier (ASH)" (its characters alone match "Cash manager" better)
+            for acronym in ACRONYM.findall(text):
+                exact.setdefault(normalize_label(acronym), []).append(row)
         documents = [_fiche_document(referential, code) for code in codes]
         document_tfidf = TfidfVectors.from_sklearn(word_tfidf().fit(documents))
         competence_fiches: dict[str, list[int]] = {}
@@ -552,10 +559,16 @@ class RomeClassifier:
             raise KeyError(code)
         return int(found[0])
 
-    def save(self, folder: Path, *, encoder_spec: str | None = None) -> Path:
+    def knows_competence(self, code: str) -> bool:
+        """Whether a ROME competence code (``code_ogr``) links to a fiche of the classifier."""
+        return code in self.index_.competence_fiches
+
+    def save(
+        self, folder: Path, *, encoder_spec: str | None = None, build: dict[str, Any] | None = None
+    ) -> Path:
         """Write the fitted classifier atomically into ``folder`` with a manifest (checksums, the
         referential's version, the encoder's name and, when given, the setting that loads it again:
-        ``e5-onnx``…); :meth:`load` refuses anything else."""
+        ``e5-onnx``…, and what it was built from); :meth:`load` refuses anything else."""
         state = {
             "index": self.index_,
             "memory": self.memory_,
@@ -570,6 +583,9 @@ class RomeClassifier:
                 "referential": self.version_,
                 "encoder": self.encoder.name if self.encoder is not None else None,
                 "encoder_spec": encoder_spec if self.encoder is not None else None,
+                # what it was built from, as the builder names it (`matching rome build` skips a build
+                # whose inputs did not change)
+                "build": build or {},
                 "params": {
                     "variants": self.variants,
                     "l2": self.l2,
@@ -737,4 +753,3 @@ class TfidfBaseline:
         proba = _softmax(fused.astype(np.float32))
         top = np.argsort(-proba, axis=1, kind="stable")[:, :k]
         return self.labels_.fiches[top], np.take_along_axis(proba, top, axis=1)
-

@@ -37,7 +37,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-rome_app = typer.Typer(help="Query the ROME 4.0 referential.", no_args_is_help=True)
+rome_app = typer.Typer(
+    help="Query the ROME 4.0 referential; build the ROME classifier and code texts with it.",
+    no_args_is_help=True,
+)
 ingest_app = typer.Typer(help="Ingest external data.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema and loading.", no_args_is_help=True)
 geo_app = typer.Typer(help="Geography tools.", no_args_is_help=True)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from entrypoints import bootstrap
 from entrypoints.cli.common import (
-    EncoderOption,
     RomeDir,
     _progress,
     console,
@@ -121,6 +122,16 @@ def _default_examples() -> Path | None:
     return path if path.is_file() else None
 
 
+RomeEncoderOption = Annotated[
+    str | None,
+    typer.Option(
+        "--encoder",
+        help="The classifier's title embedding: 'none' (lexical), 'e5-onnx', 'e5', 'use' or a model folder "
+        "(default: MATCHING_ROME_ENCODER, else 'none').",
+    ),
+]
+
+
 @rome_app.command("build")
 @user_errors
 def rome_build(
@@ -132,32 +143,59 @@ def rome_build(
         ),
     ] = None,
     rome_dir: RomeDir = None,
-    encoder: EncoderOption = None,
+    encoder: RomeEncoderOption = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Build again even if the saved one is up to date.")
+    ] = False,
 ) -> None:
-    """Build the ROME classifier once (label index, learned weights, title memory) and save it in
-    MATCHING_ROME_CLASSIFIER_DIR, where `rome classify` and the ingest read it."""
+    """Build the ROME classifier (label index, learned weights, title memory) and save it in
+    MATCHING_ROME_CLASSIFIER_DIR for `rome classify` (skipped when the saved one is up to date)."""
+    _build_classifier(examples, rome_dir, encoder, force, console)
+
+
+def _build_classifier(
+    examples: Path | None, rome_dir: Path | None, encoder: str | None, force: bool, say: Console
+) -> None:
+    """`rome build`, saying what it did on ``say`` (standard error when `rome classify` builds first)."""
+    from matching.artifacts import sha256_file
     from matching.rome_classifier import RomeClassifier
 
     ref = bootstrap.referential(rome_dir=rome_dir)
     source = _default_examples() if examples is None else None if str(examples) == "none" else examples
+    spec = encoder or get_settings().rome_encoder
+    wanted = {
+        "referential": ref.version,
+        "encoder_spec": None if spec == "none" else spec,
+        "examples_sha256": sha256_file(source) if source is not None and source.is_file() else None,
+    }
+    folder = get_settings().rome_classifier_dir
+    if not force and _saved_manifest(folder).get("build") == wanted:
+        say.print(f"ROME classifier up to date in {folder} (--force to build it again)")
+        return
     data = _labelled_offers(source, ref) if source is not None else None
-    enc = _classifier_encoder(encoder)
+    enc = _classifier_encoder(spec)
     with err_console.status("indexing the referential and learning the signals' weights"):
         classifier = RomeClassifier(ref, encoder=enc).fit(
             data.texts if data else [], data.codes if data else []
         )
-    spec = encoder or get_settings().rome_encoder
-    folder = classifier.save(
-        get_settings().rome_classifier_dir, encoder_spec=None if spec == "none" else spec
-    )
+    classifier.save(folder, encoder_spec=wanted["encoder_spec"], build=wanted)
     if enc is not None:
         bootstrap.save_cache(enc)
-    weights = ", ".join(f"{name} {w:.2f}" for name, w in classifier.weights().items() if w >= 0.01)
-    console.print(
+    say.print(
         f"ROME classifier for {ref.version} ({enc.name if enc else 'lexical'}, "
         f"{classifier.n_examples_:,} labelled titles) saved in {folder}"
     )
-    console.print(f"weights: {weights}")
+    used = [f"{name} {w:.2f}" for name, w in classifier.weights().items() if w >= 0.01]
+    say.print("signal weights: " + ", ".join(used) + " (the others 0)")
+
+
+def _saved_manifest(folder: Path) -> dict[str, Any]:
+    """The saved classifier's manifest, or ``{}`` when there is none or it cannot be read."""
+    try:
+        manifest: dict[str, Any] = json.loads((folder / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return manifest
 
 
 @rome_app.command("classify")
@@ -168,17 +206,36 @@ def rome_classify(
     competence: Annotated[
         list[str] | None, typer.Option(help="A ROME competence code (code_ogr) the offer lists; repeatable.")
     ] = None,
-    k: Annotated[int, typer.Option("-k", min=1, max=20, help="How many codes.")] = 5,
+    k: Annotated[int, typer.Option("--top", "-k", min=1, max=20, help="How many codes.")] = 5,
 ) -> None:
-    """Rank ROME codes for an offer's title (and description, competences), with probabilities; reads
-    the classifier `matching rome build` saved (built now if there is none)."""
-    from matching.rome_classifier import OfferText, RomeClassifier
+    """Rank ROME codes for an offer's title (and description, competences), with probabilities, with
+    the classifier `matching rome build` saved (built first if there is none)."""
+    from matching.rome_classifier import OfferText, RomeClassifier, RomeClassifierError
 
-    folder = get_settings().rome_classifier_dir
-    if not (folder / "manifest.json").is_file():
+    if not text.strip() and not description.strip():
+        raise MatchingError("nothing to classify: give a title (or a --description)")
+    settings = get_settings()
+    folder = settings.rome_classifier_dir
+    manifest = _saved_manifest(folder)
+    if not manifest:
         err_console.print(f"no ROME classifier in {folder}: building it (once)")
-        rome_build(examples=None, rome_dir=None, encoder=None)
-    classifier = RomeClassifier.load(folder, None, encoder=bootstrap.rome_classifier_encoder(folder))
+        _build_classifier(None, None, None, True, err_console)
+        manifest = _saved_manifest(folder)
+    asked = settings.rome_encoder if "rome_encoder" in settings.model_fields_set else None
+    if asked is not None and (None if asked == "none" else asked) != manifest.get("encoder_spec"):
+        raise MatchingError(
+            f"the saved ROME classifier uses encoder {manifest.get('encoder_spec') or 'none'}, "
+            f"MATCHING_ROME_ENCODER says {asked}: run `matching rome build`"
+        )
+    try:
+        classifier = RomeClassifier.load(folder, None, encoder=bootstrap.rome_classifier_encoder(folder))
+    except RomeClassifierError as error:
+        raise MatchingError(f"{error}: run `matching rome build --force`") from None
+    unknown = [c for c in competence or () if not classifier.knows_competence(c)]
+    if unknown:
+        err_console.print(
+            f"competence code(s) unknown to {classifier.version_}, not read: {', '.join(unknown)}"
+        )
     offer = OfferText(text, description, tuple(competence or ()))
     for code, probability in classifier.classify(offer, k):
         console.print(f"{code}  {probability:.3f}  {classifier.fiche_label(code)}")
@@ -204,7 +261,7 @@ def eval_rome(
     ],
     rome_dir: RomeDir = None,
     folds: Annotated[int, typer.Option(min=2, max=20, help="Folds of the transfer splits.")] = 5,
-    encoder: EncoderOption = None,
+    encoder: RomeEncoderOption = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
     """ROME coding on splits that test transfer (labels only, leave codes out, leave regions out): ours
@@ -258,7 +315,7 @@ def eval_rome(
     table.add_column("split · method")
     metrics = list(next(iter(rows.values())))
     for metric in metrics:
-        table.add_column(metric, justify="right")
+        table.add_column(metric.upper() if metric == "ece" else metric, justify="right")
     for name, scores in rows.items():
         table.add_row(name, *(f"{scores[m]:.3f}" for m in metrics))
     console.print(table)
@@ -267,7 +324,7 @@ def eval_rome(
     console.print(f"headline: {worst} (the worst split)")
     for metric in ("parent top-1", "parent top-3", "exact top-1", "exact top-3"):
         console.print(
-            f"{metric} {best[metric]:.3f} (tfidf {baseline[metric]:.3f}, +{best[metric] - baseline[metric]:.3f})"
+            f"{metric} {best[metric]:.3f} (tfidf {baseline[metric]:.3f}, {best[metric] - baseline[metric]:+.3f})"
         )
     console.print(f"calibration error (ECE) {best['ece']:.3f}")
     console.print(

@@ -558,8 +558,10 @@ def rome_classifier_for(records: Iterable[Any], referential: Referential | None)
 
 def fit_rome_classifier(referential: Referential) -> RomeClassifier:
     """The ROME classifier that codes offers without a ``romeCode``: lexical (``encoder=None``: no
-    model to load in an ingest job or an API process), fit on the referential's labels (about 2 s on
-    the official ROME 4.0). :data:`MIN_INFERRED_ROME_CONFIDENCE` was measured on its confidences."""
+    model to load in an ingest job or an API process), fit on the referential alone (about 10 s on
+    the official ROME 4.0, 2 cores; not the one `matching rome build` saves, which also learns from
+    labelled offers and may embed): :data:`MIN_INFERRED_ROME_CONFIDENCE` was measured on this one's
+    probabilities."""
     from matching.rome_classifier import RomeClassifier  # scikit-learn, only when a code is missing
 
     return RomeClassifier(referential, encoder=None).fit()

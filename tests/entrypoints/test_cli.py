@@ -229,9 +229,16 @@ def test_rome_build_then_classify_reads_the_saved_classifier(
         assert result.exit_code == 0, result.output
         first = result.output.splitlines()[0].split()
         assert first[0] == "N1101" and 0.5 < float(first[1]) <= 1
+        result = runner.invoke(
+            app, ["rome", "build", "--examples", "none", "--rome-dir", "builtin", "--encoder", "none"]
+        )
+        assert result.exit_code == 0 and "up to date" in result.output  # same inputs: not built again
+        result = runner.invoke(app, ["rome", "classify", "  "])
+        assert result.exit_code == 2 and "nothing to classify" in result.output
         (tmp_path / "rome" / "classifier.pkl").write_bytes(b"truncated")
         result = runner.invoke(app, ["rome", "classify", "Cariste H/F"])
         assert result.exit_code == 2
-        assert "checksum" in result.output and "Traceback" not in result.output
+        assert "checksum" in result.output and "matching rome build --force" in result.output
+        assert "Traceback" not in result.output
     finally:
         get_settings.cache_clear()

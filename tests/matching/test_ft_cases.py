@@ -564,3 +564,9 @@ def test_a_france_offer_whose_title_names_its_town_is_placed_there(real_communes
         "Agent d'entr": ("national", None),
         "Serveur - Le": ("national", None),
     }
+
+
+def test_a_title_written_as_the_acronym_a_label_gives_is_that_appellation(rome_classifier: Any) -> None:
+    """ "ASH" is "Agent de service hospitalier (ASH)" (its letters alone read like "Cash manager")."""
+    assert rome_classifier.classify("ASH H/F", k=1)[0][0] == "J1301"
+    assert rome_classifier.classify("IDE", k=1)[0][0] == "J1506"  # Infirmier en soins généraux (IDE)
