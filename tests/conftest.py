@@ -94,6 +94,12 @@ def rome_dir(reference_data: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def trainings_data(reference_data: Path) -> Path:
+    """``../shared/data/trainings``: LHEO documents and schema, Mon Compte Formation samples, Formacode."""
+    return _require(reference_data / "trainings", "training catalogues")
+
+
+@pytest.fixture(scope="session")
 def ft_cases(reference_data: Path) -> Path:
     """``../shared/cases/ft_offers``: small inputs reproducing publicly reported faults of the real data."""
     return _require(reference_data.parent / "cases" / "ft_offers", "real-data cases")

@@ -167,7 +167,8 @@ def ingest_trainings_command(
     path: Annotated[
         Path,
         typer.Argument(
-            help="An LHEO 2.2 / 2.3 XML file (full export or search summary), or a folder of them."
+            help="An LHEO 2.2 / 2.3 XML file (full export or search summary) or a Mon Compte Formation "
+            "catalogue CSV, or a folder of them."
         ),
     ],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Read and report; store nothing.")] = False,
@@ -180,7 +181,8 @@ def ingest_trainings_command(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Read training sessions from LHEO catalogues and store them as trainings (same session id:
-    replaced, not duplicated); counts per file and per problem."""
+    replaced, not duplicated); read Mon Compte Formation catalogues (no sessions: reported, not
+    stored); counts per file and per problem."""
     from serving.batch.trainings import ingest_trainings, training_files
     from serving.storage.db import migrate
 
@@ -205,6 +207,10 @@ def ingest_trainings_command(
     for done in run.files:
         if done.error:
             console.print(f"[red]{done.error}[/red]")  # it names the file
+        elif done.shape == "catalogue":
+            console.print(
+                f"{done.path.name}: Mon Compte Formation catalogue, {done.sessions} trainings (no sessions)"
+            )
         else:
             console.print(
                 f"{done.path.name}: LHEO {done.version} ({'full export' if done.shape == 'offres' else 'summary'}), "

@@ -12,11 +12,8 @@ from matching.ingest.lheo import parse_lheo
 
 
 @pytest.fixture(scope="module")
-def lheo_dir(reference_data: Path) -> Path:
-    folder = reference_data / "trainings" / "lheo"
-    if not folder.is_dir():
-        pytest.skip("LHEO reference documents not found")
-    return folder
+def lheo_dir(trainings_data: Path) -> Path:
+    return trainings_data / "lheo"
 
 
 @pytest.fixture(scope="module")

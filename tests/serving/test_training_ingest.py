@@ -11,16 +11,14 @@ from typer.testing import CliRunner
 
 from entrypoints.cli import app
 from matching.referential import Referential
-from serving.batch.trainings import ingest_trainings, training_files
+from serving.batch.trainings import NO_SESSION_DATES, ingest_trainings, training_files
 from serving.storage.db import migrate
 from serving.storage.repository import SqlRepository
 
 
 @pytest.fixture
-def intercarif(reference_data: Path, tmp_path: Path) -> Path:
-    source = reference_data / "trainings" / "lheo" / "examples" / "intercarif"
-    if not source.is_dir():
-        pytest.skip("LHEO reference documents not found")
+def intercarif(trainings_data: Path, tmp_path: Path) -> Path:
+    source = trainings_data / "lheo" / "examples" / "intercarif"
     folder = tmp_path / "lheo"
     shutil.copytree(source, folder)
     return folder
@@ -70,3 +68,18 @@ def test_the_command_reports_per_file_and_exits_2_on_a_bad_file(intercarif: Path
     assert "notes.xml: not an LHEO 2.2 or 2.3 document" in result.output and "Traceback" not in result.output
     result = runner.invoke(app, ["ingest", "trainings", str(tmp_path / "nothing")])
     assert result.exit_code == 2 and "trainings file or folder not found" in result.output
+
+
+def test_mon_compte_formation_catalogues_are_read_not_stored(trainings_data: Path, tmp_path: Path) -> None:
+    source = trainings_data / "mcf_catalogue"
+    folder = tmp_path / "mcf"
+    shutil.copytree(source, folder)
+    (folder / "latin1.csv").write_bytes(
+        "intitule_certification,code_formacode_1\nCariste é,31\n".encode("latin-1")
+    )
+    run = ingest_trainings(training_files(folder), None, referential=None, communes=None)
+    read = {f.path.name: (f.shape, f.sessions, f.trainings) for f in run.files if not f.error}
+    assert read["mcf_sample_subset_columns_nsf326.csv"] == ("catalogue", 200, 0)
+    assert sum(n for _, n, _ in read.values()) == 500
+    assert run.problems[("session", NO_SESSION_DATES)] == 500
+    assert [f.path.name for f in run.failed] == ["latin1.csv"] and "UTF-8" in (run.failed[0].error or "")
