@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from entrypoints.settings import BUILTIN, Settings, get_settings, is_builtin
-from matching.artifacts import read_manifest_file
 from matching.clock import Clock
 from matching.encoders import CachedEncoder, Encoder, load_encoder
 from matching.errors import MatchingError
@@ -184,23 +183,14 @@ def encoder(
     return cached
 
 
-def rome_classifier_encoder(folder: Path, settings: Settings | None = None) -> Encoder | None:
-    """The encoder a saved ROME classifier (:meth:`RomeClassifier.save`) was built with, from its
-    manifest's ``encoder_spec``; ``None`` for a lexical one. No embedding cache: one title to classify
-    from a cold process should not wait for the cache file of every text ever embedded.
-
-    Raises
-    ------
-    RomeClassifierError
-        If ``folder`` holds no classifier manifest.
-    """
-    from matching.rome_classifier import RomeClassifierError
-
-    settings = settings or get_settings()
-    spec = read_manifest_file(folder, "ROME classifier", RomeClassifierError).get("encoder_spec")
+def rome_classifier_encoder(spec: str | None, settings: Settings | None = None) -> Encoder | None:
+    """The encoder a saved ROME classifier was built with, from its manifest's ``encoder_spec``
+    (:meth:`RomeClassifier.save`); ``None`` for a lexical one. No embedding cache: one title to
+    classify from a cold process should not wait for the cache file of every text ever embedded."""
     if not spec:
         return None
-    return load_encoder(str(spec), model_dir=settings.model_dir, offline=settings.hub_offline)
+    settings = settings or get_settings()
+    return load_encoder(spec, model_dir=settings.model_dir, offline=settings.hub_offline)
 
 
 def lheo_schema(settings: Settings | None = None, xsd: Path | None = None) -> Any | None:

@@ -100,10 +100,20 @@ def expected_calibration_error(
     return float(total)
 
 
-def rome_accuracy(
-    predict: Predict, texts: Sequence[Any], truth: Sequence[str], referential: Referential
+def accuracy_of(
+    codes: npt.NDArray[np.str_],
+    confidences: npt.NDArray[np.float32],
+    truth: Sequence[str],
+    referential: Referential,
 ) -> dict[str, float]:
     """Top-1 / top-3 accuracy on the exact code and on the parent fiche, and the calibration error.
+
+    Parameters
+    ----------
+    codes, confidences
+        Ranked codes and their probabilities, shape ``(n, k)``, best first.
+    truth
+        The true code of each row.
 
     Returns
     -------
@@ -111,17 +121,6 @@ def rome_accuracy(
         ``exact top-1``, ``exact top-3``, ``parent top-1``, ``parent top-3`` in [0, 1], and ``ece``
         (of the exact top-1 probability).
     """
-    codes, confidences = predict(texts, 30)
-    return accuracy_of(codes, confidences, truth, referential)
-
-
-def accuracy_of(
-    codes: npt.NDArray[np.str_],
-    confidences: npt.NDArray[np.float32],
-    truth: Sequence[str],
-    referential: Referential,
-) -> dict[str, float]:
-    """:func:`rome_accuracy` of ranked codes already predicted (``(n, k)``, best first)."""
     parents = parent_ranking(referential, codes, 3)
     true_parents = [referential.fiches[c].parent_code for c in truth]
     top1 = [row[0] == t for row, t in zip(codes.tolist(), truth, strict=True)]
@@ -213,28 +212,3 @@ def confusions(result: SplitResult, data: LabelledOffers, n: int = 20) -> list[t
         (truth, str(row[0])) for truth, row in zip(data.codes, result.codes, strict=True) if row[0] != truth
     )
     return [(truth, predicted, count) for (truth, predicted), count in pairs.most_common(n)]
-
-
-def cross_validated_accuracy(
-    fit: Callable[[Sequence[str], Sequence[str]], Predict],
-    titles: Sequence[str],
-    truth: Sequence[str],
-    referential: Referential,
-    *,
-    folds: int = 5,
-    random_state: int = 0,
-) -> dict[str, float]:
-    """Out-of-fold accuracy over random folds of offers (codes seen in training: memorisation, not
-    transfer; kept for comparison with :func:`evaluate_split`)."""
-    order = np.random.default_rng(random_state).permutation(len(titles))
-    fold_of = np.empty(len(titles), dtype=np.int64)
-    fold_of[order] = np.arange(len(titles)) % folds
-    totals: dict[str, float] = {}
-    for fold in range(folds):
-        train = np.flatnonzero(fold_of != fold).tolist()
-        test = np.flatnonzero(fold_of == fold).tolist()
-        predict = fit([titles[i] for i in train], [truth[i] for i in train])
-        scores = rome_accuracy(predict, [titles[i] for i in test], [truth[i] for i in test], referential)
-        for name, value in scores.items():
-            totals[name] = totals.get(name, 0.0) + value * len(test)
-    return {name: value / len(titles) for name, value in totals.items()}

@@ -171,7 +171,6 @@ class _Index:
     """What the signals are computed against (all learned-free: built from the referential)."""
 
     labels: LabelTable
-    parent_of: IntArray  # (K,) index of each fiche's parent fiche
     family_order: IntArray  # fiches sorted by parent; with family_starts, a max per family
     family_starts: IntArray
     title_tfidf: TfidfVectors
@@ -206,7 +205,6 @@ class _Index:
                 competence_fiches.setdefault(skill, []).append(i)
         index = cls(
             labels=labels,
-            parent_of=parent_of,
             family_order=order,
             family_starts=run_starts(parent_of[order]),
             title_tfidf=title_tfidf,

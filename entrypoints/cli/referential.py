@@ -191,11 +191,12 @@ def _build_classifier(
 
 def _saved_manifest(folder: Path) -> dict[str, Any]:
     """The saved classifier's manifest, or ``{}`` when there is none or it cannot be read."""
+    from matching.artifacts import read_manifest_file
+
     try:
-        manifest: dict[str, Any] = json.loads((folder / "manifest.json").read_text())
-    except (OSError, ValueError):
+        return read_manifest_file(folder, "ROME classifier", MatchingError)
+    except MatchingError:
         return {}
-    return manifest
 
 
 @rome_app.command("classify")
@@ -228,7 +229,9 @@ def rome_classify(
             f"MATCHING_ROME_ENCODER says {asked}: run `matching rome build`"
         )
     try:
-        classifier = RomeClassifier.load(folder, None, encoder=bootstrap.rome_classifier_encoder(folder))
+        classifier = RomeClassifier.load(
+            folder, None, encoder=bootstrap.rome_classifier_encoder(manifest.get("encoder_spec"))
+        )
     except RomeClassifierError as error:
         raise MatchingError(f"{error}: run `matching rome build --force`") from None
     unknown = [c for c in competence or () if not classifier.knows_competence(c)]
@@ -269,7 +272,6 @@ def eval_rome(
 
     The headline is the worst split; the 20 most frequent confusions are those of that split.
     """
-    import json
 
     from eval.rome import SPLITS, confusions, evaluate_split
     from matching.rome_classifier import RomeClassifier, TfidfBaseline

@@ -38,6 +38,14 @@ NAMESPACES = {"http://www.lheo.org/2.2": "2.2", "http://lheo.gouv.fr/2.3": "2.3"
 MODALITIES = {"0": "presentiel", "1": "mixte", "2": "distance"}
 _TAGS = re.compile(r"<[^>]+>")
 _SPACES = re.compile(r"\s+")
+#: A SIRET: 14 digits (the LHEO XSD's length; INSEE's establishment number).
+SIRET = re.compile(r"\d{14}")
+
+
+def plain_text(raw: str) -> str:
+    """Text as people read it: HTML entities decoded, tags removed ("&lt;p&gt;" in ONISEP exports,
+    ``<ul><li>`` in Mon Compte Formation), spaces collapsed."""
+    return _SPACES.sub(" ", _TAGS.sub(" ", html.unescape(raw))).strip()
 
 
 @dataclass(frozen=True)
@@ -145,8 +153,7 @@ def _text(element: Any) -> str | None:
     collapsed; ``None`` when empty or "-" (LHEO's filler for a mandatory field left blank)."""
     if element is None:
         return None
-    raw = "".join(element.itertext())
-    text = _SPACES.sub(" ", _TAGS.sub(" ", html.unescape(raw))).strip()
+    text = plain_text("".join(element.itertext()))
     return text if text and text != "-" else None
 
 
@@ -254,7 +261,7 @@ class _Reader:
         if text is None:
             return None
         digits = text.replace(" ", "")
-        if not re.fullmatch(r"\d{14}", digits):
+        if not SIRET.fullmatch(digits):
             self.problem(record, name, "not a 14-digit SIRET: not kept")
             return None
         return digits

@@ -13,18 +13,16 @@ later one). A value that cannot be read is dropped with a problem naming the row
 from __future__ import annotations
 
 import csv
-import html
 import io
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 from matching.errors import IngestError
+from matching.ingest.lheo import SIRET, plain_text
 
 #: A column of the later schema -> its name in the earlier one.
 ALIASES = {"date_chargement": "date_extract", "code_rs": "code_inventaire", "siret_of": "siret"}
-_TAGS = re.compile(r"<[^>]+>")
-_SPACES = re.compile(r"\s+")
 _FLOAT_CODE = re.compile(r"^(\d+)\.0$")
 
 
@@ -74,7 +72,7 @@ def _code(value: str | None) -> str | None:
 
 
 def _plain(value: str | None) -> str:
-    return _SPACES.sub(" ", _TAGS.sub(" ", html.unescape(value or ""))).strip()
+    return plain_text(value or "")
 
 
 def parse_mcf(text: str, source: str = "catalogue") -> McfParse:
@@ -137,7 +135,7 @@ def parse_mcf(text: str, source: str = "catalogue") -> McfParse:
             parsed.problems.append((number, "nombre_heures_total_min", "above the max: hours not read"))
             hours = [None, None, None]
         siret = _code(row.get("siret"))
-        if siret is not None and not re.fullmatch(r"\d{14}", siret):
+        if siret is not None and not SIRET.fullmatch(siret):
             parsed.problems.append((number, "siret", "not a 14-digit SIRET: not kept"))
             siret = None
         referential = _code(row.get("type_referentiel"))

@@ -12,13 +12,12 @@ import pytest
 from eval.rome import (
     SPLITS,
     LabelledOffers,
+    accuracy_of,
     confusions,
-    cross_validated_accuracy,
     evaluate_split,
     expected_calibration_error,
     group_folds,
     parent_ranking,
-    rome_accuracy,
 )
 from matching.ingest import read_offer_records
 from matching.referential import Referential
@@ -30,7 +29,8 @@ def test_accuracy_metrics_on_known_answers(builtin: Referential) -> None:
         # always the same ranking: N1104 (sub-fiche of N1103), then N1101
         return np.array([["N1104", "N1101", "M1805"]] * len(texts)), np.full((len(texts), 3), 0.5, np.float32)
 
-    scores = rome_accuracy(predict, ["a", "b", "c", "d"], ["N1104", "N1101", "N1103", "A1203"], builtin)
+    codes, confidences = predict(["a", "b", "c", "d"], 30)
+    scores = accuracy_of(codes, confidences, ["N1104", "N1101", "N1103", "A1203"], builtin)
     assert scores == {
         "exact top-1": 0.25,
         "exact top-3": 0.5,
@@ -119,18 +119,3 @@ def test_labelled_offers_read_as_the_engine_files_them(ft_cases: Path, real_refe
     assert data.codes[0] == "M1419"  # M1403 + "Data analyst" of M1419
     assert data.regions == ["76"] * len(data)  # Toulouse, Occitanie
     assert all(isinstance(t, OfferText) for t in data.texts)
-
-
-def test_cross_validation_never_sees_the_test_fold(builtin: Referential) -> None:
-    titles = [f"titre inventé numéro {i}" for i in range(10)]
-    codes = ["K2204"] * 10
-    seen: list[set[str]] = []
-
-    def fit(train_titles, train_codes):  # type: ignore[no-untyped-def]
-        seen.append(set(train_titles))
-        return TfidfBaseline(builtin).fit(train_titles, train_codes).predict
-
-    cross_validated_accuracy(fit, titles, codes, builtin, folds=5)
-    assert len(seen) == 5
-    assert all(len(s) == 8 for s in seen)
-    assert set.union(*[set(titles) - s for s in seen]) == set(titles)
