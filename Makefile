@@ -42,6 +42,7 @@ run demo quickstart: export MATCHING_NOW ?= $(AS_OF)
 run: install
 	$(BIN)/matching model build
 	$(BIN)/matching rome build
+	@if [ -f "$(OFFERS)" ]; then $(BIN)/matching formacode build; fi
 	$(BIN)/matching db upgrade
 	$(BIN)/matching rome info
 	@if [ -f "$(OFFERS)" ]; then $(MAKE) --no-print-directory demo; else \
@@ -58,6 +59,10 @@ demo: install
 	$(BIN)/matching sample --anchor-offers "$(OFFERS)" --profiles 5000 --offers 2000 --trainings 400 \
 	  --out $(DEMO_WORLD) --load
 	$(BIN)/matching train --world $(DEMO_WORLD)
+	# the real training catalogues beside the simulated sessions (real LHEO sessions of 2017-2019 are
+	# stored but long started; Mon Compte Formation courses come with dates to confirm)
+	$(BIN)/matching ingest trainings "$(MATCHING_REFERENCE_DATA)/trainings/mcf_catalogue"
+	$(BIN)/matching ingest trainings "$(MATCHING_REFERENCE_DATA)/trainings/lheo/examples/intercarif"
 	$(BIN)/matching daily "$(OFFERS)"
 
 quickstart: install

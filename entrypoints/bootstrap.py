@@ -193,6 +193,26 @@ def rome_classifier_encoder(spec: str | None, settings: Settings | None = None) 
     return load_encoder(spec, model_dir=settings.model_dir, offline=settings.hub_offline)
 
 
+def formacode_links(referential_: Referential, settings: Settings | None = None) -> Any | None:
+    """The saved Formacode → ROME competence links (``matching formacode build``), ``None`` when none
+    was built.
+
+    Raises
+    ------
+    MatchingError
+        If they exist but cannot be used (altered, another referential): fail-closed, with the fix.
+    """
+    from matching.formacode import FormacodeLinksError, FormacodeSkillLinker
+
+    folder = (settings or get_settings()).formacode_links_dir
+    if not folder.exists():
+        return None
+    try:
+        return FormacodeSkillLinker.load(folder, referential_)
+    except FormacodeLinksError as error:
+        raise MatchingError(f"{error}: run `matching formacode build --force`") from None
+
+
 def lheo_schema(settings: Settings | None = None, xsd: Path | None = None) -> Any | None:
     """The LHEO 2.3 XML Schema (``xmlschema.XMLSchema``): ``xsd``, else the reference data's
     ``trainings/lheo/xsd/lheo-2.3.xsd``; ``None`` when there is none (documents are then read

@@ -28,13 +28,15 @@ def training_features(
         Columns ``skills`` (codes taught), ``hours``, ``start_date``, ``end_date``, ``lat``, ``lon``,
         ``modality``, ``outcome_rate``, ``poe_eligible``; one row per training.
     today
-        The moment of the suggestion (days to start count from it).
+        The moment of the suggestion (days to start count from it; NaN for a course whose dates are to
+        confirm, as is ``ends_before_need``).
     """
     gap = set(missing_skills(profile, offer, core_skills))
     taught = [set(s) for s in trainings["skills"]]
     covered = np.array([len(t & gap) for t in taught], dtype=float)
-    start = pd.to_datetime(trainings["start_date"]).dt.date
-    end = pd.to_datetime(trainings["end_date"]).dt.date
+    # a catalogue course without sessions has no dates (to confirm): its timing features are unknown
+    start = pd.to_datetime(trainings["start_date"])
+    end = pd.to_datetime(trainings["end_date"])
     need = offer.need_date
     km = haversine_km(
         np.full(len(trainings), profile.home.lat if profile.home.lat is not None else np.nan),
@@ -53,8 +55,10 @@ def training_features(
             "poe_eligible": (
                 trainings["poe_eligible"].astype(bool).to_numpy() & (hours < POE_MAX_HOURS)
             ).astype(float),
-            "days_to_start": np.array([(s - today).days for s in start], dtype=float),
-            "ends_before_need": np.array([float(e <= need) if need else np.nan for e in end]),
+            "days_to_start": ((start - pd.Timestamp(today)).dt.days).to_numpy(float),
+            "ends_before_need": np.array(
+                [float(e.date() <= need) if need and not pd.isna(e) else np.nan for e in end]
+            ),
             "training_distance_ratio": np.where(remote, 0.0, km / commute),
             "outcome_rate": pd.to_numeric(trainings["outcome_rate"], errors="coerce").to_numpy(float),
         },

@@ -51,6 +51,7 @@ Ids = npt.NDArray[np.str_]
 Scores = npt.NDArray[np.float32]
 DEFAULT_RADIUS_KM = DEFAULT_COMMUTE_KM
 EPOCH = date(1970, 1, 1)
+UNFILED = ""  # the block of trainings filed under no ROME code
 
 
 def _day(value: date | None) -> float:
@@ -370,7 +371,7 @@ class CandidateGenerator(BaseEstimator):
         index.add(
             [t.id for t in trainings],
             vectors,
-            [t.rome_codes or ("",) for t in trainings],
+            [t.rome_codes or (UNFILED,) for t in trainings],
             {
                 "lat": [
                     t.location.lat if t.location.lat is not None and t.modality != "distanciel" else np.nan
@@ -505,7 +506,8 @@ class CandidateGenerator(BaseEstimator):
 
         Score: share of the missing skills the training teaches, plus 0.1 × the embedding similarity
         between the missing skills and the training (a tie-breaker for trainings teaching no listed
-        skill).
+        skill). Trainings filed under no ROME code (transverse courses) come in only when they teach a
+        missing skill.
 
         Parameters
         ----------
@@ -516,7 +518,7 @@ class CandidateGenerator(BaseEstimator):
             Most trainings returned.
         today
             The day of the search: trainings starting before it are left out (as are those starting
-            after the offer's ``need_date``).
+            after the offer's ``need_date``); a course without dates (to confirm) is kept.
         poe_only
             Only POE-eligible trainings shorter than :data:`~matching.domain.POE_MAX_HOURS` hours.
 
@@ -543,6 +545,7 @@ class CandidateGenerator(BaseEstimator):
             keep = starts >= first_day
             if not np.isnan(last_day):
                 keep &= starts <= last_day
+            keep |= np.isnan(starts)  # a catalogue course: its dates are to confirm, not missed
             if poe_only:
                 keep &= attrs["contract"] == "poe"
             return np.asarray(keep, dtype=bool)
@@ -556,11 +559,23 @@ class CandidateGenerator(BaseEstimator):
         )
         blocks = self.neighbourhood_.outgoing([offer.rome_code], Expansion(family=True, mobility_rank=0))
         ids, similarity = index.search_blocks(query, blocks, max(k * 5, 50), item_filter)
-        if len(ids) == 0 or not missing:
+        if not missing:
             return ids[:k], similarity[:k]
-        taught = [set(self.training_skills_.get(i, ())) for i in ids.tolist()]
-        coverage = np.array([len(t & set(missing)) / len(missing) for t in taught], dtype=np.float32)
-        scores = coverage + 0.1 * similarity
+        gap = set(missing)
+
+        def coverage_of(found: Ids) -> npt.NDArray[np.float32]:
+            taught = [set(self.training_skills_.get(i, ())) for i in found.tolist()]
+            return np.array([len(t & gap) / len(gap) for t in taught], dtype=np.float32)
+
+        # courses filed under no occupation (transverse: office software, languages…) count only for
+        # the missing skills they teach
+        unfiled, unfiled_similarity = index.search_blocks(query, [UNFILED], max(k * 5, 50), item_filter)
+        useful = coverage_of(unfiled) > 0
+        ids = np.concatenate([ids, unfiled[useful]])
+        similarity = np.concatenate([similarity, unfiled_similarity[useful]])
+        if len(ids) == 0:
+            return ids, similarity
+        scores = coverage_of(ids) + 0.1 * similarity
         order = np.lexsort((ids, -scores))[:k]
         return ids[order], scores[order].astype(np.float32)
 

@@ -390,7 +390,11 @@ class Profile(BaseModel):
 
 
 class Training(BaseModel):
-    """A training course; ``poe_eligible`` marks courses usable as a POE (< 400 hours)."""
+    """A training course; ``poe_eligible`` marks courses usable as a POE (< 400 hours).
+
+    A course from a catalogue that lists no sessions (Mon Compte Formation) has no dates: its dates are
+    to confirm with the training body (:attr:`dates_to_confirm`), and a suggestion says so.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -399,8 +403,8 @@ class Training(BaseModel):
     rome_codes: tuple[str, ...] = ()
     skills: tuple[str, ...] = ()
     hours: float = Field(gt=0, le=3000)
-    start_date: date
-    end_date: date
+    start_date: date | None = None
+    end_date: date | None = None
     location: Location = Field(default_factory=Location)
     modality: TrainingModality = TrainingModality.ON_SITE
     organisation: str = ""
@@ -410,11 +414,18 @@ class Training(BaseModel):
 
     @model_validator(mode="after")
     def _dates_and_poe(self) -> Training:
-        if self.end_date < self.start_date:
+        if (self.start_date is None) != (self.end_date is None):
+            raise ValueError("a training states both its start and end dates, or neither (dates to confirm)")
+        if self.start_date is not None and self.end_date is not None and self.end_date < self.start_date:
             raise ValueError("end_date is before start_date")
         if self.poe_eligible and self.hours >= 400:
             raise ValueError("a POE training lasts less than 400 hours")
         return self
+
+    @property
+    def dates_to_confirm(self) -> bool:
+        """Whether the course states no session dates (to confirm with the training body)."""
+        return self.start_date is None
 
 
 class Subscription(BaseModel):

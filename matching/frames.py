@@ -159,3 +159,22 @@ def offers_to_frame(offers: Iterable[Offer]) -> pd.DataFrame:
     # a band is an ordinal: missing ones stay missing, not NaN floats
     frame["employer_size_band"] = frame["employer_size_band"].astype("Int64")
     return frame.set_index("id", drop=False)
+
+
+def trainings_to_frame(trainings: Iterable[Training]) -> pd.DataFrame:
+    """The database's training columns (place flattened to ``insee``, ``lat``, ``lon``; dates as
+    timestamps, NaT for a course whose dates are to confirm), indexed by id: what
+    :func:`features.poe.training_features` reads."""
+    rows = []
+    for training in trainings:
+        row = training.model_dump(mode="json", exclude={"location", "start_date", "end_date"})
+        row.update(
+            insee=training.location.insee,
+            lat=training.location.lat,
+            lon=training.location.lon,
+            start_date=pd.Timestamp(training.start_date) if training.start_date else pd.NaT,
+            end_date=pd.Timestamp(training.end_date) if training.end_date else pd.NaT,
+        )
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    return frame.set_index("id", drop=False) if len(frame) else frame

@@ -177,7 +177,7 @@ class TrainingSuggestion(BaseModel):
     training_id: str
     title: str
     hours: float
-    start_date: date
+    start_date: date | None = Field(description="None: a catalogue course whose dates are to confirm")
     distance_km: float | None
     skills_taught: list[str]
     outcome_rate: float | None

@@ -58,18 +58,24 @@ def _builtin_reference_by_default() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _session_embedding_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Commands persist embeddings under ``MATCHING_CACHE_DIR`` (default ``var/cache``): point it at a
-    folder of this session, so tests neither read nor write the clone's cache and run the same on a
-    fresh clone as on a used one."""
-    before = os.environ.get("MATCHING_CACHE_DIR")
-    os.environ["MATCHING_CACHE_DIR"] = str(tmp_path_factory.mktemp("embedding-cache"))
+def _session_artifacts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Commands persist embeddings under ``MATCHING_CACHE_DIR`` (default ``var/cache``) and read the
+    Formacode links of ``MATCHING_FORMACODE_LINKS_DIR`` (``var/models/formacode-links``): point both at
+    folders of this session, so tests neither read nor write the clone's and run the same on a fresh
+    clone as on a used one."""
+    folders = {
+        "MATCHING_CACHE_DIR": tmp_path_factory.mktemp("embedding-cache"),
+        "MATCHING_FORMACODE_LINKS_DIR": tmp_path_factory.mktemp("artifacts") / "formacode-links",
+    }
+    before = {name: os.environ.get(name) for name in folders}
+    os.environ.update({name: str(path) for name, path in folders.items()})
     get_settings.cache_clear()
     yield
-    if before is None:
-        os.environ.pop("MATCHING_CACHE_DIR", None)
-    else:
-        os.environ["MATCHING_CACHE_DIR"] = before
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     get_settings.cache_clear()
 
 

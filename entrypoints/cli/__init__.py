@@ -4,7 +4,17 @@ Every user error (:class:`~matching.errors.MatchingError`) ends as a one-line re
 code 2, never a stack trace. Heavy libraries are imported inside the commands.
 """
 
-from entrypoints.cli import audit, bench, daily, data, index, ranking, referential, serving  # noqa: F401  (registration)
+from entrypoints.cli import (  # noqa: F401  (registration)
+    audit,
+    bench,
+    daily,
+    data,
+    formacode,
+    index,
+    ranking,
+    referential,
+    serving,
+)
 from entrypoints.cli.common import app
 
 __all__ = ["app", "main"]

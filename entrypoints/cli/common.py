@@ -49,6 +49,10 @@ model_app = typer.Typer(
 )
 eval_app = typer.Typer(help="Offline evaluation (rankers without a subcommand).")
 index_app = typer.Typer(help="Candidate indexes over offers, profiles and trainings.", no_args_is_help=True)
+formacode_app = typer.Typer(
+    help="Formacode → ROME competences: build the links trainings' taught skills come from, show them.",
+    no_args_is_help=True,
+)
 app.add_typer(rome_app, name="rome")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(db_app, name="db")
@@ -56,6 +60,7 @@ app.add_typer(geo_app, name="geo")
 app.add_typer(model_app, name="model")
 app.add_typer(eval_app, name="eval")
 app.add_typer(index_app, name="index")
+app.add_typer(formacode_app, name="formacode")
 
 # Tables keep their columns when the output is piped or captured (rich would assume 80 columns).
 console = Console(width=None if sys.stdout.isatty() else 160)

@@ -180,9 +180,10 @@ def ingest_trainings_command(
     communes_file: CommunesFile = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Read training sessions from LHEO catalogues and store them as trainings (same session id:
-    replaced, not duplicated); read Mon Compte Formation catalogues (no sessions: reported, not
-    stored); counts per file and per problem."""
+    """Read training sessions from LHEO catalogues and courses from Mon Compte Formation catalogues
+    (no sessions: dates to confirm) and store them as trainings (same id: replaced, not duplicated),
+    with the ROME competences their Formacodes teach (`matching formacode build`); counts per file and
+    per problem, and the share of Formacodes linked, by source."""
     from serving.batch.trainings import ingest_trainings, training_files
     from serving.storage.db import migrate
 
@@ -194,14 +195,21 @@ def ingest_trainings_command(
     if not dry_run:
         migrate(bootstrap.engine(database_url=database_url))
         repository = bootstrap.repository(database_url=database_url)
+    ref = bootstrap.referential(rome_dir=rome_dir)
+    links = bootstrap.formacode_links(ref)
+    if links is None:
+        err_console.print(
+            "no Formacode links (`matching formacode build`): trainings are stored without the skills they teach"
+        )
     with _progress() as progress:
         task = progress.add_task("reading training files", total=len(files))
         run = ingest_trainings(
             files,
             repository,
-            referential=bootstrap.referential(rome_dir=rome_dir),
+            referential=ref,
             communes=bootstrap.communes(communes_file=communes_file),
             schema=schema,
+            links=links,
             on_file=lambda: progress.advance(task),
         )
     for done in run.files:
@@ -209,7 +217,8 @@ def ingest_trainings_command(
             console.print(f"[red]{done.error}[/red]")  # it names the file
         elif done.shape == "catalogue":
             console.print(
-                f"{done.path.name}: Mon Compte Formation catalogue, {done.sessions} trainings (no sessions)"
+                f"{done.path.name}: Mon Compte Formation catalogue, {done.sessions} courses, "
+                f"{done.trainings} trainings (dates to confirm)"
             )
         else:
             console.print(
@@ -219,6 +228,13 @@ def ingest_trainings_command(
     for (name, problem), count in sorted(run.problems.items(), key=lambda kv: (-kv[1], kv[0])):
         console.print(f"  {count}: {name}: {problem}")
     kept = sum(f.trainings for f in run.files)
+    if links is not None and run.formacodes:
+        share = links.coverage(run.formacodes)
+        console.print(
+            f"Formacodes: {len(run.formacodes)} distinct, {share['any']:.0%} linked to a ROME competence "
+            f"(referentiel {share['referentiel']:.0%}, offres {share['offres']:.0%}, embedding "
+            f"{share['embedding']:.0%}); {run.with_skills} of {kept} trainings teach a linked competence"
+        )
     console.print(
         f"read {len(run.files) - len(run.failed)} of {len(run.files)} files, {kept} trainings"
         + (" (dry run: nothing stored)" if dry_run else f", {run.stored} stored")

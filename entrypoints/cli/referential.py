@@ -190,7 +190,8 @@ def _build_classifier(
 
 
 def _saved_manifest(folder: Path) -> dict[str, Any]:
-    """The saved classifier's manifest, or ``{}`` when there is none or it cannot be read."""
+    """An artifact folder's manifest (the ROME classifier's, the Formacode links'), ``{}`` when there is
+    none or it cannot be read."""
     from matching.artifacts import read_manifest_file
 
     try:

@@ -37,6 +37,7 @@ class McfTraining:
     referential: str | None = None  # "RNCP" or "RS"
     certification: str | None = None  # its RNCP or RS number
     formacodes: tuple[str, ...] = ()
+    formacode_label: str = ""  # the principal Formacode's label (``libelle_code_formacode_principal``)
     nsf_codes: tuple[str, ...] = ()
     rome_codes: tuple[str, ...] = ()
     hours_min: float | None = None
@@ -160,6 +161,7 @@ def parse_mcf(text: str, source: str = "catalogue") -> McfParse:
                 formacodes=tuple(
                     c for c in (_code(row.get(f"code_formacode_{i}")) for i in range(1, 6)) if c
                 ),
+                formacode_label=_plain(row.get("libelle_code_formacode_principal")),
                 nsf_codes=tuple(c for c in (_code(row.get(f"code_nsf_{i}")) for i in range(1, 4)) if c),
                 rome_codes=tuple(
                     c.upper() for c in (_code(row.get(f"code_rome_{i}")) for i in range(1, 6)) if c

@@ -11,22 +11,42 @@ reason, and not stored. The rest is read as follows:
   postal code's, else its département's centroid and extent; none: anywhere a commute reaches is
   left to the filters (no coordinates);
 * an end date missing: the start date (one day), said in a problem;
-* POE eligibility: under 400 hours (the POE's legal ceiling, Code du travail L. 6326-1 ff.).
+* POE eligibility: under 400 hours (the POE's legal ceiling, Code du travail L. 6326-1 ff.);
+* taught skills: the ROME competences its Formacodes teach (:mod:`matching.formacode`), when links are
+  given; a course with no ROME code is filed under the occupations its Formacodes train for.
+
+A Mon Compte Formation course (:func:`training_from_catalogue`) lists no session: it is stored without
+dates (to confirm with the body), with its mean hours (else its maximum), placed at its département
+(or anywhere, when one of its sessions is taught remotely).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from typing import Protocol
 
 from matching.domain import Location, Precision, Training, TrainingModality
-from matching.geo import Communes
+from matching.geo import Area, Communes
 from matching.ingest.lheo import LheoProblem, LheoSession
+from matching.ingest.mcf import McfTraining
 from matching.referential import Referential
+
+
+class SkillLinks(Protocol):
+    """What the ingest reads of Formacode links (:class:`matching.formacode.FormacodeSkillLinker`)."""
+
+    def skills_of(self, codes: Iterable[str]) -> tuple[str, ...]: ...
+
+    def fiches_of(self, codes: Iterable[str]) -> tuple[str, ...]: ...
+
 
 POE_MAX_HOURS = 400.0
 MAX_HOURS = 3000.0  # :class:`Training`'s bound: a longer "session" is a whole curriculum
 ID_PREFIX = "lheo-"
+CATALOGUE_PREFIX = "mcf-"
+#: Occupations a course without ROME codes is filed under, from its Formacodes (the strongest first).
+MAX_FICHES_FROM_FORMACODES = 3
 _MODALITIES = {
     "presentiel": TrainingModality.ON_SITE,
     "mixte": TrainingModality.BLENDED,
@@ -34,9 +54,10 @@ _MODALITIES = {
 }
 
 
-def training_id(session_id: str) -> str:
-    """The stored id of a session: ``lheo-<numero>``, shortened with a hash beyond 64 characters."""
-    full = ID_PREFIX + session_id
+def training_id(session_id: str, prefix: str = ID_PREFIX) -> str:
+    """The stored id of a session: ``lheo-<numero>`` (``mcf-<id>`` for a catalogue course), shortened
+    with a hash beyond 64 characters."""
+    full = prefix + session_id
     if len(full) <= 64:
         return full
     return full[:47] + "-" + hashlib.sha256(full.encode()).hexdigest()[:16]
@@ -64,19 +85,32 @@ def _location(session: LheoSession, communes: Communes | None) -> Location:
         if area is None and place.department:
             area, precision = communes.department_area(place.department), Precision.DEPARTEMENT
         if area is not None:
-            return Location(
-                label=label,
-                lat=area.lat,
-                lon=area.lon,
-                precision=precision,
-                area=area.code,
-                extent_km=area.extent_km,
-            )
+            return _area_location(area, precision, label)
     return Location(label=label)
 
 
+def _area_location(area: Area, precision: Precision, label: str | None) -> Location:
+    """A place known by its area only: the centroid, with the area's extent."""
+    return Location(
+        label=label, lat=area.lat, lon=area.lon, precision=precision, area=area.code, extent_km=area.extent_km
+    )
+
+
+def _taught(
+    formacodes: tuple[str, ...], rome_codes: list[str], links: SkillLinks | None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(skills, ROME codes) of a course from its Formacodes' links; its own ROME codes win."""
+    if links is None or not formacodes:
+        return (), tuple(dict.fromkeys(rome_codes))
+    fiches = rome_codes or list(links.fiches_of(formacodes)[:MAX_FICHES_FROM_FORMACODES])
+    return links.skills_of(formacodes), tuple(dict.fromkeys(fiches))
+
+
 def training_from_session(
-    session: LheoSession, referential: Referential | None, communes: Communes | None = None
+    session: LheoSession,
+    referential: Referential | None,
+    communes: Communes | None = None,
+    links: SkillLinks | None = None,
 ) -> tuple[Training | None, list[LheoProblem]]:
     """The :class:`Training` of one session, or ``None`` with the reason it is not one.
 
@@ -110,10 +144,12 @@ def training_from_session(
             rome_codes.append(code)
         else:
             problem("code-ROME", f"{code} ({session.rome_version}) not in {referential.version}: dropped")
+    skills, rome_codes_ = _taught(session.formacodes, rome_codes, links)
     training = Training(
         id=training_id(session.id),
         title=session.title,
-        rome_codes=tuple(dict.fromkeys(rome_codes)),
+        rome_codes=rome_codes_,
+        skills=skills,
         hours=hours,
         start_date=session.start,
         end_date=end,
@@ -127,14 +163,65 @@ def training_from_session(
 
 
 def trainings_from_sessions(
-    sessions: Iterable[LheoSession], referential: Referential | None, communes: Communes | None = None
+    sessions: Iterable[LheoSession],
+    referential: Referential | None,
+    communes: Communes | None = None,
+    links: SkillLinks | None = None,
 ) -> tuple[list[Training], list[LheoProblem]]:
     """:func:`training_from_session` over many sessions; one training per id (the last one wins)."""
     trainings: dict[str, Training] = {}
     problems: list[LheoProblem] = []
     for session in sessions:
-        training, found = training_from_session(session, referential, communes)
+        training, found = training_from_session(session, referential, communes, links)
         problems.extend(found)
         if training is not None:
             trainings[training.id] = training
     return list(trainings.values()), problems
+
+
+def training_from_catalogue(
+    course: McfTraining,
+    referential: Referential | None,
+    communes: Communes | None = None,
+    links: SkillLinks | None = None,
+) -> tuple[Training | None, list[LheoProblem]]:
+    """The :class:`Training` of a Mon Compte Formation course (dates to confirm), or ``None`` with the
+    reason: no hours (the catalogue prints 0 for unknown).
+
+    Returns
+    -------
+    tuple
+        The training and the problems met (the course's id names the record).
+    """
+    problems: list[LheoProblem] = []
+    hours = next((h for h in (course.hours_mean, course.hours_max) if h is not None and h > 0), None)
+    if hours is None:
+        problems.append(LheoProblem(course.id, "nombre_heures_total", "no hours (0 or empty): not stored"))
+        return None, problems
+    if hours > MAX_HOURS:
+        problems.append(
+            LheoProblem(course.id, "nombre_heures_total", f"over {MAX_HOURS:.0f} hours: not stored")
+        )
+        return None, problems
+    rome_codes = [c for c in course.rome_codes if referential is None or c in referential.fiches]
+    skills, rome_codes_ = _taught(course.formacodes, rome_codes, links)
+    remote = bool(course.remote_sessions)
+    location = Location()
+    if not remote and communes is not None and course.department:
+        area = communes.department_area(course.department.zfill(2))
+        if area is not None:
+            location = _area_location(area, Precision.DEPARTEMENT, f"département {area.code}")
+    training = Training(
+        id=training_id(course.id, CATALOGUE_PREFIX),
+        title=course.title,
+        rome_codes=rome_codes_,
+        skills=skills,
+        hours=hours,
+        location=location,
+        # a session taught remotely reaches anyone: the course is offered at a distance
+        modality=TrainingModality.REMOTE if remote else TrainingModality.ON_SITE,
+        organisation=course.organisation or "",
+        poe_eligible=hours < POE_MAX_HOURS,
+        formacode=course.formacodes[0] if course.formacodes else None,
+    )
+    return training, problems

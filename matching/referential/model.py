@@ -55,11 +55,14 @@ class Appellation:
 
 @dataclass(frozen=True, slots=True)
 class Skill:
-    """A compétence, savoir-être or savoir item (code OGR)."""
+    """A compétence, savoir-être or savoir item (code OGR); ``category`` is a savoir's sub-category in
+    the ROME export (``sous_categorie_savoir``: "Certifications", "Habilitations", "Langues"…), empty
+    for the others."""
 
     code: str
     label: str
     kind: SkillKind
+    category: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,7 @@ REQUIRED_TABLES: dict[str, tuple[str, ...]] = {
     "rubrique_mobilite": ("code_rome", "code_rome_cible", "numero_ordre"),
 }
 OPTIONAL_TABLES: dict[str, tuple[str, ...]] = {
+    "referentiel_savoir": ("code_ogr_savoir", "sous_categorie_savoir"),
     "texte": ("code_rome", "libelle_type_texte", "position_phrase", "libelle_texte"),
     "referentiel_contexte_travail": ("code_ogr", "libelle_cont_travail"),
     # This one is 8-bit (ISO-8859-15) in the v460 export, despite its name.
@@ -196,12 +197,13 @@ def load_rome_csv(rome_dir: Path) -> Referential:
 
     skills: dict[str, Skill] = {}
     context_labels: dict[str, str] = {}
+    category = {r["code_ogr_savoir"]: r["sous_categorie_savoir"] for r in rows("referentiel_savoir")}
     for r in rows("item"):
         kind = _RUBRIC_KIND.get(r["code_rubrique"])
         if kind is None:
             context_labels[r["code_ogr"]] = r["libelle"]
         else:
-            skills[r["code_ogr"]] = Skill(r["code_ogr"], r["libelle"], kind)
+            skills[r["code_ogr"]] = Skill(r["code_ogr"], r["libelle"], kind, category.get(r["code_ogr"], ""))
     for r in rows("referentiel_contexte_travail"):
         context_labels.setdefault(r["code_ogr"], r["libelle_cont_travail"])
 

@@ -1,5 +1,6 @@
 """The training ingest use case: LHEO catalogue files parsed, checked against the XSD, and stored; Mon
-Compte Formation catalogues read and reported (they list no sessions to store).
+Compte Formation catalogues read and stored as courses whose dates are to confirm (they list no
+sessions). With Formacode links, each training gets the ROME competences its Formacodes teach.
 
 Each file is read on its own: a file that is not well-formed XML, or not LHEO 2.2 / 2.3, is reported
 in one line and the others go on; inside a file, a field that cannot be read is dropped with a problem
@@ -15,11 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from matching.domain import Training
 from matching.errors import IngestError
 from matching.geo import Communes
 from matching.ingest.lheo import parse_lheo
 from matching.ingest.mcf import parse_mcf
-from matching.ingest.trainings import trainings_from_sessions
+from matching.ingest.trainings import SkillLinks, training_from_catalogue, trainings_from_sessions
 from matching.referential import Referential
 from serving.batch.ingest import files_of
 
@@ -27,10 +29,8 @@ if TYPE_CHECKING:
     from serving.storage.repository import SqlRepository
 
 TRAINING_FILES = ("*.xml", "*.csv")
-#: Why a Mon Compte Formation training is read but not stored (the engine's trainings are sessions).
-NO_SESSION_DATES = (
-    "no session dates in the Mon Compte Formation catalogue: read, not stored (dates to confirm)"
-)
+#: What a Mon Compte Formation course lacks, said once per course stored.
+NO_SESSION_DATES = "no session dates in the Mon Compte Formation catalogue: stored with dates to confirm"
 
 
 @dataclass(frozen=True)
@@ -54,14 +54,28 @@ class TrainingIngest:
     files: list[TrainingFile] = field(default_factory=list)
     problems: Counter[tuple[str, str]] = field(default_factory=Counter)
     stored: int = 0
+    formacodes: set[str] = field(default_factory=set)  # every Formacode the files name
+    trainings: list[Training] = field(default_factory=list)  # every training kept (stored or not)
+
+    @property
+    def with_skills(self) -> int:
+        """Trainings kept that teach at least one linked ROME competence."""
+        return sum(bool(t.skills) for t in self.trainings)
 
     @property
     def failed(self) -> list[TrainingFile]:
         return [f for f in self.files if f.error]
 
 
-def _catalogue(path: Path, run: TrainingIngest) -> TrainingFile:
-    """A Mon Compte Formation CSV: read and reported; its trainings have no sessions to store."""
+def _catalogue(
+    path: Path,
+    run: TrainingIngest,
+    repository: SqlRepository | None,
+    referential: Referential | None,
+    communes: Communes | None,
+    links: SkillLinks | None,
+) -> TrainingFile:
+    """A Mon Compte Formation CSV: its courses stored with dates to confirm."""
     try:
         parsed = parse_mcf(path.read_text(encoding="utf-8-sig"), path.name)
     except (IngestError, OSError, UnicodeDecodeError) as error:
@@ -72,9 +86,23 @@ def _catalogue(path: Path, run: TrainingIngest) -> TrainingFile:
         )
         return TrainingFile(path, error=message)
     run.problems.update(parsed.problem_counts())
-    if parsed.trainings:
-        run.problems[("session", NO_SESSION_DATES)] += len(parsed.trainings)
-    return TrainingFile(path, "MCF", "catalogue", len(parsed.trainings), 0)
+    trainings = {}
+    for course in parsed.trainings:
+        run.formacodes.update(course.formacodes)
+        training, problems = training_from_catalogue(course, referential, communes, links)
+        run.problems.update((p.field, p.problem) for p in problems)
+        if training is not None:
+            trainings[training.id] = training
+    if trainings:
+        run.problems[("session", NO_SESSION_DATES)] += len(trainings)
+    _store(list(trainings.values()), repository, run)
+    return TrainingFile(path, "MCF", "catalogue", len(parsed.trainings), len(trainings))
+
+
+def _store(trainings: list[Training], repository: SqlRepository | None, run: TrainingIngest) -> None:
+    run.trainings.extend(trainings)
+    if repository is not None and trainings:
+        run.stored += repository.upsert_trainings(trainings)
 
 
 def training_files(path: Path) -> list[Path]:
@@ -91,14 +119,16 @@ def ingest_trainings(
     referential: Referential | None,
     communes: Communes | None,
     schema: Any | None = None,
+    links: SkillLinks | None = None,
     on_file: Callable[[], None] | None = None,
 ) -> TrainingIngest:
-    """Parse LHEO files into trainings and store them (``repository=None``: a dry run).
+    """Parse LHEO files and Mon Compte Formation catalogues into trainings and store them
+    (``repository=None``: a dry run).
 
     Parameters
     ----------
     paths
-        LHEO 2.2 / 2.3 documents (full export or search summary).
+        LHEO 2.2 / 2.3 documents (full export or search summary), Mon Compte Formation CSVs.
     repository
         Where the trainings go; ``None`` reads and reports only.
     referential, communes
@@ -106,13 +136,16 @@ def ingest_trainings(
         the communes.
     schema
         The LHEO 2.3 XSD (``xmlschema.XMLSchema``): its errors are reported per record, never fatal.
+    links
+        Formacode → ROME competence links (:class:`matching.formacode.FormacodeSkillLinker`): the
+        skills each training teaches; ``None``: trainings without skills.
     on_file
         Called after each file (progress).
     """
     run = TrainingIngest()
     for path in paths:
         if path.suffix.lower() == ".csv":
-            run.files.append(_catalogue(path, run))
+            run.files.append(_catalogue(path, run, repository, referential, communes, links))
             if on_file:
                 on_file()
             continue
@@ -123,11 +156,11 @@ def ingest_trainings(
             if on_file:
                 on_file()
             continue
-        trainings, problems = trainings_from_sessions(parsed.sessions, referential, communes)
+        trainings, problems = trainings_from_sessions(parsed.sessions, referential, communes, links)
+        run.formacodes.update(code for session in parsed.sessions for code in session.formacodes)
         run.problems.update(parsed.problem_counts())
         run.problems.update((p.field, p.problem) for p in problems)
-        if repository is not None and trainings:
-            run.stored += repository.upsert_trainings(trainings)
+        _store(trainings, repository, run)
         run.files.append(
             TrainingFile(path, parsed.version, parsed.shape, len(parsed.sessions), len(trainings))
         )

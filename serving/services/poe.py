@@ -49,8 +49,9 @@ def suggest_trainings(
     Returns
     -------
     tuple of (list of str, list of TrainingSuggestion)
-        The missing skills' labels, and the suggestions (covering more missing skills first), each
-        explained as "manque X, Y → formation Z (…)".
+        The missing skills' labels, and the suggestions: trainings teaching at least one of them (more
+        of them first), each explained as "manque X, Y → formation Z, organisme (210 h, début le …, à
+        N km)" ("dates à confirmer auprès de l'organisme" for a catalogue course without sessions).
     """
     missing = generator.missing_skills(profile, offer)
     label = {code: referential.skills[code].label for code in missing if code in referential.skills}
@@ -61,6 +62,8 @@ def suggest_trainings(
         return missing_labels, []
     core = referential.skills_of(offer.rome_code).core if offer.rome_code in referential.fiches else ()
     X = training_features(profile, offer, trainings.loc[known], today=today, core_skills=core)
+    # a POE closes a gap: a training teaching none of the missing skills is no suggestion
+    X = X[X["missing_covered_count"] > 0]
     # skills covered first, then the better outcome, the shorter course, the earlier start
     order = X.sort_values(
         ["missing_covered_share", "outcome_rate", "training_hours", "days_to_start"],
@@ -78,9 +81,14 @@ def suggest_trainings(
         )
         km = None if remote else km_between(profile.home, place)
         km = round(km, 1) if km is not None else None
-        start = pd.Timestamp(row["start_date"]).date()
-        where = "à distance" if remote else (f"{km:.0f} km" if km is not None else "lieu non précisé")
-        closes = ", ".join(label.get(s, s) for s in taught) or "compétences du métier"
+        start = None if pd.isna(row["start_date"]) else pd.Timestamp(row["start_date"]).date()
+        when = (
+            f"début le {start:%d/%m/%Y}" if start is not None else "dates à confirmer auprès de l'organisme"
+        )
+        where = "à distance" if remote else (f"à {km:.0f} km" if km is not None else "lieu non précisé")
+        body = str(row.get("organisation") or "")
+        name = f"{row['title']}, {body}" if body else str(row["title"])
+        closes = ", ".join(label.get(s, s) for s in taught)
         out.append(
             TrainingSuggestion(
                 training_id=training_id,
@@ -90,7 +98,7 @@ def suggest_trainings(
                 distance_km=km,
                 skills_taught=[label.get(s, s) for s in taught],
                 outcome_rate=None if pd.isna(row["outcome_rate"]) else float(row["outcome_rate"]),
-                explanation=f"manque {closes} → {row['title']} ({row['hours']:.0f} h, début le {start:%d/%m/%Y}, {where})",
+                explanation=f"manque {closes} → {name} ({row['hours']:.0f} h, {when}, {where})",
             )
         )
     return missing_labels, out

@@ -152,8 +152,8 @@ class TrainingRow(Base):
     rome_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
     skills: Mapped[list[str]] = mapped_column(JSON, default=list)
     hours: Mapped[float] = mapped_column(Float)
-    start_date: Mapped[date] = mapped_column(Date, index=True)
-    end_date: Mapped[date] = mapped_column(Date)
+    start_date: Mapped[date | None] = mapped_column(Date, index=True)  # NULL: dates to confirm
+    end_date: Mapped[date | None] = mapped_column(Date)
     insee: Mapped[str | None] = mapped_column(String(5))
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)

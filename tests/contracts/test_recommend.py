@@ -5,8 +5,8 @@ its own domain object and kept when it passes the path's filters (ROME neighbour
 consent, contract and hours preferences, training dates), and the generator must return an exact
 top-``k`` of those, ties in any order. The indexes are the session's saved ones (hashing encoder,
 built-in referential, small simulated world), loaded, then grown with edge cases (unlocated offers and
-people, unknown hours and contracts, remote trainings), thinned by expired offers and by people who
-withdrew their consent.
+people, unknown hours and contracts, remote trainings, courses without dates or occupation), thinned
+by expired offers and by people who withdrew their consent.
 """
 
 from __future__ import annotations
@@ -79,6 +79,8 @@ def _edge_cases(
                 "id": f"X{t.id}",
                 "modality": TrainingModality.REMOTE,
                 "rome_codes": () if k % 3 == 0 else t.rome_codes,
+                # a catalogue course: dates to confirm
+                **({"start_date": None, "end_date": None} if k % 2 == 0 else {}),
             }
         )
         for k, t in enumerate(trainings[:6])
@@ -145,25 +147,33 @@ class BruteForce:
 
     def trainings_for(self, profile: Profile, offer: Offer, *, poe_only: bool) -> Ranking:
         allowed = set(self.neighbourhood.outgoing([offer.rome_code], Expansion(family=True, mobility_rank=0)))
+        missing = missing_skills(profile, offer, self.referential.skills_of(offer.rome_code).core)
+        coverage = np.array(
+            [len(set(t.skills) & set(missing)) / len(missing) if missing else 0.0 for t in self.trainings]
+        )
         keep = np.array(
             [
-                bool(set(t.rome_codes) & allowed)
-                and t.start_date >= TODAY
-                and (offer.need_date is None or t.start_date <= offer.need_date)
+                # filed under the offer's family, or under no occupation and teaching a missing skill
+                (bool(set(t.rome_codes) & allowed) or (not t.rome_codes and cover > 0))
+                # in time, or dates to confirm
+                and (
+                    t.start_date is None
+                    or (
+                        t.start_date >= TODAY and (offer.need_date is None or t.start_date <= offer.need_date)
+                    )
+                )
                 and (not poe_only or (t.poe_eligible and t.hours < POE_MAX_HOURS))
-                for t in self.trainings
+                for t, cover in zip(self.trainings, coverage, strict=True)
             ]
         )
         places = [t.location if t.modality != TrainingModality.REMOTE else Location() for t in self.trainings]
         keep &= self._within(profile.home, places, profile.max_commute_km or DEFAULT_COMMUTE_KM)
-        missing = missing_skills(profile, offer, self.referential.skills_of(offer.rome_code).core)
         labels = [self.referential.skills[s].label for s in missing if s in self.referential.skills]
         text = (
             "Compétences à acquérir : " + ", ".join(labels) if labels else offer_view(offer, self.referential)
         )
         scores = self.training_vectors @ self.encoder.encode_query([text])[0]
         if missing:
-            coverage = np.array([len(set(t.skills) & set(missing)) / len(missing) for t in self.trainings])
             scores = coverage + 0.1 * scores
         return self._ranked(self.trainings, keep, scores)
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -412,3 +413,31 @@ def test_a_read_then_write_waits_for_another_writer(tmp_path: Path) -> None:
     assert errors == []
     with engine.connect() as connection:
         assert connection.execute(text("SELECT x FROM t ORDER BY x")).scalars().all() == [1, 2]
+
+
+def test_a_course_without_dates_is_stored_and_the_migration_goes_both_ways(engine: Engine) -> None:
+    """Migration 0009: a catalogue course's dates to confirm are NULLs; going back to 0008 removes the
+    courses the older schema cannot hold and keeps the sessions."""
+    from datetime import date
+
+    from alembic import command
+
+    from matching.domain import Training
+    from serving.storage.db import alembic_config
+
+    migrate(engine)
+    repo = SqlRepository(engine)
+    session = Training(
+        id="lheo-1", title="CACES R489", hours=35, start_date=date(2025, 4, 1), end_date=date(2025, 4, 5)
+    )
+    course = Training(id="mcf-1", title="Tosa Excel", hours=21, poe_eligible=True, formacode="15052")
+    assert course.dates_to_confirm and not session.dates_to_confirm
+    repo.upsert_trainings([session, course])
+    assert {t.id: t for t in repo.trainings()} == {"lheo-1": session, "mcf-1": course}
+    frame = read_market_tables(engine).trainings
+    assert frame.loc["mcf-1", "start_date"] is None or pd.isna(frame.loc["mcf-1", "start_date"])
+    command.downgrade(alembic_config(engine), "0008")
+    migrate(engine)
+    assert [t.id for t in SqlRepository(engine).trainings()] == ["lheo-1"]
+    with pytest.raises(ValueError, match="both its start and end dates"):
+        Training(id="x", title="x", hours=1, start_date=date(2025, 4, 1))

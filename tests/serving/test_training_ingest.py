@@ -70,16 +70,28 @@ def test_the_command_reports_per_file_and_exits_2_on_a_bad_file(intercarif: Path
     assert result.exit_code == 2 and "trainings file or folder not found" in result.output
 
 
-def test_mon_compte_formation_catalogues_are_read_not_stored(trainings_data: Path, tmp_path: Path) -> None:
+def test_mon_compte_formation_catalogues_are_stored_with_dates_to_confirm(
+    engine: Engine, trainings_data: Path, tmp_path: Path, real_referential: Referential
+) -> None:
     source = trainings_data / "mcf_catalogue"
     folder = tmp_path / "mcf"
     shutil.copytree(source, folder)
     (folder / "latin1.csv").write_bytes(
         "intitule_certification,code_formacode_1\nCariste é,31\n".encode("latin-1")
     )
-    run = ingest_trainings(training_files(folder), None, referential=None, communes=None)
+    migrate(engine)
+    repository = SqlRepository(engine)
+    for _ in range(2):  # ingesting again replaces, never duplicates
+        run = ingest_trainings(
+            training_files(folder), repository, referential=real_referential, communes=None
+        )
     read = {f.path.name: (f.shape, f.sessions, f.trainings) for f in run.files if not f.error}
-    assert read["mcf_sample_subset_columns_nsf326.csv"] == ("catalogue", 200, 0)
+    assert read["mcf_sample_subset_columns_nsf326.csv"] == ("catalogue", 200, 0)  # no hours columns
     assert sum(n for _, n, _ in read.values()) == 500
-    assert run.problems[("session", NO_SESSION_DATES)] == 500
+    kept = sum(t for _, _, t in read.values())
+    assert kept == 169 and run.problems[("session", NO_SESSION_DATES)] == kept
+    assert run.problems[("nombre_heures_total", "no hours (0 or empty): not stored")] == 330
+    assert run.problems[("nombre_heures_total", "over 3000 hours: not stored")] == 1
+    stored = repository.trainings()
+    assert len(stored) == kept and all(t.start_date is None and t.end_date is None for t in stored)
     assert [f.path.name for f in run.failed] == ["latin1.csv"] and "UTF-8" in (run.failed[0].error or "")
