@@ -57,10 +57,12 @@ run: install
 # new to every subscription).
 demo: install
 	$(BIN)/matching sample --anchor-offers "$(OFFERS)" --profiles 5000 --offers 2000 --trainings 400 \
-	  --out $(DEMO_WORLD) --load
+	  --out $(DEMO_WORLD) --lheo $(DEMO_WORLD)-trainings.xml --load
 	$(BIN)/matching train --world $(DEMO_WORLD)
-	# the real training catalogues beside the simulated sessions (real LHEO sessions of 2017-2019 are
-	# stored but long started; Mon Compte Formation courses come with dates to confirm)
+	# trainings arrive as catalogues: the world's sessions written as LHEO, then the real catalogues
+	# (real LHEO sessions of 2017-2019 are stored but long started; Mon Compte Formation courses come
+	# with dates to confirm), all through the same reader and Formacode links
+	$(BIN)/matching ingest trainings $(DEMO_WORLD)-trainings.xml
 	$(BIN)/matching ingest trainings "$(MATCHING_REFERENCE_DATA)/trainings/mcf_catalogue"
 	$(BIN)/matching ingest trainings "$(MATCHING_REFERENCE_DATA)/trainings/lheo/examples/intercarif"
 	$(BIN)/matching daily "$(OFFERS)"

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from features.tables import MarketTables
     from matching.encoders.base import Progress
+    from matching.formacode import FormacodeSkillLinker
     from models.pipeline import RankingService
     from models.registry import ModelRegistry
     from serving.batch.distributed import Context, Loader
@@ -193,7 +194,9 @@ def rome_classifier_encoder(spec: str | None, settings: Settings | None = None) 
     return load_encoder(spec, model_dir=settings.model_dir, offline=settings.hub_offline)
 
 
-def formacode_links(referential_: Referential, settings: Settings | None = None) -> Any | None:
+def formacode_links(
+    referential_: Referential, settings: Settings | None = None
+) -> FormacodeSkillLinker | None:
     """The saved Formacode → ROME competence links (``matching formacode build``), ``None`` when none
     was built.
 
@@ -202,15 +205,18 @@ def formacode_links(referential_: Referential, settings: Settings | None = None)
     MatchingError
         If they exist but cannot be used (altered, another referential): fail-closed, with the fix.
     """
-    from matching.formacode import FormacodeLinksError, FormacodeSkillLinker
+    from matching.formacode import FormacodeLinksError
+    from matching.formacode import FormacodeSkillLinker as Linker  # the annotation's, imported lazily
 
     folder = (settings or get_settings()).formacode_links_dir
     if not folder.exists():
         return None
     try:
-        return FormacodeSkillLinker.load(folder, referential_)
+        return Linker.load(folder, referential_)
     except FormacodeLinksError as error:
-        raise MatchingError(f"{error}: run `matching formacode build --force`") from None
+        raise MatchingError(
+            f"{error}: run `matching formacode build --force` (with the same --rome-dir)"
+        ) from None
 
 
 def lheo_schema(settings: Settings | None = None, xsd: Path | None = None) -> Any | None:

@@ -29,10 +29,13 @@ def load_world(
     repository: SqlRepository,
     progress: Callable[[str], None] | None = None,
     communes: Communes | None = None,
+    *,
+    trainings: bool = True,
 ) -> dict[str, int]:
     """Write a world's profiles, offers, trainings, subscriptions, audit table and events; returns counts.
 
-    With ``communes``, offers are labelled with their commune's name (see :func:`named`).
+    With ``communes``, offers are labelled with their commune's name (see :func:`named`). With
+    ``trainings=False`` the trainings are left out (they come through an LHEO catalogue instead).
     """
     say = progress or (lambda _table: None)
     counts = {}
@@ -40,8 +43,9 @@ def load_world(
     counts["profiles"] = repository.upsert_profiles(list(world_profiles(world)))
     say("offers")
     counts["offers"] = repository.upsert_offers([named(o, communes) for o in world_offers(world)]).inserted
-    say("trainings")
-    counts["trainings"] = repository.upsert_trainings(list(world_trainings(world)))
+    if trainings:
+        say("trainings")
+        counts["trainings"] = repository.upsert_trainings(list(world_trainings(world)))
     say("subscriptions")
     counts["subscriptions"] = repository.upsert_subscriptions(
         Subscription(**r) for r in records(world.subscriptions)

@@ -568,8 +568,10 @@ class CandidateGenerator(BaseEstimator):
             return np.array([len(t & gap) / len(gap) for t in taught], dtype=np.float32)
 
         # courses filed under no occupation (transverse: office software, languages…) count only for
-        # the missing skills they teach
-        unfiled, unfiled_similarity = index.search_blocks(query, [UNFILED], max(k * 5, 50), item_filter)
+        # the missing skills they teach; every one passing the filters is scored (an exact scan of that
+        # block): a shortlist by similarity could drop the one teaching the gap behind closer ones
+        everything = max(len(self.training_skills_), 1)
+        unfiled, unfiled_similarity = index.search_blocks(query, [UNFILED], everything, item_filter)
         useful = coverage_of(unfiled) > 0
         ids = np.concatenate([ids, unfiled[useful]])
         similarity = np.concatenate([similarity, unfiled_similarity[useful]])

@@ -8,14 +8,16 @@ keeping its source and a confidence in [0, 1]:
 ``referentiel``
     Centre Inffo's tables link a Formacode to the occupations it trains for (2003 thesaurus, field 14,
     and the ROME v2 → Formacode table). Those ROME v2 occupations are found in ROME 4.0 by their job
-    title (an exact appellation: weight 1; else, when a title coder is given, its probability).
+    title (an exact appellation: weight 1; else, when a title coder is given, its codes of probability
+    0.5 or more, weighted by it).
 ``offres``
     Real offers asking for a Formacode (``formations[].codeFormation``) with their ``romeCode`` and
     the competences they list: the fiches those offers are filed under, weighted by their share
     ``n(fiche, formacode) / (n(formacode) + 1)`` (one pseudo-offer keeps a single offer from counting as
-    certainty), and the listed competences as the candidate skills.
+    certainty); the candidate skills are the fiche's competences and those the offers list.
 ``embedding``
-    Only for a Formacode neither source links, with the project's encoder, at half weight (the label
+    For a Formacode neither source links (or whose occupations have no competence near enough), with
+    the project's encoder, at half weight (the label
     alone is weaker evidence): the fiche whose label and job titles are nearest the Formacode's label
     and synonyms stands for its occupation; when none of that fiche's competences is near enough, the
     competences nearest the label over all, each kept only if nearer than both neighbourhoods (CSLS).
@@ -37,7 +39,7 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -53,12 +55,14 @@ from matching.referential.model import SkillKind, normalize_label
 SOURCES = ("referentiel", "offres", "embedding")
 EXCLUDED_CATEGORIES = frozenset({"Certifications"})
 EMBEDDING_WEIGHT = 0.5
-ARTIFACT_FORMAT = 2  # also the linking method: a build of another one is done again
+ARTIFACT_FORMAT = 3  # also the linking method: a build of another one is done again
 LINKS_FILE = "links.json"
 CSLS_NEIGHBOURS = 10
 FIT_CHUNK = 256  # Formacodes per similarity block: 256 × 33,655 skills × 4 bytes = 34 MB
-#: Confidence from which a link counts as a skill the training teaches: an embedding link needs a label
-#: nearer than 90 % of random pairs, a table link (weight 1) than 45 %.
+#: Confidence from which a link counts as a skill the training teaches. Every link has already passed its
+#: specificity bar (0.9 within an occupation, 0.99 from the label alone); this one removes the offer
+#: links of a Formacode few offers name (weight n / (n + 1) times the specificity) and the weakest
+#: classifier-coded table links.
 TAUGHT_CONFIDENCE = 0.45
 
 TitleCoder = Callable[[str], Sequence[tuple[str, float]]]  # job title -> [(fiche code, probability)]
@@ -89,11 +93,13 @@ class FormacodeThesaurus:
         changes: Iterable[FormacodeChange] = (),
         labels: Mapping[str, str] | None = None,
     ) -> None:
-        self.terms = dict(terms)
         self.renumbered: dict[str, str] = {}
         self.suppressed: set[str] = set()
         table_labels: dict[str, str] = {}
+        v12_labels: dict[str, str] = {}
         for change in changes:
+            if change.v12 is not None:
+                v12_labels[change.v12] = change.v12_label
             if change.v13 is None:
                 if change.v12 is not None:
                     self.suppressed.add(change.v12)
@@ -102,17 +108,28 @@ class FormacodeThesaurus:
                 self.renumbered[change.v12] = change.v13
             if "\ufffd" not in change.v13_label:  # the table lost some É: keep another source's label
                 table_labels[change.v13] = change.v13_label
+        # the 2003 descriptors under their V13 code; a number the V12 table gives another label was
+        # reused for another descriptor (2003's 95006 "entrée/sortie permanente" is a tool, V12's a
+        # certification): its synonyms, type and occupations are not the current code's
+        self.terms: dict[str, FormacodeTerm] = {}
+        for code, term in sorted(terms.items()):
+            known = v12_labels.get(code)
+            current = self.current(code)
+            if current is None or (
+                known is not None and normalize_label(term.label) != normalize_label(known)
+            ):
+                continue
+            self.terms.setdefault(current, replace(term, code=current))
         self.labels: dict[str, str] = {}
         for code in sorted(set(self.terms) | set(table_labels)):
-            current = self.current(code)
-            if current is None or current in self.labels:
-                continue
-            term = self.terms.get(current) or self.terms.get(code)
-            table = table_labels.get(current)
-            if term is not None and (table is None or normalize_label(term.label) == normalize_label(table)):
-                self.labels[current] = term.label  # the same descriptor, with its accents
+            known_term = self.terms.get(code)
+            table = table_labels.get(code)
+            if known_term is not None and (
+                table is None or normalize_label(known_term.label) == normalize_label(table)
+            ):
+                self.labels[code] = known_term.label  # the same descriptor, with its accents
             elif table is not None:
-                self.labels[current] = table.capitalize()
+                self.labels[code] = table.capitalize()
         for code, label in (labels or {}).items():
             current = self.current(code)
             if current is not None and label.strip():
@@ -152,7 +169,7 @@ class FormacodeThesaurus:
 @dataclass(frozen=True)
 class SkillLink:
     """A Formacode (V13) teaches a ROME competence, by one source, with a confidence in [0, 1]; ``fiche``
-    is the occupation through which it was found (``None`` for an embedding link)."""
+    is the occupation through which it was found (``None`` for a link from the label alone)."""
 
     formacode: str
     skill: str
@@ -194,6 +211,13 @@ class FormacodeSkillLinker:
         The referential's version.
     encoder_name_ : str
         The encoder the labels were embedded with.
+    skill_codes_ : list of str
+        The competences a training may teach (know-how and knowledge linked to a fiche, no
+        certification).
+    null_ : ndarray of float32, shape (null_pairs,)
+        Sorted similarities of random (Formacode, competence) pairs (:meth:`specificity`).
+    current_ : dict of str to str or None
+        Older codes to their V13 code (``None``: suppressed).
     """
 
     def __init__(
@@ -483,6 +507,23 @@ class FormacodeSkillLinker:
                     best[link.fiche] = max(best.get(link.fiche, 0.0), link.confidence)
         return tuple(sorted(best, key=lambda f: (-best[f], f)))
 
+    def formacode_teaching(
+        self, skills: Iterable[str], *, min_confidence: float = TAUGHT_CONFIDENCE
+    ) -> str | None:
+        """The Formacode that teaches most of ``skills`` (ties: the larger summed confidence, then the
+        smaller code), ``None`` when none teaches any: how a catalogue would file such a course."""
+        wanted = set(skills)
+        best: tuple[int, float, str] | None = None
+        for code, found in self.links_.items():
+            taught = {link.skill: link.confidence for link in found if link.confidence >= min_confidence}
+            hits = wanted & set(taught)
+            if not hits:
+                continue
+            key = (len(hits), sum(taught[s] for s in hits), code)
+            if best is None or (key[0], key[1]) > (best[0], best[1]):
+                best = key
+        return best[2] if best is not None else None
+
     def coverage(self, codes: Iterable[str]) -> dict[str, float]:
         """Share of the distinct ``codes`` linked to at least one skill: ``any`` and by source."""
         distinct = sorted(set(codes))
@@ -507,6 +548,7 @@ class FormacodeSkillLinker:
             "links": {code: [asdict(link) for link in found] for code, found in self.links_.items()},
             "current": self.current_,
             "null": self.null_.tolist(),
+            "skills": self.skill_codes_,
         }
         with atomic_folder(folder) as staging:
             (staging / LINKS_FILE).write_text(json.dumps(state, ensure_ascii=False))
@@ -557,6 +599,7 @@ class FormacodeSkillLinker:
         }
         linker.current_ = state["current"]
         linker.null_ = np.asarray(state["null"], dtype=np.float32)
+        linker.skill_codes_ = list(state["skills"])
         linker.version_ = manifest["referential"]
         linker.encoder_name_ = manifest["encoder"]
         return linker

@@ -398,6 +398,18 @@ class Communes:
             return next(iter(codes))
         return places.get(place_key(label or ""))
 
+    def postal_code_of(self, insee: str | None) -> str | None:
+        """A postal code of the commune (the smallest of its codes), ``None`` when the base has none."""
+        if not insee:
+            return None
+        if not hasattr(self, "_postal_of"):  # built once: a commune's codes from the postal index
+            postal_of: dict[str, str] = {}
+            for postal_code in sorted(self.postal_places):
+                for code in self.postal_places[postal_code].values():
+                    postal_of.setdefault(code, postal_code)
+            self._postal_of = postal_of
+        return self._postal_of.get(insee)
+
     def name_of(self, insee: str | None) -> str | None:
         """The commune's name for display (``"Marseille 15"``, ``"Saint-Denis"``…), ``None`` when the
         table does not hold the code (the fallback's centroids have no name)."""

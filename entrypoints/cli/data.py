@@ -196,11 +196,18 @@ def ingest_trainings_command(
         migrate(bootstrap.engine(database_url=database_url))
         repository = bootstrap.repository(database_url=database_url)
     ref = bootstrap.referential(rome_dir=rome_dir)
-    links = bootstrap.formacode_links(ref)
-    if links is None:
+    try:
+        links = bootstrap.formacode_links(ref)
+    except MatchingError as error:  # links for another referential, or altered: read on without them
         err_console.print(
-            "no Formacode links (`matching formacode build`): trainings are stored without the skills they teach"
+            f"Formacode links not used ({error}): trainings are stored without the skills they teach"
         )
+        links = None
+    else:
+        if links is None:
+            err_console.print(
+                "no Formacode links (`matching formacode build`): trainings are stored without the skills they teach"
+            )
     with _progress() as progress:
         task = progress.add_task("reading training files", total=len(files))
         run = ingest_trainings(
@@ -351,6 +358,14 @@ def sample(
             "trainings are drawn at their communes and in their occupations (or ones leading to them).",
         ),
     ] = None,
+    lheo: Annotated[
+        Path | None,
+        typer.Option(
+            "--lheo",
+            help="Also write the world's trainings as an LHEO 2.3 catalogue to this file (read it with "
+            "`matching ingest trainings`; with --load, the trainings are left to it).",
+        ),
+    ] = None,
     rome_dir: RomeDir = None,
     communes_file: CommunesFile = None,
     database_url: DatabaseUrl = None,
@@ -375,9 +390,10 @@ def sample(
             f"interactions are simulated in memory, up to {STREAM_ABOVE_PROFILES:,} profiles; "
             "a national-size world holds entities only: use --months 0"
         )
-    if streamed and load:
+    if streamed and (load or lheo is not None):
         raise MatchingError(
-            "--load reads the whole world into memory: load national-size worlds in smaller samples"
+            "--load and --lheo read the whole world into memory: use them on worlds of at most "
+            f"{STREAM_ABOVE_PROFILES:,} profiles"
         )
     try:
         config = MarketConfig(
@@ -410,8 +426,11 @@ def sample(
     console.print(f"world written to {folder} ({ref.version}, seed {seed})")
     for table, rows in counts.items():
         console.print(f"  {table}: {rows:,} rows")
+    if lheo is not None:
+        _write_lheo(world, lheo, ref, geo)
     if load:
-        _load_world(world, database_url)
+        # with --lheo, the trainings reach the database through the catalogue (`ingest trainings`)
+        _load_world(world, database_url, trainings=lheo is None)
 
 
 def _keep_the_sample_world(folder: Path, version: str) -> None:
@@ -458,7 +477,28 @@ def _anchor(offers_file: Path, ref: Referential, geo: Communes) -> MarketAnchor:
     return anchor
 
 
-def _load_world(world: Any, database_url: str | None) -> None:
+def _write_lheo(world: Any, path: Path, referential: Referential, communes: Any) -> None:
+    """The world's dated trainings as an LHEO 2.3 document, written atomically; with Formacode links
+    (`matching formacode build`), each course filed under the real Formacode that teaches most of its
+    skills, as a catalogue would (else under the world's own code, which teaches nothing once read)."""
+    from eval.simulator.lheo import trainings_lheo
+    from eval.simulator.records import world_trainings
+
+    trainings = [t for t in world_trainings(world) if t.start_date is not None]
+    links = bootstrap.formacode_links(referential)
+    if links is not None:
+        trainings = [
+            t.model_copy(update={"formacode": links.formacode_teaching(t.skills) or t.formacode})
+            for t in trainings
+        ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.tmp")
+    staging.write_bytes(trainings_lheo(trainings, communes))
+    staging.replace(path)
+    console.print(f"{len(trainings):,} trainings written as LHEO 2.3 to {path}")
+
+
+def _load_world(world: Any, database_url: str | None, *, trainings: bool = True) -> None:
     from entrypoints.world_loader import load_world
     from serving.storage.db import migrate
 
@@ -469,6 +509,7 @@ def _load_world(world: Any, database_url: str | None) -> None:
             bootstrap.repository(database_url=database_url),
             lambda t: status.update(f"loading {t}"),
             communes=bootstrap.communes(),  # simulated offers named by their commune, as real ones are
+            trainings=trainings,
         )
     console.print("loaded: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
 

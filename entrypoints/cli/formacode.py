@@ -4,7 +4,7 @@ eval poe``: POE suggestions from the real catalogues for the real offers."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -23,8 +23,12 @@ from entrypoints.cli.referential import _saved_manifest
 from entrypoints.settings import get_settings
 from matching.errors import MatchingError
 
+if TYPE_CHECKING:
+    from matching.formacode import TitleCoder
+    from matching.referential import Referential
 
-def _title_coder(referential: Any) -> Any | None:
+
+def _title_coder(referential: Referential) -> TitleCoder | None:
     """The saved ROME classifier's top codes for a ROME v2 job title, when one was built for this
     referential; ``None`` (exact appellations only) otherwise."""
     from matching.rome_classifier import RomeClassifier, RomeClassifierError
@@ -109,17 +113,26 @@ def formacode_show(
     rome_dir: RomeDir = None,
 ) -> None:
     """The ROME competences a Formacode teaches, with each link's source and confidence."""
+    from matching.ingest.formacode import formacode
+
+    current = formacode(code)
+    if current is None:
+        raise MatchingError(f"{code!r} is not a Formacode: five digits, e.g. 31081")
     ref = bootstrap.referential(rome_dir=rome_dir)
     linker = bootstrap.formacode_links(ref)
     if linker is None:
         raise MatchingError(
             f"no Formacode links in {get_settings().formacode_links_dir}: run `matching formacode build`"
         )
-    links = linker.links(code.strip())
+    links = linker.links(current)
     if not links:
         raise MatchingError(f"Formacode {code}: no link to a ROME competence (unknown or not linked)")
     for link in links:
-        via = f" via {link.fiche} {ref.fiches[link.fiche].label}" if link.fiche in ref.fiches else ""
+        via = (
+            f" via {link.fiche} {ref.fiches[link.fiche].label}"
+            if link.fiche and link.fiche in ref.fiches
+            else ""
+        )
         console.print(
             f"{link.skill}  {link.confidence:.2f}  {link.source}{via}  {ref.skills[link.skill].label}"
         )
@@ -171,6 +184,10 @@ def eval_poe(
     if not files:
         raise MatchingError("no training catalogue given (--trainings) nor found in the reference data")
     run = ingest_trainings(files, None, referential=ref, communes=communes, links=links)
+    for failed in run.failed:
+        err_console.print(f"[red]{failed.error}[/red]")
+    if not run.trainings:
+        raise MatchingError(f"no training read from {len(files)} file(s): nothing to suggest")
     with _progress() as progress:
         task = progress.add_task("parsing offers", total=len(records))
         parsed = []
@@ -225,7 +242,7 @@ def eval_formacode(
     sources = FormacodeSources.under(settings.reference_data)
     if sources.offers is None:
         raise MatchingError(f"no real offers under {settings.reference_data}: nothing to compare with")
-    thesaurus = read_thesaurus(sources)
+    thesaurus, _ = read_thesaurus(sources)
     offers = read_offer_formations(sources.offers.read_text(encoding="utf-8"))
     rome_v2 = read_rome_v2_formacodes(sources.rome_v2.read_text(encoding="utf-8")) if sources.rome_v2 else []
     enc = bootstrap.encoder(spec=encoder)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from matching.artifacts import sha256_file
 from matching.encoders.base import Encoder
-from matching.errors import MatchingError
+from matching.errors import IngestError, MatchingError
 from matching.formacode import FormacodeSkillLinker, FormacodeThesaurus, TitleCoder
 from matching.ingest.formacode import (
     formacode,
@@ -73,20 +73,33 @@ class FormacodeSources:
         return {p.name: sha256_file(p) for p in paths if p is not None}
 
 
-def read_thesaurus(sources: FormacodeSources) -> FormacodeThesaurus:
-    """The thesaurus with the V12 → V13 table and the labels the catalogues and offers print."""
+def _text(path: Path) -> str:
+    """A source's text; one line naming the file when it is not UTF-8 or cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise IngestError(f"{path.name}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except OSError as error:
+        raise IngestError(f"{path}: cannot be read ({error.strerror})") from None
+
+
+def read_thesaurus(sources: FormacodeSources) -> tuple[FormacodeThesaurus, set[str]]:
+    """The thesaurus with the V12 → V13 table and the labels the catalogues and offers print, and every
+    Formacode the catalogues name."""
     labels: dict[str, str] = {}
+    named: set[str] = set()
     for path in sources.catalogues:
-        for course in parse_mcf(path.read_text(encoding="utf-8-sig"), path.name).trainings:
+        for course in parse_mcf(_text(path), path.name).trainings:
+            named.update(course.formacodes)
             if course.formacodes and course.formacode_label:
                 labels[course.formacodes[0]] = course.formacode_label
     if sources.offers is not None:
-        for item in read_offer_formations(sources.offers.read_text(encoding="utf-8")):
+        for item in read_offer_formations(_text(sources.offers)):
             if item.label:
                 labels.setdefault(item.formacode, item.label)
-    terms = read_formacode_thesaurus(sources.thesaurus.read_text(encoding="utf-8"))
-    changes = read_v12_v13(sources.v12_v13.read_text(encoding="utf-8")) if sources.v12_v13 else []
-    return FormacodeThesaurus(terms, changes, labels)
+    terms = read_formacode_thesaurus(_text(sources.thesaurus))
+    changes = read_v12_v13(_text(sources.v12_v13)) if sources.v12_v13 else []
+    return FormacodeThesaurus(terms, changes, labels), named
 
 
 def build_formacode_links(
@@ -105,15 +118,10 @@ def build_formacode_links(
     MatchingError
         When a source is not of its format (:class:`~matching.errors.IngestError`, one line).
     """
-    thesaurus = read_thesaurus(sources)
-    rome_v2 = read_rome_v2_formacodes(sources.rome_v2.read_text(encoding="utf-8")) if sources.rome_v2 else []
-    offers = read_offer_formations(sources.offers.read_text(encoding="utf-8")) if sources.offers else []
-    codes = set(thesaurus.codes) | {o.formacode for o in offers}
-    for path in sources.catalogues:
-        codes.update(
-            c for t in parse_mcf(path.read_text(encoding="utf-8-sig")).trainings for c in t.formacodes
-        )
-    codes = {c for c in codes if formacode(c)}
+    thesaurus, named = read_thesaurus(sources)
+    rome_v2 = read_rome_v2_formacodes(_text(sources.rome_v2)) if sources.rome_v2 else []
+    offers = read_offer_formations(_text(sources.offers)) if sources.offers else []
+    codes = {c for c in set(thesaurus.codes) | {o.formacode for o in offers} | named if formacode(c)}
     return FormacodeSkillLinker(referential, encoder).fit(
         thesaurus,
         rome_v2=rome_v2,

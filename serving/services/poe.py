@@ -85,7 +85,12 @@ def suggest_trainings(
         when = (
             f"début le {start:%d/%m/%Y}" if start is not None else "dates à confirmer auprès de l'organisme"
         )
-        where = "à distance" if remote else (f"à {km:.0f} km" if km is not None else "lieu non précisé")
+        # a course placed by its area only (a catalogue's département, no commune): its distance is the
+        # area centre's
+        about = "" if isinstance(row.get("insee"), str) and row.get("insee") else "environ "
+        where = (
+            "à distance" if remote else (f"à {about}{km:.0f} km" if km is not None else "lieu non précisé")
+        )
         body = str(row.get("organisation") or "")
         name = f"{row['title']}, {body}" if body else str(row["title"])
         closes = ", ".join(label.get(s, s) for s in taught)

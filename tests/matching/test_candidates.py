@@ -156,6 +156,22 @@ def test_poe_trainings_close_the_gap(builtin: Referential) -> None:
     assert set(ids) == {"covers-all", "covers-one", "remote"}
     assert np.all(np.diff(scores) <= 1e-6)
 
+    # courses filed under no occupation (a catalogue's transverse ones): only one teaching the gap comes
+    # in, however many closer ones teach nothing of it; one without dates (to confirm) is kept
+    closest = "Compétences à acquérir : " + ", ".join(builtin.skills[s].label for s in (core[0], core[2]))
+    unfiled = [
+        training(f"unfiled-{i}", (core[1],)).model_copy(update={"rome_codes": (), "title": closest})
+        for i in range(120)
+    ]
+    teaching = training("unfiled-teaching", (core[2],)).model_copy(
+        update={"rome_codes": (), "start_date": None, "end_date": None}
+    )
+    gen.index_trainings([*unfiled, teaching])
+    ids, _ = gen.recommend_trainings(person, offer, today=today)
+    assert "unfiled-teaching" in set(ids) and not any(
+        i.startswith("unfiled-") and i != "unfiled-teaching" for i in ids
+    )
+
 
 def test_generator_save_load(
     generator: CandidateGenerator, world_objects: WorldObjects, builtin: Referential, tmp_path: Path

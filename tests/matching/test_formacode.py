@@ -103,7 +103,9 @@ def test_each_source_links_formacodes_to_skills(builtin: Referential) -> None:
     assert table[0].skill == "900007"  # "Préparer des commandes selon un bon": the nearest label
     offers = linker.links("31900")
     assert {link.source for link in offers} == {"offres"} and offers[0].skill == "900001"
-    assert offers[0].confidence <= 3 / 4  # three offers: weight n / (n + 1)
+    # three offers, the V12 number's one included: weight 3 / (3 + 1), times a specificity near 1 (two
+    # offers would cap it at 2 / 3)
+    assert 2 / 3 < offers[0].confidence <= 3 / 4
     embedding = linker.links("31800")
     assert [link.source for link in embedding][:1] == ["embedding"] and embedding[0].skill == "900008"
     assert embedding[0].confidence <= EMBEDDING_WEIGHT
@@ -121,6 +123,9 @@ def test_numbering_skills_fiches_and_coverage(builtin: Referential) -> None:
     assert linker.links("41000") == () and linker.links("12345") == ()
     assert "900001" in linker.skills_of(["41900"]) and linker.fiches_of(["31700", "31900"]) == ("N1103",)
     assert linker.skills_of(["31800"], min_confidence=0.9) == ()  # an embedding link stays below
+    # how a catalogue files a course teaching these skills
+    assert linker.formacode_teaching(["900001", "000000"]) == "31900"
+    assert linker.formacode_teaching(["000000"]) is None
     share = linker.coverage(["31700", "31800", "31900", "12345"])
     assert share == {"any": 0.75, "referentiel": 0.25, "offres": 0.25, "embedding": 0.25}
 
@@ -154,3 +159,18 @@ def test_without_a_near_competence_in_its_fiche_the_label_alone_links(builtin: R
     ).fit(_thesaurus(), codes=["31800"])
     (first, *_) = linker.links("31800")
     assert (first.skill, first.source, first.fiche) == ("900008", "embedding", None)
+
+
+def test_the_2003_descriptors_follow_their_code_into_v13(trainings_data: Path) -> None:
+    terms = read_formacode_thesaurus((trainings_data / "lheo/formacode/FCod-utf-8.csv").read_text())
+    changes = read_v12_v13((trainings_data / "formacode/formacode_v12_v13_correspondance.tsv").read_text())
+    thesaurus = FormacodeThesaurus(terms, changes)
+    # SPC: 31329 in 2003 and V12, 31429 in V13: its synonyms come along
+    assert thesaurus.current("31329") == "31429" and thesaurus.text("31429").startswith("spc (")
+    # 95006 was a tool in 2003 ("entrée/sortie permanente") and a certification in V12 (now 95020): the
+    # 2003 entry is not the V13 code's
+    assert thesaurus.current("95006") == "95020" and thesaurus.is_field("95020")
+    assert thesaurus.label("95020") == "Certifications et labels qualite reconnus par le cnefop"
+    assert "95006" not in thesaurus.terms and "entrée" not in thesaurus.text("95020")
+    # codes created in V13 get their label
+    assert thesaurus.label("13238") == "Reglement general protection donnees"

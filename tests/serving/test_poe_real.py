@@ -33,7 +33,7 @@ def links(reference_data: Path, real_referential: Referential) -> FormacodeSkill
     sources = FormacodeSources.under(reference_data, offers=None)
     assert sources.rome_v2 is not None
     return FormacodeSkillLinker(real_referential, HashingEncoder(), null_pairs=5000).fit(
-        read_thesaurus(sources),
+        read_thesaurus(sources)[0],
         rome_v2=read_rome_v2_formacodes(sources.rome_v2.read_text()),
         codes=["42780", "15052", "35066"],
     )
@@ -97,6 +97,10 @@ def test_a_real_lheo_session_closes_the_gap_before_the_hire(
     assert "→ CQP plongeur - officier de cuisine, Infrep Boulogne (300 h, début le 04/12/2018, à 5 km)" in (
         suggestion.explanation
     )
+    # a gap the course teaches nothing of: no suggestion
+    other = [s for s in real_referential.skills_of("G1605").core if s not in training.skills][:2]
+    unrelated = offer.model_copy(update={"skills": tuple(other)})
+    assert _suggest(engine, repository, real_referential, unrelated, person, date(2018, 11, 15)) == []
     # started before today, or after the offer's need date: not in time
     assert _suggest(engine, repository, real_referential, offer, person, date(2018, 12, 10)) == []
     late = offer.model_copy(update={"need_date": date(2018, 12, 1)})
@@ -133,6 +137,7 @@ def test_a_catalogue_course_is_suggested_with_dates_to_confirm(
     person = Profile(id="P2", rome_codes=(offer.rome_code,), home=home, max_commute_km=30)
     suggestions = _suggest(engine, repository, real_referential, offer, person, date(2025, 3, 10))
     assert suggestions and all(s.start_date is None for s in suggestions)
+    assert excel.id in {s.training_id for s in suggestions}  # unfiled, found by the skill it teaches
     assert "dates à confirmer auprès de l'organisme" in suggestions[0].explanation
     run = ingest_trainings(
         [catalogue], None, referential=real_referential, communes=real_communes, links=links
