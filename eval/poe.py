@@ -20,6 +20,7 @@ from matching.domain import Offer, Training
 from matching.encoders.base import Encoder
 from matching.frames import trainings_to_frame
 from matching.referential import Referential
+from serving.schemas import TrainingSuggestion
 from serving.services.poe import offer_area_profile, suggest_trainings
 
 
@@ -32,7 +33,7 @@ class PoeReport:
     with_suggestion: int = 0
     suggestions: int = 0
     by_catalogue: Counter[str] = field(default_factory=Counter)  # offers served by each catalogue
-    examples: list[tuple[str, str]] = field(default_factory=list)  # (offer, explanation)
+    examples: list[tuple[Offer, TrainingSuggestion]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -41,7 +42,15 @@ class PoeReport:
             "offers_with_a_suggestion": self.with_suggestion,
             "suggestions": self.suggestions,
             "offers_by_catalogue": dict(self.by_catalogue),
-            "examples": [{"offer": o, "explanation": e} for o, e in self.examples],
+            "examples": [
+                {
+                    "offer_id": o.id,
+                    "offer_title": o.title,
+                    "training_id": s.training_id,
+                    "explanation": s.explanation,
+                }
+                for o, s in self.examples
+            ],
         }
 
 
@@ -94,8 +103,8 @@ def real_poe_suggestions(
         report.suggestions += len(found)
         for catalogue in {catalogue_of(s.training_id) for s in found}:
             report.by_catalogue[catalogue] += 1
-        shown = {e for _, e in report.examples}
+        shown = {s.explanation for _, s in report.examples}
         fresh = [s for s in found if s.explanation not in shown]  # a variety of trainings and gaps
         if fresh and len(report.examples) < examples:
-            report.examples.append((f"{offer.id} {offer.title}", fresh[0].explanation))
+            report.examples.append((offer, fresh[0]))
     return report

@@ -384,6 +384,11 @@ class CandidateGenerator(BaseEstimator):
                 "hours": [t.hours for t in trainings],
                 "contract": ["poe" if t.poe_eligible else None for t in trainings],
                 "start_day": [_day(t.start_date) for t in trainings],
+                # taught remotely: anywhere; on site at an unknown place: nowhere a commute reaches
+                "anywhere": [
+                    1.0 if t.modality == "distanciel" else (np.nan if t.location.has_coordinates else 0.0)
+                    for t in trainings
+                ],
             },
         )
         self.training_skills_.update({t.id: t.skills for t in trainings})

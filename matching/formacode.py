@@ -551,7 +551,8 @@ class FormacodeSkillLinker:
             "skills": self.skill_codes_,
         }
         with atomic_folder(folder) as staging:
-            (staging / LINKS_FILE).write_text(json.dumps(state, ensure_ascii=False))
+            # sorted keys: the same links give the same bytes (and checksum)
+            (staging / LINKS_FILE).write_text(json.dumps(state, ensure_ascii=False, sort_keys=True))
             manifest = {
                 "format": ARTIFACT_FORMAT,
                 "referential": self.version_,

@@ -485,7 +485,11 @@ def _write_lheo(world: Any, path: Path, referential: Referential, communes: Any)
     from eval.simulator.records import world_trainings
 
     trainings = [t for t in world_trainings(world) if t.start_date is not None]
-    links = bootstrap.formacode_links(referential)
+    try:
+        links = bootstrap.formacode_links(referential)
+    except MatchingError as error:  # stale or altered links: the world's own codes
+        err_console.print(f"Formacode links not used ({error}): the trainings keep the world's codes")
+        links = None
     if links is not None:
         trainings = [
             t.model_copy(update={"formacode": links.formacode_teaching(t.skills) or t.formacode})

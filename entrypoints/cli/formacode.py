@@ -67,7 +67,7 @@ def formacode_build(
     """Link every Formacode of the reference data's tables, offers and catalogues to the ROME
     competences it teaches (Centre Inffo's tables, real offers, the encoder for the rest) and save the
     links in MATCHING_FORMACODE_LINKS_DIR for `ingest trainings` (skipped when up to date)."""
-    from matching.formacode import ARTIFACT_FORMAT
+    from matching.formacode import ARTIFACT_FORMAT, FormacodeLinksError, FormacodeSkillLinker
     from serving.batch.formacode import FormacodeSources, build_formacode_links
 
     settings = get_settings()
@@ -76,16 +76,24 @@ def formacode_build(
     if offers is not None and not offers.is_file():
         raise MatchingError(f"offers file not found: {offers}")
     enc = bootstrap.encoder(spec=encoder)
+    classifier = _saved_manifest(settings.rome_classifier_dir)
     wanted = {
         "format": ARTIFACT_FORMAT,
         "referential": ref.version,
         "encoder": enc.name,
         "sources": sources.checksums(),
+        # the classifier codes the tables' ROME v2 titles: one built (or rebuilt) since changes them
+        "rome_classifier": classifier.get("files") if classifier.get("referential") == ref.version else None,
     }
     folder = settings.formacode_links_dir
     if not force and _saved_manifest(folder).get("build") == wanted:
-        console.print(f"Formacode links up to date in {folder} (--force to build them again)")
-        return
+        try:
+            FormacodeSkillLinker.load(folder, ref)
+        except FormacodeLinksError as error:  # altered since: built again
+            err_console.print(f"{error}: building them again")
+        else:
+            console.print(f"Formacode links up to date in {folder} (--force to build them again)")
+            return
     coder = _title_coder(ref)
     with _progress() as progress:
         tasks: dict[str, Any] = {}
@@ -215,8 +223,8 @@ def eval_poe(
     console.print(
         f"offers with a POE suggestion: {report.with_suggestion:,} ({report.suggestions:,} suggestions; by catalogue: {by})"
     )
-    for name, explanation in report.examples:
-        console.print(f"  {name}: {explanation}")
+    for offer, suggestion in report.examples:
+        console.print(f"  {offer.id} {offer.title}: {suggestion.explanation}")
 
 
 @eval_app.command("formacode")

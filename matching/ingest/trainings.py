@@ -23,6 +23,7 @@ dates (to confirm with the body), with its mean hours (else its maximum), placed
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from typing import Protocol
 
@@ -179,6 +180,17 @@ def trainings_from_sessions(
     return list(trainings.values()), problems
 
 
+_SAFE_ID = re.compile(r"[A-Za-z0-9_.#-]+")
+
+
+def _url_safe(key: str, siret: str | None) -> str:
+    """The catalogue's own id when it is one (``numero_formation``), else the body's SIRET and a hash of
+    the composed key (body, certification, title: spaces, accents and ``|`` belong in no URL)."""
+    if _SAFE_ID.fullmatch(key):
+        return key
+    return f"{siret or 'x'}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+
+
 def training_from_catalogue(
     course: McfTraining,
     referential: Referential | None,
@@ -212,7 +224,7 @@ def training_from_catalogue(
         if area is not None:
             location = _area_location(area, Precision.DEPARTEMENT, f"département {area.code}")
     training = Training(
-        id=training_id(course.id, CATALOGUE_PREFIX),
+        id=training_id(_url_safe(course.id, course.siret), CATALOGUE_PREFIX),
         title=course.title,
         rome_codes=rome_codes_,
         skills=skills,

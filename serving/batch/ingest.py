@@ -76,7 +76,7 @@ def files_of(path: Path, patterns: Sequence[str], noun: str) -> list[Path]:
         raise IngestError(f"{noun}s file or folder not found: {path}")
     files = sorted({f for pattern in patterns for f in path.glob(pattern) if f.is_file()})
     if not files:
-        kinds = " or ".join(p.removeprefix("*") for p in patterns)
+        kinds = " or ".join(p.rsplit("*", 1)[-1] for p in patterns)
         raise IngestError(f"no {kinds} {noun} files in {path}")
     return files
 

@@ -28,9 +28,9 @@ from serving.batch.ingest import files_of
 if TYPE_CHECKING:
     from serving.storage.repository import SqlRepository
 
-TRAINING_FILES = ("*.xml", "*.csv")
+TRAINING_FILES = ("**/*.xml", "**/*.csv")  # a folder and its sub-folders
 #: What a Mon Compte Formation course lacks, said once per course stored.
-NO_SESSION_DATES = "no session dates in the Mon Compte Formation catalogue: stored with dates to confirm"
+NO_SESSION_DATES = "no session dates in the Mon Compte Formation catalogue: dates to confirm"
 
 
 @dataclass(frozen=True)
@@ -106,9 +106,8 @@ def _store(trainings: list[Training], repository: SqlRepository | None, run: Tra
 
 
 def training_files(path: Path) -> list[Path]:
-    """``[path]`` for a file; a folder's ``*.xml`` (LHEO) and ``*.csv`` (Mon Compte Formation) files in
-    name order (see
-    :func:`serving.batch.ingest.files_of`)."""
+    """``[path]`` for a file; the ``*.xml`` (LHEO) and ``*.csv`` (Mon Compte Formation) files of a
+    folder and its sub-folders, in path order (see :func:`serving.batch.ingest.files_of`)."""
     return files_of(path, TRAINING_FILES, "training")
 
 

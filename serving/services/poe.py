@@ -91,8 +91,8 @@ def suggest_trainings(
         where = (
             "à distance" if remote else (f"à {about}{km:.0f} km" if km is not None else "lieu non précisé")
         )
-        body = str(row.get("organisation") or "")
-        name = f"{row['title']}, {body}" if body else str(row["title"])
+        body = str(row.get("organisation") or "") or "organisme non précisé"
+        name = f"{row['title']}, {body}"
         closes = ", ".join(label.get(s, s) for s in taught)
         out.append(
             TrainingSuggestion(

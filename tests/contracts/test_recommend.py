@@ -168,6 +168,10 @@ class BruteForce:
         )
         places = [t.location if t.modality != TrainingModality.REMOTE else Location() for t in self.trainings]
         keep &= self._within(profile.home, places, profile.max_commute_km or DEFAULT_COMMUTE_KM)
+        # on site at an unknown place: nowhere a commute reaches
+        keep &= np.array(
+            [t.modality == TrainingModality.REMOTE or t.location.has_coordinates for t in self.trainings]
+        )
         labels = [self.referential.skills[s].label for s in missing if s in self.referential.skills]
         text = (
             "Compétences à acquérir : " + ", ".join(labels) if labels else offer_view(offer, self.referential)

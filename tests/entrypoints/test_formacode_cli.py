@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from entrypoints.cli import app
@@ -15,10 +17,23 @@ from matching.ingest.formacode import FormacodeTerm, OfferFormation
 from matching.referential import Referential
 
 
-def test_show_reads_the_saved_links_and_refuses_bad_ones(builtin: Referential, tmp_path: Path) -> None:
+@pytest.fixture
+def links_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A links folder of this test's own (the session's is shared by every test)."""
+    monkeypatch.setenv("MATCHING_FORMACODE_LINKS_DIR", str(tmp_path / "formacode-links"))
+    get_settings.cache_clear()
+    yield tmp_path / "formacode-links"
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def test_show_reads_the_saved_links_and_refuses_bad_ones(
+    builtin: Referential, tmp_path: Path, links_dir: Path
+) -> None:
     thesaurus = FormacodeThesaurus({"31900": FormacodeTerm("31900", "conduite de chariot élévateur")})
     offers = [OfferFormation(f"o{i}", "31900", "", "N1103", ("900001",)) for i in range(3)]
     folder = get_settings().formacode_links_dir
+    assert folder == links_dir
     FormacodeSkillLinker(builtin, HashingEncoder(), null_pairs=500).fit(
         thesaurus, offer_formations=offers
     ).save(folder)
