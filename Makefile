@@ -56,6 +56,7 @@ run: install
 # version from the database and runs the incremental alert batch (the first one: every open offer is
 # new to every subscription).
 demo: install
+	$(BIN)/matching formacode build
 	$(BIN)/matching sample --anchor-offers "$(OFFERS)" --profiles 5000 --offers 2000 --trainings 400 \
 	  --out $(DEMO_WORLD) --lheo $(DEMO_WORLD)-trainings.xml --load
 	$(BIN)/matching train --world $(DEMO_WORLD)

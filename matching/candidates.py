@@ -563,7 +563,10 @@ class CandidateGenerator(BaseEstimator):
             where=timely,
         )
         blocks = self.neighbourhood_.outgoing([offer.rome_code], Expansion(family=True, mobility_rank=0))
-        ids, similarity = index.search_blocks(query, blocks, max(k * 5, 50), item_filter)
+        # every course passing the filters is scored (an exact scan of its blocks): a shortlist by
+        # similarity could drop the one teaching the gap behind closer ones teaching nothing
+        everything = max(len(self.training_skills_), 1)
+        ids, similarity = index.search_blocks(query, blocks, everything, item_filter)
         if not missing:
             return ids[:k], similarity[:k]
         gap = set(missing)
@@ -573,9 +576,7 @@ class CandidateGenerator(BaseEstimator):
             return np.array([len(t & gap) / len(gap) for t in taught], dtype=np.float32)
 
         # courses filed under no occupation (transverse: office software, languages…) count only for
-        # the missing skills they teach; every one passing the filters is scored (an exact scan of that
-        # block): a shortlist by similarity could drop the one teaching the gap behind closer ones
-        everything = max(len(self.training_skills_), 1)
+        # the missing skills they teach
         unfiled, unfiled_similarity = index.search_blocks(query, [UNFILED], everything, item_filter)
         useful = coverage_of(unfiled) > 0
         ids = np.concatenate([ids, unfiled[useful]])

@@ -199,7 +199,8 @@ class Location(BaseModel):
 
     ``precision`` is ``None`` where the source states none (simulated entities, profiles' homes,
     trainings): the coordinates are then a point when present, and a place without them is kept by
-    every distance filter, as before precision existed. ``area`` names the département code, region
+    every distance filter, as before precision existed, except a training's: taught on site at an
+    unknown place, it reaches no commute (:meth:`matching.candidates.CandidateGenerator.index_trainings`). ``area`` names the département code, region
     code or country of an approximate place; ``extent_km`` is the radius (km) around the coordinates
     within which the place lies (0 for a point).
     """

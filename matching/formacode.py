@@ -55,14 +55,14 @@ from matching.referential.model import SkillKind, normalize_label
 SOURCES = ("referentiel", "offres", "embedding")
 EXCLUDED_CATEGORIES = frozenset({"Certifications"})
 EMBEDDING_WEIGHT = 0.5
-ARTIFACT_FORMAT = 3  # also the linking method: a build of another one is done again
+ARTIFACT_FORMAT = 4  # also the linking method: a build of another one is done again
 LINKS_FILE = "links.json"
 CSLS_NEIGHBOURS = 10
 FIT_CHUNK = 256  # Formacodes per similarity block: 256 × 33,655 skills × 4 bytes = 34 MB
 #: Confidence from which a link counts as a skill the training teaches. Every link has already passed its
 #: specificity bar (0.9 within an occupation, 0.99 from the label alone); this one removes the offer
-#: links of a Formacode few offers name (weight n / (n + 1) times the specificity) and the weakest
-#: classifier-coded table links.
+#: links through a fiche that a small share of the Formacode's offers name (weight n / (N + 1) times the
+#: specificity: 1 of 3 offers gives at most 0.25) and classifier-coded table links of low probability.
 TAUGHT_CONFIDENCE = 0.45
 
 TitleCoder = Callable[[str], Sequence[tuple[str, float]]]  # job title -> [(fiche code, probability)]
@@ -70,6 +70,20 @@ TitleCoder = Callable[[str], Sequence[tuple[str, float]]]  # job title -> [(fich
 
 class FormacodeLinksError(MatchingError):
     """Formacode links that cannot be used (missing, altered, built for another referential)."""
+
+
+def _stems(text: str) -> set[str]:
+    """The first five letters of each word of four letters or more (a crude French stem)."""
+    return {word[:5] for word in normalize_label(text).replace("-", " ").split() if len(word) >= 4}
+
+
+def _reused(term: FormacodeTerm, v12_label: str) -> bool:
+    """Whether the V12 label names another descriptor than the 2003 ``term`` of the same number."""
+    names = [term.label, *term.synonyms]
+    wanted = normalize_label(v12_label)
+    if any(normalize_label(name) == wanted for name in names):
+        return False
+    return not (_stems(v12_label) & set().union(*(_stems(name) for name in names)))
 
 
 class FormacodeThesaurus:
@@ -108,18 +122,23 @@ class FormacodeThesaurus:
                 self.renumbered[change.v12] = change.v13
             if "\ufffd" not in change.v13_label:  # the table lost some É: keep another source's label
                 table_labels[change.v13] = change.v13_label
-        # the 2003 descriptors under their V13 code; a number the V12 table gives another label was
-        # reused for another descriptor (2003's 95006 "entrée/sortie permanente" is a tool, V12's a
-        # certification): its synonyms, type and occupations are not the current code's
+        # the 2003 descriptors under their V13 code; a number whose V12 label is unrelated to the 2003
+        # descriptor (neither its label nor a synonym, no word stem in common) was reused for another
+        # one (2003's 95006 "entrée/sortie permanente" is a tool, V12's a certification): its synonyms,
+        # type and occupations are not the current code's. A renamed one ("cariste" / "CHARIOT
+        # AUTOMOTEUR" shares no stem but lists it among its synonyms) is the same descriptor.
         self.terms: dict[str, FormacodeTerm] = {}
+        # the 2003 type of a number stays (a country renamed, "Myanmar" / "BIRMANIE", is still a country)
+        self.kinds: dict[str, str] = {}
         for code, term in sorted(terms.items()):
-            known = v12_labels.get(code)
             current = self.current(code)
-            if current is None or (
-                known is not None and normalize_label(term.label) != normalize_label(known)
-            ):
+            if current is not None and (current not in self.kinds or code == current):
+                self.kinds[current] = term.kind
+            known = v12_labels.get(code)
+            if current is None or (known is not None and _reused(term, known)):
                 continue
-            self.terms.setdefault(current, replace(term, code=current))
+            if current not in self.terms or code == current:  # merged codes: the V13 number's own entry
+                self.terms[current] = replace(term, code=current)
         self.labels: dict[str, str] = {}
         for code in sorted(set(self.terms) | set(table_labels)):
             known_term = self.terms.get(code)
@@ -149,8 +168,8 @@ class FormacodeThesaurus:
     def is_field(self, code: str) -> bool:
         """Whether a code names a training field: any code but the 2003 edition's publics, tools,
         diplomas and countries (``information non communiquée`` is a tool code)."""
-        term = self.terms.get(self.current(code) or code)
-        return term is None or term.is_field
+        kind = self.kinds.get(self.current(code) or code)
+        return kind is None or FormacodeTerm(code, "", kind=kind).is_field
 
     def label(self, code: str) -> str | None:
         """The label of a code (any numbering), ``None`` when unknown."""

@@ -390,6 +390,8 @@ def sample(
             f"interactions are simulated in memory, up to {STREAM_ABOVE_PROFILES:,} profiles; "
             "a national-size world holds entities only: use --months 0"
         )
+    if lheo is not None and (lheo.is_dir() or lheo.name in ("", ".", "..")):
+        raise MatchingError(f"--lheo names a file to write, not a folder: {lheo}")
     if streamed and (load or lheo is not None):
         raise MatchingError(
             "--load and --lheo read the whole world into memory: use them on worlds of at most "
@@ -495,10 +497,17 @@ def _write_lheo(world: Any, path: Path, referential: Referential, communes: Any)
             t.model_copy(update={"formacode": links.formacode_teaching(t.skills) or t.formacode})
             for t in trainings
         ]
+    if not trainings:  # LHEO holds at least one formation
+        err_console.print(f"no dated training in the world: no LHEO catalogue written to {path}")
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = path.with_name(f".{path.name}.tmp")
-    staging.write_bytes(trainings_lheo(trainings, communes))
-    staging.replace(path)
+    try:
+        staging.write_bytes(trainings_lheo(trainings, communes))
+        staging.replace(path)
+    except OSError as error:
+        staging.unlink(missing_ok=True)
+        raise MatchingError(f"cannot write {path}: {error.strerror}") from None
     console.print(f"{len(trainings):,} trainings written as LHEO 2.3 to {path}")
 
 

@@ -243,7 +243,7 @@ def eval_formacode(
     from eval.formacode import offer_agreement
     from matching.formacode import FormacodeSkillLinker
     from matching.ingest.formacode import read_offer_formations, read_rome_v2_formacodes
-    from serving.batch.formacode import FormacodeSources, read_thesaurus
+    from serving.batch.formacode import FormacodeSources, read_source, read_thesaurus
 
     settings = get_settings()
     ref = bootstrap.referential(rome_dir=rome_dir)
@@ -251,8 +251,8 @@ def eval_formacode(
     if sources.offers is None:
         raise MatchingError(f"no real offers under {settings.reference_data}: nothing to compare with")
     thesaurus, _ = read_thesaurus(sources)
-    offers = read_offer_formations(sources.offers.read_text(encoding="utf-8"))
-    rome_v2 = read_rome_v2_formacodes(sources.rome_v2.read_text(encoding="utf-8")) if sources.rome_v2 else []
+    offers = read_offer_formations(read_source(sources.offers))
+    rome_v2 = read_rome_v2_formacodes(read_source(sources.rome_v2)) if sources.rome_v2 else []
     enc = bootstrap.encoder(spec=encoder)
     with err_console.status("linking the offers' Formacodes without the offers"):
         linker = FormacodeSkillLinker(ref, enc).fit(

@@ -8,8 +8,8 @@ reason, and not stored. The rest is read as follows:
   code in ROME 4.0 (all 531 v347 codes are v460 parent codes, ``../shared/data/trainings/rome_v3``):
   a V3 code is kept when the referential has it, an unknown one is dropped with a problem;
 * place: the document's coordinates when it has them, else the commune of its INSEE code, else its
-  postal code's, else its département's centroid and extent; none: anywhere a commute reaches is
-  left to the filters (no coordinates);
+  postal code's, else its département's centroid and extent; none: no coordinates (an on-site
+  course at an unknown place reaches no commute; a remote one reaches every one);
 * an end date missing: the start date (one day), said in a problem;
 * POE eligibility: under 400 hours (the POE's legal ceiling, Code du travail L. 6326-1 ff.);
 * taught skills: the ROME competences its Formacodes teach (:mod:`matching.formacode`), when links are

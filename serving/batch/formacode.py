@@ -64,7 +64,7 @@ class FormacodeSources:
             v12_v13=present(V12_V13),
             rome_v2=present(ROME_V2),
             offers=offers if offers is not None else present(OFFERS),
-            catalogues=sorted(folder.glob("*.csv")) if folder.is_dir() else [],
+            catalogues=sorted(folder.glob("**/*.csv")) if folder.is_dir() else [],
         )
 
     def checksums(self) -> dict[str, str | None]:
@@ -73,7 +73,7 @@ class FormacodeSources:
         return {p.name: sha256_file(p) for p in paths if p is not None}
 
 
-def _text(path: Path) -> str:
+def read_source(path: Path) -> str:
     """A source's text; one line naming the file when it is not UTF-8 or cannot be read."""
     try:
         return path.read_text(encoding="utf-8-sig")
@@ -89,16 +89,16 @@ def read_thesaurus(sources: FormacodeSources) -> tuple[FormacodeThesaurus, set[s
     labels: dict[str, str] = {}
     named: set[str] = set()
     for path in sources.catalogues:
-        for course in parse_mcf(_text(path), path.name).trainings:
+        for course in parse_mcf(read_source(path), path.name).trainings:
             named.update(course.formacodes)
             if course.formacodes and course.formacode_label:
                 labels[course.formacodes[0]] = course.formacode_label
     if sources.offers is not None:
-        for item in read_offer_formations(_text(sources.offers)):
+        for item in read_offer_formations(read_source(sources.offers)):
             if item.label:
                 labels.setdefault(item.formacode, item.label)
-    terms = read_formacode_thesaurus(_text(sources.thesaurus))
-    changes = read_v12_v13(_text(sources.v12_v13)) if sources.v12_v13 else []
+    terms = read_formacode_thesaurus(read_source(sources.thesaurus))
+    changes = read_v12_v13(read_source(sources.v12_v13)) if sources.v12_v13 else []
     return FormacodeThesaurus(terms, changes, labels), named
 
 
@@ -119,8 +119,8 @@ def build_formacode_links(
         When a source is not of its format (:class:`~matching.errors.IngestError`, one line).
     """
     thesaurus, named = read_thesaurus(sources)
-    rome_v2 = read_rome_v2_formacodes(_text(sources.rome_v2)) if sources.rome_v2 else []
-    offers = read_offer_formations(_text(sources.offers)) if sources.offers else []
+    rome_v2 = read_rome_v2_formacodes(read_source(sources.rome_v2)) if sources.rome_v2 else []
+    offers = read_offer_formations(read_source(sources.offers)) if sources.offers else []
     codes = {c for c in set(thesaurus.codes) | {o.formacode for o in offers} | named if formacode(c)}
     return FormacodeSkillLinker(referential, encoder).fit(
         thesaurus,

@@ -79,6 +79,8 @@ def _edge_cases(
                 "id": f"X{t.id}",
                 "modality": TrainingModality.REMOTE,
                 "rome_codes": () if k % 3 == 0 else t.rome_codes,
+                # every third one on site at an unknown place
+                **({"modality": TrainingModality.ON_SITE, "location": Location()} if k % 3 == 1 else {}),
                 # a catalogue course: dates to confirm
                 **({"start_date": None, "end_date": None} if k % 2 == 0 else {}),
             }

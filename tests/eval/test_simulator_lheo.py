@@ -70,6 +70,8 @@ def test_sample_writes_the_catalogue_that_ingest_reads(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert f"12 trainings written as LHEO 2.3 to {catalogue}" in result.output
+    result = runner.invoke(app, ["sample", "--profiles", "60", "--out", str(world), "--lheo", str(tmp_path)])
+    assert result.exit_code == 2 and "names a file to write, not a folder" in result.output
     result = runner.invoke(app, ["ingest", "trainings", str(catalogue), "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "trainings.xml: LHEO 2.3 (full export), 12 sessions, 12 trainings" in result.output

@@ -148,6 +148,8 @@ def test_poe_trainings_close_the_gap(builtin: Referential) -> None:
             training("too-far", (core[0], core[2]), lat=46.0),
             training("too-long", (core[0], core[2]), hours=450, poe=False),
             training("remote", (core[2],), lat=48.0, modality="distanciel"),
+            # on site at an unknown place: reaches no commute
+            training("nowhere", (core[0], core[2])).model_copy(update={"location": Location()}),
         ]
     )
     assert gen.missing_skills(person, offer) == [core[0], core[2]]
