@@ -19,6 +19,7 @@ from matching.candidates import CandidateGenerator
 from matching.domain import Offer, Training
 from matching.encoders.base import Encoder
 from matching.frames import trainings_to_frame
+from matching.ingest.trainings import CATALOGUE_PREFIX, ID_PREFIX
 from matching.referential import Referential
 from serving.schemas import TrainingSuggestion
 from serving.services.poe import offer_area_profile, suggest_trainings
@@ -56,9 +57,9 @@ class PoeReport:
 
 def catalogue_of(training_id: str) -> str:
     """``"LHEO"`` or ``"Mon Compte Formation"`` from a stored training's id prefix, else ``"other"``."""
-    if training_id.startswith("lheo-"):
+    if training_id.startswith(ID_PREFIX):
         return "LHEO"
-    return "Mon Compte Formation" if training_id.startswith("mcf-") else "other"
+    return "Mon Compte Formation" if training_id.startswith(CATALOGUE_PREFIX) else "other"
 
 
 def real_poe_suggestions(

@@ -161,20 +161,26 @@ def offers_to_frame(offers: Iterable[Offer]) -> pd.DataFrame:
     return frame.set_index("id", drop=False)
 
 
+def training_columns(training: Training) -> dict[str, Any]:
+    """A training as the database's ``trainings`` row: the place flattened to ``insee``, ``lat``,
+    ``lon``, the dates as dates (``None`` when they are to confirm)."""
+    data = training.model_dump(mode="json", exclude={"location", "start_date", "end_date"})
+    data.update(
+        insee=training.location.insee,
+        lat=training.location.lat,
+        lon=training.location.lon,
+        start_date=training.start_date,
+        end_date=training.end_date,
+    )
+    return data
+
+
 def trainings_to_frame(trainings: Iterable[Training]) -> pd.DataFrame:
-    """The database's training columns (place flattened to ``insee``, ``lat``, ``lon``; dates as
-    timestamps, NaT for a course whose dates are to confirm), indexed by id: what
-    :func:`features.poe.training_features` reads."""
-    rows = []
-    for training in trainings:
-        row = training.model_dump(mode="json", exclude={"location", "start_date", "end_date"})
-        row.update(
-            insee=training.location.insee,
-            lat=training.location.lat,
-            lon=training.location.lon,
-            start_date=pd.Timestamp(training.start_date) if training.start_date else pd.NaT,
-            end_date=pd.Timestamp(training.end_date) if training.end_date else pd.NaT,
-        )
-        rows.append(row)
-    frame = pd.DataFrame(rows)
-    return frame.set_index("id", drop=False) if len(frame) else frame
+    """The database's training columns (:func:`training_columns`; dates as timestamps, NaT for a course
+    whose dates are to confirm), indexed by id: what :func:`features.poe.training_features` reads."""
+    frame = pd.DataFrame([training_columns(t) for t in trainings])
+    if not len(frame):
+        return frame
+    for column in ("start_date", "end_date"):
+        frame[column] = pd.to_datetime(frame[column])
+    return frame.set_index("id", drop=False)

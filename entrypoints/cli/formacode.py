@@ -148,9 +148,11 @@ def formacode_show(
 
 def _default_catalogues() -> list[Path]:
     """The reference data's real catalogues: the LHEO documents and the Mon Compte Formation samples."""
-    root = get_settings().reference_data / "trainings"
-    folders = [root / "lheo/examples/official_2.2", root / "lheo/examples/intercarif", root / "mcf_catalogue"]
-    return [folder for folder in folders if folder.is_dir()]
+    from serving.batch.formacode import CATALOGUES
+
+    root = get_settings().reference_data
+    folders = [root / "trainings/lheo/examples/official_2.2", root / "trainings/lheo/examples/intercarif"]
+    return [folder for folder in [*folders, root / CATALOGUES] if folder.is_dir()]
 
 
 @eval_app.command("poe")
@@ -177,6 +179,7 @@ def eval_poe(
 
     from eval.poe import real_poe_suggestions
     from matching.ingest import parse_offer, read_offer_records
+    from serving.batch.formacode import OFFERS
     from serving.batch.trainings import ingest_trainings, training_files
 
     ref = bootstrap.referential(rome_dir=rome_dir)
@@ -186,7 +189,7 @@ def eval_poe(
             "no Formacode links: run `matching formacode build` first (trainings teach nothing without)"
         )
     communes = bootstrap.communes(communes_file=communes_file)
-    offers_file = offers or get_settings().reference_data / "offers_ft_api_v2" / "offers.json"
+    offers_file = offers or get_settings().reference_data / OFFERS
     records = read_offer_records(offers_file)
     files = [f for path in (trainings or _default_catalogues()) for f in training_files(path)]
     if not files:

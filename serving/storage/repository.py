@@ -28,7 +28,7 @@ from matching.domain import (
     Training,
     older_version,
 )
-from matching.frames import PLACE_COLUMNS, place_columns, place_from_columns
+from matching.frames import PLACE_COLUMNS, place_columns, place_from_columns, training_columns
 from matching.referential import normalize_label
 from serving.storage.db import write_session
 from serving.storage.tables import (
@@ -250,18 +250,6 @@ def row_to_training(row: TrainingRow) -> Training:
         poe_eligible=row.poe_eligible,
         formacode=row.formacode,
     )
-
-
-def training_to_row(training: Training) -> dict[str, Any]:
-    data = training.model_dump(mode="json", exclude={"location", "start_date", "end_date"})
-    data.update(
-        insee=training.location.insee,
-        lat=training.location.lat,
-        lon=training.location.lon,
-        start_date=training.start_date,
-        end_date=training.end_date,
-    )
-    return data
 
 
 class SqlRepository:
@@ -560,7 +548,7 @@ class SqlRepository:
             return [row_to_profile(r) for r in rows]
 
     def upsert_trainings(self, trainings: Iterable[Training]) -> int:
-        return self._replace_rows(TrainingRow, [training_to_row(t) for t in trainings])
+        return self._replace_rows(TrainingRow, [training_columns(t) for t in trainings])
 
     def trainings(self) -> list[Training]:
         """Every training course, by id."""
