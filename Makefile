@@ -42,7 +42,7 @@ run demo quickstart: export MATCHING_NOW ?= $(AS_OF)
 run: install
 	$(BIN)/matching model build
 	$(BIN)/matching rome build
-	@if [ -f "$(OFFERS)" ]; then $(BIN)/matching formacode build; fi
+	@if [ -f "$(OFFERS)" ]; then $(BIN)/matching formacode build; $(BIN)/matching skills build; fi
 	$(BIN)/matching db upgrade
 	$(BIN)/matching rome info
 	@if [ -f "$(OFFERS)" ]; then $(MAKE) --no-print-directory demo; else \
@@ -57,6 +57,7 @@ run: install
 # new to every subscription).
 demo: install
 	$(BIN)/matching formacode build
+	$(BIN)/matching skills build
 	$(BIN)/matching sample --anchor-offers "$(OFFERS)" --profiles 5000 --offers 2000 --trainings 400 \
 	  --out $(DEMO_WORLD) --lheo $(DEMO_WORLD)-trainings.xml --load
 	$(BIN)/matching train --world $(DEMO_WORLD)

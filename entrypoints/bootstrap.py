@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from features.tables import MarketTables
     from matching.encoders.base import Progress
     from matching.formacode import FormacodeSkillLinker
+    from matching.skills import SkillExtractor
     from models.pipeline import RankingService
     from models.registry import ModelRegistry
     from serving.batch.distributed import Context, Loader
@@ -219,6 +220,31 @@ def formacode_links(
         ) from None
 
 
+def skill_extractor(referential_: Referential, settings: Settings | None = None) -> SkillExtractor | None:
+    """The saved skill extractor (``matching skills build``) with the encoder it was built with,
+    ``None`` when none was built (offers then keep only the skills they list).
+
+    Raises
+    ------
+    MatchingError
+        If one exists but cannot be used (altered, another referential): fail-closed, with the fix.
+    """
+    from matching.skills import SkillExtractor as Extractor  # the annotation's, imported lazily
+    from matching.skills import SkillExtractorError
+
+    settings = settings or get_settings()
+    folder = settings.skill_extractor_dir
+    if not folder.exists():
+        return None
+    try:
+        spec = (Extractor.manifest(folder).get("build") or {}).get("encoder_spec")
+        return Extractor.load(folder, referential_, encoder=rome_classifier_encoder(spec, settings))
+    except SkillExtractorError as error:
+        raise MatchingError(
+            f"{error}: run `matching skills build --force` (with the same --rome-dir)"
+        ) from None
+
+
 def lheo_schema(settings: Settings | None = None, xsd: Path | None = None) -> Any | None:
     """The LHEO 2.3 XML Schema (``xmlschema.XMLSchema``): ``xsd``, else the reference data's
     ``trainings/lheo/xsd/lheo-2.3.xsd``; ``None`` when there is none (documents are then read
@@ -344,6 +370,7 @@ def serving_container(
         tracking_uri=settings.tracking_uri(tracking_uri),
         model_name=settings.ranker_model_name,
         communes=communes(settings),
+        load_skills=lambda: skill_extractor(referential(settings), settings),
         clock=clock(settings),
     )
 

@@ -97,6 +97,7 @@ class Settings(BaseSettings):
     model_dir: Path = Field(default=PROJECT_ROOT / "var" / "models" / "multilingual-e5-small")
     rome_classifier_dir: Path = Field(default=PROJECT_ROOT / "var" / "models" / "rome-classifier")
     formacode_links_dir: Path = Field(default=PROJECT_ROOT / "var" / "models" / "formacode-links")
+    skill_extractor_dir: Path = Field(default=PROJECT_ROOT / "var" / "models" / "skill-extractor")
     rome_encoder: str = Field(
         default="none",
         description="encoder of the ROME classifier's title signal: 'none' (lexical), 'e5-onnx', 'e5'…",

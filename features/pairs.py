@@ -30,6 +30,7 @@ from matching.domain import (
     DEFAULT_COMMUTE_KM,
     accepted_contract_codes,
     contract_family,
+    wanted_skills,
 )
 from matching.geo import haversine_km
 from matching.referential import Referential
@@ -128,15 +129,19 @@ class RomeRelations:
 
 
 def _wanted_skills(offers: Columns, referential: Referential) -> list[tuple[str, ...]]:
-    out = []
-    for required, listed, code in zip(
-        offers["required_skills"], offers["skills"], offers["rome_code"], strict=True
-    ):
-        wanted = tuple(required) if len(required) else tuple(listed)
-        if not wanted and code in referential.fiches:
-            wanted = referential.skills_of(code).core
-        out.append(wanted)
-    return out
+    # a world's offers (the simulator's) have no inferred skills: they list theirs
+    inferred = offers["inferred_skills"] if "inferred_skills" in offers else [()] * len(offers["skills"])
+    return [
+        wanted_skills(
+            required,
+            listed,
+            guessed,
+            referential.skills_of(code).core if code in referential.fiche_skills else (),
+        )
+        for required, listed, guessed, code in zip(
+            offers["required_skills"], offers["skills"], inferred, offers["rome_code"], strict=True
+        )
+    ]
 
 
 def pair_values(
@@ -296,6 +301,7 @@ OFFER_COLUMNS = (
     "lon",
     "required_skills",
     "skills",
+    "inferred_skills",
     "rome_code",
     "salary_max_monthly",
     "salary_min_monthly",

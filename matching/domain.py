@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -273,6 +273,10 @@ class Offer(BaseModel):
     qualification_code: str | None = None
     skills: tuple[str, ...] = ()
     required_skills: tuple[str, ...] = ()
+    # skills read from the title and description (matching.skills.SkillExtractor), best first, with the
+    # probability that the offer would list each; never the listed ones, which stay in ``skills``
+    inferred_skills: tuple[str, ...] = ()
+    inferred_skill_scores: tuple[float, ...] = ()
     formacodes: tuple[str, ...] = ()
     positions: int = Field(default=1, ge=1)
     created_at: datetime
@@ -304,6 +308,8 @@ class Offer(BaseModel):
             and self.salary_max_monthly < self.salary_min_monthly
         ):
             raise ValueError("salary_max_monthly is below salary_min_monthly")
+        if len(self.inferred_skill_scores) != len(self.inferred_skills):
+            raise ValueError("inferred_skill_scores must give one score per inferred skill")
         return self
 
 
@@ -488,13 +494,25 @@ class Interaction(BaseModel):
 EVENT_COLUMNS = tuple(Interaction.model_fields)
 
 
-def missing_skills(profile: Profile, offer: Offer, core_skills: tuple[str, ...] = ()) -> list[str]:
-    """Skills the offer requires that the person lacks, in the offer's order.
+def wanted_skills(
+    required: Sequence[str], listed: Sequence[str], inferred: Sequence[str], core_skills: Sequence[str] = ()
+) -> tuple[str, ...]:
+    """The skills an offer asks for: its required skills, else those it lists, else those read from its
+    text (:attr:`Offer.inferred_skills`), else its fiche's ``core_skills`` (ROME ``coeur_metier``).
 
-    The offer's required skills, else its listed skills, else its fiche's ``core_skills`` (ROME
-    ``coeur_metier`` competences) count as required.
+    What an employer stated wins over what the engine inferred; inferred skills stand in only for an
+    offer that lists none (four in five real offers), so that "skills missing" describes the offer
+    rather than the occupation.
     """
-    wanted = offer.required_skills or offer.skills or core_skills
+    for skills in (required, listed, inferred, core_skills):
+        if len(skills):
+            return tuple(skills)
+    return ()
+
+
+def missing_skills(profile: Profile, offer: Offer, core_skills: tuple[str, ...] = ()) -> list[str]:
+    """Skills the offer asks for (:func:`wanted_skills`) that the person lacks, in the offer's order."""
+    wanted = wanted_skills(offer.required_skills, offer.skills, offer.inferred_skills, core_skills)
     have = set(profile.skills)
     return [s for s in dict.fromkeys(wanted) if s not in have]
 

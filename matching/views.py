@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from matching.domain import Offer, Profile, Training
+from matching.domain import Offer, Profile, Training, wanted_skills
 from matching.referential import Referential
 
 MAX_DESCRIPTION_CHARS = 400
@@ -47,10 +47,10 @@ def _fiche_part(referential: Referential, rome_code: str, appellation_code: str 
 
 
 def offer_view(offer: Offer, referential: Referential) -> str:
-    """Title, appellation and fiche labels, required then fiche core skills, start of the description."""
-    skills = offer.required_skills or offer.skills
-    if not skills and offer.rome_code in referential.fiches:
-        skills = referential.skills_of(offer.rome_code).core
+    """Title, appellation and fiche labels, the skills it asks for (:func:`matching.domain.wanted_skills`),
+    start of the description."""
+    core = referential.skills_of(offer.rome_code).core if offer.rome_code in referential.fiche_skills else ()
+    skills = wanted_skills(offer.required_skills, offer.skills, offer.inferred_skills, core)
     parts = [clean_title(offer.title), *_fiche_part(referential, offer.rome_code, offer.appellation_code)]
     labels = _skill_labels(referential, skills)
     if labels:

@@ -14,10 +14,12 @@ from sqlalchemy import Engine, text
 
 from features.tables import MarketTables
 from matching.clock import Clock
+from matching.errors import MatchingError
 from matching.geo import Communes
 from matching.ingest import fit_rome_classifier
 from matching.referential import Referential
 from matching.rome_classifier import RomeClassifier
+from matching.skills import SkillExtractor
 from models import DEFAULT_MODEL_NAME
 from models.pipeline import RankingService
 from serving.security import RateLimiter, TokenService
@@ -70,6 +72,8 @@ class ServingContainer:
     tracking_uri: str | None = None  # the MLflow registry the model page reads (None: not configured)
     model_name: str = DEFAULT_MODEL_NAME
     communes: Communes | None = None  # geocodes offers published through the API (None: as given)
+    # the saved skill extractor (None: none built; offers published keep only the skills they list)
+    load_skills: Callable[[], SkillExtractor | None] = lambda: None
     limiter: RateLimiter = field(default_factory=RateLimiter)
     clock: Clock = field(default_factory=Clock)  # the world's now: ranking, trainings, the event log
     store: ServingStore = field(init=False)
@@ -90,6 +94,7 @@ class ServingContainer:
     _base_version: str = field(default="", init=False)
     _rome_classifier: RomeClassifier | None = field(default=None, init=False)
     _classifier_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _skills: tuple[SkillExtractor | None] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.store = ServingStore(self.engine, clock=self.clock)
@@ -136,6 +141,17 @@ class ServingContainer:
             if self._rome_classifier is None:
                 self._rome_classifier = fit_rome_classifier(self.referential)
             return self._rome_classifier
+
+    def skill_extractor(self) -> SkillExtractor | None:
+        """The skill extractor that reads published offers' skills from their text: loaded on first use
+        (under the classifier's lock: both are loaded once, off the ranking path), then kept."""
+        with self._classifier_lock:
+            if self._skills is None:
+                try:
+                    self._skills = (self.load_skills(),)
+                except MatchingError as error:  # altered or stale: refused, never used half-way
+                    raise ServiceUnavailable(f"skill extractor cannot be loaded: {error}") from None
+            return self._skills[0]
 
     def sync_offers(self) -> bool:
         """Apply to the loaded offer index what changed in the database since; ``False`` if that failed.

@@ -16,6 +16,7 @@ from matching.domain import (
     Profile,
     contract_label,
     missing_skills,
+    wanted_skills,
 )
 from matching.geo import Communes, haversine_km, region_edge_km
 from matching.referential import Referential, RomeRelation
@@ -126,7 +127,7 @@ def availability(profile: Profile, today: date) -> str | None:
 def explain(referential: Referential, profile: Profile, offer: Offer, today: date) -> Explanation:
     core = referential.skills_of(offer.rome_code).core if offer.rome_code in referential.fiches else ()
     missing = missing_skills(profile, offer, core)
-    wanted = offer.required_skills or offer.skills or core
+    wanted = wanted_skills(offer.required_skills, offer.skills, offer.inferred_skills, core)
     label = {code: referential.skills[code].label for code in wanted if code in referential.skills}
     return Explanation(
         rome_relation=rome_relation(referential, profile, offer),

@@ -14,6 +14,7 @@ from entrypoints.cli import (  # noqa: F401  (registration)
     ranking,
     referential,
     serving,
+    skills,
 )
 from entrypoints.cli.common import app
 

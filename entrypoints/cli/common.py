@@ -53,6 +53,10 @@ formacode_app = typer.Typer(
     help="Formacode → ROME competences: build the links trainings' taught skills come from, show them.",
     no_args_is_help=True,
 )
+skills_app = typer.Typer(
+    help="Skills from offers' texts: build the skill extractor, read an offer's skills with it.",
+    no_args_is_help=True,
+)
 app.add_typer(rome_app, name="rome")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(db_app, name="db")
@@ -61,6 +65,7 @@ app.add_typer(model_app, name="model")
 app.add_typer(eval_app, name="eval")
 app.add_typer(index_app, name="index")
 app.add_typer(formacode_app, name="formacode")
+app.add_typer(skills_app, name="skills")
 
 # Tables keep their columns when the output is piped or captured (rich would assume 80 columns).
 console = Console(width=None if sys.stdout.isatty() else 160)

@@ -82,13 +82,16 @@ def ingest_offer_files(
         migrate(engine)
     elif full:
         ensure_schema(engine)
+    referential = bootstrap.referential(rome_dir=rome_dir)
+    skills = bootstrap.skill_extractor(referential)
     with _progress() as progress:
         task = progress.add_task("parsing offers", total=len(records))
         return ingest_offers(
             records,
             bootstrap.repository(database_url=database_url),
-            referential=bootstrap.referential(rome_dir=rome_dir),
+            referential=referential,
             communes=bootstrap.communes(communes_file=communes_file),
+            skills=skills,
             full=full,
             max_closed_share=max_closed_share,
             dry_run=dry_run,
@@ -156,6 +159,10 @@ def ingest_offers(
         )
     if report.superseded:
         console.print(f"versions left for a newer one of the same id: {report.superseded}")
+    if done.skills_inferred is None:
+        console.print("skills read from the texts: none (no skill extractor: run `matching skills build`)")
+    else:
+        console.print(f"skills read from the texts of {done.skills_inferred} offers")
     console.print(f"parsed {report.parsed} rejected {report.rejected}")
     for (field, problem), count in sorted(report.rejections.items(), key=lambda kv: -kv[1]):
         console.print(f"  rejected {count}: {field}: {problem}")

@@ -57,12 +57,15 @@ class Appellation:
 class Skill:
     """A compétence, savoir-être or savoir item (code OGR); ``category`` is a savoir's sub-category in
     the ROME export (``sous_categorie_savoir``: "Certifications", "Habilitations", "Langues"…), empty
-    for the others."""
+    for the others. ``macro`` tells a macro-compétence (the export's ``nature``), ``macro_code`` is the
+    macro-compétence a compétence belongs to (``code_ogr_macro_comp``; empty when none or unknown)."""
 
     code: str
     label: str
     kind: SkillKind
     category: str = ""
+    macro: bool = False
+    macro_code: str = ""
 
 
 @dataclass(frozen=True, slots=True)

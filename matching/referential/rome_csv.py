@@ -20,6 +20,7 @@ _RUBRIC_KIND = {"1": SkillKind.SAVOIR_FAIRE, "2": SkillKind.SAVOIR_ETRE, "3": Sk
 _SKILLS_BLOCK = "5"
 _CONTEXTS_BLOCK = "6"
 _CORE_FLAG = "Principale"
+_MACRO_NATURE = "Macro-compétence"
 
 # table name -> columns the loader reads; the file is ``unix_<table>_v<NNN>_utf8.csv``
 REQUIRED_TABLES: dict[str, tuple[str, ...]] = {
@@ -41,6 +42,7 @@ REQUIRED_TABLES: dict[str, tuple[str, ...]] = {
 }
 OPTIONAL_TABLES: dict[str, tuple[str, ...]] = {
     "referentiel_savoir": ("code_ogr_savoir", "sous_categorie_savoir"),
+    "referentiel_competence": ("code_ogr", "nature", "code_ogr_macro_comp"),
     "texte": ("code_rome", "libelle_type_texte", "position_phrase", "libelle_texte"),
     "referentiel_contexte_travail": ("code_ogr", "libelle_cont_travail"),
     # This one is 8-bit (ISO-8859-15) in the v460 export, despite its name.
@@ -198,12 +200,22 @@ def load_rome_csv(rome_dir: Path) -> Referential:
     skills: dict[str, Skill] = {}
     context_labels: dict[str, str] = {}
     category = {r["code_ogr_savoir"]: r["sous_categorie_savoir"] for r in rows("referentiel_savoir")}
+    competences = {r["code_ogr"]: r for r in rows("referentiel_competence")}
     for r in rows("item"):
         kind = _RUBRIC_KIND.get(r["code_rubrique"])
         if kind is None:
             context_labels[r["code_ogr"]] = r["libelle"]
         else:
-            skills[r["code_ogr"]] = Skill(r["code_ogr"], r["libelle"], kind, category.get(r["code_ogr"], ""))
+            code = r["code_ogr"]
+            competence = competences.get(code, {})
+            skills[code] = Skill(
+                code,
+                r["libelle"],
+                kind,
+                category.get(code, ""),
+                macro=competence.get("nature") == _MACRO_NATURE,
+                macro_code=competence.get("code_ogr_macro_comp", ""),
+            )
     for r in rows("referentiel_contexte_travail"):
         context_labels.setdefault(r["code_ogr"], r["libelle_cont_travail"])
 

@@ -31,6 +31,7 @@ from matching.errors import IngestError, MatchingError
 from matching.geo import Communes
 from matching.ingest import IngestReport, parse_offers, read_offer_records, rome_classifier_for
 from matching.referential import Referential
+from matching.skills import SkillExtractor, with_inferred_skills
 
 if TYPE_CHECKING:  # SQLAlchemy and pandas: imported by the functions that store
     from serving.storage.repository import SqlRepository, UpsertCounts
@@ -119,6 +120,9 @@ class OfferIngest:
         With ``full``: the open France Travail offers before the extract.
     refused
         With ``full`` in a dry run: a real run would refuse the extract (too many closures).
+    skills_inferred
+        Offers given skills read from their text (:func:`matching.skills.with_inferred_skills`);
+        ``None`` when no skill extractor was given.
     """
 
     counts: UpsertCounts
@@ -126,6 +130,7 @@ class OfferIngest:
     closed: int = 0
     open_before: int = 0
     refused: bool = False
+    skills_inferred: int | None = None
 
 
 def ingest_offers(
@@ -138,6 +143,7 @@ def ingest_offers(
     max_closed_share: float = MAX_CLOSED_SHARE,
     dry_run: bool = False,
     on_record: Callable[[], None] | None = None,
+    skills: SkillExtractor | None = None,
 ) -> OfferIngest:
     """Parse France Travail v2 records and store the offers; a full extract also closes the missing ones.
 
@@ -160,6 +166,9 @@ def ingest_offers(
         Parse and count only; nothing is written.
     on_record
         Called after each record is parsed (progress).
+    skills
+        The skill extractor (``matching skills build``) that reads each offer's skills from its text;
+        ``None``: the offers keep only the skills they list.
 
     Returns
     -------
@@ -177,6 +186,8 @@ def ingest_offers(
     offers, report = parse_offers(
         records, referential=referential, communes=communes, classifier=classifier, on_record=on_record
     )
+    offers = with_inferred_skills(offers, skills)
+    inferred = None if skills is None else sum(bool(o.inferred_skills) for o in offers)
     closed = open_before = 0
     too_many = False
     if full:
@@ -193,8 +204,10 @@ def ingest_offers(
     if dry_run:
         from serving.storage.repository import UpsertCounts
 
-        return OfferIngest(UpsertCounts(), report, closed, open_before, refused=too_many)
+        return OfferIngest(
+            UpsertCounts(), report, closed, open_before, refused=too_many, skills_inferred=inferred
+        )
     counts = repository.upsert_offers(offers, republish="closed" if full else "none")
     if full:
         closed = repository.close_missing_offers(listed, source=FRANCE_TRAVAIL)
-    return OfferIngest(counts, report, closed, open_before)
+    return OfferIngest(counts, report, closed, open_before, skills_inferred=inferred)

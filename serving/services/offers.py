@@ -15,6 +15,7 @@ from typing import Any
 
 from matching.domain import Offer
 from matching.ingest import lacks_rome_code, parse_offer
+from matching.skills import with_inferred_skills
 from serving.container import ServingContainer
 from serving.schemas import FieldProblem, OfferPublishedOut, OfferWithdrawnOut
 from serving.security import Principal, Role
@@ -85,6 +86,7 @@ def publish_offer(
         )
     _forbid_unless_publisher(principal, container.repository.get_offer(offer_id, withdrawn=True))
     offer = parsed.offer.model_copy(update={"source": source_of(principal)})
+    offer = with_inferred_skills([offer], container.skill_extractor())[0]
     # the caller may act on this id (checked above): it replaces whatever was stored, from any source
     # and of any date (a PUT says what the offer is now, even with a stale or no dateActualisation)
     counts = container.repository.upsert_offers([offer], republish="any", take_over=True, keep_newer=False)

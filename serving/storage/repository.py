@@ -135,6 +135,8 @@ def offer_to_row(offer: Offer) -> dict[str, Any]:
         experience=offer.experience.value if offer.experience else None,
         skills=list(offer.skills),
         required_skills=list(offer.required_skills),
+        inferred_skills=list(offer.inferred_skills),
+        inferred_skill_scores=list(offer.inferred_skill_scores),
         formacodes=list(offer.formacodes),
         schedule=[attribute.value for attribute in offer.schedule],
         content_hash=offer_hash(offer),
@@ -165,6 +167,9 @@ def row_to_offer(row: OfferRow) -> Offer:
         qualification_code=row.qualification_code,
         skills=tuple(row.skills),
         required_skills=tuple(row.required_skills),
+        # NULL in a row written before 0010
+        inferred_skills=tuple(row.inferred_skills or ()),
+        inferred_skill_scores=tuple(row.inferred_skill_scores or ()),
         formacodes=tuple(row.formacodes),
         positions=row.positions,
         created_at=row.created_at,

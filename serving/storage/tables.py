@@ -94,6 +94,10 @@ class OfferRow(Base):
     qualification_code: Mapped[str | None] = mapped_column(String(4))
     skills: Mapped[list[str]] = mapped_column(JSON, default=list)
     required_skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # read from the text by the skill extractor (matching.skills), best first, with their probabilities;
+    # empty for offers stored before 0010 or ingested without an extractor
+    inferred_skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    inferred_skill_scores: Mapped[list[float]] = mapped_column(JSON, default=list)
     formacodes: Mapped[list[str]] = mapped_column(JSON, default=list)
     positions: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
