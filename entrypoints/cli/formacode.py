@@ -19,12 +19,12 @@ from entrypoints.cli.common import (
     formacode_app,
     user_errors,
 )
-from entrypoints.cli.referential import _saved_manifest
+from entrypoints.cli.referential import _saved_manifest, saved_up_to_date
 from entrypoints.settings import get_settings
 from matching.errors import MatchingError
 
 if TYPE_CHECKING:
-    from matching.formacode import TitleCoder
+    from matching.formacode import FormacodeSkillLinker, TitleCoder
     from matching.referential import Referential
 
 
@@ -47,6 +47,15 @@ def _title_coder(referential: Referential) -> TitleCoder | None:
     return lambda title: classifier.classify(title, 3)
 
 
+def _load_links(folder: Path, referential: Referential) -> FormacodeSkillLinker:
+    from matching.formacode import FormacodeLinksError, FormacodeSkillLinker
+
+    try:
+        return FormacodeSkillLinker.load(folder, referential)
+    except FormacodeLinksError as error:
+        raise MatchingError(str(error)) from None
+
+
 @formacode_app.command("build")
 @user_errors
 def formacode_build(
@@ -67,7 +76,7 @@ def formacode_build(
     """Link every Formacode of the reference data's tables, offers and catalogues to the ROME
     competences it teaches (Centre Inffo's tables, real offers, the encoder for the rest) and save the
     links in MATCHING_FORMACODE_LINKS_DIR for `ingest trainings` (skipped when up to date)."""
-    from matching.formacode import ARTIFACT_FORMAT, FormacodeLinksError, FormacodeSkillLinker
+    from matching.formacode import ARTIFACT_FORMAT
     from serving.batch.formacode import FormacodeSources, build_formacode_links
 
     settings = get_settings()
@@ -86,14 +95,8 @@ def formacode_build(
         "rome_classifier": classifier.get("files") if classifier.get("referential") == ref.version else None,
     }
     folder = settings.formacode_links_dir
-    if not force and _saved_manifest(folder).get("build") == wanted:
-        try:
-            FormacodeSkillLinker.load(folder, ref)
-        except FormacodeLinksError as error:  # altered since: built again
-            err_console.print(f"{error}: building them again")
-        else:
-            console.print(f"Formacode links up to date in {folder} (--force to build them again)")
-            return
+    if not force and saved_up_to_date(folder, wanted, lambda: _load_links(folder, ref), "Formacode links"):
+        return
     coder = _title_coder(ref)
     with _progress() as progress:
         tasks: dict[str, Any] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -198,6 +198,20 @@ def _saved_manifest(folder: Path) -> dict[str, Any]:
         return read_manifest_file(folder, "ROME classifier", MatchingError)
     except MatchingError:
         return {}
+
+
+def saved_up_to_date(folder: Path, wanted: dict[str, Any], load: Callable[[], object], what: str) -> bool:
+    """Whether ``folder`` holds an artifact built from ``wanted`` (its manifest's ``build``) that
+    ``load`` still reads; one altered since is said on standard error and counts as out of date."""
+    if _saved_manifest(folder).get("build") != wanted:
+        return False
+    try:
+        load()
+    except MatchingError as error:
+        err_console.print(f"{error}: building {what} again")
+        return False
+    console.print(f"{what} up to date in {folder} (--force to build again)")
+    return True
 
 
 @rome_app.command("classify")

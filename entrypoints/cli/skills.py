@@ -10,7 +10,7 @@ import typer
 
 from entrypoints import bootstrap
 from entrypoints.cli.common import RomeDir, console, err_console, eval_app, skills_app, user_errors
-from entrypoints.cli.referential import _saved_manifest
+from entrypoints.cli.referential import saved_up_to_date
 from entrypoints.settings import get_settings
 from matching.errors import MatchingError
 
@@ -84,14 +84,10 @@ def skills_build(
         "offers": sha256_file(path),
     }
     folder = settings.skill_extractor_dir
-    if not force and _saved_manifest(folder).get("build") == wanted:
-        try:
-            bootstrap.skill_extractor(ref, settings)
-        except MatchingError as error:  # altered since: built again
-            err_console.print(f"{error}: building it again")
-        else:
-            console.print(f"skill extractor up to date in {folder} (--force to build it again)")
-            return
+    if not force and saved_up_to_date(
+        folder, wanted, lambda: bootstrap.skill_extractor(ref, settings), "skill extractor"
+    ):
+        return
     data = _labelled(path, ref)
     with err_console.status(f"learning from {len(data):,} offers that list their competences"):
         try:

@@ -185,3 +185,20 @@ def test_what_an_offer_asks_for_prefers_what_it_states() -> None:
     assert wanted_skills((), (), ("i", "j"), ("c",)) == ("i", "j")
     assert wanted_skills((), (), (), ("c",)) == ("c",)
     assert wanted_skills((), (), ()) == ()
+
+
+def test_pair_features_read_the_inferred_skills_of_an_offer_that_lists_none(builtin: Referential) -> None:
+    from features.pairs import _wanted_skills
+
+    code = next(c for c in sorted(builtin.fiche_skills) if builtin.skills_of(c).core)
+    core = builtin.skills_of(code).core
+    offers = {
+        "required_skills": [(), ()],
+        "skills": [(), ("x",)],
+        "inferred_skills": [("i",), ("j",)],
+        "rome_code": [code, code],
+    }
+    assert _wanted_skills(offers, builtin) == [("i",), ("x",)]
+    # a world's offers (the simulator's) carry no inferred skills: the fiche's core skills stand in
+    del offers["inferred_skills"]
+    assert _wanted_skills(offers, builtin) == [core, ("x",)]
