@@ -494,20 +494,43 @@ class Interaction(BaseModel):
 EVENT_COLUMNS = tuple(Interaction.model_fields)
 
 
-def wanted_skills(
+class SkillSource(enum.StrEnum):
+    """Where the skills an offer asks for come from (:func:`skills_asked`)."""
+
+    REQUIRED = "required"  # the offer's required skills
+    LISTED = "listed"  # the competences it lists
+    INFERRED = "inferred"  # read from its text (matching.skills)
+    FICHE = "fiche"  # its fiche's core skills: the offer says none
+    NONE = "none"
+
+
+def skills_asked(
     required: Sequence[str], listed: Sequence[str], inferred: Sequence[str], core_skills: Sequence[str] = ()
-) -> tuple[str, ...]:
-    """The skills an offer asks for: its required skills, else those it lists, else those read from its
-    text (:attr:`Offer.inferred_skills`), else its fiche's ``core_skills`` (ROME ``coeur_metier``).
+) -> tuple[tuple[str, ...], SkillSource]:
+    """The skills an offer asks for and where they come from: its required skills, else those it
+    lists, else those read from its text (:attr:`Offer.inferred_skills`), else its fiche's
+    ``core_skills`` (ROME ``coeur_metier``).
 
     What an employer stated wins over what the engine inferred; inferred skills stand in only for an
     offer that lists none (four in five real offers), so that "skills missing" describes the offer
     rather than the occupation.
     """
-    for skills in (required, listed, inferred, core_skills):
+    for skills, source in (
+        (required, SkillSource.REQUIRED),
+        (listed, SkillSource.LISTED),
+        (inferred, SkillSource.INFERRED),
+        (core_skills, SkillSource.FICHE),
+    ):
         if len(skills):
-            return tuple(skills)
-    return ()
+            return tuple(skills), source
+    return (), SkillSource.NONE
+
+
+def wanted_skills(
+    required: Sequence[str], listed: Sequence[str], inferred: Sequence[str], core_skills: Sequence[str] = ()
+) -> tuple[str, ...]:
+    """The skills of :func:`skills_asked`, without their source."""
+    return skills_asked(required, listed, inferred, core_skills)[0]
 
 
 def missing_skills(profile: Profile, offer: Offer, core_skills: tuple[str, ...] = ()) -> list[str]:

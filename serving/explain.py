@@ -16,7 +16,7 @@ from matching.domain import (
     Profile,
     contract_label,
     missing_skills,
-    wanted_skills,
+    skills_asked,
 )
 from matching.geo import Communes, haversine_km, region_edge_km
 from matching.referential import Referential, RomeRelation
@@ -127,12 +127,13 @@ def availability(profile: Profile, today: date) -> str | None:
 def explain(referential: Referential, profile: Profile, offer: Offer, today: date) -> Explanation:
     core = referential.skills_of(offer.rome_code).core if offer.rome_code in referential.fiches else ()
     missing = missing_skills(profile, offer, core)
-    wanted = wanted_skills(offer.required_skills, offer.skills, offer.inferred_skills, core)
+    wanted, source = skills_asked(offer.required_skills, offer.skills, offer.inferred_skills, core)
     label = {code: referential.skills[code].label for code in wanted if code in referential.skills}
     return Explanation(
         rome_relation=rome_relation(referential, profile, offer),
         skills_covered=[label.get(s, s) for s in wanted if s not in set(missing)],
         skills_missing=[label.get(s, s) for s in missing],
+        skills_source=source.value,
         commute=commute_bucket(profile, offer),
         availability=availability(profile, today),
     )

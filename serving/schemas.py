@@ -40,6 +40,11 @@ class Explanation(BaseModel):
     rome_relation: str = Field(description="e.g. 'même métier', 'métier proche (mobilité, rang 2)'")
     skills_covered: list[str] = Field(default_factory=list, description="required skills the person has")
     skills_missing: list[str] = Field(default_factory=list, description="required skills the person lacks")
+    skills_source: Literal["required", "listed", "inferred", "fiche", "none"] = Field(
+        default="none",
+        description="where the offer's skills come from: required or listed by the offer, read from its "
+        "text ('inferred'), or its occupation's core skills ('fiche': the offer says none)",
+    )
     commute: str = Field(
         description="distance relative to the person's own limit, e.g. 'moins de la moitié de votre rayon'"
     )

@@ -65,6 +65,7 @@ def test_the_explanation_shows_the_extracted_skills_and_a_candidate_who_has_them
     labels = [real_referential.skills[code].label for code in offer.inferred_skills]
     without = explain(real_referential, _person(()), offer, date(2025, 3, 10))
     assert without.skills_missing == labels and without.skills_covered == []
+    assert without.skills_source == "inferred"  # the pages say they were read from the text
     has = explain(real_referential, _person(offer.inferred_skills), offer, date(2025, 3, 10))
     assert has.skills_covered == labels and has.skills_missing == []
     # not the fiche's core skills any more: what the offer asks for
@@ -82,3 +83,24 @@ def test_inferred_skills_are_stored_and_read_back(offer: Offer, engine: Engine) 
     assert stored.inferred_skill_scores == pytest.approx(offer.inferred_skill_scores)
     assert json.loads(stored.model_dump_json())["skills"] == []  # listed ones: as given (none)
     assert isinstance(stored.created_at, datetime)
+
+
+@pytest.mark.parametrize(
+    ("source", "said"),
+    [("inferred", "déduites du texte de l'offre"), ("fiche", "Compétences clés du métier"), ("listed", None)],
+)
+def test_cards_say_where_the_skills_come_from(source: str, said: str | None) -> None:
+    from serving.pages.router import templates
+    from serving.schemas import Explanation
+
+    why = Explanation(
+        rome_relation="même métier",
+        skills_missing=["Collecter des déchets"],
+        skills_source=source,
+        commute="près",
+    )
+    html = templates.get_template("_source_competences.html").render(why=why)
+    if said is None:
+        assert html.strip() == ""  # the offer listed them: nothing to say
+    else:
+        assert said in html
