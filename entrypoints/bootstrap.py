@@ -370,7 +370,7 @@ def serving_container(
         tracking_uri=settings.tracking_uri(tracking_uri),
         model_name=settings.ranker_model_name,
         communes=communes(settings),
-        load_skills=lambda: skill_extractor(referential(settings), settings),
+        load_skills=lambda referential_: skill_extractor(referential_, settings),
         clock=clock(settings),
     )
 

@@ -136,7 +136,7 @@ def _wanted_skills(offers: Columns, referential: Referential) -> list[tuple[str,
             required,
             listed,
             guessed,
-            referential.skills_of(code).core if code in referential.fiche_skills else (),
+            referential.core_skills(code),
         )
         for required, listed, guessed, code in zip(
             offers["required_skills"], offers["skills"], inferred, offers["rome_code"], strict=True

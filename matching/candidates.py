@@ -490,13 +490,8 @@ class CandidateGenerator(BaseEstimator):
         return profiles.search_blocks(query, blocks, k, item_filter)
 
     def missing_skills(self, profile: Profile, offer: Offer) -> list[str]:
-        """Required skills of the offer (its fiche's core skills if it lists none) the person lacks."""
-        core = (
-            self.referential.skills_of(offer.rome_code).core
-            if offer.rome_code in self.referential.fiches
-            else ()
-        )
-        return missing_skills(profile, offer, core)
+        """Skills the offer asks for (:func:`matching.domain.wanted_skills`) the person lacks."""
+        return missing_skills(profile, offer, self.referential.core_skills(offer.rome_code))
 
     def recommend_trainings(
         self,

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -52,7 +53,7 @@ from matching.views import clean_title
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
 
-ARTIFACT_FORMAT = 1
+ARTIFACT_FORMAT = 2
 RANKER_FILE = "ranker.txt"
 STATE_FILE = "state.json"
 #: Candidates taken from each text signal (label stems, title embedding) beside the fiche's links and
@@ -160,11 +161,14 @@ class FrenchStemmer:
         # the pure-Python Snowball costs ~0.16 ms a word, and offers repeat their words: each word is
         # stemmed once (6 times faster on the real offers)
         self._stems: dict[str, str] = {}
+        self._lock = threading.Lock()
 
     def _stem(self, word: str) -> str:
         stem = self._stems.get(word)
         if stem is None:
-            stem = self._stemmer.stemWord(word)
+            # the Snowball stemmer keeps state between calls: one word at a time (API requests share it)
+            with self._lock:
+                stem = self._stemmer.stemWord(word)
             if len(self._stems) < self.cache_size:
                 self._stems[word] = stem
         return stem
@@ -582,6 +586,11 @@ class SkillExtractor:
             for (cand, _), truth in zip(rows, listed_sets, strict=True)
         ]
         usable = [i for i, (cand, _) in enumerate(rows) if len(cand)]
+        if len({fold[i] for i in usable}) < 2 or not any(labels[i].any() for i in usable):
+            raise SkillExtractorError(
+                "the training offers' listed skills are never among their candidates (codes of another "
+                "referential?): nothing to learn from"
+            )
 
         def train(members: Sequence[int]) -> Any:
             return self._ranker().fit(
@@ -601,7 +610,12 @@ class SkillExtractor:
             for i in held:
                 scores.append(ranker.predict(rows[i][1]))
                 truth.append(labels[i])
-        self.calibration_ = _platt(np.concatenate(scores), np.concatenate(truth))
+        a, b = _platt(np.concatenate(scores), np.concatenate(truth))
+        if not a > 0:  # the ranking and the probabilities must agree: best first is most likely first
+            raise SkillExtractorError(
+                f"held-out scores do not rank listed skills higher (Platt slope {a:.3g}): too few offers?"
+            )
+        self.calibration_ = (a, b)
         self.position_rates_ = self._position_rates(queries, listed_sets)
         self.booster_ = train(usable).booster_
         self.counts_ = SkillCounts.count(rome_codes, listed_sets)
@@ -612,7 +626,12 @@ class SkillExtractor:
 
     def _position_rates(self, queries: Sequence[SkillQuery], listed: Sequence[frozenset[str]]) -> list[float]:
         """Share of training offers listing the skill at each position of their fiche's list (core
-        first, the export's order), positions beyond :data:`FICHE_POSITIONS` pooled; add-one smoothed."""
+        first, the export's order), positions beyond :data:`FICHE_POSITIONS` pooled.
+
+        Each share is shrunk towards the overall one (two pseudo-offers), then made non-increasing
+        with the position (a running minimum): a later position is never more likely, so the fiche's
+        order stays best first, and a position hardly seen gets the overall share, not a coin toss.
+        """
         hits = np.zeros(FICHE_POSITIONS + 1)
         seen = np.zeros(FICHE_POSITIONS + 1)
         for query, truth in zip(queries, listed, strict=True):
@@ -621,7 +640,9 @@ class SkillExtractor:
                 slot = min(position, FICHE_POSITIONS)
                 seen[slot] += 1
                 hits[slot] += self.lexicon.codes[skill] in truth
-        return ((hits + 1) / (seen + 2)).round(4).tolist()
+        overall = hits.sum() / max(seen.sum(), 1)
+        rates = (hits + 2 * overall) / (seen + 2)
+        return np.minimum.accumulate(rates).round(4).tolist()
 
     def cold(self, rome_code: str) -> bool:
         """Whether no training offer came from the code's domain: the re-ranker never saw such an offer
@@ -637,8 +658,28 @@ class SkillExtractor:
 
     def extract_batch(self, queries: Sequence[SkillQuery], k: int = 10) -> list[tuple[list[str], FloatArray]]:
         """The ``k`` most likely skills of each offer with the probability that the offer would list
-        each (calibrated on held-out offers), best first: ``[(codes, probabilities), ...]``, shape
-        ``(n,)`` of ``(≤ k,)`` pairs."""
+        each, best first.
+
+        Parameters
+        ----------
+        queries
+            The offers, shape ``(n,)``.
+        k
+            Skills per offer at most.
+
+        Returns
+        -------
+        list of (list of str, ndarray)
+            ``(codes, probabilities)`` per offer, shape ``(n,)`` of ``(≤ k,)`` pairs: probabilities
+            calibrated on held-out offers (Platt), or the fiche's position rates for a domain never
+            learned from (:meth:`cold`). No candidate (a code without a fiche, no word of a label):
+            empty.
+
+        Raises
+        ------
+        SkillExtractorError
+            The extractor is not fitted.
+        """
         self._check_fitted()
         out: list[tuple[list[str], FloatArray]] = []
         rows = self._offer_rows(queries, [self.counts_] * len(queries))

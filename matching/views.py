@@ -49,7 +49,7 @@ def _fiche_part(referential: Referential, rome_code: str, appellation_code: str 
 def offer_view(offer: Offer, referential: Referential) -> str:
     """Title, appellation and fiche labels, the skills it asks for (:func:`matching.domain.wanted_skills`),
     start of the description."""
-    core = referential.skills_of(offer.rome_code).core if offer.rome_code in referential.fiche_skills else ()
+    core = referential.core_skills(offer.rome_code)
     skills = wanted_skills(offer.required_skills, offer.skills, offer.inferred_skills, core)
     parts = [clean_title(offer.title), *_fiche_part(referential, offer.rome_code, offer.appellation_code)]
     labels = _skill_labels(referential, skills)

@@ -14,7 +14,6 @@ from sqlalchemy import Engine, text
 
 from features.tables import MarketTables
 from matching.clock import Clock
-from matching.errors import MatchingError
 from matching.geo import Communes
 from matching.ingest import fit_rome_classifier
 from matching.referential import Referential
@@ -73,7 +72,7 @@ class ServingContainer:
     model_name: str = DEFAULT_MODEL_NAME
     communes: Communes | None = None  # geocodes offers published through the API (None: as given)
     # the saved skill extractor (None: none built; offers published keep only the skills they list)
-    load_skills: Callable[[], SkillExtractor | None] = lambda: None
+    load_skills: Callable[[Referential], SkillExtractor | None] = lambda _referential: None
     limiter: RateLimiter = field(default_factory=RateLimiter)
     clock: Clock = field(default_factory=Clock)  # the world's now: ranking, trainings, the event log
     store: ServingStore = field(init=False)
@@ -148,9 +147,12 @@ class ServingContainer:
         with self._classifier_lock:
             if self._skills is None:
                 try:
-                    self._skills = (self.load_skills(),)
-                except MatchingError as error:  # altered or stale: refused, never used half-way
-                    raise ServiceUnavailable(f"skill extractor cannot be loaded: {error}") from None
+                    self._skills = (self.load_skills(self.referential),)
+                # altered, stale, unreadable: refused, never a 500 nor used half-way
+                except Exception as error:
+                    raise ServiceUnavailable(
+                        f"skill extractor cannot be loaded: {type(error).__name__}: {error}"
+                    ) from None
             return self._skills[0]
 
     def sync_offers(self) -> bool:

@@ -125,7 +125,7 @@ def availability(profile: Profile, today: date) -> str | None:
 
 
 def explain(referential: Referential, profile: Profile, offer: Offer, today: date) -> Explanation:
-    core = referential.skills_of(offer.rome_code).core if offer.rome_code in referential.fiches else ()
+    core = referential.core_skills(offer.rome_code)
     missing = missing_skills(profile, offer, core)
     wanted, source = skills_asked(offer.required_skills, offer.skills, offer.inferred_skills, core)
     label = {code: referential.skills[code].label for code in wanted if code in referential.skills}

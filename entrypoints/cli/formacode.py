@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from matching.referential import Referential
 
 
-def _title_coder(referential: Referential) -> TitleCoder | None:
+def saved_title_coder(referential: Referential) -> TitleCoder | None:
     """The saved ROME classifier's top codes for a ROME v2 job title, when one was built for this
     referential; ``None`` (exact appellations only) otherwise."""
     from matching.rome_classifier import RomeClassifier, RomeClassifierError
@@ -97,7 +97,7 @@ def formacode_build(
     folder = settings.formacode_links_dir
     if not force and saved_up_to_date(folder, wanted, lambda: _load_links(folder, ref), "Formacode links"):
         return
-    coder = _title_coder(ref)
+    coder = saved_title_coder(ref)
     with _progress() as progress:
         tasks: dict[str, Any] = {}
 

@@ -10,6 +10,7 @@ import typer
 
 from entrypoints import bootstrap
 from entrypoints.cli.common import RomeDir, console, err_console, eval_app, skills_app, user_errors
+from entrypoints.cli.formacode import saved_title_coder
 from entrypoints.cli.referential import saved_up_to_date
 from entrypoints.settings import get_settings
 from matching.errors import MatchingError
@@ -123,8 +124,9 @@ def skills_extract(
     extractor = bootstrap.skill_extractor(ref)
     if extractor is None:
         raise MatchingError("no skill extractor: run `matching skills build` first")
-    if rome is None:
-        code, _ = fit_rome_classifier(ref).classify(title, 1)[0]
+    if rome is None:  # the saved ROME classifier's code for the title, else one fitted now (2 s)
+        coder = saved_title_coder(ref) or (lambda text: fit_rome_classifier(ref).classify(text, 1))
+        code, _ = coder(title)[0]
     elif rome not in ref.fiches:
         raise MatchingError(f"{rome!r} is not a ROME code of the referential {ref.version}")
     else:

@@ -248,6 +248,12 @@ class Referential:
         self.fiche(fiche_code)
         return self.fiche_skills.get(fiche_code, FicheSkills(core=(), other=()))
 
+    def core_skills(self, fiche_code: str) -> tuple[str, ...]:
+        """The fiche's core (``coeur_metier``) skills; empty for a code the referential does not know,
+        which is what an offer filed under a code of another version stands for."""
+        linked = self.fiche_skills.get(fiche_code)
+        return linked.core if linked is not None else ()
+
     def parent(self, fiche_code: str) -> Fiche:
         """Return the parent fiche (the fiche itself for a parent)."""
         return self.fiches[self.fiche(fiche_code).parent_code]

@@ -168,7 +168,7 @@ def ingest_offers(
         Called after each record is parsed (progress).
     skills
         The skill extractor (``matching skills build``) that reads each offer's skills from its text;
-        ``None``: the offers keep only the skills they list.
+        ``None``: the offers keep the skills they list, and those read before from the same text.
 
     Returns
     -------
@@ -186,7 +186,10 @@ def ingest_offers(
     offers, report = parse_offers(
         records, referential=referential, communes=communes, classifier=classifier, on_record=on_record
     )
-    offers = with_inferred_skills(offers, skills)
+    # without an extractor, the skills read before from an unchanged text are kept, not erased
+    offers = (
+        with_inferred_skills(offers, skills) if skills else repository.with_stored_inferred_skills(offers)
+    )
     inferred = None if skills is None else sum(bool(o.inferred_skills) for o in offers)
     closed = open_before = 0
     too_many = False

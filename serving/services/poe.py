@@ -60,7 +60,7 @@ def suggest_trainings(
     known = [i for i in ids.tolist() if i in trainings.index]
     if not known:
         return missing_labels, []
-    core = referential.skills_of(offer.rome_code).core if offer.rome_code in referential.fiches else ()
+    core = referential.core_skills(offer.rome_code)
     X = training_features(profile, offer, trainings.loc[known], today=today, core_skills=core)
     # a POE closes a gap: a training teaching none of the missing skills is no suggestion
     X = X[X["missing_covered_count"] > 0]

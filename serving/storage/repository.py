@@ -379,6 +379,42 @@ class SqlRepository:
                     session.execute(update(OfferRow).where(OfferRow.id.in_(chunk)).values(received_at=stamp))
         return UpsertCounts(inserted, updated, unchanged, republished, conflicts, older)
 
+    def with_stored_inferred_skills(self, offers: Sequence[Offer]) -> list[Offer]:
+        """The offers with the inferred skills stored for the same text (title, description, ROME
+        code): an ingest without a skill extractor keeps what was read from an unchanged text rather
+        than erase it (and rewrite every offer). Shape ``(n,)``, in order; others unchanged."""
+        stored: dict[str, Any] = {}
+        with self.engine.connect() as connection:
+            for chunk in batches([o.id for o in offers]):
+                for row in connection.execute(
+                    select(
+                        OfferRow.id,
+                        OfferRow.title,
+                        OfferRow.description,
+                        OfferRow.rome_code,
+                        OfferRow.inferred_skills,
+                        OfferRow.inferred_skill_scores,
+                    ).where(OfferRow.id.in_(chunk))
+                ):
+                    stored[row.id] = row
+        out = []
+        for offer in offers:
+            found = stored.get(offer.id)
+            same = found is not None and (found.title, found.description, found.rome_code) == (
+                offer.title,
+                offer.description,
+                offer.rome_code,
+            )
+            if same and found is not None and found.inferred_skills and not offer.inferred_skills:
+                offer = offer.model_copy(
+                    update={
+                        "inferred_skills": tuple(found.inferred_skills),
+                        "inferred_skill_scores": tuple(found.inferred_skill_scores or ()),
+                    }
+                )
+            out.append(offer)
+        return out
+
     def get_offer(self, offer_id: str, *, withdrawn: bool = False) -> Offer | None:
         """The stored offer; a withdrawn one only when ``withdrawn`` is true (it is gone for the API)."""
         with Session(self.engine) as session:

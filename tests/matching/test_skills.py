@@ -34,6 +34,21 @@ def test_stems_are_accent_free_french_stems_without_stop_words() -> None:
     assert stem("les des pour et a") == []
 
 
+def test_stems_are_the_same_when_requests_share_the_stemmer() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    words = [
+        f"{root}{ending}"
+        for root in ("administr", "collect", "entreten", "program")
+        for ending in ("er", "ation", "ons", "ait", "aient")
+    ]
+    expected = FrenchStemmer()(" ".join(words))
+    shared = FrenchStemmer(cache_size=0)  # every call stems: the shared state is exercised each time
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: shared(" ".join(words)), range(400)))
+    assert all(result == expected for result in results)
+
+
 def test_a_text_with_every_stem_of_a_label_covers_it_whole(builtin: Referential) -> None:
     lexicon = SkillLexicon(builtin)
     skill = next(s for s in lexicon.skills if len(FrenchStemmer()(s.label)) >= 2)
@@ -124,6 +139,9 @@ def test_a_domain_never_learned_from_gets_its_fiche_in_order(
     lexicon = extractor.lexicon.index
     assert codes == [s for s in builtin.skills_of(code).all if s in lexicon]
     assert probability[0] == pytest.approx(extractor.position_rates_[0])
+    assert np.all(np.diff(probability) <= 0)  # best first, a later position never more likely
+    # a position barely seen gets the overall share, not a coin toss: nothing stored on no evidence
+    assert max(extractor.position_rates_[-5:]) < 0.5
 
 
 def test_inferred_skills_are_the_likely_ones_and_never_the_listed_ones(

@@ -83,6 +83,14 @@ def test_inferred_skills_are_stored_and_read_back(offer: Offer, engine: Engine) 
     assert stored.inferred_skill_scores == pytest.approx(offer.inferred_skill_scores)
     assert json.loads(stored.model_dump_json())["skills"] == []  # listed ones: as given (none)
     assert isinstance(stored.created_at, datetime)
+    # ingested again without an extractor: what was read from the same text is kept, nothing rewritten
+    bare = offer.model_copy(update={"inferred_skills": (), "inferred_skill_scores": ()})
+    (again,) = repository.with_stored_inferred_skills([bare])
+    assert again.inferred_skills == offer.inferred_skills
+    assert repository.upsert_offers([again]).unchanged == 1
+    # another text: nothing carried over (what was read no longer says what it asks for)
+    edited = bare.model_copy(update={"description": bare.description + " Permis C exigé."})
+    assert repository.with_stored_inferred_skills([edited])[0].inferred_skills == ()
 
 
 @pytest.mark.parametrize(
