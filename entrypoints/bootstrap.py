@@ -241,7 +241,7 @@ def skill_extractor(referential_: Referential, settings: Settings | None = None)
         return Extractor.load(folder, referential_, encoder=rome_classifier_encoder(spec, settings))
     except SkillExtractorError as error:
         raise MatchingError(
-            f"{error}: run `matching skills build --force` (with the same --rome-dir)"
+            f"{error}: run `matching skills build` (an altered or outdated one is built again)"
         ) from None
 
 

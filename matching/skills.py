@@ -776,7 +776,7 @@ class SkillExtractor:
         if manifest.get("format") != ARTIFACT_FORMAT or manifest.get("features") != list(FEATURE_NAMES):
             raise SkillExtractorError(
                 f"{folder}: format {manifest.get('format')!r} is not this version's ({ARTIFACT_FORMAT}): "
-                "run `matching skills build --force`"
+                "run `matching skills build`"
             )
         problem = checksum_problem(folder, manifest.get("files") or {STATE_FILE: "", RANKER_FILE: ""})
         if problem:

@@ -38,8 +38,12 @@ class Explanation(BaseModel):
     """Why an item was suggested and what is missing, in words and codes."""
 
     rome_relation: str = Field(description="e.g. 'même métier', 'métier proche (mobilité, rang 2)'")
-    skills_covered: list[str] = Field(default_factory=list, description="required skills the person has")
-    skills_missing: list[str] = Field(default_factory=list, description="required skills the person lacks")
+    skills_covered: list[str] = Field(
+        default_factory=list, description="skills the offer asks for (see skills_source) the person has"
+    )
+    skills_missing: list[str] = Field(
+        default_factory=list, description="skills the offer asks for (see skills_source) the person lacks"
+    )
     skills_source: Literal["required", "listed", "inferred", "fiche", "none"] = Field(
         default="none",
         description="where the offer's skills come from: required or listed by the offer, read from its "

@@ -162,7 +162,10 @@ def ingest_offers(
     if done.skills_inferred is None:
         console.print("skills read from the texts: none (no skill extractor: run `matching skills build`)")
     else:
-        console.print(f"skills read from the texts of {done.skills_inferred} offers")
+        console.print(
+            f"offers with skills read from their text: {done.skills_inferred} of {report.parsed} parsed "
+            "(beside those they list)"
+        )
     console.print(f"parsed {report.parsed} rejected {report.rejected}")
     for (field, problem), count in sorted(report.rejections.items(), key=lambda kv: -kv[1]):
         console.print(f"  rejected {count}: {field}: {problem}")

@@ -26,11 +26,12 @@ from matching.errors import MatchingError
 if TYPE_CHECKING:
     from matching.formacode import FormacodeSkillLinker, TitleCoder
     from matching.referential import Referential
+    from matching.rome_classifier import RomeClassifier
 
 
-def saved_title_coder(referential: Referential) -> TitleCoder | None:
-    """The saved ROME classifier's top codes for a ROME v2 job title, when one was built for this
-    referential; ``None`` (exact appellations only) otherwise."""
+def saved_rome_classifier(referential: Referential) -> RomeClassifier | None:
+    """The saved ROME classifier (``matching rome build``) when one was built for this referential,
+    else ``None`` (why said on standard error when one is there but refused)."""
     from matching.rome_classifier import RomeClassifier, RomeClassifierError
 
     folder = get_settings().rome_classifier_dir
@@ -38,11 +39,19 @@ def saved_title_coder(referential: Referential) -> TitleCoder | None:
     if not manifest:
         return None
     try:
-        classifier = RomeClassifier.load(
+        return RomeClassifier.load(
             folder, referential, encoder=bootstrap.rome_classifier_encoder(manifest.get("encoder_spec"))
         )
     except RomeClassifierError as error:
-        err_console.print(f"ROME classifier not used ({error}): exact job titles only")
+        err_console.print(f"ROME classifier not used ({error})")
+        return None
+
+
+def saved_title_coder(referential: Referential) -> TitleCoder | None:
+    """The saved ROME classifier's top codes for a ROME v2 job title, when one was built for this
+    referential; ``None`` (exact appellations only) otherwise."""
+    classifier = saved_rome_classifier(referential)
+    if classifier is None:
         return None
     return lambda title: classifier.classify(title, 3)
 

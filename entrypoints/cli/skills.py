@@ -10,7 +10,7 @@ import typer
 
 from entrypoints import bootstrap
 from entrypoints.cli.common import RomeDir, console, err_console, eval_app, skills_app, user_errors
-from entrypoints.cli.formacode import saved_title_coder
+from entrypoints.cli.formacode import saved_rome_classifier
 from entrypoints.cli.referential import saved_up_to_date
 from entrypoints.settings import get_settings
 from matching.errors import MatchingError
@@ -118,19 +118,22 @@ def skills_extract(
     from rich.table import Table
 
     from matching.ingest import fit_rome_classifier
+    from matching.rome_classifier import OfferText
     from matching.skills import SkillQuery
 
     ref = bootstrap.referential(rome_dir=rome_dir)
     extractor = bootstrap.skill_extractor(ref)
     if extractor is None:
         raise MatchingError("no skill extractor: run `matching skills build` first")
-    if rome is None:  # the saved ROME classifier's code for the title, else one fitted now (2 s)
-        coder = saved_title_coder(ref) or (lambda text: fit_rome_classifier(ref).classify(text, 1))
-        code, _ = coder(title)[0]
-    elif rome not in ref.fiches:
+    if not title.strip():
+        raise MatchingError("nothing to extract: the title is empty")
+    if rome is None:  # the saved ROME classifier's code for title and description, else one fitted now
+        classifier = saved_rome_classifier(ref) or fit_rome_classifier(ref)
+        code, _ = classifier.classify(OfferText(title, description), 1)[0]
+    elif rome.strip().upper() not in ref.fiches:
         raise MatchingError(f"{rome!r} is not a ROME code of the referential {ref.version}")
     else:
-        code = rome
+        code = rome.strip().upper()
     query = SkillQuery(title, description, code)
     codes, probabilities = extractor.extract(query, k)
     kept = set(extractor.infer([query])[0][0])
@@ -140,6 +143,11 @@ def skills_extract(
     for skill, probability in zip(codes, probabilities, strict=True):
         table.add_row(skill, ref.skills[skill].label, f"{probability:.2f}", "oui" if skill in kept else "")
     console.print(table)
+    if extractor.cold(code):
+        console.print(
+            f"No offer of domain {code[:3]} was learned from: the fiche's skills in the export's order (core "
+            "first), each with the share of learned offers listing the skill at that place."
+        )
 
 
 @eval_app.command("skills")

@@ -186,10 +186,10 @@ def ingest_offers(
     offers, report = parse_offers(
         records, referential=referential, communes=communes, classifier=classifier, on_record=on_record
     )
-    # without an extractor, the skills read before from an unchanged text are kept, not erased
-    offers = (
-        with_inferred_skills(offers, skills) if skills else repository.with_stored_inferred_skills(offers)
-    )
+    if skills is not None:
+        offers = with_inferred_skills(offers, skills)
+    elif not dry_run:  # the skills read before from an unchanged text are kept, not erased
+        offers = repository.with_stored_inferred_skills(offers)
     inferred = None if skills is None else sum(bool(o.inferred_skills) for o in offers)
     closed = open_before = 0
     too_many = False

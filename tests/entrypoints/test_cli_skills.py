@@ -48,11 +48,15 @@ def test_skills_build_then_extract_reads_the_saved_extractor(
             app, ["skills", "extract", "Ripeur", "--rome", "Z9999", "--rome-dir", str(rome_dir)]
         )
         assert result.exit_code == 2 and "not a ROME code" in result.output
+        result = runner.invoke(
+            app, ["skills", "extract", "  ", "--rome", "k2303", "--rome-dir", str(rome_dir)]
+        )
+        assert result.exit_code == 2 and "title is empty" in result.output
         with (tmp_path / "skills" / "ranker.txt").open("a") as handle:
             handle.write("altered")
         result = runner.invoke(app, [*extract, "--rome-dir", str(rome_dir)])
         assert result.exit_code == 2 and "Traceback" not in result.output
-        assert "checksum" in result.output and "matching skills build --force" in result.output
+        assert "checksum" in result.output and "run `matching skills build`" in result.output
         result = runner.invoke(app, build)  # the altered one is built again
         assert result.exit_code == 0 and "building skill extractor again" in result.output
     finally:
