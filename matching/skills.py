@@ -208,7 +208,7 @@ class SkillLexicon:
     def _bags(self, texts: Sequence[str], *, grow: bool = False) -> sparse.csr_matrix:
         rows, cols = [], []
         for row, text in enumerate(texts):
-            for stem in set(self.stem(text)):
+            for stem in dict.fromkeys(self.stem(text)):  # in order: the same columns in every process
                 col = (
                     self.vocabulary.setdefault(stem, len(self.vocabulary))
                     if grow
