@@ -286,18 +286,23 @@ class OffersWithSkills:
 
     @classmethod
     def from_records(cls, records: Iterable[Any], referential: Referential) -> OffersWithSkills:
-        """The records :func:`~matching.ingest.parse_offer` keeps, filed under a fiche, that list a skill of
-        the extractor's vocabulary (``without`` counts the others)."""
+        """The records :func:`~matching.ingest.parse_offer` keeps that :meth:`from_offers` keeps."""
         from matching.ingest import parse_offer
 
+        parsed = (parse_offer(raw, referential=referential).offer for raw in records)
+        return cls.from_offers((offer for offer in parsed if offer is not None), referential)
+
+    @classmethod
+    def from_offers(cls, offers: Iterable[Offer], referential: Referential) -> OffersWithSkills:
+        """The offers filed under a fiche that list a skill of the extractor's vocabulary
+        (``without`` counts the others filed under a fiche)."""
         vocabulary = {
             code for code, skill in referential.skills.items() if skill.kind != SkillKind.SAVOIR_ETRE
         }
         ids, queries, listed = [], [], []
         without = 0
-        for raw in records:
-            offer = parse_offer(raw, referential=referential).offer
-            if offer is None or offer.rome_code not in referential.fiches:
+        for offer in offers:
+            if offer.rome_code not in referential.fiches:
                 continue
             skills = tuple(s for s in offer.skills if s in vocabulary)
             if not skills:
@@ -433,7 +438,8 @@ class SkillExtractor:
         text_cover: sparse.csr_matrix,
         similarity: FloatArray | None,
     ) -> tuple[IntArray, FloatArray]:
-        """Candidate skill indices of one offer and their features, shape ``(c,)`` and ``(c, F)``."""
+        """Candidate skill indices of one offer and their features, shape ``(c,)`` and ``(c, F)``;
+        ``title_cover`` and ``text_cover`` are the offer's rows of :meth:`SkillLexicon.coverage`."""
         codes = self.lexicon.codes
         index = self.lexicon.index
         rome = query.rome_code
@@ -447,11 +453,10 @@ class SkillExtractor:
         by_code = counts.by_code.get(rome, Counter())
         by_domain = counts.by_domain.get(rome[:3], Counter())
 
-        text_row = text_cover.getrow(0) if text_cover.shape[0] == 1 else text_cover
         candidates = set(order) | fiche_macro | set(parent_order)
         candidates |= {index[c] for c in by_code if c in index}
         candidates |= {index[c] for c in by_domain if c in index}
-        dense_text = np.asarray(text_row.todense()).ravel()
+        dense_text = np.asarray(text_cover.todense()).ravel()
         if dense_text.any():
             top = _top(dense_text, TEXT_CANDIDATES)
             candidates |= set(top[dense_text[top] > 0].tolist())
@@ -500,6 +505,8 @@ class SkillExtractor:
     def _offer_rows(
         self, queries: Sequence[SkillQuery], counts_of: Sequence[SkillCounts]
     ) -> list[tuple[IntArray, FloatArray]]:
+        if not queries:
+            return []
         title_cover, text_cover, similarity = self._text_signals(queries)
         return [
             self._rows(
@@ -681,19 +688,22 @@ class SkillExtractor:
             The extractor is not fitted.
         """
         self._check_fitted()
-        out: list[tuple[list[str], FloatArray]] = []
-        rows = self._offer_rows(queries, [self.counts_] * len(queries))
+        orders = [self._fiche_lists.get(q.rome_code, ([], set()))[0] for q in queries]
+        # measured: out of the domains it learned from, the re-ranker does worse than the fiche (README
+        # "Skills from the offer's text"): such offers get the fiche's order, and no features are built
+        cold = [bool(order) and self.cold(q.rome_code) for q, order in zip(queries, orders, strict=True)]
+        warm = [q for q, is_cold in zip(queries, cold, strict=True) if not is_cold]
+        rows = iter(self._offer_rows(warm, [self.counts_] * len(warm)))
         a, b = self.calibration_
         rates = np.asarray(self.position_rates_, dtype=np.float32)
-        for query, (cand, features) in zip(queries, rows, strict=True):
-            order = self._fiche_lists.get(query.rome_code, ([], set()))[0]
-            if order and self.cold(query.rome_code):
-                # measured: out of the domains it learned from, the re-ranker does worse than the fiche
-                # (README "Skills from the offer's text"); the fiche's order, with each position's rate
+        out: list[tuple[list[str], FloatArray]] = []
+        for order, is_cold in zip(orders, cold, strict=True):
+            if is_cold:  # each position with its rate
                 top = order[:k]
                 probability = rates[np.minimum(np.arange(len(top)), FICHE_POSITIONS)]
                 out.append(([self.lexicon.codes[j] for j in top], probability))
                 continue
+            cand, features = next(rows)
             if not len(cand):
                 out.append(([], np.empty(0, np.float32)))
                 continue

@@ -16,6 +16,9 @@ from entrypoints.settings import get_settings
 from matching.errors import MatchingError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from matching.domain import Offer
     from matching.encoders.base import Encoder
     from matching.referential import Referential
     from matching.skills import OffersWithSkills
@@ -45,12 +48,18 @@ def _offers_file(offers: Path | None) -> Path:
     return path
 
 
-def _labelled(path: Path, referential: Referential) -> OffersWithSkills:
+def _labelled(
+    path: Path, referential: Referential, offers: Sequence[Offer] | None = None
+) -> OffersWithSkills:
+    """The offers of ``path`` that list their skills (``offers``: those of ``path`` already parsed)."""
     from matching.ingest import read_offer_records
     from matching.skills import OffersWithSkills
 
     with err_console.status(f"reading {path.name}"):
-        data = OffersWithSkills.from_records(read_offer_records(path), referential)
+        if offers is None:
+            data = OffersWithSkills.from_records(read_offer_records(path), referential)
+        else:
+            data = OffersWithSkills.from_offers(offers, referential)
     if not len(data):
         raise MatchingError(f"no offer of {path} lists a ROME competence or savoir: nothing to learn from")
     return data
@@ -164,23 +173,22 @@ def eval_skills(
     import json
 
     from eval.skills import SPLITS, evaluate_extraction, extraction_speed
+    from matching.encoders.base import CachedEncoder
     from matching.ingest import parse_offer, read_offer_records
     from matching.skills import SkillExtractor, SkillQuery
 
     ref = bootstrap.referential(rome_dir=rome_dir)
     path = _offers_file(offers)
-    from matching.encoders.base import CachedEncoder
-
-    data = _labelled(path, ref)
+    # parsed once: the labelled ones are evaluated, all are extracted for the speed
+    parsed = [o for o in (parse_offer(raw, referential=ref).offer for raw in read_offer_records(path)) if o]
+    data = _labelled(path, ref, parsed)
     enc = _encoder(encoder)
     if enc is not None:  # the 33,655 labels embedded once for the 15 extractors fitted, not each time
         enc = CachedEncoder(enc)
     with err_console.status("evaluating") as status:
         report = evaluate_extraction(data, ref, lambda: SkillExtractor(ref, enc), progress=status.update)
         status.update("measuring the extraction's speed on every offer of the file")
-        records = read_offer_records(path)
-        parsed = [parse_offer(raw, referential=ref).offer for raw in records]
-        queries = [SkillQuery(o.title, o.description, o.rome_code) for o in parsed if o is not None]
+        queries = [SkillQuery(o.title, o.description, o.rome_code) for o in parsed]
         extractor = SkillExtractor(ref, enc).fit(data.queries, data.listed)
         speed = extraction_speed(extractor, queries)
     figures = report.as_dict() | {"offers_per_second": speed, "speed_offers": len(queries)}
