@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from models.registry import ModelRegistry
     from serving.batch.distributed import Context, Loader
     from serving.container import ServingContainer
+    from serving.links import MailSettings
+    from serving.mail.transport import MailTransport
     from serving.storage.repository import SqlRepository
 
 
@@ -372,7 +374,70 @@ def serving_container(
         communes=communes(settings),
         load_skills=lambda referential_: skill_extractor(referential_, settings),
         clock=clock(settings),
+        mail=mail_settings(settings),
     )
+
+
+def link_secret(settings: Settings | None = None) -> str:
+    """The secret signing the links of alert e-mails: ``MATCHING_LINK_SECRET``, else the key file
+    (``MATCHING_LINK_SECRET_FILE``, created once with a random secret, readable by its owner only).
+
+    Raises
+    ------
+    MatchingError
+        The secret is shorter than 32 characters, or the key file cannot be read or written.
+    """
+    import secrets
+
+    settings = settings or get_settings()
+    if settings.link_secret is not None:
+        value = settings.link_secret.get_secret_value()
+    else:
+        path = settings.link_secret_file
+        try:
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                # created exclusively: two processes starting together keep the first one's secret
+                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(descriptor, "w") as handle:
+                    handle.write(secrets.token_urlsafe(48))
+            value = path.read_text().strip()
+        except FileExistsError:
+            value = path.read_text().strip()
+        except OSError as error:
+            raise MatchingError(f"link secret file {path}: {error.strerror or error}") from None
+    if len(value) < 32:
+        raise MatchingError("MATCHING_LINK_SECRET: at least 32 characters")
+    return value
+
+
+def mail_settings(settings: Settings | None = None) -> MailSettings:
+    """Sender, public address and link signer of alert e-mails."""
+    from datetime import timedelta
+
+    from serving.links import LinkSigner, MailSettings
+
+    settings = settings or get_settings()
+    signer = LinkSigner(link_secret(settings), max_age=timedelta(days=settings.link_days))
+    return MailSettings(sender=settings.mail_from, base_url=settings.public_url, signer=signer)
+
+
+def mail_transport(settings: Settings | None = None, smtp_url: str | None = None) -> MailTransport:
+    """The SMTP server of ``smtp_url`` or ``MATCHING_SMTP_URL``; unset: the local Maildir
+    ``MATCHING_MAIL_DIR`` (``var/mail``).
+
+    Raises
+    ------
+    MatchingError
+        A malformed SMTP URL.
+    """
+    from serving.mail.transport import MaildirTransport, SmtpSettings, SmtpTransport
+
+    settings = settings or get_settings()
+    url = smtp_url or settings.smtp_url
+    if url:
+        return SmtpTransport(SmtpSettings.from_url(url))
+    return MaildirTransport(settings.mail_dir)
 
 
 def service_probe(

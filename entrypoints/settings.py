@@ -12,7 +12,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from matching.errors import MatchingError
@@ -71,6 +71,21 @@ class Settings(BaseSettings):
     refresh_seconds
         How often the API checks for a newer index build or champion; one that cannot be loaded is
         refused and the last-known-good kept.
+    smtp_url
+        ``MATCHING_SMTP_URL``: the SMTP server alert e-mails are handed to
+        (``smtp://user:password@host:587?starttls=require``, ``smtps://host``; see
+        :class:`serving.mail.transport.SmtpSettings`). Unset: a local Maildir, :attr:`mail_dir`.
+    mail_from
+        Who alert e-mails come from; its address receives bounces and its domain ends Message-IDs.
+    public_url
+        The address people reach the pages at: the links of alert e-mails start with it.
+    link_secret
+        ``MATCHING_LINK_SECRET`` signs the links of alert e-mails (32+ characters; changing it voids
+        every link sent). Unset: a random secret kept in :attr:`link_secret_file` (created once).
+    link_days
+        How many days the links of an alert e-mail work.
+    smtp_rate_per_domain
+        At most this many e-mails per second to one recipient domain.
     """
 
     model_config = SettingsConfigDict(env_prefix="MATCHING_", env_file=".env", extra="ignore")
@@ -115,6 +130,14 @@ class Settings(BaseSettings):
     refresh_seconds: float = Field(
         default=30.0, gt=0, description="how often serving checks for a newer index or champion"
     )
+    smtp_url: str | None = Field(default=None, description="SMTP server of alert e-mails; unset: mail_dir")
+    mail_dir: Path = Field(default=PROJECT_ROOT / "var" / "mail")
+    mail_from: str = "Alertes offres d'emploi <alertes@matching.localhost>"
+    public_url: str = "http://127.0.0.1:8000"
+    link_secret: SecretStr | None = None
+    link_secret_file: Path = Field(default=PROJECT_ROOT / "var" / "link-secret")
+    link_days: int = Field(default=30, ge=1, le=365)
+    smtp_rate_per_domain: float = Field(default=10.0, gt=0)
 
     @field_validator("now", mode="before")
     @classmethod

@@ -13,7 +13,17 @@ from eval.simulator.records import world_offers, world_profiles, world_trainings
 from matching.domain import AuditAttributes, Interaction, Offer, Subscription
 from matching.frames import records
 from matching.geo import Communes
+from serving.storage.delivery import DeliveryStore
 from serving.storage.repository import SqlRepository
+
+#: Where a simulated person's alerts are e-mailed: a domain reserved for examples (RFC 2606), so that
+#: a demo wired to a real SMTP server by mistake reaches nobody.
+SIMULATED_MAIL_DOMAIN = "demandeurs.example"
+
+
+def simulated_address(profile_id: str) -> str:
+    """The e-mail address of a simulated person."""
+    return f"{profile_id.lower()}@{SIMULATED_MAIL_DOMAIN}"
 
 
 def named(offer: Offer, communes: Communes | None) -> Offer:
@@ -32,7 +42,8 @@ def load_world(
     *,
     trainings: bool = True,
 ) -> dict[str, int]:
-    """Write a world's profiles, offers, trainings, subscriptions, audit table and events; returns counts.
+    """Write a world's profiles, offers, trainings, subscriptions, contacts (addresses of
+    :data:`SIMULATED_MAIL_DOMAIN`), audit table and events; returns counts.
 
     With ``communes``, offers are labelled with their commune's name (see :func:`named`). With
     ``trainings=False`` the trainings are left out (they come through an LHEO catalogue instead).
@@ -49,6 +60,10 @@ def load_world(
     say("subscriptions")
     counts["subscriptions"] = repository.upsert_subscriptions(
         Subscription(**r) for r in records(world.subscriptions)
+    )
+    say("contacts")
+    counts["contacts"] = sum(
+        DeliveryStore(repository.engine).set_contacts((p, simulated_address(p)) for p in world.profiles["id"])
     )
     say("audit_attributes")
     counts["audit_attributes"] = repository.upsert_audit_attributes(

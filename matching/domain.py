@@ -457,6 +457,10 @@ class Subscription(BaseModel):
     cadence: Cadence = Cadence.DAILY
     max_alerts_per_run: int = Field(default=10, ge=1, le=100)
     active: bool = True
+    # no e-mail from ``quiet_from`` o'clock to ``quiet_until`` o'clock, Paris time (``None``: at any
+    # hour); the digest waits for the end of the quiet hours
+    quiet_from: int | None = Field(default=21, ge=0, le=23)
+    quiet_until: int | None = Field(default=8, ge=0, le=23)
 
 
 class Interaction(BaseModel):

@@ -14,6 +14,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from serving.container import ServiceUnavailable, ServingContainer
+from serving.pages.mail import router as mail_pages_router
 from serving.pages.router import LoginRequired, error_page, is_page
 from serving.pages.router import router as pages_router
 from serving.pages.staff import router as staff_pages_router
@@ -52,6 +53,7 @@ def create_app(container: ServingContainer) -> FastAPI:
 
     app.include_router(pages_router)
     app.include_router(staff_pages_router)
+    app.include_router(mail_pages_router)
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
@@ -67,7 +69,7 @@ def create_app(container: ServingContainer) -> FastAPI:
     @app.exception_handler(ServiceError)
     def refused(request: Request, error: ServiceError) -> Response:
         if is_page(request):
-            return error_page(request, error.status_code)
+            return error_page(request, error.status_code, str(error) if error.french else None)
         return JSONResponse({"detail": error.detail}, status_code=error.status_code)
 
     @app.exception_handler(ServiceUnavailable)

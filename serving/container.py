@@ -21,6 +21,7 @@ from matching.rome_classifier import RomeClassifier
 from matching.skills import SkillExtractor
 from models import DEFAULT_MODEL_NAME
 from models.pipeline import RankingService
+from serving.links import MailSettings
 from serving.security import RateLimiter, TokenService
 from serving.storage.market import read_market_tables
 from serving.storage.repository import API_SOURCE_PREFIX, CHANGES_OVERLAP, SqlRepository, offer_hash
@@ -73,6 +74,9 @@ class ServingContainer:
     communes: Communes | None = None  # geocodes offers published through the API (None: as given)
     # the saved skill extractor (None: none built; offers published keep only the skills they list)
     load_skills: Callable[[Referential], SkillExtractor | None] = lambda _referential: None
+    # alert e-mails: sender, public address of the pages, link signer (None: the e-mail links' pages
+    # answer that they are not configured)
+    mail: MailSettings | None = None
     limiter: RateLimiter = field(default_factory=RateLimiter)
     clock: Clock = field(default_factory=Clock)  # the world's now: ranking, trainings, the event log
     store: ServingStore = field(init=False)

@@ -117,6 +117,8 @@ class SubscriptionOut(BaseModel):
     cadence: str
     max_alerts_per_run: int
     active: bool
+    quiet_from: int | None = Field(default=None, description="no e-mail from this hour (Paris time)…")
+    quiet_until: int | None = Field(default=None, description="… to this one; None: at any hour")
 
 
 class SubscriptionUpdate(BaseModel):
@@ -137,6 +139,8 @@ class SubscriptionUpdate(BaseModel):
     cadence: Cadence | None = None
     max_alerts_per_run: int | None = Field(default=None, ge=1, le=100)
     active: bool | None = None
+    quiet_from: int | None = Field(default=None, ge=0, le=23, description="no e-mail from this hour (Paris)")
+    quiet_until: int | None = Field(default=None, ge=0, le=23, description="… to this one")
 
     def rome_codes_valid(self) -> list[str]:
         import re

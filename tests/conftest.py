@@ -61,12 +61,16 @@ def _builtin_reference_by_default() -> Iterator[None]:
 def _session_artifacts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Commands persist embeddings under ``MATCHING_CACHE_DIR`` (default ``var/cache``) and read the
     Formacode links of ``MATCHING_FORMACODE_LINKS_DIR`` (``var/models/formacode-links``) and the skill
-    extractor of ``MATCHING_SKILL_EXTRACTOR_DIR``: point them at folders of this session, so tests neither read nor write the clone's and run the same on a fresh
+    extractor of ``MATCHING_SKILL_EXTRACTOR_DIR``; alert e-mails go to ``MATCHING_MAIL_DIR`` with links
+    signed by the key of ``MATCHING_LINK_SECRET_FILE``: point them at folders of this session, so tests neither read nor write the clone's and run the same on a fresh
     clone as on a used one."""
     folders = {
         "MATCHING_CACHE_DIR": tmp_path_factory.mktemp("embedding-cache"),
         "MATCHING_FORMACODE_LINKS_DIR": tmp_path_factory.mktemp("artifacts") / "formacode-links",
         "MATCHING_SKILL_EXTRACTOR_DIR": tmp_path_factory.mktemp("artifacts") / "skill-extractor",
+        # alert e-mails: the Maildir they go to without an SMTP server, the key file signing their links
+        "MATCHING_MAIL_DIR": tmp_path_factory.mktemp("mail") / "maildir",
+        "MATCHING_LINK_SECRET_FILE": tmp_path_factory.mktemp("secrets") / "link-secret",
     }
     before = {name: os.environ.get(name) for name in folders}
     os.environ.update({name: str(path) for name, path in folders.items()})

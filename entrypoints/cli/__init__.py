@@ -9,6 +9,7 @@ from entrypoints.cli import (  # noqa: F401  (registration)
     bench,
     daily,
     data,
+    delivery,
     formacode,
     index,
     ranking,

@@ -137,6 +137,22 @@ def bench_api(
 
 
 # -- retrieval ------------------------------------------------------------------------------------------
+@bench_app.command("delivery")
+@user_errors
+def bench_delivery(
+    people: Annotated[int, typer.Option(min=100, help="People, each with one digest to send.")] = 20_000,
+    per_digest: Annotated[int, typer.Option(min=1, max=20, help="Alerts per digest.")] = 5,
+) -> None:
+    """Alert e-mails: digests rendered and handed to a real SMTP server (loopback) per second."""
+    from entrypoints import bootstrap
+    from eval.bench.delivery import delivery_throughput
+
+    figures = delivery_throughput(
+        bootstrap.referential(), bootstrap.communes(), people=people, per_digest=per_digest
+    )
+    console.print(json.dumps(figures), soft_wrap=True)
+
+
 @bench_app.command("retrieval")
 @user_errors
 def bench_retrieval(

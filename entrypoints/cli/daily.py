@@ -1,9 +1,10 @@
 """``matching daily OFFERS``: the day's France Travail offers ingested, the indexes updated, alerts sent.
 
-Three steps, each idempotent and each resumable on its own, so the job is both: the ingest is one
+Four steps, each idempotent and each resumable on its own, so the job is both: the ingest is one
 transaction of upserts keyed by content hash (the same file changes nothing), the index update writes
 a new version only when something changed (and switches to it atomically), and the incremental alert
-batch resumes an interrupted run and alerts each (subscription, offer) once. Run twice on the same
+batch resumes an interrupted run and alerts each (subscription, offer) once, and the dispatcher
+e-mails each person's waiting alerts as one digest, exactly once (:mod:`serving.batch.delivery`). Run twice on the same
 input, the second run sends nothing.
 """
 
@@ -23,6 +24,7 @@ from entrypoints.cli.common import (
     RomeDir,
     app,
     console,
+    err_console,
     user_errors,
 )
 from entrypoints.cli.data import (
@@ -92,6 +94,9 @@ def daily(
         encoder=encoder,
     )
     assert update is not None  # asked for
+    from entrypoints.cli.delivery import deliver_alerts, delivery_line
+
+    delivered = deliver_alerts(database_url=database_url)
     expired = update.offers.dropped.get("expired", 0)
     console.print(
         f"daily: offers {done.counts.inserted:,} new, {done.counts.updated:,} updated, "
@@ -104,3 +109,9 @@ def daily(
         + (f"; {done.report.superseded:,} superseded in the input" if done.report.superseded else ""),
         soft_wrap=True,
     )
+    console.print(delivery_line(delivered), soft_wrap=True)
+    if delivered.stopped:
+        err_console.print(
+            f"[bold red]error:[/] delivery stopped: {delivered.stopped}; the rest waits for the next run"
+        )
+        raise typer.Exit(code=1)

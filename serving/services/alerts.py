@@ -153,12 +153,12 @@ def alerts_of(
         raise NotFound(f"no profile {profile_id!r}")
     subscription = container.store.subscription_of(profile_id)
     views = (
-        _alert_out(container, a, profile, subscription) for a in container.store.alerts_of(profile_id, limit)
+        alert_view(container, a, profile, subscription) for a in container.store.alerts_of(profile_id, limit)
     )
     return [view for view in views if view is not None]
 
 
-def _alert_out(
+def alert_view(
     container: ServingContainer, alert: AlertRow, profile: Profile, subscription: Subscription | None
 ) -> AlertOut | None:
     """An alert as its person sees it; ``None`` when its offer was withdrawn since."""
@@ -204,7 +204,7 @@ def alert_of(container: ServingContainer, principal: Principal, alert_id: int) -
     view = (
         None
         if profile is None
-        else _alert_out(container, alert, profile, container.store.subscription_of(alert.profile_id))
+        else alert_view(container, alert, profile, container.store.subscription_of(alert.profile_id))
     )
     if view is None:
         raise NotFound(f"alert {alert_id}: its offer was withdrawn")

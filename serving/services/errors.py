@@ -22,6 +22,7 @@ class ServiceError(Exception):
     """
 
     status_code = 400  # each kind says its own; a new kind without one is still a 4xx, never a 500
+    french = False  # the message is written for people (the pages show it as it is)
 
     def __init__(self, message: str, *, problems: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)

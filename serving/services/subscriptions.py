@@ -7,8 +7,8 @@ from serving.schemas import SubscriptionOut, SubscriptionUpdate
 from serving.services.checks import unknown_rome_codes
 from serving.services.errors import Invalid, NotFound
 
-# fields a person may clear (``null``: no minimum); the others keep their value when ``null``
-NULLABLE = {"min_weekly_hours", "salary_floor_monthly"}
+# fields a person may clear (``null``: no minimum, no quiet hours); the others keep their value when ``null``
+NULLABLE = {"min_weekly_hours", "salary_floor_monthly", "quiet_from", "quiet_until"}
 
 
 def subscription_of(container: ServingContainer, profile_id: str) -> SubscriptionOut:

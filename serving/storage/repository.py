@@ -235,6 +235,8 @@ def row_to_subscription(row: SubscriptionRow) -> Subscription:
         cadence=row.cadence,
         max_alerts_per_run=row.max_alerts_per_run,
         active=row.active,
+        quiet_from=row.quiet_from,
+        quiet_until=row.quiet_until,
     )
 
 

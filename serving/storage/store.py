@@ -404,6 +404,15 @@ class ServingStore:
                 )
             )
 
+    def alerts_by_ids(self, alert_ids: Iterable[int]) -> list[AlertRow]:
+        """These alerts (those that exist), detached from their session."""
+        wanted = sorted(set(alert_ids))
+        out: list[AlertRow] = []
+        with Session(self.engine, expire_on_commit=False) as session:
+            for chunk in batches(wanted):
+                out.extend(session.scalars(select(AlertRow).where(AlertRow.id.in_(chunk))))
+        return out
+
     def alert(self, alert_id: int) -> AlertRow | None:
         with Session(self.engine, expire_on_commit=False) as session:
             return session.get(AlertRow, alert_id)

@@ -185,6 +185,9 @@ class SubscriptionRow(Base):
     cadence: Mapped[str] = mapped_column(String(16))
     max_alerts_per_run: Mapped[int] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # no e-mail from this hour to that one, Paris time (NULL: none); 21 to 8 unless the person changes it
+    quiet_from: Mapped[int | None] = mapped_column(Integer, default=21)
+    quiet_until: Mapped[int | None] = mapped_column(Integer, default=8)
 
 
 class InteractionRow(Base):
@@ -276,7 +279,12 @@ class AlertRow(Base):
 
 
 class OutboxRow(Base):
-    """Messages to deliver (email, push…), written with the alert they announce; delivered at least once."""
+    """Messages to deliver (email, push…), written with the alert they announce.
+
+    The dispatcher (:mod:`serving.batch.delivery`) gathers a person's waiting rows into one digest
+    (``digest_id``) and stamps ``delivered_at`` when the digest is handed over (or, for the ``app``
+    channel, when it is shown on the pages alone).
+    """
 
     __tablename__ = "outbox"
 
@@ -286,6 +294,48 @@ class OutboxRow(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    digest_id: Mapped[int | None] = mapped_column(ForeignKey("digests.id", ondelete="SET NULL"), index=True)
+
+
+class ContactRow(Base):
+    """Where a person's alerts are e-mailed, and whether delivery to that address is paused.
+
+    Contact data, not a feature: no feature or ranker reads this table (it is not in
+    :data:`FEATURE_READABLE_TABLES`). A permanent failure (5xx, a bounce) pauses the address until a
+    counsellor or the person gives a new one, or resumes it.
+    """
+
+    __tablename__ = "contacts"
+
+    profile_id: Mapped[str] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    paused_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    pause_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class DigestRow(Base):
+    """One e-mail: a person's waiting alerts gathered by a dispatcher run, and its delivery state.
+
+    ``status``: ``queued`` (to send, at ``next_attempt_at``), ``handing`` (written up to its last line,
+    which is sent after this state is committed: a dispatcher killed then counts it as handed over, see
+    :mod:`serving.batch.delivery`), ``sent``, ``failed`` (permanent: the address is paused), ``dropped``
+    (every offer it announced was withdrawn before it left).
+    """
+
+    __tablename__ = "digests"
+    __table_args__ = (Index("ix_digests_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = _bigint_id()
+    profile_id: Mapped[str] = mapped_column(String(64), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
 
 
 class RecommendationLogRow(Base):

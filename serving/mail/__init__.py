@@ -1,0 +1,1 @@
+"""Alert e-mails: the digest a person receives and how it reaches their mailbox."""

@@ -1,0 +1,194 @@
+"""The alert digest: a person's waiting alerts as one French e-mail (HTML and plain text).
+
+Each offer comes with why it was sent and its one-click answers, « Je postule » and « Pas pour moi »
+with each structured reason, as signed links (:mod:`serving.links`) that need no login. The message
+carries a one-click unsubscribe (``List-Unsubscribe`` and ``List-Unsubscribe-Post``, RFC 8058) and a
+link to the subscription page. The same digest renders the same way at every attempt (its links are
+issued at the digest's creation), and the preview page shows it with inert links.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from matching.domain import RefusalReason
+from serving.container import ServingContainer
+from serving.links import APPLY, MailSettings
+from serving.schemas import AlertOut
+from serving.services.alerts import alert_view
+
+#: The refusal reasons as the digest words them, in the order it lists them.
+REASON_WORDS = {
+    RefusalReason.DISTANCE.value: "trop loin",
+    RefusalReason.SALAIRE.value: "salaire",
+    RefusalReason.TYPE_CONTRAT.value: "contrat",
+    RefusalReason.HORAIRES.value: "horaires",
+    RefusalReason.METIER.value: "pas ce métier",
+    RefusalReason.COMPETENCES.value: "compétences",
+    RefusalReason.DEJA_EN_POSTE.value: "déjà en poste",
+    RefusalReason.AUTRE.value: "autre",
+}
+CADENCE_WORDS = {"daily": "au plus un courriel par jour", "weekly": "au plus un courriel par semaine"}
+ANSWER_PATH = "/pages/lien/"
+UNSUBSCRIBE_PATH = "/pages/desabonnement/"
+SUBSCRIPTION_PATH = "/pages/mes-alertes"
+
+_templates = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=False,
+    keep_trailing_newline=True,
+)
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    """One offer of a digest, with its answers' links (``#`` in a preview)."""
+
+    alert: AlertOut
+    apply_link: str
+    refuse_links: list[tuple[str, str]]  # (reason in words, link)
+    salary: str | None
+
+
+@dataclass(frozen=True)
+class DigestView:
+    """What a digest shows: its offers, its subject, and the links of its footer."""
+
+    profile_id: str
+    subject: str
+    heading: str
+    offers: list[DigestItem]
+    subscription_url: str
+    unsubscribe_url: str
+    cadence: str
+    quiet: str | None
+    preview: bool
+
+
+def salary_words(low: float | None, high: float | None) -> str | None:
+    """A monthly pay range in words: "de 1 900 à 2 100 € brut par mois", or one figure."""
+
+    def euros(value: float) -> str:
+        return f"{value:,.0f}".replace(",", "\u202f")
+
+    if low and high and high > low:
+        return f"de {euros(low)} à {euros(high)} € brut par mois"
+    one = low or high
+    return f"{euros(one)} € brut par mois" if one else None
+
+
+class DigestComposer:
+    """Builds and renders digests from the database behind ``container``."""
+
+    def __init__(self, container: ServingContainer, mail: MailSettings) -> None:
+        self.container = container
+        self.mail = mail
+
+    def view(
+        self, profile_id: str, alert_ids: Sequence[int], *, issued_at: datetime, preview: bool = False
+    ) -> DigestView | None:
+        """The digest of these alerts of ``profile_id``; ``None`` when none can be shown (every offer
+        withdrawn since, or the person gone).
+
+        Parameters
+        ----------
+        profile_id
+            Whose digest.
+        alert_ids
+            Its alerts, in the order they were ranked.
+        issued_at
+            When its links are issued (the digest's creation: the same links at every attempt).
+        preview
+            Links replaced by ``#`` (the preview page: a counsellor must not answer for the person).
+        """
+        container = self.container
+        profile = container.repository.get_profile(profile_id)
+        subscription = container.store.subscription_of(profile_id)
+        if profile is None or subscription is None:
+            return None
+        alerts = sorted(container.store.alerts_by_ids(alert_ids), key=lambda a: (a.created_at, a.rank))
+        signer, base = self.mail.signer, self.mail.base_url.rstrip("/")
+
+        def link(alert_id: int, answer: str) -> str:
+            if preview:
+                return "#"
+            return base + ANSWER_PATH + signer.answer_token(alert_id, profile_id, answer, issued_at=issued_at)
+
+        items = []
+        for alert in alerts:
+            if alert.profile_id != profile_id:
+                continue
+            shown = alert_view(container, alert, profile, subscription)
+            if shown is None:  # withdrawn since the alert was made
+                continue
+            items.append(
+                DigestItem(
+                    alert=shown,
+                    apply_link=link(alert.id, APPLY),
+                    refuse_links=[(words, link(alert.id, reason)) for reason, words in REASON_WORDS.items()],
+                    salary=salary_words(shown.offer.salary_min_monthly, shown.offer.salary_max_monthly),
+                )
+            )
+        if not items:
+            return None
+        first = items[0].alert.offer.title
+        count = len(items)
+        subject = (
+            f"1 offre pour vous : {first}"
+            if count == 1
+            else f"{count} offres pour vous : {first} et {count - 1} autre{'s' if count > 2 else ''}"
+        )
+        unsubscribe = (
+            "#"
+            if preview
+            else base
+            + UNSUBSCRIBE_PATH
+            + signer.unsubscribe_token(subscription.id, profile_id, issued_at=issued_at)
+        )
+        quiet = None
+        if subscription.quiet_from is not None and subscription.quiet_until is not None:
+            quiet = f"entre {subscription.quiet_from} h et {subscription.quiet_until} h"
+        return DigestView(
+            profile_id=profile_id,
+            subject=subject,
+            heading=f"Vos offres du {issued_at:%d/%m/%Y}",
+            offers=items,
+            subscription_url=base + SUBSCRIPTION_PATH,
+            unsubscribe_url=unsubscribe,
+            cadence=CADENCE_WORDS.get(str(subscription.cadence), "à chaque nouvelle offre"),
+            quiet=quiet,
+            preview=preview,
+        )
+
+    def render(self, view: DigestView) -> tuple[str, str]:
+        """The digest's plain text and HTML."""
+        text = _templates.get_template("digest.txt").render(view=view)
+        html = _templates.get_template("digest.html").render(view=view)
+        return text, html
+
+    def message(self, view: DigestView, *, recipient: str, message_id: str, date: datetime) -> bytes:
+        """The e-mail (multipart/alternative, UTF-8, CRLF lines) of ``view`` to ``recipient``."""
+        text, html = self.render(view)
+        message = EmailMessage(policy=SMTP)
+        message["From"] = self.mail.sender
+        message["To"] = str(Address(addr_spec=recipient))
+        message["Subject"] = view.subject
+        message["Date"] = format_datetime(date)
+        message["Message-ID"] = message_id
+        message["List-Id"] = f"Alertes offres d'emploi <alertes.{self.mail.domain}>"
+        message["List-Unsubscribe"] = f"<{view.unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        message["Auto-Submitted"] = "auto-generated"  # no vacation auto-reply to a digest
+        message.set_content(text, subtype="plain", charset="utf-8")
+        message.add_alternative(html, subtype="html", charset="utf-8")
+        return message.as_bytes()

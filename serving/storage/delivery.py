@@ -1,0 +1,496 @@
+"""Persistence of alert e-mail delivery: contacts, digests, and the outbox rows they carry.
+
+The dispatcher (:mod:`serving.batch.delivery`) moves each digest through ``queued`` → ``handing`` →
+``sent`` (or back to ``queued`` with a later attempt, or ``failed``); every move is one transaction,
+so a dispatcher killed at any instant resumes from a consistent state.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import uuid
+import zlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine, and_, func, insert, select, text, update
+from sqlalchemy.orm import Session
+
+from matching.clock import Clock
+from matching.errors import StorageError
+from serving.storage.db import write_session
+from serving.storage.repository import batches
+from serving.storage.tables import AlertRow, ContactRow, DigestRow, OutboxRow, ProfileRow, SubscriptionRow
+
+#: Quiet hours are the person's local hours: France Travail's people, Paris time.
+PARIS = ZoneInfo("Europe/Paris")
+OPEN = ("queued", "handing")  # a digest still on its way
+
+
+def quiet_now(moment: datetime, quiet_from: int | None, quiet_until: int | None) -> bool:
+    """Whether ``moment`` falls in the quiet hours ``quiet_from`` h → ``quiet_until`` h, Paris time
+    (across midnight when ``quiet_from`` > ``quiet_until``; none when either is ``None`` or both equal)."""
+    if quiet_from is None or quiet_until is None or quiet_from == quiet_until:
+        return False
+    hour = moment.astimezone(PARIS).hour
+    if quiet_from < quiet_until:
+        return quiet_from <= hour < quiet_until
+    return hour >= quiet_from or hour < quiet_until
+
+
+def shard_of(profile_id: str, shards: int) -> int:
+    """The dispatcher shard (``0 … shards-1``) a person's digests belong to: a stable hash of the id."""
+    return zlib.crc32(profile_id.encode()) % shards
+
+
+@dataclass
+class GatherCounts:
+    """What gathering waiting outbox rows did, by person (``rows``: outbox rows put in digests)."""
+
+    digests: int = 0
+    rows: int = 0
+    app_only: int = 0  # rows closed without an e-mail: the subscription is stopped or not by e-mail
+    no_address: int = 0
+    paused: int = 0
+    quiet: int = 0
+    cadence: int = 0
+    pending: int = 0  # a digest of theirs is still on its way: the new rows wait for the next one
+
+    def add(self, other: GatherCounts) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass(frozen=True)
+class DueDigest:
+    """A digest to send now."""
+
+    id: int
+    profile_id: str
+    email: str
+    message_id: str
+    created_at: datetime
+    attempts: int
+    alert_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DeliveryState:
+    """A person's delivery: their address, whether it is paused and why, their last digests."""
+
+    profile_id: str
+    email: str | None
+    paused_at: datetime | None
+    pause_reason: str | None
+    last_sent_at: datetime | None
+    failed: int  # digests that failed for good
+
+
+class DeliveryStore:
+    """Reads and writes contacts, digests and outbox rows of one database."""
+
+    def __init__(self, engine: Engine, *, clock: Clock | None = None) -> None:
+        self.engine = engine
+        self.clock = clock or Clock()
+
+    # -- contacts -------------------------------------------------------------------------------------
+    def set_contacts(self, contacts: Iterable[tuple[str, str]]) -> tuple[int, int]:
+        """Store each person's address (``(profile_id, email)``); a changed address lifts a pause.
+
+        Returns
+        -------
+        tuple
+            Addresses added, addresses changed.
+
+        Raises
+        ------
+        StorageError
+            A profile id that is not in the database.
+        """
+        pairs = dict(contacts)
+        now = self.clock.now()
+        added = changed = 0
+        with write_session(self.engine) as session:
+            for chunk in batches(sorted(pairs)):
+                known = set(session.scalars(select(ProfileRow.id).where(ProfileRow.id.in_(chunk))))
+                unknown = [p for p in chunk if p not in known]
+                if unknown:
+                    raise StorageError(
+                        f"no profile {unknown[0]!r} (and {len(unknown) - 1} more)"
+                        if len(unknown) > 1
+                        else f"no profile {unknown[0]!r}"
+                    )
+                rows = {
+                    r.profile_id: r
+                    for r in session.scalars(select(ContactRow).where(ContactRow.profile_id.in_(chunk)))
+                }
+                for profile_id in chunk:
+                    email = pairs[profile_id]
+                    row = rows.get(profile_id)
+                    if row is None:
+                        session.add(ContactRow(profile_id=profile_id, email=email, updated_at=now))
+                        added += 1
+                    elif row.email != email:
+                        row.email, row.updated_at, row.paused_at, row.pause_reason = email, now, None, None
+                        changed += 1
+        return added, changed
+
+    def pause_address(self, email: str, reason: str) -> int:
+        """Pause delivery to ``email`` (any case) for everyone using it; returns how many people."""
+        with write_session(self.engine) as session:
+            result = session.execute(
+                update(ContactRow)
+                .where(func.lower(ContactRow.email) == email.strip().lower(), ContactRow.paused_at.is_(None))
+                .values(paused_at=self.clock.now(), pause_reason=reason[:500])
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    def resume(self, profile_id: str) -> bool:
+        """Lift the pause of a person's address: the alerts of their failed digests wait again for
+        the next run (a fresh digest, without the offers withdrawn since). ``False``: not paused."""
+        with write_session(self.engine) as session:
+            row = session.get(ContactRow, profile_id)
+            if row is None or row.paused_at is None:
+                return False
+            row.paused_at, row.pause_reason = None, None
+            failed = select(DigestRow.id).where(
+                DigestRow.profile_id == profile_id, DigestRow.status == "failed"
+            )
+            session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.digest_id.in_(failed), OutboxRow.delivered_at.is_(None))
+                .values(digest_id=None)
+            )
+        return True
+
+    def delivery_state(self, profile_id: str) -> DeliveryState:
+        """A person's address, pause and last digest (for the preview page)."""
+        with Session(self.engine) as session:
+            contact = session.get(ContactRow, profile_id)
+            last = session.scalar(
+                select(func.max(DigestRow.sent_at)).where(DigestRow.profile_id == profile_id)
+            )
+            failed = session.scalar(
+                select(func.count()).where(DigestRow.profile_id == profile_id, DigestRow.status == "failed")
+            )
+        return DeliveryState(
+            profile_id,
+            contact.email if contact else None,
+            contact.paused_at if contact else None,
+            contact.pause_reason if contact else None,
+            last,
+            int(failed or 0),
+        )
+
+    def paused_contacts(self, *, visible_only: bool, limit: int = 200) -> list[ContactRow]:
+        """Paused addresses, latest first (``visible_only``: of people who agreed to be visible)."""
+        statement = select(ContactRow).where(ContactRow.paused_at.is_not(None))
+        if visible_only:
+            statement = statement.join(ProfileRow, ProfileRow.id == ContactRow.profile_id).where(
+                ProfileRow.visible
+            )
+        with Session(self.engine, expire_on_commit=False) as session:
+            return list(session.scalars(statement.order_by(ContactRow.paused_at.desc()).limit(limit)))
+
+    # -- gathering waiting rows into digests ----------------------------------------------------------
+    def waiting_profiles(self, *, after: str | None = None, limit: int = 500) -> list[str]:
+        """People with outbox rows waiting for a digest, by id, after ``after``."""
+        statement = (
+            select(AlertRow.profile_id)
+            .join(OutboxRow, OutboxRow.alert_id == AlertRow.id)
+            .where(OutboxRow.delivered_at.is_(None), OutboxRow.digest_id.is_(None))
+            .distinct()
+            .order_by(AlertRow.profile_id)
+            .limit(limit)
+        )
+        if after is not None:
+            statement = statement.where(AlertRow.profile_id > after)
+        with Session(self.engine) as session:
+            return list(session.scalars(statement))
+
+    def gather(
+        self, profile_ids: Sequence[str], *, now: datetime, cadence: Mapping[str, timedelta], domain: str
+    ) -> GatherCounts:
+        """Put each person's waiting e-mail rows into one new digest, in one transaction.
+
+        A person gets none (the rows wait) without an address, with a paused address, with a digest
+        still on its way, in their quiet hours, or less than their cadence after their last digest.
+        Rows of a stopped subscription, or of one no longer by e-mail, are closed without an e-mail
+        (the pages show the alerts).
+        """
+        counts = GatherCounts()
+        with write_session(self.engine) as session:
+            rows = session.execute(
+                select(OutboxRow.id, AlertRow.profile_id, AlertRow.subscription_id)
+                .join(AlertRow, AlertRow.id == OutboxRow.alert_id)
+                .where(
+                    OutboxRow.delivered_at.is_(None),
+                    OutboxRow.digest_id.is_(None),
+                    AlertRow.profile_id.in_(profile_ids),
+                )
+                .order_by(OutboxRow.id)
+            ).all()
+            subscription_ids = sorted({r.subscription_id for r in rows})
+            subscriptions = {
+                s.id: s
+                for s in session.scalars(
+                    select(SubscriptionRow).where(SubscriptionRow.id.in_(subscription_ids))
+                )
+            }
+            contacts = {
+                c.profile_id: c
+                for c in session.scalars(select(ContactRow).where(ContactRow.profile_id.in_(profile_ids)))
+            }
+            last_sent = dict(
+                session.execute(
+                    select(DigestRow.profile_id, func.max(DigestRow.sent_at))
+                    .where(DigestRow.profile_id.in_(profile_ids), DigestRow.sent_at.is_not(None))
+                    .group_by(DigestRow.profile_id)
+                ).all()
+            )
+            on_the_way = set(
+                session.scalars(
+                    select(DigestRow.profile_id).where(
+                        DigestRow.profile_id.in_(profile_ids), DigestRow.status.in_(OPEN)
+                    )
+                )
+            )
+            by_person: dict[str, list[tuple[int, SubscriptionRow | None]]] = {}
+            closed: list[int] = []
+            for outbox_id, profile_id, subscription_id in rows:
+                subscription = subscriptions.get(subscription_id)
+                if subscription is None or not subscription.active or subscription.channel != "email":
+                    closed.append(outbox_id)
+                    continue
+                by_person.setdefault(profile_id, []).append((outbox_id, subscription))
+            counts.app_only = len(closed)
+            for chunk in batches(closed):
+                session.execute(update(OutboxRow).where(OutboxRow.id.in_(chunk)).values(delivered_at=now))
+            for profile_id, waiting in by_person.items():
+                subscription = waiting[0][1]
+                assert subscription is not None
+                contact = contacts.get(profile_id)
+                last = last_sent.get(profile_id)
+                period = cadence.get(subscription.cadence, timedelta(0))
+                if contact is None:
+                    counts.no_address += 1
+                elif contact.paused_at is not None:
+                    counts.paused += 1
+                elif profile_id in on_the_way:
+                    counts.pending += 1
+                elif quiet_now(now, subscription.quiet_from, subscription.quiet_until):
+                    counts.quiet += 1
+                elif last is not None and now - last < period:
+                    counts.cadence += 1
+                else:
+                    ids = [outbox_id for outbox_id, _ in waiting]
+                    digest_id = session.scalar(
+                        insert(DigestRow)
+                        .values(
+                            profile_id=profile_id,
+                            email=contact.email,
+                            message_id=f"<pending.{ids[0]}.{uuid.uuid4().hex}@{domain}>",
+                            status="queued",
+                            created_at=now,
+                            attempts=0,
+                            next_attempt_at=now,
+                        )
+                        .returning(DigestRow.id)
+                    )
+                    # derived from its first outbox row and itself: the same at every attempt, another
+                    # for the fresh digest that carries the rows again after a resumed address
+                    session.execute(
+                        update(DigestRow)
+                        .where(DigestRow.id == digest_id)
+                        .values(message_id=f"<alertes.{ids[0]}.{digest_id}@{domain}>")
+                    )
+                    for chunk in batches(ids):
+                        session.execute(
+                            update(OutboxRow).where(OutboxRow.id.in_(chunk)).values(digest_id=digest_id)
+                        )
+                    counts.digests += 1
+                    counts.rows += len(ids)
+        return counts
+
+    # -- sending --------------------------------------------------------------------------------------
+    def due(self, *, now: datetime, after: int = 0, limit: int = 200) -> list[DueDigest]:
+        """Queued digests whose attempt is due, by id after ``after``, with their alerts."""
+        with Session(self.engine) as session:
+            digests = session.scalars(
+                select(DigestRow)
+                .where(DigestRow.status == "queued", DigestRow.next_attempt_at <= now, DigestRow.id > after)
+                .order_by(DigestRow.id)
+                .limit(limit)
+            ).all()
+            alerts: dict[int, list[int]] = {}
+            for digest_id, alert_id in session.execute(
+                select(OutboxRow.digest_id, OutboxRow.alert_id)
+                .where(OutboxRow.digest_id.in_([d.id for d in digests]))
+                .order_by(OutboxRow.id)
+            ):
+                if digest_id is not None:
+                    alerts.setdefault(int(digest_id), []).append(alert_id)
+            return [
+                DueDigest(
+                    d.id, d.profile_id, d.email, d.message_id, d.created_at, d.attempts, alerts.get(d.id, [])
+                )
+                for d in digests
+            ]
+
+    @contextmanager
+    def handoff(self) -> Iterator[Connection]:
+        """A connection kept for marking digests ``handing``: the commit that precedes each final dot
+        is then the last thing done before it (no session to set up or close in between)."""
+        with self.engine.execution_options(matching_sqlite_immediate=True).connect() as connection:
+            yield connection
+
+    @staticmethod
+    def mark_handing(connection: Connection, digest_id: int) -> None:
+        """Commit that the digest is being handed over (see :mod:`serving.mail.transport`)."""
+        connection.execute(
+            update(DigestRow)
+            .where(DigestRow.id == digest_id, DigestRow.status == "queued")
+            .values(status="handing")
+        )
+        connection.commit()
+
+    def mark_sent(self, digest_id: int, *, now: datetime, note: str | None = None) -> None:
+        """The digest was handed over: it and its outbox rows are delivered."""
+        with write_session(self.engine) as session:
+            session.execute(
+                update(DigestRow)
+                .where(DigestRow.id == digest_id)
+                .values(status="sent", sent_at=now, last_error=note)
+            )
+            session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.digest_id == digest_id, OutboxRow.delivered_at.is_(None))
+                .values(delivered_at=now)
+            )
+
+    def mark_retry(self, digest_id: int, *, error: str, at: datetime) -> None:
+        """A temporary failure: the digest is tried again at ``at``."""
+        with write_session(self.engine) as session:
+            session.execute(
+                update(DigestRow)
+                .where(DigestRow.id == digest_id)
+                .values(
+                    status="queued",
+                    attempts=DigestRow.attempts + 1,
+                    next_attempt_at=at,
+                    last_error=error[:1000],
+                )
+            )
+
+    def mark_failed(self, digest_id: int, *, error: str, now: datetime) -> None:
+        """A permanent failure: the digest fails for good and its address is paused."""
+        with write_session(self.engine) as session:
+            digest = session.get(DigestRow, digest_id)
+            if digest is None:
+                return
+            digest.status, digest.attempts, digest.last_error = "failed", digest.attempts + 1, error[:1000]
+            session.execute(
+                update(ContactRow)
+                .where(ContactRow.profile_id == digest.profile_id, ContactRow.email == digest.email)
+                .values(paused_at=now, pause_reason=error[:500])
+            )
+
+    def mark_dropped(self, digest_id: int) -> None:
+        """Nothing left to show (every offer withdrawn): the digest is not sent."""
+        with write_session(self.engine) as session:
+            session.execute(update(DigestRow).where(DigestRow.id == digest_id).values(status="dropped"))
+
+    def settle_handing(self, *, shard: tuple[int, int], now: datetime) -> int:
+        """Digests left ``handing`` by a dispatcher killed after committing that state (its final dot
+        may have left): counted as handed over, never sent again. Returns how many."""
+        with Session(self.engine) as session:
+            rows = session.execute(
+                select(DigestRow.id, DigestRow.profile_id).where(DigestRow.status == "handing")
+            ).all()
+        settled = [digest_id for digest_id, profile in rows if shard_of(profile, shard[1]) == shard[0]]
+        for digest_id in settled:
+            self.mark_sent(
+                digest_id, now=now, note="unconfirmed: the dispatcher stopped while handing it over"
+            )
+        return len(settled)
+
+    def counts(self) -> dict[str, int]:
+        """Digests by status, and outbox e-mail rows still waiting for a digest."""
+        with Session(self.engine) as session:
+            out = {
+                str(status): int(n)
+                for status, n in session.execute(
+                    select(DigestRow.status, func.count()).group_by(DigestRow.status)
+                )
+            }
+            out["waiting_rows"] = int(
+                session.scalar(
+                    select(func.count())
+                    .select_from(OutboxRow)
+                    .where(and_(OutboxRow.delivered_at.is_(None), OutboxRow.digest_id.is_(None)))
+                )
+                or 0
+            )
+        return out
+
+
+@contextmanager
+def dispatcher_lock(engine: Engine, shard: tuple[int, int]) -> Iterator[bool]:
+    """Hold the lock of a dispatcher shard for the block; yields whether it was obtained.
+
+    A second dispatcher of the same shard would send the digests the first one is handing over. The
+    lock dies with its holder, even killed: an advisory lock on PostgreSQL (held by a connection), a
+    ``flock`` on a file beside a SQLite database.
+    """
+    index, count = shard
+    backend = engine.url.get_backend_name()
+    if backend == "postgresql":
+        key = 0x6D61696C0000 + count * 1000 + index  # "mail" and the shard: one lock per shard
+        with engine.connect() as connection:
+            got = bool(connection.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}))
+            try:
+                yield got
+            finally:
+                if got:
+                    connection.scalar(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                connection.commit()
+        return
+    database = engine.url.database
+    if backend != "sqlite" or not database or database == ":memory:":
+        yield True
+        return
+    path = Path(database).with_name(f"{Path(database).name}.delivery-{index}-of-{count}.lock")
+    handle: IO[bytes] = path.open("ab")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        handle.close()
+
+
+def next_digest_alerts(engine: Engine, profile_id: str) -> list[int]:
+    """The alerts a person's next digest would carry: their e-mail rows waiting for a digest or in
+    one still on its way, in outbox order."""
+    on_the_way = select(DigestRow.id).where(DigestRow.profile_id == profile_id, DigestRow.status.in_(OPEN))
+    with Session(engine) as session:
+        return list(
+            session.scalars(
+                select(OutboxRow.alert_id)
+                .join(AlertRow, AlertRow.id == OutboxRow.alert_id)
+                .where(
+                    AlertRow.profile_id == profile_id,
+                    OutboxRow.delivered_at.is_(None),
+                    (OutboxRow.digest_id.is_(None)) | (OutboxRow.digest_id.in_(on_the_way)),
+                )
+                .order_by(OutboxRow.id)
+            )
+        )
