@@ -3,9 +3,11 @@
 A link carries a token signed with the service's secret (HMAC-SHA256, :mod:`itsdangerous`), made for
 one purpose (a *salt* per kind: an answer token is no unsubscribe token and no API token) and one
 object (the alert, or the subscription, and its person), with the moment it was issued: it expires
-``max_age`` after. It grants nothing else: it opens no session and reads nothing but what it names.
-Replaying it is harmless: an alert takes one answer (a second is refused, see
-:func:`serving.services.alerts.record_feedback`), an unsubscribe done twice changes nothing.
+``max_age`` after. An answer link is ``/pages/lien/{token}/{answer}``: the token allows answering
+that alert, the person's own, and the answer is theirs to choose. It grants nothing else: it opens
+no session and reads nothing but what it names. Replaying it is harmless: an alert takes one answer
+(a second is refused, see :func:`serving.services.alerts.record_feedback`), an unsubscribe done twice
+changes nothing.
 """
 
 from __future__ import annotations
@@ -35,11 +37,10 @@ class LinkError(Exception):
 
 @dataclass(frozen=True)
 class AnswerClaim:
-    """What an answer link allows: answering this alert of this person, this way."""
+    """What an answer link's token allows: answering this alert of this person."""
 
     alert_id: int
     profile_id: str
-    answer: str  # "applied" or a RefusalReason value
 
 
 @dataclass(frozen=True)
@@ -94,13 +95,9 @@ class LinkSigner:
         self.secret = secret
         self.max_age = max_age
 
-    def answer_token(
-        self, alert_id: int, profile_id: str, answer: str, *, issued_at: datetime | None = None
-    ) -> str:
-        """A token allowing ``answer`` (``applied`` or a refusal reason) to alert ``alert_id`` only."""
-        if answer not in ANSWERS:
-            raise ValueError(f"unknown answer {answer!r}")
-        return self._dumps(self.ANSWER, [alert_id, profile_id, answer], issued_at)
+    def answer_token(self, alert_id: int, profile_id: str, *, issued_at: datetime | None = None) -> str:
+        """A token allowing an answer to alert ``alert_id`` of ``profile_id``, and nothing else."""
+        return self._dumps(self.ANSWER, [alert_id, profile_id], issued_at)
 
     def unsubscribe_token(
         self, subscription_id: str, profile_id: str, *, issued_at: datetime | None = None
@@ -119,13 +116,12 @@ class LinkSigner:
         value = self._loads(self.ANSWER, token)
         if not (
             isinstance(value, list)
-            and len(value) == 3
+            and len(value) == 2
             and isinstance(value[0], int)
             and isinstance(value[1], str)
-            and value[2] in ANSWERS
         ):
             raise LinkError("not an answer link", expired=False)
-        return AnswerClaim(value[0], value[1], value[2])
+        return AnswerClaim(value[0], value[1])
 
     def read_unsubscribe(self, token: str) -> UnsubscribeClaim:
         """What an unsubscribe token allows; :class:`LinkError` as :meth:`read_answer`."""

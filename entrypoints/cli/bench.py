@@ -142,6 +142,9 @@ def bench_api(
 def bench_delivery(
     people: Annotated[int, typer.Option(min=100, help="People, each with one digest to send.")] = 20_000,
     per_digest: Annotated[int, typer.Option(min=1, max=20, help="Alerts per digest.")] = 5,
+    shards: Annotated[
+        int, typer.Option(min=1, max=64, help="Dispatcher processes run together (--shard i/n).")
+    ] = 1,
 ) -> None:
     """Alert e-mails: digests rendered and handed to a real SMTP server (loopback) per second."""
     from entrypoints import bootstrap

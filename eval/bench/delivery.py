@@ -11,7 +11,9 @@ rendering each (HTML and text, signed links), handing it over (``MAIL``, ``RCPT`
 
 from __future__ import annotations
 
+import os
 import random
+import re
 import socket
 import subprocess
 import sys
@@ -66,15 +68,24 @@ def _smtp_sink(port: int) -> subprocess.Popen[bytes]:
 
 
 def delivery_throughput(
-    referential: Referential, communes: Communes, *, people: int = 20_000, per_digest: int = 5, seed: int = 0
+    referential: Referential,
+    communes: Communes,
+    *,
+    people: int = 20_000,
+    per_digest: int = 5,
+    shards: int = 1,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Run the dispatcher once over ``people`` digests; returns its figures.
+
+    With ``shards`` > 1, that many ``matching alerts deliver --shard i/n`` processes run together
+    (their start included in the time), as dispatchers scaled out would.
 
     Returns
     -------
     dict
-        ``digests`` sent, ``seconds``, ``digests_per_s``, the share of time per phase, and
-        ``hours_for_1m``: one dispatcher's time for a million digests at that rate.
+        ``digests`` sent, ``seconds``, ``digests_per_s``, the share of time per phase (one
+        dispatcher), and ``hours_for_1m``: the time for a million digests at that rate.
     """
     rng = random.Random(seed)
     world = simulate_market(
@@ -182,6 +193,45 @@ def delivery_throughput(
         "share_render": round(summary.render_seconds / summary.seconds, 3),
         "share_handover": round(summary.handover_seconds / summary.seconds, 3),
         "share_gather_and_reads": round(other / summary.seconds, 3),
+    }
+
+
+def _sharded(database: Path, port: int, shards: int, people: int, per_digest: int) -> dict[str, Any]:
+    """``shards`` dispatcher processes on one database and one server; their wall time."""
+    command = [
+        sys.executable, "-m", "entrypoints", "alerts", "deliver", "--smtp-url", f"smtp://127.0.0.1:{port}",
+        "--database-url", f"sqlite:///{database}", "--rate-per-domain", "1000000000",
+    ]  # fmt: skip
+    env = {
+        **os.environ,
+        "MATCHING_LINK_SECRET": "b" * 40,
+        "MATCHING_MAIL_FROM": "Alertes <alertes@bench.example>",
+    }
+    started = time.perf_counter()
+    processes = [
+        subprocess.Popen(
+            [*command, "--shard", f"{i}/{shards}"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for i in range(shards)
+    ]
+    outputs = [p.communicate()[0] for p in processes]
+    seconds = time.perf_counter() - started
+    if any(p.returncode for p in processes):
+        raise RuntimeError("a dispatcher failed: " + " | ".join(o.strip()[-300:] for o in outputs))
+    sent = sum(int(m.replace(",", "")) for o in outputs for m in re.findall(r"([\d,]+) sent", o))
+    rate = sent / seconds
+    return {
+        "people": people,
+        "alerts_per_digest": per_digest,
+        "dispatchers": shards,
+        "digests": sent,
+        "seconds": round(seconds, 1),
+        "digests_per_s": round(rate, 1),
+        "hours_for_1m": round(1_000_000 / rate / 3600, 2) if rate else None,
     }
 
 

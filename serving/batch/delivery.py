@@ -215,7 +215,9 @@ def _run(
             if not page:
                 break
             last_id = page[-1].id
-            for digest in interleave_domains([d for d in page if mine(d.profile_id)]):
+            todo = interleave_domains([d for d in page if mine(d.profile_id)])
+            composer.prefetch({d.profile_id: d.alert_ids for d in todo})  # a few queries for the page
+            for digest in todo:
                 if limit is not None and handled >= limit:
                     break
                 handled += 1
@@ -268,7 +270,7 @@ def _send_one(
             store.mark_retry(digest.id, error=str(error), at=utcnow() + backoff(attempts))
             summary.retried += 1
         return True
-    store.mark_sent(digest.id, now=utcnow())
+    store.mark_sent(digest.id, now=utcnow(), connection=connection)
     summary.handover_seconds += time.perf_counter() - handing
     summary.sent += 1
     return True

@@ -9,22 +9,24 @@ issued at the digest's creation), and the preview page shows it with inert links
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from matching.domain import RefusalReason
+from matching.domain import Offer, Profile, RefusalReason, Subscription
 from serving.container import ServingContainer
 from serving.links import APPLY, MailSettings
 from serving.schemas import AlertOut
 from serving.services.alerts import alert_view
+from serving.storage.tables import AlertRow
 
 #: The refusal reasons as the digest words them, in the order it lists them.
 REASON_WORDS = {
@@ -37,6 +39,9 @@ REASON_WORDS = {
     RefusalReason.DEJA_EN_POSTE.value: "déjà en poste",
     RefusalReason.AUTRE.value: "autre",
 }
+# CRLF lines, as SMTP sends them; a header is folded only past the 998 characters RFC 5322 allows, so
+# that no mail client has to unfold a link (List-Unsubscribe)
+SMTP_COMPAT = compat32.clone(linesep="\r\n", max_line_length=998)
 CADENCE_WORDS = {"daily": "au plus un courriel par jour", "weekly": "au plus un courriel par semaine"}
 ANSWER_PATH = "/pages/lien/"
 UNSUBSCRIBE_PATH = "/pages/desabonnement/"
@@ -88,11 +93,36 @@ def salary_words(low: float | None, high: float | None) -> str | None:
 
 
 class DigestComposer:
-    """Builds and renders digests from the database behind ``container``."""
+    """Builds and renders digests from the database behind ``container``.
+
+    A dispatcher reads what a page of digests needs at once (:meth:`prefetch`); offers are read once
+    per composer (a run's digests share the day's offers), at most ``OFFER_CACHE`` of them.
+    """
+
+    OFFER_CACHE = 50_000
 
     def __init__(self, container: ServingContainer, mail: MailSettings) -> None:
         self.container = container
         self.mail = mail
+        self._offers: dict[str, Offer | None] = {}
+        self._alerts: dict[int, AlertRow] = {}
+        self._people: dict[str, tuple[Profile | None, Subscription | None]] = {}
+
+    def prefetch(self, wanted: Mapping[str, Sequence[int]]) -> None:
+        """Read at once the alerts, people, subscriptions and offers of these digests (person → alerts)."""
+        container = self.container
+        people = list(wanted)
+        alerts = container.store.alerts_by_ids([a for ids in wanted.values() for a in ids])
+        self._alerts.update({a.id: a for a in alerts})
+        profiles = container.store.profiles(people)
+        subscriptions = container.store.subscriptions_of(people)
+        self._people.update({p: (profiles.get(p), subscriptions.get(p)) for p in people})
+        missing = {a.offer_id for a in alerts} - self._offers.keys()
+        if len(self._offers) + len(missing) > self.OFFER_CACHE:
+            self._offers.clear()
+            missing = {a.offer_id for a in alerts}
+        found = container.repository.open_offers_by_id(missing)
+        self._offers.update({offer_id: found.get(offer_id) for offer_id in missing})
 
     def view(
         self, profile_id: str, alert_ids: Sequence[int], *, issued_at: datetime, preview: bool = False
@@ -112,30 +142,34 @@ class DigestComposer:
             Links replaced by ``#`` (the preview page: a counsellor must not answer for the person).
         """
         container = self.container
-        profile = container.repository.get_profile(profile_id)
-        subscription = container.store.subscription_of(profile_id)
+        if profile_id not in self._people or any(a not in self._alerts for a in alert_ids):
+            self.prefetch({profile_id: alert_ids})
+        profile, subscription = self._people.pop(profile_id, (None, None))
+        alerts = sorted(
+            (self._alerts.pop(a) for a in alert_ids if a in self._alerts),
+            key=lambda a: (a.created_at, a.rank),
+        )
         if profile is None or subscription is None:
             return None
-        alerts = sorted(container.store.alerts_by_ids(alert_ids), key=lambda a: (a.created_at, a.rank))
         signer, base = self.mail.signer, self.mail.base_url.rstrip("/")
-
-        def link(alert_id: int, answer: str) -> str:
-            if preview:
-                return "#"
-            return base + ANSWER_PATH + signer.answer_token(alert_id, profile_id, answer, issued_at=issued_at)
 
         items = []
         for alert in alerts:
             if alert.profile_id != profile_id:
                 continue
-            shown = alert_view(container, alert, profile, subscription)
+            shown = alert_view(container, alert, profile, subscription, self._offers)
             if shown is None:  # withdrawn since the alert was made
                 continue
+            token = signer.answer_token(alert.id, profile_id, issued_at=issued_at)
+
+            def link(answer: str, token: str = token) -> str:
+                return "#" if preview else f"{base}{ANSWER_PATH}{token}/{answer}"
+
             items.append(
                 DigestItem(
                     alert=shown,
-                    apply_link=link(alert.id, APPLY),
-                    refuse_links=[(words, link(alert.id, reason)) for reason, words in REASON_WORDS.items()],
+                    apply_link=link(APPLY),
+                    refuse_links=[(words, link(reason)) for reason, words in REASON_WORDS.items()],
                     salary=salary_words(shown.offer.salary_min_monthly, shown.offer.salary_max_monthly),
                 )
             )
@@ -177,18 +211,28 @@ class DigestComposer:
         return text, html
 
     def message(self, view: DigestView, *, recipient: str, message_id: str, date: datetime) -> bytes:
-        """The e-mail (multipart/alternative, UTF-8, CRLF lines) of ``view`` to ``recipient``."""
+        """The e-mail (multipart/alternative, UTF-8, CRLF lines) of ``view`` to ``recipient``.
+
+        Built with the standard library's ``compat32`` MIME classes: the same message as the newer
+        ``EmailMessage`` API, several times faster (it was a third of a digest's time).
+        """
         text, html = self.render(view)
-        message = EmailMessage(policy=SMTP)
-        message["From"] = self.mail.sender
-        message["To"] = str(Address(addr_spec=recipient))
-        message["Subject"] = view.subject
+        message = MIMEMultipart("alternative")
+        message["From"] = _header(self.mail.sender)
+        message["To"] = recipient
+        message["Subject"] = Header(view.subject, "utf-8").encode()
         message["Date"] = format_datetime(date)
         message["Message-ID"] = message_id
         message["List-Id"] = f"Alertes offres d'emploi <alertes.{self.mail.domain}>"
         message["List-Unsubscribe"] = f"<{view.unsubscribe_url}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         message["Auto-Submitted"] = "auto-generated"  # no vacation auto-reply to a digest
-        message.set_content(text, subtype="plain", charset="utf-8")
-        message.add_alternative(html, subtype="html", charset="utf-8")
-        return message.as_bytes()
+        message.attach(MIMEText(text, "plain", "utf-8"))
+        message.attach(MIMEText(html, "html", "utf-8"))
+        return message.as_bytes(policy=SMTP_COMPAT)
+
+
+def _header(mailbox: str) -> str:
+    """A mailbox header whose display name may hold accents (RFC 2047-encoded then)."""
+    name, address = parseaddr(mailbox)
+    return formataddr((name, address), charset="utf-8") if name else address

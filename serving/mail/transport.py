@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import re
 import smtplib
+import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -159,6 +160,10 @@ class SmtpTransport:
                 smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=self._context())
             else:
                 smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+            # the message and its final dot leave in separate writes: without this, Nagle's algorithm
+            # holds the dot until the server's delayed acknowledgement (40 ms a message)
+            if smtp.sock is not None:
+                smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             smtp.ehlo()
             encrypted = s.tls == "implicit"
             if s.tls in ("auto", "require") and smtp.has_extn("starttls"):

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from matching.domain import RefusalReason
 from serving.deps import ContainerDep
-from serving.links import APPLY
+from serving.links import ANSWERS, APPLY
 from serving.pages.router import (
     REASON_LABELS,
     RESTORED_LABELS,
@@ -51,56 +51,11 @@ def _answer_words(answer: str) -> str:
     return "Je postule" if answer == APPLY else f"Pas pour moi : {REASON_LABELS.get(answer, answer)}"
 
 
-@router.get("/lien/{token}", response_class=HTMLResponse)
-def answer_link(token: str, request: Request, container: ContainerDep) -> Response:
-    """What the link will record, sent at once by the page (confirmed first for a sweeping answer)."""
-    claim = answer_claim(container, token)
-    alert = linked_alert(container, claim)
-    context = {
-        "principal": None,
-        "alert": alert,
-        "token": token,
-        "answer": claim.answer,
-        "words": _answer_words(claim.answer),
-        "sweeping": claim.answer in SWEEPING_VALUES,
-        "already": alert.status in ("applied", "refused"),
-        "statuses": STATUSES,
-        "reason_labels": REASON_LABELS,
-    }
-    return templates.TemplateResponse(request, "lien.html", context)
-
-
-@router.post("/lien/{token}", response_class=HTMLResponse)
-def answer_link_post(
-    token: str,
-    request: Request,
-    container: ContainerDep,
-    confirme: Annotated[str | None, Form(max_length=5)] = None,
-) -> Response:
-    """Record the link's answer once and say what it changed in the subscription."""
-    claim = answer_claim(container, token)
-    if claim.answer in SWEEPING_VALUES and confirme not in ("oui", "non"):
-        raise HTTPException(422, "Choisissez une des deux réponses proposées.")
-    done = answer_by_link(container, claim, change_subscription=confirme != "non")
-    offer = container.repository.get_offer(done.alert.offer.id)
-    apply_url = offer.apply_url if offer is not None else None
-    changes = _change_words(done.feedback.subscription_changes) if done.feedback else []
-    context = {
-        "principal": None,
-        "alert": done.alert,
-        "token": token,
-        "answer": claim.answer,
-        "words": _answer_words(claim.answer),
-        "feedback": done.feedback,
-        "changes": changes,
-        "apply_url": apply_url,
-        "apply_site": urlsplit(apply_url).hostname if apply_url else None,
-        "trusted": trusted_apply_url(apply_url),
-        "statuses": STATUSES,
-        "reason_labels": REASON_LABELS,
-        "skills": claim.answer == RefusalReason.COMPETENCES.value,
-    }
-    return templates.TemplateResponse(request, "lien_fait.html", context)
+def _answer(answer: str) -> str:
+    """The answer of a link's path; an unknown one is no page (404)."""
+    if answer not in ANSWERS:
+        raise HTTPException(404, "Ce lien n'existe pas : retrouvez vos offres sur « Mes alertes ».")
+    return answer
 
 
 @router.post("/lien/{token}/annuler", response_class=HTMLResponse)
@@ -114,6 +69,61 @@ def undo_link_answer(token: str, request: Request, container: ContainerDep) -> R
         "restored": [RESTORED_LABELS.get(k, k) for k in restored],
     }
     return templates.TemplateResponse(request, "lien_annule.html", context)
+
+
+@router.get("/lien/{token}/{answer}", response_class=HTMLResponse)
+def answer_link(token: str, answer: str, request: Request, container: ContainerDep) -> Response:
+    """What the link will record, sent at once by the page (confirmed first for a sweeping answer)."""
+    claim = answer_claim(container, token)
+    answer = _answer(answer)
+    alert = linked_alert(container, claim)
+    context = {
+        "principal": None,
+        "alert": alert,
+        "token": token,
+        "answer": answer,
+        "words": _answer_words(answer),
+        "sweeping": answer in SWEEPING_VALUES,
+        "already": alert.status in ("applied", "refused"),
+        "statuses": STATUSES,
+        "reason_labels": REASON_LABELS,
+    }
+    return templates.TemplateResponse(request, "lien.html", context)
+
+
+@router.post("/lien/{token}/{answer}", response_class=HTMLResponse)
+def answer_link_post(
+    token: str,
+    answer: str,
+    request: Request,
+    container: ContainerDep,
+    confirme: Annotated[str | None, Form(max_length=5)] = None,
+) -> Response:
+    """Record the link's answer once and say what it changed in the subscription."""
+    claim = answer_claim(container, token)
+    answer = _answer(answer)
+    if answer in SWEEPING_VALUES and confirme not in ("oui", "non"):
+        raise HTTPException(422, "Choisissez une des deux réponses proposées.")
+    done = answer_by_link(container, claim, answer, change_subscription=confirme != "non")
+    offer = container.repository.get_offer(done.alert.offer.id)
+    apply_url = offer.apply_url if offer is not None else None
+    changes = _change_words(done.feedback.subscription_changes) if done.feedback else []
+    context = {
+        "principal": None,
+        "alert": done.alert,
+        "token": token,
+        "answer": answer,
+        "words": _answer_words(answer),
+        "feedback": done.feedback,
+        "changes": changes,
+        "apply_url": apply_url,
+        "apply_site": urlsplit(apply_url).hostname if apply_url else None,
+        "trusted": trusted_apply_url(apply_url),
+        "statuses": STATUSES,
+        "reason_labels": REASON_LABELS,
+        "skills": answer == RefusalReason.COMPETENCES.value,
+    }
+    return templates.TemplateResponse(request, "lien_fait.html", context)
 
 
 @router.get("/desabonnement/{token}", response_class=HTMLResponse)

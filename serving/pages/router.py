@@ -350,6 +350,8 @@ def save_subscription(
     salary_floor_monthly: Annotated[str, Form(max_length=20)] = "",
     max_alerts_per_run: Annotated[str, Form(max_length=20)] = "",
     beyond_criteria: Annotated[str | None, Form(max_length=10)] = None,
+    quiet_from: Annotated[str | None, Form(max_length=5)] = None,
+    quiet_until: Annotated[str | None, Form(max_length=5)] = None,
 ) -> Response:
     """Save the settings form: radius, salary floor (empty or 0: none), alerts per run, and whether
     offers outside the declared contracts and hours are wanted too. A wrong value re-renders the form
@@ -365,11 +367,32 @@ def save_subscription(
     )
     if per_run is not None and per_run != int(per_run):
         errors["max_alerts_per_run"] = "Le nombre d'alertes doit être un nombre entier."
+    # quiet hours: both empty, no quiet hours; a form without the fields keeps them as they are
+    quiet: dict[str, int | None] = {}
+    if quiet_from is not None or quiet_until is not None:
+        hours = {
+            name: form_number(value or "", 0, 23, errors, name, what, empty=-1)
+            for name, value, what in (
+                ("quiet_from", quiet_from, "l'heure de début"),
+                ("quiet_until", quiet_until, "l'heure de fin"),
+            )
+        }
+        for name, value in hours.items():
+            if value is not None and value != int(value):
+                errors[name] = "Indiquez une heure entière, de 0 à 23."
+        given = [v for v in hours.values() if v is not None and v >= 0]
+        if len(given) == 1:
+            errors["quiet_until" if hours["quiet_from"] != -1 else "quiet_from"] = (
+                "Indiquez les deux heures, ou aucune pour recevoir les courriels à toute heure."
+            )
+        quiet = {k: (int(v) if v is not None and v >= 0 else None) for k, v in hours.items()}
     if errors:
         typed = {
             "radius_km": radius_km,
             "salary_floor_monthly": salary_floor_monthly,
             "max_alerts_per_run": max_alerts_per_run,
+            "quiet_from": quiet_from or "",
+            "quiet_until": quiet_until or "",
         }
         return _alerts_page(request, container, principal, errors=errors, typed=typed)
     assert radius is not None and per_run is not None
@@ -378,6 +401,7 @@ def save_subscription(
         salary_floor_monthly=floor or None,
         max_alerts_per_run=int(per_run),
         beyond_criteria=beyond_criteria is not None,
+        **quiet,
     )
     edit_subscription(container, principal.subject_id, update)
     return _back("/pages/mes-alertes", "Abonnement enregistré.")

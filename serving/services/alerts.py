@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -159,10 +160,17 @@ def alerts_of(
 
 
 def alert_view(
-    container: ServingContainer, alert: AlertRow, profile: Profile, subscription: Subscription | None
+    container: ServingContainer,
+    alert: AlertRow,
+    profile: Profile,
+    subscription: Subscription | None,
+    offers: Mapping[str, Offer | None] | None = None,
 ) -> AlertOut | None:
-    """An alert as its person sees it; ``None`` when its offer was withdrawn since."""
-    offer = container.repository.get_offer(alert.offer_id)
+    """An alert as its person sees it; ``None`` when its offer was withdrawn since (``offers``: the
+    open offers read beforehand, by id, for many alerts at once)."""
+    offer = (
+        offers.get(alert.offer_id) if offers is not None else container.repository.get_offer(alert.offer_id)
+    )
     if offer is None:
         return None
     return AlertOut(

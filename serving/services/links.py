@@ -76,7 +76,6 @@ class LinkAnswer:
     the alert was already answered, nothing changed)."""
 
     alert: AlertOut
-    answer: str
     feedback: Feedback | None
 
 
@@ -86,10 +85,11 @@ def linked_alert(container: ServingContainer, claim: AnswerClaim) -> AlertOut:
 
 
 def answer_by_link(
-    container: ServingContainer, claim: AnswerClaim, *, change_subscription: bool = True
+    container: ServingContainer, claim: AnswerClaim, answer: str, *, change_subscription: bool = True
 ) -> LinkAnswer:
-    """Record the answer a link carries, once: a replay, or a link of an alert answered since, changes
-    nothing (``feedback`` is ``None``).
+    """Record ``answer`` (``applied`` or a refusal reason, :data:`serving.links.ANSWERS`) to the link's
+    alert, once: a replay, or any link of an alert answered since, changes nothing (``feedback`` is
+    ``None``).
 
     Raises
     ------
@@ -99,16 +99,16 @@ def answer_by_link(
     principal = link_principal(claim.profile_id)
     alert = alert_of(container, principal, claim.alert_id)
     if alert.status in ANSWERED:
-        return LinkAnswer(alert, claim.answer, None)
+        return LinkAnswer(alert, None)
     body = (
         FeedbackIn(action="applied")
-        if claim.answer == APPLY
+        if answer == APPLY
         else FeedbackIn(
-            action="refused", reason=RefusalReason(claim.answer), change_subscription=change_subscription
+            action="refused", reason=RefusalReason(answer), change_subscription=change_subscription
         )
     )
     feedback = record_feedback(container, principal, claim.alert_id, body)
-    return LinkAnswer(alert_of(container, principal, claim.alert_id), claim.answer, feedback)
+    return LinkAnswer(alert_of(container, principal, claim.alert_id), feedback)
 
 
 def undo_by_link(container: ServingContainer, claim: AnswerClaim) -> dict[str, object]:

@@ -269,6 +269,7 @@ class DeliveryStore:
                     continue
                 by_person.setdefault(profile_id, []).append((outbox_id, subscription))
             counts.app_only = len(closed)
+            create: list[tuple[str, str, list[int]]] = []  # (person, address, outbox rows)
             for chunk in batches(closed):
                 session.execute(update(OutboxRow).where(OutboxRow.id.in_(chunk)).values(delivered_at=now))
             for profile_id, waiting in by_person.items():
@@ -288,33 +289,44 @@ class DeliveryStore:
                 elif last is not None and now - last < period:
                     counts.cadence += 1
                 else:
-                    ids = [outbox_id for outbox_id, _ in waiting]
-                    digest_id = session.scalar(
-                        insert(DigestRow)
-                        .values(
-                            profile_id=profile_id,
-                            email=contact.email,
-                            message_id=f"<pending.{ids[0]}.{uuid.uuid4().hex}@{domain}>",
-                            status="queued",
-                            created_at=now,
-                            attempts=0,
-                            next_attempt_at=now,
-                        )
-                        .returning(DigestRow.id)
-                    )
-                    # derived from its first outbox row and itself: the same at every attempt, another
-                    # for the fresh digest that carries the rows again after a resumed address
-                    session.execute(
-                        update(DigestRow)
-                        .where(DigestRow.id == digest_id)
-                        .values(message_id=f"<alertes.{ids[0]}.{digest_id}@{domain}>")
-                    )
-                    for chunk in batches(ids):
-                        session.execute(
-                            update(OutboxRow).where(OutboxRow.id.in_(chunk)).values(digest_id=digest_id)
-                        )
-                    counts.digests += 1
-                    counts.rows += len(ids)
+                    create.append((profile_id, contact.email, [outbox_id for outbox_id, _ in waiting]))
+            if create:
+                # one statement each for the digests, their Message-IDs and their rows (executemany)
+                created = session.execute(
+                    insert(DigestRow).returning(DigestRow.id, sort_by_parameter_order=True),
+                    [
+                        {
+                            "profile_id": profile_id,
+                            "email": email,
+                            "message_id": f"<pending.{uuid.uuid4().hex}@{domain}>",
+                            "status": "queued",
+                            "created_at": now,
+                            "attempts": 0,
+                            "next_attempt_at": now,
+                        }
+                        for profile_id, email, _ in create
+                    ],
+                ).all()
+                digest_ids = [row[0] for row in created]
+                # derived from its first outbox row and itself: the same at every attempt, another for
+                # the fresh digest that carries the rows again after a resumed address
+                session.execute(
+                    update(DigestRow),
+                    [
+                        {"id": digest_id, "message_id": f"<alertes.{ids[0]}.{digest_id}@{domain}>"}
+                        for digest_id, (_, _, ids) in zip(digest_ids, create, strict=True)
+                    ],
+                )
+                session.execute(
+                    update(OutboxRow),
+                    [
+                        {"id": outbox_id, "digest_id": digest_id}
+                        for digest_id, (_, _, ids) in zip(digest_ids, create, strict=True)
+                        for outbox_id in ids
+                    ],
+                )
+                counts.digests += len(create)
+                counts.rows += sum(len(ids) for _, _, ids in create)
         return counts
 
     # -- sending --------------------------------------------------------------------------------------
@@ -359,19 +371,27 @@ class DeliveryStore:
         )
         connection.commit()
 
-    def mark_sent(self, digest_id: int, *, now: datetime, note: str | None = None) -> None:
-        """The digest was handed over: it and its outbox rows are delivered."""
+    def mark_sent(
+        self, digest_id: int, *, now: datetime, note: str | None = None, connection: Connection | None = None
+    ) -> None:
+        """The digest was handed over: it and its outbox rows are delivered, in one transaction (on
+        ``connection``, the dispatcher's kept one, when given)."""
+        statements = (
+            update(DigestRow)
+            .where(DigestRow.id == digest_id)
+            .values(status="sent", sent_at=now, last_error=note),
+            update(OutboxRow)
+            .where(OutboxRow.digest_id == digest_id, OutboxRow.delivered_at.is_(None))
+            .values(delivered_at=now),
+        )
+        if connection is not None:
+            for statement in statements:
+                connection.execute(statement)
+            connection.commit()
+            return
         with write_session(self.engine) as session:
-            session.execute(
-                update(DigestRow)
-                .where(DigestRow.id == digest_id)
-                .values(status="sent", sent_at=now, last_error=note)
-            )
-            session.execute(
-                update(OutboxRow)
-                .where(OutboxRow.digest_id == digest_id, OutboxRow.delivered_at.is_(None))
-                .values(delivered_at=now)
-            )
+            for statement in statements:
+                session.execute(statement)
 
     def mark_retry(self, digest_id: int, *, error: str, at: datetime) -> None:
         """A temporary failure: the digest is tried again at ``at``."""

@@ -425,6 +425,18 @@ class SqlRepository:
                 return None
             return row_to_offer(row)
 
+    def open_offers_by_id(self, offer_ids: Iterable[str]) -> dict[str, Offer]:
+        """The stored offers among ``offer_ids`` that are not withdrawn, by id."""
+        wanted = sorted(set(offer_ids))
+        out: dict[str, Offer] = {}
+        with Session(self.engine) as session:
+            for chunk in batches(wanted):
+                rows = session.scalars(
+                    select(OfferRow).where(OfferRow.id.in_(chunk), OfferRow.withdrawn_at.is_(None))
+                )
+                out.update({row.id: row_to_offer(row) for row in rows})
+        return out
+
     def withdraw_offer(self, offer_id: str, *, now: datetime | None = None) -> datetime | None:
         """Withdraw an offer on its publisher's decision; returns when it was withdrawn (already
         withdrawn: the first time, now as the publisher's), ``None`` if unknown."""

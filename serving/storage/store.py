@@ -417,6 +417,21 @@ class ServingStore:
         with Session(self.engine, expire_on_commit=False) as session:
             return session.get(AlertRow, alert_id)
 
+    def subscriptions_of(self, profile_ids: Iterable[str]) -> dict[str, Subscription]:
+        """Each person's subscription (the first by id, as :meth:`subscription_of`), by person."""
+        wanted = sorted(set(profile_ids))
+        out: dict[str, Subscription] = {}
+        with Session(self.engine) as session:
+            for chunk in batches(wanted):
+                rows = session.scalars(
+                    select(SubscriptionRow)
+                    .where(SubscriptionRow.profile_id.in_(chunk))
+                    .order_by(SubscriptionRow.id)
+                )
+                for row in rows:
+                    out.setdefault(row.profile_id, row_to_subscription(row))
+        return out
+
     def subscription_of(self, profile_id: str) -> Subscription | None:
         with Session(self.engine) as session:
             row = session.scalars(
