@@ -378,6 +378,28 @@ def serving_container(
     )
 
 
+def delivery_container(
+    settings: Settings | None = None, *, database_url: str | None = None
+) -> ServingContainer:
+    """What the alert dispatcher reads with: the database, referential, communes, clock and mail
+    settings; no ranking service (it ranks nothing), so no registry to reach and no index to load."""
+    from serving.container import ServiceUnavailable, ServingContainer
+
+    settings = settings or get_settings()
+
+    def no_ranking() -> RankingService:
+        raise ServiceUnavailable("the alert dispatcher ranks nothing")
+
+    return ServingContainer(
+        engine=engine(settings, database_url),
+        referential=referential(settings),
+        load_service=no_ranking,
+        communes=communes(settings),
+        clock=clock(settings),
+        mail=mail_settings(settings),
+    )
+
+
 def link_secret(settings: Settings | None = None) -> str:
     """The secret signing the links of alert e-mails: ``MATCHING_LINK_SECRET``, else the key file
     (``MATCHING_LINK_SECRET_FILE``, created once with a random secret, readable by its owner only).
@@ -420,6 +442,37 @@ def mail_settings(settings: Settings | None = None) -> MailSettings:
     settings = settings or get_settings()
     signer = LinkSigner(link_secret(settings), max_age=timedelta(days=settings.link_days))
     return MailSettings(sender=settings.mail_from, base_url=settings.public_url, signer=signer)
+
+
+def check_mail_delivery(settings: Settings | None = None, smtp_url: str | None = None) -> None:
+    """Refuse to e-mail real people with links that cannot work: an SMTP server that is not on this
+    machine needs ``MATCHING_LINK_SECRET`` (the API and every dispatcher must share it; a key file is
+    per machine) and an https ``MATCHING_PUBLIC_URL`` that is not this machine.
+
+    Raises
+    ------
+    MatchingError
+        Either is missing.
+    """
+    from urllib.parse import urlsplit
+
+    from serving.mail.transport import SmtpSettings
+
+    settings = settings or get_settings()
+    url = smtp_url or settings.smtp_url
+    if not url or SmtpSettings.from_url(url).host in ("localhost", "127.0.0.1", "::1"):
+        return
+    if settings.link_secret is None:
+        raise MatchingError(
+            "MATCHING_LINK_SECRET: set it (the same for the API and every dispatcher) before e-mailing through "
+            f"{SmtpSettings.from_url(url).describe()}: the links of the e-mails are signed with it"
+        )
+    public = urlsplit(settings.public_url)
+    if public.scheme != "https" or public.hostname in (None, "localhost", "127.0.0.1", "::1"):
+        raise MatchingError(
+            f"MATCHING_PUBLIC_URL: the https address people reach the pages at, not {settings.public_url!r}: "
+            "the links of the e-mails start with it"
+        )
 
 
 def mail_transport(settings: Settings | None = None, smtp_url: str | None = None) -> MailTransport:

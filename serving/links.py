@@ -2,8 +2,8 @@
 
 A link carries a token signed with the service's secret (HMAC-SHA256, :mod:`itsdangerous`), made for
 one purpose (a *salt* per kind: an answer token is no unsubscribe token and no API token) and one
-object (the alert, or the subscription, and its person), with the moment it was issued: it expires
-``max_age`` after. An answer link is ``/pages/lien/{token}/{answer}``: the token allows answering
+object (the alert, or the subscription, and its person), with the moment it was issued: an answer
+token expires ``max_age`` after (an unsubscribe token never does). An answer link is ``/pages/lien/{token}/{answer}``: the token allows answering
 that alert, the person's own, and the answer is theirs to choose. It grants nothing else: it opens
 no session and reads nothing but what it names. Replaying it is harmless: an alert takes one answer
 (a second is refused, see :func:`serving.services.alerts.record_feedback`), an unsubscribe done twice
@@ -124,8 +124,10 @@ class LinkSigner:
         return AnswerClaim(value[0], value[1])
 
     def read_unsubscribe(self, token: str) -> UnsubscribeClaim:
-        """What an unsubscribe token allows; :class:`LinkError` as :meth:`read_answer`."""
-        value = self._loads(self.UNSUBSCRIBE, token)
+        """What an unsubscribe token allows; :class:`LinkError` as :meth:`read_answer`, except that it
+        never expires: an old e-mail's unsubscribe must still work (RFC 8058), and it only ever stops
+        or restarts the e-mails of one subscription."""
+        value = self._loads(self.UNSUBSCRIBE, token, expires=False)
         if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
             raise LinkError("not an unsubscribe link", expired=False)
         return UnsubscribeClaim(value[0], value[1])
@@ -133,11 +135,12 @@ class LinkSigner:
     def _dumps(self, salt: str, value: list[object], issued_at: datetime | None) -> str:
         return str(_serializer(self.secret, salt, issued_at).dumps(value))
 
-    def _loads(self, salt: str, token: str) -> object:
+    def _loads(self, salt: str, token: str, *, expires: bool = True) -> object:
         if len(token) > 512:
             raise LinkError("link too long", expired=False)
+        max_age = int(self.max_age.total_seconds()) if expires else None
         try:
-            return _serializer(self.secret, salt).loads(token, max_age=int(self.max_age.total_seconds()))
+            return _serializer(self.secret, salt).loads(token, max_age=max_age)
         except SignatureExpired:
             raise LinkError("link expired", expired=True) from None
         except BadSignature:

@@ -151,7 +151,7 @@ def bench_delivery(
     from eval.bench.delivery import delivery_throughput
 
     figures = delivery_throughput(
-        bootstrap.referential(), bootstrap.communes(), people=people, per_digest=per_digest
+        bootstrap.referential(), bootstrap.communes(), people=people, per_digest=per_digest, shards=shards
     )
     console.print(json.dumps(figures), soft_wrap=True)
 

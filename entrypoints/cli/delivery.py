@@ -55,17 +55,22 @@ def deliver_alerts(
     rate_per_domain: float | None = None,
 ) -> DeliverySummary:
     """Run the dispatcher on the database with the configured transport, with a progress line."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from matching.errors import StorageError
     from serving.batch.delivery import deliver_digests
     from serving.mail.digest import DigestComposer
     from serving.storage.db import ensure_schema
     from serving.storage.delivery import DeliveryStore
 
     settings = bootstrap.get_settings()
+    bootstrap.check_mail_delivery(settings, smtp_url)
     transport = bootstrap.mail_transport(settings, smtp_url)
     engine = bootstrap.engine(settings, database_url)
     ensure_schema(engine)
-    container = bootstrap.serving_container(settings, database_url=database_url)
-    composer = DigestComposer(container, bootstrap.mail_settings(settings))
+    container = bootstrap.delivery_container(settings, database_url=database_url)
+    assert container.mail is not None
+    composer = DigestComposer(container, container.mail)
     store = DeliveryStore(engine, clock=container.clock)
     with _progress() as bar:
         task = bar.add_task("gathering alerts into digests", total=None)
@@ -73,15 +78,20 @@ def deliver_alerts(
         def progress(done: int, total: int | None) -> None:
             bar.update(task, completed=done, total=total, description="handing digests over")
 
-        return deliver_digests(
-            store,
-            composer,
-            transport,
-            shard=shard,
-            rate_per_domain=rate_per_domain or settings.smtp_rate_per_domain,
-            limit=limit,
-            progress=progress,
-        )
+        try:
+            return deliver_digests(
+                store,
+                composer,
+                transport,
+                shard=shard,
+                rate_per_domain=rate_per_domain or settings.smtp_rate_per_domain,
+                limit=limit,
+                progress=progress,
+            )
+        except SQLAlchemyError as error:  # the database went away mid-run: every digest keeps its state
+            raise StorageError(
+                f"database error during delivery: {error.__class__.__name__}: {getattr(error, 'orig', None) or error}"
+            ) from None
 
 
 def delivery_line(summary: DeliverySummary) -> str:
@@ -109,6 +119,12 @@ def delivery_line(summary: DeliverySummary) -> str:
             if summary.settled
             else ""
         )
+        + (
+            f"; {summary.errors:,} could not be rendered (retried later, see the log)"
+            if summary.errors
+            else ""
+        )
+        + (f"; {summary.taken:,} left to another dispatcher" if summary.taken else "")
     )
 
 
@@ -197,7 +213,10 @@ def alerts_bounces(
     path: Annotated[Path, typer.Argument(help="A bounce (.eml), or a folder of them (a Maildir).")],
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Read delivery status notifications (RFC 3464) and pause the addresses that failed for good."""
+    """Read delivery status notifications (RFC 3464) and pause the addresses that failed for good.
+
+    Only reports that return one of our digests (their Message-ID) count: a forged one pauses nothing.
+    """
     from serving.mail.bounces import permanent_failures, report_files
     from serving.storage.db import ensure_schema
     from serving.storage.delivery import DeliveryStore
@@ -208,7 +227,8 @@ def alerts_bounces(
     ensure_schema(engine)
     store = DeliveryStore(engine)
     files = report_files(path)
-    bounces = [b for f in files for b in permanent_failures(f.read_bytes())]
+    ours = bootstrap.mail_settings().domain
+    bounces = [b for f in files for b in permanent_failures(f.read_bytes(), ours=ours)]
     paused = sum(store.pause_address(b.address, f"bounce {b.status} {b.diagnostic}".strip()) for b in bounces)
     console.print(
         f"bounces: {len(files):,} messages read, {len(bounces):,} permanent failures, {paused:,} addresses paused"

@@ -169,6 +169,9 @@ def delivery_throughput(
         port = _free_port()
         server = _smtp_sink(port)
         try:
+            if shards > 1:
+                engine.dispose()
+                return _sharded(Path(folder) / "bench.sqlite", port, shards, people, per_digest)
             transport = SmtpTransport(SmtpSettings.from_url(f"smtp://127.0.0.1:{port}"))
             summary = deliver_digests(
                 DeliveryStore(engine),

@@ -20,6 +20,7 @@ holding its shard's lock.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
@@ -37,9 +38,17 @@ from serving.mail.transport import (
     TemporaryFailure,
     TransportUnavailable,
 )
-from serving.storage.delivery import DeliveryStore, DueDigest, GatherCounts, dispatcher_lock, shard_of
+from serving.storage.delivery import (
+    DeliveryStore,
+    DigestTaken,
+    DueDigest,
+    GatherCounts,
+    dispatcher_lock,
+    shard_of,
+)
 from serving.storage.store import utcnow
 
+logger = logging.getLogger(__name__)
 RETRY_BASE = timedelta(minutes=5)
 RETRY_CAP = timedelta(hours=6)
 #: Temporary failures before a digest fails for good: 5 min, 10, 20, 40, 80, 160, 320 → ~10 h of tries.
@@ -109,6 +118,8 @@ class DeliverySummary:
     retried: int = 0
     failed: int = 0
     dropped: int = 0
+    errors: int = 0  # digests that could not be rendered (retried later; the cause is logged)
+    taken: int = 0  # digests another dispatcher was handing over
     stopped: str | None = None  # why the run stopped early (the server unreachable…)
     locked: bool = False  # another dispatcher holds this shard: nothing done
     seconds: float = 0.0
@@ -211,17 +222,20 @@ def _run(
     last_id = 0
     with store.handoff() as connection:
         while limit is None or handled < limit:
-            page = store.due(now=now, after=last_id, limit=SEND_CHUNK)
-            if not page:
+            page, stale, page_end = store.due(now=now, after=last_id, limit=SEND_CHUNK)
+            summary.dropped += stale
+            if page_end == last_id:
                 break
-            last_id = page[-1].id
+            last_id = page_end
             todo = interleave_domains([d for d in page if mine(d.profile_id)])
             composer.prefetch({d.profile_id: d.alert_ids for d in todo})  # a few queries for the page
             for digest in todo:
                 if limit is not None and handled >= limit:
                     break
                 handled += 1
-                if not _send_one(store, composer, transport, limiter, connection, digest, sender, summary):
+                if not _send_one(
+                    store, composer, transport, limiter, connection, digest, sender, summary, now
+                ):
                     return
                 if progress is not None:
                     progress(handled, None)
@@ -237,40 +251,59 @@ def _send_one(
     digest: DueDigest,
     sender: str,
     summary: DeliverySummary,
+    now: datetime,
 ) -> bool:
-    """Render and hand over one digest, recording the outcome; ``False``: stop the run."""
+    """Render and hand over one digest, recording the outcome at the run's ``now``; ``False``: stop
+    the run."""
     rendering = time.perf_counter()
-    view = composer.view(digest.profile_id, digest.alert_ids, issued_at=digest.created_at)
-    if view is None:
+    try:
+        view = composer.view(digest.profile_id, digest.alert_ids, issued_at=digest.created_at)
+        data = (
+            None
+            if view is None
+            else composer.message(
+                view, recipient=digest.email, message_id=digest.message_id, date=digest.created_at
+            )
+        )
+    except Exception as error:  # one digest that cannot be rendered must not hold back everyone's
+        logger.exception("digest %s of %s cannot be rendered", digest.id, digest.profile_id)
+        store.mark_retry(digest.id, error=f"rendering: {error!r}", at=now + backoff(digest.attempts + 1))
+        summary.errors += 1
+        return True
+    if data is None:
         store.mark_dropped(digest.id)
         summary.dropped += 1
         return True
-    data = composer.message(
-        view, recipient=digest.email, message_id=digest.message_id, date=digest.created_at
-    )
     summary.render_seconds += time.perf_counter() - rendering
     limiter.wait(digest.email.rpartition("@")[2].lower())
     handing = time.perf_counter()
     envelope = Envelope(sender=sender, recipient=digest.email, data=data, message_id=digest.message_id)
     try:
         transport.send(envelope, before_final=lambda: store.mark_handing(connection, digest.id))
+    except DigestTaken:  # another dispatcher holds it (shards misconfigured): abandoned before its dot
+        summary.taken += 1
+        return True
     except TransportUnavailable as error:  # raised before anything was committed: the digest waits
         summary.stopped = str(error)
         return False
     except PermanentFailure as error:
-        store.mark_failed(digest.id, error=str(error), now=utcnow())
+        store.mark_failed(digest.id, error=str(error), now=now, pause=error.address)
         summary.failed += 1
         return True
     except TemporaryFailure as error:
         attempts = digest.attempts + 1
         if attempts >= MAX_ATTEMPTS:
-            store.mark_failed(digest.id, error=f"{attempts} attempts, last: {error}", now=utcnow())
+            # a recipient's server failing for hours says the mailbox is not usable; our own relay's
+            # failures (no reply code) do not pause anyone's address
+            store.mark_failed(
+                digest.id, error=f"{attempts} attempts, last: {error}", now=now, pause=bool(error.code)
+            )
             summary.failed += 1
         else:
-            store.mark_retry(digest.id, error=str(error), at=utcnow() + backoff(attempts))
+            store.mark_retry(digest.id, error=str(error), at=now + backoff(attempts))
             summary.retried += 1
         return True
-    store.mark_sent(digest.id, now=utcnow(), connection=connection)
+    store.mark_sent(digest.id, now=now, connection=connection)
     summary.handover_seconds += time.perf_counter() - handing
     summary.sent += 1
     return True

@@ -27,10 +27,37 @@ def _recipient_blocks(report: Message) -> list[Message]:
     return []
 
 
-def permanent_failures(data: bytes) -> list[Bounce]:
+def _returned_message_ids(message: Message) -> list[str]:
+    """The Message-IDs of the message a report returns (its ``message/rfc822`` or
+    ``text/rfc822-headers`` part)."""
+    ids = []
+    for part in message.walk():
+        kind = part.get_content_type()
+        if kind == "message/rfc822":
+            payload = part.get_payload()
+            for returned in payload if isinstance(payload, list) else []:
+                if isinstance(returned, Message) and returned.get("Message-ID"):
+                    ids.append(str(returned["Message-ID"]).strip())
+        elif kind == "text/rfc822-headers":
+            raw = part.get_payload(decode=True)
+            headers = message_from_bytes(raw if isinstance(raw, bytes) else b"", policy=policy.compat32)
+            if headers.get("Message-ID"):
+                ids.append(str(headers["Message-ID"]).strip())
+    return ids
+
+
+def permanent_failures(data: bytes, *, ours: str | None = None) -> list[Bounce]:
     """The recipients a delivery status notification reports as failed for good; empty for any other
-    message (a delay notice, an auto-reply, a report of success)."""
+    message (a delay notice, an auto-reply, a report of success).
+
+    With ``ours`` (the domain our Message-IDs end with), only a report that returns one of our
+    digests counts: anyone can send a forged report, not one quoting a Message-ID they never received.
+    """
     message = message_from_bytes(data, policy=policy.compat32)
+    if ours is not None and not any(
+        i.startswith("<alertes.") and i.endswith(f"@{ours}>") for i in _returned_message_ids(message)
+    ):
+        return []
     out = []
     for part in message.walk():
         if part.get_content_type() != "message/delivery-status":

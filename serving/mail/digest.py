@@ -25,7 +25,8 @@ from matching.domain import Offer, Profile, RefusalReason, Subscription
 from serving.container import ServingContainer
 from serving.links import APPLY, MailSettings
 from serving.schemas import AlertOut
-from serving.services.alerts import alert_view
+from serving.services.alerts import ANSWERED, alert_view
+from serving.storage.delivery import PARIS
 from serving.storage.tables import AlertRow
 
 #: The refusal reasons as the digest words them, in the order it lists them.
@@ -155,8 +156,8 @@ class DigestComposer:
 
         items = []
         for alert in alerts:
-            if alert.profile_id != profile_id:
-                continue
+            if alert.profile_id != profile_id or alert.status in ANSWERED:
+                continue  # answered on the pages since it was made: nothing to ask any more
             shown = alert_view(container, alert, profile, subscription, self._offers)
             if shown is None:  # withdrawn since the alert was made
                 continue
@@ -195,7 +196,7 @@ class DigestComposer:
         return DigestView(
             profile_id=profile_id,
             subject=subject,
-            heading=f"Vos offres du {issued_at:%d/%m/%Y}",
+            heading=f"Vos offres du {issued_at.astimezone(PARIS):%d/%m/%Y}",
             offers=items,
             subscription_url=base + SUBSCRIPTION_PATH,
             unsubscribe_url=unsubscribe,

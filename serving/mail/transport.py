@@ -32,11 +32,13 @@ from matching.errors import MatchingError
 
 
 class DeliveryError(Exception):
-    """A message was not handed over; ``code`` is the server's reply code (0: no reply)."""
+    """A message was not handed over; ``code`` is the server's reply code (0: no reply); ``address``:
+    the recipient's address was refused (not the message, nor our relay)."""
 
-    def __init__(self, message: str, *, code: int = 0) -> None:
+    def __init__(self, message: str, *, code: int = 0, address: bool = False) -> None:
         super().__init__(message)
         self.code = code
+        self.address = address
 
 
 class TemporaryFailure(DeliveryError):
@@ -85,9 +87,9 @@ class SmtpSettings:
     """What ``MATCHING_SMTP_URL`` says.
 
     ``smtp://[user[:password]@]host[:port][?starttls=auto|require|no&timeout=30&cafile=PATH]`` (port
-    25; STARTTLS when the server offers it, unless ``no``; ``require`` refuses a server that does not
-    offer it) or ``smtps://…`` (TLS from the start, port 465). A login is only ever sent encrypted,
-    except to a server on this machine (loopback).
+    25; ``require``, the default, refuses a server that does not offer STARTTLS; ``auto``, the default
+    on loopback, uses it when offered; ``no`` never) or ``smtps://…`` (TLS from the start, port 465). A
+    login is only ever sent encrypted, except to a server on this machine (loopback).
     """
 
     host: str
@@ -113,7 +115,8 @@ class SmtpSettings:
                 f"MATCHING_SMTP_URL: expected smtp://host[:port] or smtps://host, got {url!r}"
             )
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        starttls = query.get("starttls", "auto").lower()
+        # addresses and links travel encrypted to a relay elsewhere unless told otherwise
+        starttls = query.get("starttls", "auto" if _loopback(parts.hostname) else "require").lower()
         if starttls not in ("auto", "require", "no"):
             raise MatchingError(f"MATCHING_SMTP_URL: starttls is auto, require or no, got {starttls!r}")
         try:
@@ -206,35 +209,12 @@ class SmtpTransport:
         Exception
             Whatever ``before_final`` raises: the message is abandoned, never completed.
         """
-        if self._smtp is None:
-            self._smtp = self._connect()
-        smtp = self._smtp
         try:
-            code, reply = smtp.mail(envelope.sender)
-            if code != 250:
-                smtp.rset()
-                if code >= 500:
-                    raise TransportUnavailable(
-                        f"the server refuses the sender {envelope.sender}: {code} {reply!r}", code=code
-                    )
-                raise TemporaryFailure(f"MAIL FROM: {code} {reply.decode(errors='replace')}", code=code)
-            code, reply = smtp.rcpt(envelope.recipient)
-            if code not in (250, 251):
-                smtp.rset()
-                failure = PermanentFailure if code >= 500 else TemporaryFailure
-                raise failure(f"RCPT TO: {code} {reply.decode(errors='replace')}", code=code)
-            code, reply = smtp.docmd("DATA")
-            if code != 354:
-                smtp.rset()
-                failure = PermanentFailure if code >= 500 else TemporaryFailure
-                raise failure(f"DATA: {code} {reply.decode(errors='replace')}", code=code)
-            smtp.send(smtp_body(envelope.data))
-        except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as error:
+            smtp = self._start(envelope)
+        except smtplib.SMTPServerDisconnected:
+            # a kept connection the server closed while we were idle: once more on a new one
             self._drop()
-            raise TemporaryFailure(f"connection lost before the message was complete: {error}") from None
-        except smtplib.SMTPException as error:
-            self._drop()
-            raise TemporaryFailure(str(error)) from None
+            smtp = self._start(envelope)
         try:
             before_final()
         except BaseException:
@@ -250,6 +230,56 @@ class SmtpTransport:
         if code != 250:
             failure = PermanentFailure if code >= 500 else TemporaryFailure
             raise failure(f"end of DATA: {code} {reply.decode(errors='replace')}", code=code)
+
+    def _start(self, envelope: Envelope) -> smtplib.SMTP:
+        """``MAIL``, ``RCPT``, ``DATA`` and the message up to its last line; the connection used.
+
+        Raises
+        ------
+        smtplib.SMTPServerDisconnected
+            The kept connection was closed before ``MAIL`` (the caller tries once more).
+        TemporaryFailure, PermanentFailure, TransportUnavailable
+            As :meth:`send`.
+        """
+        if self._smtp is None:
+            self._smtp = self._connect()
+        smtp = self._smtp
+        try:
+            code, reply = smtp.mail(envelope.sender)
+        except smtplib.SMTPServerDisconnected:
+            raise
+        except (TimeoutError, OSError, smtplib.SMTPException) as error:
+            self._drop()
+            raise TemporaryFailure(f"connection lost before the message was complete: {error}") from None
+        try:
+            if code != 250:
+                smtp.rset()
+                if code >= 500:
+                    raise TransportUnavailable(
+                        f"the server refuses the sender {envelope.sender}: {code} {reply!r}", code=code
+                    )
+                raise TemporaryFailure(f"MAIL FROM: {code} {reply.decode(errors='replace')}", code=code)
+            code, reply = smtp.rcpt(envelope.recipient)
+            if code not in (250, 251):
+                smtp.rset()
+                if code >= 500:  # the recipient refused: the address is the problem
+                    raise PermanentFailure(
+                        f"RCPT TO: {code} {reply.decode(errors='replace')}", code=code, address=True
+                    )
+                raise TemporaryFailure(f"RCPT TO: {code} {reply.decode(errors='replace')}", code=code)
+            code, reply = smtp.docmd("DATA")
+            if code != 354:
+                smtp.rset()
+                failure = PermanentFailure if code >= 500 else TemporaryFailure
+                raise failure(f"DATA: {code} {reply.decode(errors='replace')}", code=code)
+            smtp.send(smtp_body(envelope.data))
+        except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as error:
+            self._drop()
+            raise TemporaryFailure(f"connection lost before the message was complete: {error}") from None
+        except smtplib.SMTPException as error:
+            self._drop()
+            raise TemporaryFailure(str(error)) from None
+        return smtp
 
     def close(self) -> None:
         if self._smtp is not None:

@@ -135,25 +135,26 @@ def unsubscribe_page(token: str, request: Request, container: ContainerDep) -> R
     )
 
 
+def _switch_emails(token: str, request: Request, container: ContainerDep, *, on: bool) -> Response:
+    claim = unsubscribe_claim(container, token)
+    set_email_alerts(container, claim, on=on)
+    done = "resumed" if on else "stopped"
+    return templates.TemplateResponse(
+        request, "desabonnement.html", {"principal": None, "token": token, "done": done}
+    )
+
+
 @router.post("/desabonnement/{token}", response_class=HTMLResponse)
 def unsubscribe(token: str, request: Request, container: ContainerDep) -> Response:
     """Stop the e-mails: a person's click, or a mail client's one-click POST
     (``List-Unsubscribe=One-Click``, RFC 8058). The alerts stay on « Mes alertes »."""
-    claim = unsubscribe_claim(container, token)
-    set_email_alerts(container, claim, on=False)
-    return templates.TemplateResponse(
-        request, "desabonnement.html", {"principal": None, "token": token, "done": "stopped"}
-    )
+    return _switch_emails(token, request, container, on=False)
 
 
 @router.post("/desabonnement/{token}/reprendre", response_class=HTMLResponse)
 def resubscribe(token: str, request: Request, container: ContainerDep) -> Response:
     """Take the e-mails up again (the same link, from the page that stopped them)."""
-    claim = unsubscribe_claim(container, token)
-    set_email_alerts(container, claim, on=True)
-    return templates.TemplateResponse(
-        request, "desabonnement.html", {"principal": None, "token": token, "done": "resumed"}
-    )
+    return _switch_emails(token, request, container, on=True)
 
 
 @router.get("/apercu-alerte/{profile_id}", response_class=HTMLResponse)

@@ -26,8 +26,8 @@ _IMMEDIATE = "matching_sqlite_immediate"
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
-    """Foreign keys on; write-ahead log so that readers never block a writer's commit nor the reverse,
-    committed without an fsync; a writer waits up to 30 s for another before failing.
+    """Foreign keys on; write-ahead log so that readers never block a writer's commit nor the reverse;
+    a writer waits up to 30 s for another before failing.
 
     The driver's own transaction handling is switched off (``isolation_level = None``) so that
     :func:`_begin_sqlite` emits every ``BEGIN``: the driver only began a transaction before the first
@@ -40,11 +40,6 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA journal_mode=WAL")  # kept by the file; ignored (memory) for :memory:
-    # in WAL mode a commit is durable against a killed process once written, without an fsync (SQLite's
-    # recommended setting for WAL; a power cut may take back the last commits, never corrupt the file).
-    # The alert dispatcher needs it: a commit then ends microseconds before the final dot it guards,
-    # not an fsync (milliseconds) later
-    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 

@@ -8,6 +8,7 @@ so a dispatcher killed at any instant resumes from a consistent state.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import uuid
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -15,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, and_, func, insert, select, text, update
@@ -46,6 +47,10 @@ def quiet_now(moment: datetime, quiet_from: int | None, quiet_until: int | None)
 def shard_of(profile_id: str, shards: int) -> int:
     """The dispatcher shard (``0 … shards-1``) a person's digests belong to: a stable hash of the id."""
     return zlib.crc32(profile_id.encode()) % shards
+
+
+class DigestTaken(Exception):
+    """A digest another dispatcher is handing over (a misconfigured shard): left to it."""
 
 
 @dataclass
@@ -138,6 +143,7 @@ class DeliveryStore:
                     elif row.email != email:
                         row.email, row.updated_at, row.paused_at, row.pause_reason = email, now, None, None
                         changed += 1
+                        _release(session, _failed_digests(profile_id))
         return added, changed
 
     def pause_address(self, email: str, reason: str) -> int:
@@ -158,14 +164,7 @@ class DeliveryStore:
             if row is None or row.paused_at is None:
                 return False
             row.paused_at, row.pause_reason = None, None
-            failed = select(DigestRow.id).where(
-                DigestRow.profile_id == profile_id, DigestRow.status == "failed"
-            )
-            session.execute(
-                update(OutboxRow)
-                .where(OutboxRow.digest_id.in_(failed), OutboxRow.delivered_at.is_(None))
-                .values(digest_id=None)
-            )
+            _release(session, _failed_digests(profile_id))
         return True
 
     def delivery_state(self, profile_id: str) -> DeliveryState:
@@ -234,6 +233,9 @@ class DeliveryStore:
                     AlertRow.profile_id.in_(profile_ids),
                 )
                 .order_by(OutboxRow.id)
+                # PostgreSQL: rows another dispatcher is gathering are left to it (SQLite's write
+                # transactions are one at a time anyway)
+                .with_for_update(of=OutboxRow, skip_locked=True)
             ).all()
             subscription_ids = sorted({r.subscription_id for r in rows})
             subscriptions = {
@@ -330,8 +332,14 @@ class DeliveryStore:
         return counts
 
     # -- sending --------------------------------------------------------------------------------------
-    def due(self, *, now: datetime, after: int = 0, limit: int = 200) -> list[DueDigest]:
-        """Queued digests whose attempt is due, by id after ``after``, with their alerts."""
+    def due(self, *, now: datetime, after: int = 0, limit: int = 200) -> tuple[list[DueDigest], int, int]:
+        """Queued digests whose attempt is due, by id after ``after``, with their alerts; how many of
+        the page no longer qualify; the page's last id (``after`` when it is empty).
+
+        What changed since a digest was gathered wins: a stopped subscription or one no longer by
+        e-mail (a one-click unsubscribe) closes it (its alerts stay on the pages); a paused or changed
+        address drops it, its alerts waiting for the next digest.
+        """
         with Session(self.engine) as session:
             digests = session.scalars(
                 select(DigestRow)
@@ -339,6 +347,18 @@ class DeliveryStore:
                 .order_by(DigestRow.id)
                 .limit(limit)
             ).all()
+            people = sorted({d.profile_id for d in digests})
+            contacts = {
+                c.profile_id: c
+                for c in session.scalars(select(ContactRow).where(ContactRow.profile_id.in_(people)))
+            }
+            subscriptions: dict[str, SubscriptionRow] = {}
+            for row in session.scalars(
+                select(SubscriptionRow)
+                .where(SubscriptionRow.profile_id.in_(people))
+                .order_by(SubscriptionRow.id)
+            ):
+                subscriptions.setdefault(row.profile_id, row)
             alerts: dict[int, list[int]] = {}
             for digest_id, alert_id in session.execute(
                 select(OutboxRow.digest_id, OutboxRow.alert_id)
@@ -347,29 +367,81 @@ class DeliveryStore:
             ):
                 if digest_id is not None:
                     alerts.setdefault(int(digest_id), []).append(alert_id)
-            return [
-                DueDigest(
-                    d.id, d.profile_id, d.email, d.message_id, d.created_at, d.attempts, alerts.get(d.id, [])
+        closed, dropped, valid = [], [], []
+        for d in digests:
+            subscription, contact = subscriptions.get(d.profile_id), contacts.get(d.profile_id)
+            if subscription is None or not subscription.active or subscription.channel != "email":
+                closed.append(d.id)
+            elif contact is None or contact.paused_at is not None or contact.email != d.email:
+                dropped.append(d.id)
+            else:
+                valid.append(
+                    DueDigest(
+                        d.id,
+                        d.profile_id,
+                        d.email,
+                        d.message_id,
+                        d.created_at,
+                        d.attempts,
+                        alerts.get(d.id, []),
+                    )
                 )
-                for d in digests
-            ]
+        if closed or dropped:
+            with write_session(self.engine) as session:
+                stale = [*closed, *dropped]
+                session.execute(
+                    update(DigestRow)
+                    .where(DigestRow.id.in_(stale), DigestRow.status == "queued")
+                    .values(
+                        status="dropped",
+                        last_error="no longer to send: unsubscribed, stopped or address changed",
+                    )
+                )
+                session.execute(
+                    update(OutboxRow)
+                    .where(OutboxRow.digest_id.in_(closed), OutboxRow.delivered_at.is_(None))
+                    .values(delivered_at=now)
+                )
+                _release(session, dropped)
+        return valid, len(closed) + len(dropped), (digests[-1].id if digests else after)
 
     @contextmanager
     def handoff(self) -> Iterator[Connection]:
         """A connection kept for marking digests ``handing``: the commit that precedes each final dot
         is then the last thing done before it (no session to set up or close in between)."""
         with self.engine.execution_options(matching_sqlite_immediate=True).connect() as connection:
-            yield connection
+            sqlite = self.engine.dialect.name == "sqlite"
+            if sqlite:
+                # in WAL mode a commit is durable against a killed process once written: without the
+                # fsync (milliseconds), the commit ends microseconds before the final dot it guards. A
+                # power cut may take back this connection's last commits (a digest sent again), never
+                # corrupt the file; every other connection keeps SQLite's full synchronisation
+                _pragma(connection, "PRAGMA synchronous=NORMAL")
+            try:
+                yield connection
+            finally:
+                if sqlite:
+                    connection.rollback()
+                    _pragma(connection, "PRAGMA synchronous=FULL")
 
     @staticmethod
     def mark_handing(connection: Connection, digest_id: int) -> None:
-        """Commit that the digest is being handed over (see :mod:`serving.mail.transport`)."""
-        connection.execute(
+        """Commit that the digest is being handed over (see :mod:`serving.mail.transport`).
+
+        Raises
+        ------
+        DigestTaken
+            The digest was no longer queued: another dispatcher took it (the message is abandoned
+            before its final dot, never sent twice).
+        """
+        result = connection.execute(
             update(DigestRow)
             .where(DigestRow.id == digest_id, DigestRow.status == "queued")
             .values(status="handing")
         )
         connection.commit()
+        if getattr(result, "rowcount", 1) != 1:
+            raise DigestTaken(f"digest {digest_id} is no longer queued")
 
     def mark_sent(
         self, digest_id: int, *, now: datetime, note: str | None = None, connection: Connection | None = None
@@ -407,18 +479,20 @@ class DeliveryStore:
                 )
             )
 
-    def mark_failed(self, digest_id: int, *, error: str, now: datetime) -> None:
-        """A permanent failure: the digest fails for good and its address is paused."""
+    def mark_failed(self, digest_id: int, *, error: str, now: datetime, pause: bool = True) -> None:
+        """A permanent failure: the digest fails for good and (``pause``) its address is paused. An
+        address changed since the digest was made is not paused: the alerts wait for the next digest,
+        to the new one."""
         with write_session(self.engine) as session:
             digest = session.get(DigestRow, digest_id)
             if digest is None:
                 return
             digest.status, digest.attempts, digest.last_error = "failed", digest.attempts + 1, error[:1000]
-            session.execute(
-                update(ContactRow)
-                .where(ContactRow.profile_id == digest.profile_id, ContactRow.email == digest.email)
-                .values(paused_at=now, pause_reason=error[:500])
-            )
+            contact = session.get(ContactRow, digest.profile_id)
+            if contact is not None and contact.email != digest.email:
+                _release(session, [digest_id])
+            elif contact is not None and pause:
+                contact.paused_at, contact.pause_reason = now, error[:500]
 
     def mark_dropped(self, digest_id: int) -> None:
         """Nothing left to show (every offer withdrawn): the digest is not sent."""
@@ -470,15 +544,18 @@ def dispatcher_lock(engine: Engine, shard: tuple[int, int]) -> Iterator[bool]:
     index, count = shard
     backend = engine.url.get_backend_name()
     if backend == "postgresql":
-        key = 0x6D61696C0000 + count * 1000 + index  # "mail" and the shard: one lock per shard
+        # one 64-bit key per shard (a session lock: it outlives the transaction that takes it)
+        digest = hashlib.blake2b(f"delivery:{index}/{count}".encode(), digest_size=8).digest()
+        key = int.from_bytes(digest, "big", signed=True)
         with engine.connect() as connection:
             got = bool(connection.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}))
+            connection.commit()  # not "idle in transaction" for the whole run
             try:
                 yield got
             finally:
                 if got:
                     connection.scalar(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                connection.commit()
+                    connection.commit()
         return
     database = engine.url.database
     if backend != "sqlite" or not database or database == ":memory:":
@@ -495,6 +572,26 @@ def dispatcher_lock(engine: Engine, shard: tuple[int, int]) -> Iterator[bool]:
         yield True
     finally:
         handle.close()
+
+
+def _pragma(connection: Connection, statement: str) -> None:
+    """A SQLite pragma on the driver's connection itself (outside any transaction, which would refuse it)."""
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    driver.execute(statement)
+
+
+def _failed_digests(profile_id: str) -> Any:
+    return select(DigestRow.id).where(DigestRow.profile_id == profile_id, DigestRow.status == "failed")
+
+
+def _release(session: Session, digest_ids: Any) -> None:
+    """The undelivered outbox rows of these digests (ids, or a select of ids) wait for a new digest."""
+    session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.digest_id.in_(digest_ids), OutboxRow.delivered_at.is_(None))
+        .values(digest_id=None)
+    )
 
 
 def next_digest_alerts(engine: Engine, profile_id: str) -> list[int]:

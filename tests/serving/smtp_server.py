@@ -52,7 +52,7 @@ class Recorder:
 
     def messages(self) -> list[EmailMessage]:
         with self.lock:
-            return [message_from_bytes(data, policy=policy.default) for _, _, data in self.received]  # type: ignore[misc]
+            return [message_from_bytes(data, policy=policy.default) for _, _, data in self.received]
 
     def count(self) -> int:
         with self.lock:

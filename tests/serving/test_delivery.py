@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -34,7 +35,13 @@ from models.pipeline import RankingService
 from models.training import TrainingResult
 from serving.app import create_app
 from serving.batch.alerts import run_alert_batch
-from serving.batch.delivery import DomainRateLimiter, backoff, deliver_digests, interleave_domains
+from serving.batch.delivery import (
+    DeliverySummary,
+    DomainRateLimiter,
+    backoff,
+    deliver_digests,
+    interleave_domains,
+)
 from serving.container import ServingContainer
 from serving.explain import km_between
 from serving.links import LinkSigner, MailSettings
@@ -49,8 +56,16 @@ from serving.mail.transport import (
 )
 from serving.security import RateLimiter, Role
 from serving.storage.db import make_engine
-from serving.storage.delivery import PARIS, DeliveryStore, DueDigest, quiet_now
-from serving.storage.tables import AlertRow, ContactRow, DigestRow, OutboxRow, SubscriptionRow
+from serving.storage.delivery import PARIS, DeliveryStore, DueDigest, dispatcher_lock, quiet_now
+from serving.storage.tables import (
+    AlertRow,
+    ContactRow,
+    DigestRow,
+    InteractionRow,
+    OutboxRow,
+    ProfileRow,
+    SubscriptionRow,
+)
 from tests.serving.smtp_server import smtp_server
 
 AS_OF = datetime(2025, 2, 17, tzinfo=UTC)
@@ -61,8 +76,11 @@ SENDER = "Alertes offres d'emploi <alertes@matching.example>"
 
 
 def daytime() -> datetime:
-    """Today at noon, Paris time: outside the default quiet hours, and real enough for links to work."""
-    return datetime.now(PARIS).replace(hour=12, minute=0, second=0, microsecond=0).astimezone(UTC)
+    """The latest noon, Paris time, up to now: outside the default quiet hours, and never in the
+    future (links issued then work now)."""
+    now = datetime.now(PARIS)
+    noon = now.replace(hour=12, minute=0, second=0, microsecond=0)
+    return (noon if noon <= now else noon - timedelta(days=1)).astimezone(UTC)
 
 
 @pytest.fixture(scope="module")
@@ -87,17 +105,21 @@ def alerted_sqlite(
     with Session(engine) as session, session.begin():
         # every subscription by e-mail (the world draws some "app" ones), so that each person gets one
         session.execute(update(SubscriptionRow).values(channel="email"))
-        # the alerts of PEOPLE people (enough for 30 kills at a few digests each), for quick runs
-        kept = (
-            select(AlertRow.profile_id)
-            .distinct()
-            .order_by(AlertRow.profile_id)
-            .limit(PEOPLE)
-            .scalar_subquery()
-        )
-        session.execute(delete(AlertRow).where(AlertRow.profile_id.not_in(kept)))
+        # PEOPLE people with alerts (enough for 30 kills at a few digests each), the others gone: quick
+        # runs, and the batch run again by some tests ranks only them
+        _keep_people(session, PEOPLE)
     engine.dispose()
     return path
+
+
+def _keep_people(session: Session, people: int) -> None:
+    """Remove every person but the first ``people`` with alerts (their subscriptions, alerts, outbox
+    rows and contacts go with them)."""
+    kept = (
+        select(AlertRow.profile_id).distinct().order_by(AlertRow.profile_id).limit(people).scalar_subquery()
+    )
+    session.execute(delete(ProfileRow).where(ProfileRow.id.not_in(kept)))
+    session.execute(delete(InteractionRow).where(InteractionRow.profile_id.not_in(select(ProfileRow.id))))
 
 
 @dataclass
@@ -118,17 +140,23 @@ class MailWorld:
             )
 
 
-@pytest.fixture
-def world(
-    alerted_sqlite: Path, small_ranker: TrainingResult, builtin: Referential, index_dir: Path, tmp_path: Path
-) -> Iterator[MailWorld]:
+def _world(
+    source: Path, people: int, ranker: TrainingResult, builtin: Referential, index_dir: Path, tmp_path: Path
+) -> MailWorld:
     path = tmp_path / "mail.sqlite"
-    with closing(sqlite3.connect(alerted_sqlite)) as source, closing(sqlite3.connect(path)) as target:
-        source.backup(target)
+    with closing(sqlite3.connect(source)) as origin, closing(sqlite3.connect(path)) as target:
+        origin.backup(target)
     engine = make_engine(f"sqlite:///{path}")
-    service = RankingService(
-        load_generator(index_dir, builtin, HashingEncoder()), small_ranker.ranker, "test@v1"
-    )
+    if people < PEOPLE:
+        with Session(engine) as session, session.begin():
+            _keep_people(session, people)
+    return _mail_world(engine, ranker, builtin, index_dir, path)
+
+
+def _mail_world(
+    engine: Engine, ranker: TrainingResult, builtin: Referential, index_dir: Path, path: Path
+) -> MailWorld:
+    service = RankingService(load_generator(index_dir, builtin, HashingEncoder()), ranker.ranker, "test@v1")
     mail = MailSettings(sender=SENDER, base_url=BASE, signer=LinkSigner(SECRET))
     container = ServingContainer(
         engine=engine,
@@ -138,15 +166,34 @@ def world(
         mail=mail,
         limiter=RateLimiter(limit=10**9),
     )
-    yield MailWorld(engine, container, DeliveryStore(engine), DigestComposer(container, mail), service, path)
-    engine.dispose()
+    return MailWorld(engine, container, DeliveryStore(engine), DigestComposer(container, mail), service, path)
 
 
-def deliver(world: MailWorld, port: int, **options: object) -> object:
+@pytest.fixture
+def world(
+    alerted_sqlite: Path, small_ranker: TrainingResult, builtin: Referential, index_dir: Path, tmp_path: Path
+) -> Iterator[MailWorld]:
+    """40 people with alerts waiting (copied for each test)."""
+    made = _world(alerted_sqlite, 40, small_ranker, builtin, index_dir, tmp_path)
+    yield made
+    made.engine.dispose()
+
+
+@pytest.fixture
+def crowd(
+    alerted_sqlite: Path, small_ranker: TrainingResult, builtin: Referential, index_dir: Path, tmp_path: Path
+) -> Iterator[MailWorld]:
+    """PEOPLE people with alerts waiting: enough digests to kill a dispatcher 30 times mid-run."""
+    made = _world(alerted_sqlite, PEOPLE, small_ranker, builtin, index_dir, tmp_path)
+    yield made
+    made.engine.dispose()
+
+
+def deliver(world: MailWorld, port: int, **options: Any) -> DeliverySummary:
     transport = SmtpTransport(SmtpSettings.from_url(f"smtp://127.0.0.1:{port}?timeout=10"))
     options.setdefault("now", daytime())
     options.setdefault("rate_per_domain", 10_000.0)
-    return deliver_digests(world.store, world.composer, transport, **options)  # type: ignore[arg-type]
+    return deliver_digests(world.store, world.composer, transport, **options)
 
 
 def links_of(message: EmailMessage) -> tuple[str, str]:
@@ -309,8 +356,19 @@ def test_one_click_unsubscribe_stops_the_emails_not_the_alerts(world: MailWorld)
         recipients = {m["To"] for m in recorder.messages()}
     assert f"{person.lower()}@demandeurs.example" not in recipients
     assert len(recipients) == len(world.people_with_alerts()) - 1
-    assert summary.gathered.app_only == len(alert_ids)  # type: ignore[attr-defined]
+    assert summary.gathered.app_only == len(alert_ids)
+    # a digest already gathered (waiting for a retry) is not sent after an unsubscribe either
     client.post(path_of(url) + "/reprendre")
+    other = sorted(world.people_with_alerts() - {person})[0]
+    with Session(world.engine) as session, session.begin():
+        digest = session.scalars(select(DigestRow).where(DigestRow.profile_id == other)).one()
+        session.execute(
+            update(DigestRow).where(DigestRow.id == digest.id).values(status="queued", sent_at=None)
+        )
+    world.container.store.update_subscription(f"S{other}", {"channel": "app"})
+    with smtp_server() as (controller, recorder):
+        again = deliver(world, controller.port)
+    assert recorder.count() == 0 and again.dropped == 1
     assert world.container.store.subscription_of(person).channel == "email"  # type: ignore[union-attr]
 
 
@@ -327,14 +385,14 @@ def test_temporary_failures_are_retried_permanent_ones_pause_the_address(world: 
         recorder.reject = {first: "451 4.2.1 mailbox busy, try later", second: "550 5.1.1 no such user"}
         now = daytime()
         summary = deliver(world, controller.port, now=now)
-    assert summary.retried == 1 and summary.failed == 1  # type: ignore[attr-defined]
-    assert summary.sent == len(world.people_with_alerts()) - 2  # type: ignore[attr-defined]
+    assert summary.retried == 1 and summary.failed == 1
+    assert summary.sent == len(world.people_with_alerts()) - 2
     with Session(world.engine) as session:
         retry = session.scalars(select(DigestRow).where(DigestRow.email == first)).one()
         failed = session.scalars(select(DigestRow).where(DigestRow.email == second)).one()
         paused = session.scalars(select(ContactRow).where(ContactRow.email == second)).one()
     assert retry.status == "queued" and retry.attempts == 1 and "451" in (retry.last_error or "")
-    assert retry.next_attempt_at > datetime.now(UTC) + backoff(1) - timedelta(minutes=1)
+    assert retry.next_attempt_at == now + backoff(1)
     assert failed.status == "failed" and paused.paused_at is not None and "550" in (paused.pause_reason or "")
     # counsellors see it, and resume delivery once the address is fixed
     client = TestClient(create_app(world.container))
@@ -353,31 +411,35 @@ def test_temporary_failures_are_retried_permanent_ones_pause_the_address(world: 
             session.execute(update(DigestRow).where(DigestRow.id == retry.id).values(next_attempt_at=now))
         again = deliver(world, controller.port, now=now + timedelta(minutes=10))
         assert sorted(m["To"] for m in recorder.messages()) == sorted([first, second])
-    assert again.sent == 2  # type: ignore[attr-defined]
+    assert again.sent == 2
 
 
 def test_quiet_hours_and_cadence_hold_the_digest_back(world: MailWorld) -> None:
-    night = datetime.now(PARIS).replace(hour=23, minute=30).astimezone(UTC)
-    assert quiet_now(night, 21, 8) and not quiet_now(daytime(), 21, 8) and quiet_now(daytime(), 11, 13)
-    assert not quiet_now(night, None, None) and quiet_now(night.replace(hour=1), 21, 8) is (
-        night.replace(hour=1).astimezone(PARIS).hour >= 21 or night.replace(hour=1).astimezone(PARIS).hour < 8
+    night = daytime() - timedelta(hours=13)  # 23:00 in Paris, the day before
+    paris = datetime(2026, 1, 15, tzinfo=PARIS)  # winter: UTC+1
+    assert quiet_now(paris.replace(hour=23), 21, 8) and quiet_now(paris.replace(hour=7, minute=59), 21, 8)
+    assert not quiet_now(paris.replace(hour=8), 21, 8) and not quiet_now(
+        paris.replace(hour=20, minute=59), 21, 8
     )
+    assert quiet_now(paris.replace(hour=12), 11, 13) and not quiet_now(paris.replace(hour=13), 11, 13)
+    assert not quiet_now(paris.replace(hour=23), None, None) and not quiet_now(paris.replace(hour=23), 8, 8)
+    assert quiet_now(datetime(2026, 7, 1, 19, 30, tzinfo=UTC), 21, 8)  # 21:30 in Paris in summer
     with smtp_server() as (controller, recorder):
         quiet = deliver(world, controller.port, now=night)
-        assert recorder.count() == 0 and quiet.gathered.quiet == len(world.people_with_alerts())  # type: ignore[attr-defined]
+        assert recorder.count() == 0 and quiet.gathered.quiet == len(world.people_with_alerts())
         sent = deliver(world, controller.port)
-        assert recorder.count() == len(world.people_with_alerts()) == sent.sent  # type: ignore[attr-defined]
+        assert recorder.count() == len(world.people_with_alerts()) == sent.sent
     first = world.people_with_alerts()
     # new alerts the next day: who got a digest waits until 20 h after it (daily cadence)
     with Session(world.engine) as session, session.begin():
         session.execute(update(SubscriptionRow).values(cadence="daily"))
     run_alert_batch(world.container.store, world.service, as_of=AS_OF + timedelta(days=1))
     with smtp_server() as (controller, recorder):
-        soon = deliver(world, controller.port, now=datetime.now(UTC) + timedelta(hours=2))
+        soon = deliver(world, controller.port, now=daytime() + timedelta(hours=2))
         early = {m["To"].split("@")[0].upper() for m in recorder.messages()}
-        assert not early & first and soon.gathered.cadence > 0  # type: ignore[attr-defined]
+        assert not early & first and soon.gathered.cadence > 0
         later = deliver(world, controller.port, now=daytime() + timedelta(days=1))
-        assert later.sent == soon.gathered.cadence == recorder.count() - len(early)  # type: ignore[attr-defined]
+        assert later.sent == soon.gathered.cadence == recorder.count() - len(early)
 
 
 def test_per_domain_rate_limit_and_interleaving() -> None:
@@ -413,16 +475,22 @@ def test_bounces_pause_the_address(world: MailWorld, tmp_path: Path) -> None:
         "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; relay.example\r\n\r\n"
         f"Final-Recipient: rfc822; {email.upper()}\r\nAction: failed\r\nStatus: 5.1.1\r\n"
         "Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n\r\n"
-        "Final-Recipient: rfc822; someone@else.example\r\nAction: delayed\r\nStatus: 4.4.1\r\n\r\n--B--\r\n"
+        "Final-Recipient: rfc822; someone@else.example\r\nAction: delayed\r\nStatus: 4.4.1\r\n\r\n"
+        "--B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <alertes.12.3@matching.example>\r\n"
+        "Subject: 2 offres pour vous\r\n\r\n--B--\r\n"
     ).encode()
-    bounces = permanent_failures(report)
+    bounces = permanent_failures(report, ours="matching.example")
+    forged = report.replace(b"<alertes.12.3@matching.example>", b"<made-up@elsewhere.example>")
+    assert permanent_failures(forged, ours="matching.example") == []  # not one of our messages
     assert [(b.address, b.status) for b in bounces] == [(email.upper(), "5.1.1")]
     assert permanent_failures(b"Subject: hello\r\n\r\nnot a report\r\n") == []
-    (tmp_path / "new").mkdir()
-    (tmp_path / "new" / "1.eml").write_bytes(report)
+    inbox = tmp_path / "bounces"
+    (inbox / "new").mkdir(parents=True)
+    (inbox / "new" / "1.eml").write_bytes(report)
     url = f"sqlite:///{world.path}"
     done = subprocess.run(
-        [sys.executable, "-m", "entrypoints", "alerts", "bounces", str(tmp_path), "--database-url", url],
+        [sys.executable, "-m", "entrypoints", "alerts", "bounces", str(inbox), "--database-url", url],
+        env={**os.environ, "MATCHING_MAIL_FROM": SENDER},
         capture_output=True,
         text=True,
         timeout=120,
@@ -462,31 +530,22 @@ def test_contacts_file_is_checked_whole(world: MailWorld, tmp_path: Path) -> Non
 
 def test_preview_page_shows_the_next_digest_with_inert_links(world: MailWorld) -> None:
     client = TestClient(create_app(world.container))
-    with Session(world.engine) as session:
-        visible = session.scalar(
-            select(AlertRow.profile_id)
-            .join(OutboxRow, OutboxRow.alert_id == AlertRow.id)
-            .where(AlertRow.profile_id.in_(select(ContactRow.profile_id)))
-            .order_by(AlertRow.profile_id)
-            .limit(1)
-        )
-    profile = world.container.repository.get_profile(visible or "")
-    assert profile is not None
-    client.cookies.set(
-        "matching_token",
-        world.container.tokens.create(Role.COUNSELLOR if profile.visible else Role.ADMIN, "agent-1"),
-    )
-    page = client.get(f"/pages/apercu-alerte/{profile.id}")
-    assert (
-        page.status_code == 200 and "Objet :" in page.text and "offres pour vous" in page.text
-    ) or "offre pour vous" in page.text
+    people = world.people_with_alerts()
+    visible = next(p for p in sorted(people) if world.container.repository.get_profile(p).visible)  # type: ignore[union-attr]
+    hidden = next(p for p in sorted(people) if not world.container.repository.get_profile(p).visible)  # type: ignore[union-attr]
+    client.cookies.set("matching_token", world.container.tokens.create(Role.COUNSELLOR, "agent-1"))
+    page = client.get(f"/pages/apercu-alerte/{visible}")
+    assert page.status_code == 200 and "Objet :" in page.text and "pour vous" in page.text
     assert (
         "/pages/lien/" not in page.text and "/pages/desabonnement/" not in page.text
     )  # nothing to click for the person
-    hidden = next(p.id for p in world.container.repository.consenting_profiles()[:0]) if False else None
-    del hidden
-    client.cookies.set("matching_token", world.container.tokens.create(Role.JOBSEEKER, profile.id))
-    assert client.get(f"/pages/apercu-alerte/{profile.id}").status_code == 403
+    assert (
+        client.get(f"/pages/apercu-alerte/{hidden}").status_code == 404
+    )  # not consenting: not for counsellors
+    client.cookies.set("matching_token", world.container.tokens.create(Role.ADMIN, "ds-1"))
+    assert client.get(f"/pages/apercu-alerte/{hidden}").status_code == 200
+    client.cookies.set("matching_token", world.container.tokens.create(Role.JOBSEEKER, visible))
+    assert client.get(f"/pages/apercu-alerte/{visible}").status_code == 403
 
 
 def test_starttls_and_login(tmp_path: Path) -> None:
@@ -552,7 +611,7 @@ def test_unreachable_server_stops_the_run_and_keeps_every_digest(world: MailWorl
     from tests.serving.smtp_server import free_port
 
     summary = deliver(world, free_port())
-    assert summary.stopped and summary.sent == 0  # type: ignore[attr-defined]
+    assert summary.stopped and summary.sent == 0
     with Session(world.engine) as session:
         assert set(session.scalars(select(DigestRow.status))) == {"queued"}
         assert session.scalar(select(func.sum(DigestRow.attempts))) == 0
@@ -565,14 +624,14 @@ def _sent_ids(engine: Engine) -> list[str]:
 
 @pytest.mark.parametrize("kills", [5, pytest.param(30, marks=pytest.mark.slow)])
 def test_sigkill_during_dispatch_loses_and_duplicates_nothing(
-    world: MailWorld, tmp_path: Path, kills: int
+    crowd: MailWorld, tmp_path: Path, kills: int
 ) -> None:
     """The dispatcher, as a command, killed (SIGKILL) at random moments while it hands digests to a
     real SMTP server, then started again: every person gets their digest exactly once."""
-    with Session(world.engine) as session, session.begin():
+    with Session(crowd.engine) as session, session.begin():
         session.execute(update(SubscriptionRow).values(quiet_from=None, quiet_until=None))  # any hour
-    people = world.people_with_alerts()
-    world.engine.dispose()
+    people = crowd.people_with_alerts()
+    crowd.engine.dispose()
     rng = random.Random(23)
     with smtp_server() as (controller, recorder):
         recorder.delay = 0.004  # a relay takes a few ms to take a message in
@@ -587,7 +646,7 @@ def test_sigkill_during_dispatch_loses_and_duplicates_nothing(
             "--rate-per-domain",
             "100000",
             "--database-url",
-            f"sqlite:///{world.path}",
+            f"sqlite:///{crowd.path}",
         ]
         env = {
             **os.environ,
@@ -618,7 +677,7 @@ def test_sigkill_during_dispatch_loses_and_duplicates_nothing(
         assert finish.returncode == 0, finish.stderr
         received = [m["Message-ID"] for m in recorder.messages()]
         recipients = [m["To"] for m in recorder.messages()]
-    engine = make_engine(f"sqlite:///{world.path}")
+    engine = make_engine(f"sqlite:///{crowd.path}")
     sent = _sent_ids(engine)
     assert len(received) == len(set(received)), "duplicated"  # 0 duplicated
     assert sorted(received) == sorted(sent), "lost"  # 0 lost: each digest counted sent reached the server
@@ -626,3 +685,108 @@ def test_sigkill_during_dispatch_loses_and_duplicates_nothing(
     with Session(engine) as session:
         assert session.scalar(select(func.count()).where(OutboxRow.delivered_at.is_(None))) == 0
     engine.dispose()
+
+
+@pytest.mark.integration  # a whole world and an alert run per backend: with the PostgreSQL runs
+def test_dispatcher_on_each_database_once_and_locked(
+    engine: Engine,
+    load_small_world: Callable[[Engine], None],
+    small_ranker: TrainingResult,
+    builtin: Referential,
+    index_dir: Path,
+) -> None:
+    """SQLite and PostgreSQL alike: one digest per person, a second run sends nothing, and a second
+    dispatcher of the same shard does nothing while the first holds its lock."""
+    load_small_world(engine)
+    made = _mail_world(engine, small_ranker, builtin, index_dir, Path())
+    run_alert_batch(made.container.store, made.service)
+    with Session(engine) as session, session.begin():
+        session.execute(update(SubscriptionRow).values(channel="email"))
+    store, composer = made.store, made.composer
+    people = made.people_with_alerts()
+    with smtp_server() as (controller, recorder):
+
+        def run(shard: tuple[int, int] = (0, 1)) -> DeliverySummary:
+            transport = SmtpTransport(SmtpSettings.from_url(f"smtp://127.0.0.1:{controller.port}"))
+            return deliver_digests(
+                store, composer, transport, shard=shard, rate_per_domain=1e6, now=daytime()
+            )
+
+        with dispatcher_lock(engine, (0, 2)) as got:
+            assert got
+            assert run((0, 2)).locked  # the same shard: held
+            other = run((1, 2))  # another shard: its own people
+        rest = run((0, 2))
+        assert other.sent + rest.sent == len(people) == recorder.count()
+        assert len({m["To"] for m in recorder.messages()}) == len(people)
+        assert run().sent == 0
+
+
+class _Dies(Exception):
+    """Stands for the dispatcher's death (SIGKILL) at a chosen instant of a hand-over."""
+
+
+@dataclass
+class _ScriptedTransport:
+    """Records what it is handed; dies once, before or after the ``handing`` commit of one message."""
+
+    die: str | None  # "before" or "after" the commit, None: never
+    sent: list[str]
+
+    def send(self, envelope: Envelope, *, before_final: Callable[[], None]) -> None:
+        if self.die == "before":
+            self.die = None
+            raise _Dies
+        before_final()
+        if self.die == "after":  # the commit is done, the final dot never leaves
+            self.die = None
+            raise _Dies
+        self.sent.append(envelope.message_id)
+
+    def close(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize("moment", ["before", "after"])
+def test_a_death_on_either_side_of_the_handing_commit(world: MailWorld, moment: str) -> None:
+    """Killed before the commit, the message (which the server never completed) is sent by the next
+    run; killed after it, the digest counts as handed over and is never sent again."""
+    sent: list[str] = []
+    with pytest.raises(_Dies):
+        deliver_digests(
+            world.store, world.composer, _ScriptedTransport(moment, sent), now=daytime(), rate_per_domain=1e6
+        )
+    with Session(world.engine) as session:
+        first = session.scalars(select(DigestRow).order_by(DigestRow.id).limit(1)).one()
+    assert first.status == ("queued" if moment == "before" else "handing")
+    again = deliver_digests(
+        world.store, world.composer, _ScriptedTransport(None, sent), now=daytime(), rate_per_domain=1e6
+    )
+    assert again.settled == (moment == "after")
+    assert len(sent) == len(set(sent)) == len(world.people_with_alerts()) - again.settled
+    assert (first.message_id in sent) is (moment == "before")
+    with Session(world.engine) as session:
+        settled = session.get(DigestRow, first.id)
+        assert settled is not None and settled.status == "sent"
+        assert ("unconfirmed" in (settled.last_error or "")) is (moment == "after")
+
+
+def test_a_digest_another_dispatcher_took_is_never_completed(world: MailWorld) -> None:
+    """Two dispatchers on the same people (shards misconfigured): the one that finds the digest no
+    longer queued when it commits abandons the message before its final dot."""
+    sent: list[str] = []
+
+    class Rival(_ScriptedTransport):
+        def send(self, envelope: Envelope, *, before_final: Callable[[], None]) -> None:
+            with Session(world.engine) as session, session.begin():  # the other dispatcher takes it
+                session.execute(
+                    update(DigestRow)
+                    .where(DigestRow.message_id == envelope.message_id)
+                    .values(status="handing")
+                )
+            super().send(envelope, before_final=before_final)
+
+    summary = deliver_digests(
+        world.store, world.composer, Rival(None, sent), limit=3, now=daytime(), rate_per_domain=1e6
+    )
+    assert summary.taken == 3 and sent == []
