@@ -88,7 +88,7 @@ typecheck: install
 # Everything: lint, types, and every test marker (PostgreSQL tests need MATCHING_TEST_POSTGRES_URL,
 # which .ci/run sets after starting a local server; `make pg` prints one for local runs).
 test: lint typecheck
-	$(BIN)/pytest -m "" -q
+	$(BIN)/pytest -m "" -q --durations=40
 
 test-fast: install
 	$(BIN)/pytest -q

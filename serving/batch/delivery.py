@@ -239,6 +239,7 @@ def _run(
                     return
                 if progress is not None:
                     progress(handled, None)
+            store.checkpoint(connection)
     summary.rate_wait_seconds = limiter.waited
 
 

@@ -215,13 +215,14 @@ class SmtpTransport:
             # a kept connection the server closed while we were idle: once more on a new one
             self._drop()
             smtp = self._start(envelope)
+        final = smtp.sock.sendall if smtp.sock is not None else smtp.send
         try:
             before_final()
         except BaseException:
             self._drop()  # the server never sees the end of the message: it discards it
             raise
         try:
-            smtp.send(b".\r\n")
+            final(b".\r\n")  # at once after the commit (bound beforehand): the window stays microseconds
             code, reply = smtp.getreply()
         except (TimeoutError, smtplib.SMTPServerDisconnected, OSError):
             # the dot may have arrived (RFC 1047): counted as handed over, never sent twice

@@ -23,9 +23,10 @@ WEEK_LATER = "2025-02-25"  # every weekly subscription alerted on DAY is due aga
 
 
 def _daily_line(output: str) -> dict[str, int]:
-    """The counts of the summary line ``daily: offers N new, …`` (the last line of the output)."""
-    line = output.strip().splitlines()[-1]
-    assert line.startswith("daily: "), output
+    """The counts of the summary line ``daily: offers N new, …`` (followed by the delivery's line)."""
+    lines = output.strip().splitlines()
+    assert lines[-1].startswith("deliver: ") and lines[-2].startswith("daily: "), output
+    line = lines[-2]
     pattern = (
         r"offers (\d+) new, (\d+) updated, (\d+) closed, (\d+) expired, (\d+) refused; index version \S+; "
         r"(\d+) subscriptions alerted, (\d+) alerts sent"
@@ -43,7 +44,10 @@ def test_daily_twice_on_the_same_file_sends_nothing_the_second_time(
     offers_file: Path,
     builtin: Referential,
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # the digests go to a Maildir of the test (the e-mails themselves are tested in test_delivery)
+    monkeypatch.setenv("MATCHING_MAIL_DIR", str(tmp_path / "mail"))
     url = f"sqlite:///{tmp_path / 'daily.sqlite'}"
     engine = make_engine(url)
     load_small_world(engine)

