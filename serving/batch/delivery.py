@@ -280,7 +280,7 @@ def _send_one(
     handing = time.perf_counter()
     envelope = Envelope(sender=sender, recipient=digest.email, data=data, message_id=digest.message_id)
     try:
-        transport.send(envelope, before_final=lambda: store.mark_handing(connection, digest.id))
+        confirmed = transport.send(envelope, before_final=lambda: store.mark_handing(connection, digest.id))
     except DigestTaken:  # another dispatcher holds it (shards misconfigured): abandoned before its dot
         summary.taken += 1
         return True
@@ -304,7 +304,8 @@ def _send_one(
             store.mark_retry(digest.id, error=str(error), at=now + backoff(attempts))
             summary.retried += 1
         return True
-    store.mark_sent(digest.id, now=now, connection=connection)
+    note = None if confirmed else "unconfirmed: no reply to the final dot"
+    store.mark_sent(digest.id, now=now, note=note, connection=connection)
     summary.handover_seconds += time.perf_counter() - handing
     summary.sent += 1
     return True

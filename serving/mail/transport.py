@@ -66,7 +66,7 @@ class Envelope:
 class MailTransport(Protocol):
     """Hands messages over, one at a time, calling ``before_final`` just before the point of no return."""
 
-    def send(self, envelope: Envelope, *, before_final: Callable[[], None]) -> None: ...
+    def send(self, envelope: Envelope, *, before_final: Callable[[], None]) -> bool: ...
 
     def close(self) -> None: ...
 
@@ -196,8 +196,14 @@ class SmtpTransport:
                 self._smtp.close()
             self._smtp = None
 
-    def send(self, envelope: Envelope, *, before_final: Callable[[], None]) -> None:
+    def send(self, envelope: Envelope, *, before_final: Callable[[], None]) -> bool:
         """Hand ``envelope`` over; ``before_final`` runs when only the final dot is left to send.
+
+        Returns
+        -------
+        bool
+            ``True``: the server acknowledged the message; ``False``: the connection failed at the
+            final dot, which may or may not have arrived (counted handed over, never sent again).
 
         Raises
         ------
@@ -215,7 +221,10 @@ class SmtpTransport:
             # a kept connection the server closed while we were idle: once more on a new one
             self._drop()
             smtp = self._start(envelope)
-        final = smtp.sock.sendall if smtp.sock is not None else smtp.send
+        if smtp.sock is None:  # closed under us: nothing committed yet, the message waits
+            self._drop()
+            raise TemporaryFailure("the connection closed before the end of the message")
+        final = smtp.sock.sendall
         try:
             before_final()
         except BaseException:
@@ -227,10 +236,11 @@ class SmtpTransport:
         except (TimeoutError, smtplib.SMTPServerDisconnected, OSError):
             # the dot may have arrived (RFC 1047): counted as handed over, never sent twice
             self._drop()
-            return
+            return False
         if code != 250:
             failure = PermanentFailure if code >= 500 else TemporaryFailure
             raise failure(f"end of DATA: {code} {reply.decode(errors='replace')}", code=code)
+        return True
 
     def _start(self, envelope: Envelope) -> smtplib.SMTP:
         """``MAIL``, ``RCPT``, ``DATA`` and the message up to its last line; the connection used.
@@ -301,7 +311,7 @@ class MaildirTransport:
         for sub in ("tmp", "new", "cur"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
 
-    def send(self, envelope: Envelope, *, before_final: Callable[[], None]) -> None:
+    def send(self, envelope: Envelope, *, before_final: Callable[[], None]) -> bool:
         name = re.sub(r"[^A-Za-z0-9._-]", "_", envelope.message_id.strip("<>"))
         final = self.folder / "new" / name
         # delivered first, then recorded: a retry after a crash in between finds it and adds nothing
@@ -310,6 +320,7 @@ class MaildirTransport:
             temporary.write_bytes(envelope.data)
             temporary.replace(final)
         before_final()
+        return True
 
     def close(self) -> None:
         return None

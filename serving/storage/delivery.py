@@ -425,16 +425,19 @@ class DeliveryStore:
                 yield connection
             finally:
                 if sqlite:
-                    connection.rollback()
-                    _pragma(connection, "PRAGMA synchronous=FULL")
-                    _pragma(connection, "PRAGMA wal_autocheckpoint=1000")
+                    try:
+                        connection.rollback()
+                        _pragma(connection, "PRAGMA synchronous=FULL")
+                        _pragma(connection, "PRAGMA wal_autocheckpoint=1000")  # SQLite's default
+                    except Exception:
+                        connection.invalidate()  # never back in the pool with the pragmas above
+                        raise
 
     @staticmethod
     def checkpoint(connection: Connection) -> None:
         """Copy SQLite's write-ahead log into the database file (the hand-over connection does not do
         it on its commits); nothing on PostgreSQL."""
-        if connection.dialect.name == "sqlite":
-            connection.rollback()
+        if connection.dialect.name == "sqlite" and not connection.in_transaction():
             _pragma(connection, "PRAGMA wal_checkpoint(PASSIVE)")
 
     @staticmethod

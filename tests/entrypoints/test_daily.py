@@ -48,6 +48,7 @@ def test_daily_twice_on_the_same_file_sends_nothing_the_second_time(
 ) -> None:
     # the digests go to a Maildir of the test (the e-mails themselves are tested in test_delivery)
     monkeypatch.setenv("MATCHING_MAIL_DIR", str(tmp_path / "mail"))
+    monkeypatch.delenv("MATCHING_SMTP_URL", raising=False)  # never a developer's real relay
     url = f"sqlite:///{tmp_path / 'daily.sqlite'}"
     engine = make_engine(url)
     load_small_world(engine)
