@@ -26,7 +26,7 @@ from serving.security import Role
 from tests.serving.demo import Demo
 
 # Real offers every default run opens (seeded), about 0.2 s each on 2 cores; the slow test opens all.
-SAMPLE, UNPLACED = 150, 60
+SAMPLE, UNPLACED = 100, 40
 INSEE = re.compile(r"\b(?:\d{5}|2[AB]\d{3})\b")
 
 
@@ -96,7 +96,7 @@ def _check(api: RealApi, offers: list[Offer], *, with_list: bool = True) -> None
 def test_a_seeded_sample_of_real_offers_opens_without_server_error(
     real_api: RealApi, builtin: Referential
 ) -> None:
-    """150 real offers and 60 without coordinates (national, regional, département), drawn with a seed."""
+    """100 real offers and 40 without coordinates (national, regional, département), drawn with a seed."""
     draw = random.Random(16)
     offers = draw.sample(real_api.offers, SAMPLE)
     unplaced = draw.sample([o for o in real_api.offers if not o.location.has_coordinates], UNPLACED)
@@ -109,7 +109,7 @@ def test_a_seeded_sample_of_real_offers_opens_without_server_error(
 def test_every_real_offer_opens_without_server_error(real_api: RealApi) -> None:
     """All 3,589 real offers of the reference file open their page (which ranks the offer's candidates
     and suggests its trainings); the API's list, the same ranking, is checked on the seeded sample
-    above (both for every offer took 25 minutes on 2 cores, this about 12)."""
+    above (both for every offer took ~25 minutes on 2 cores, this 12.6)."""
     _check(real_api, real_api.offers, with_list=False)
 
 
