@@ -456,19 +456,20 @@ def check_mail_delivery(settings: Settings | None = None, smtp_url: str | None =
     """
     from urllib.parse import urlsplit
 
-    from serving.mail.transport import SmtpSettings
+    from serving.mail.transport import SmtpSettings, is_loopback
 
     settings = settings or get_settings()
     url = smtp_url or settings.smtp_url
-    if not url or SmtpSettings.from_url(url).host in ("localhost", "127.0.0.1", "::1"):
+    server = SmtpSettings.from_url(url) if url else None
+    if server is None or is_loopback(server.host):
         return
     if settings.link_secret is None:
         raise MatchingError(
             "MATCHING_LINK_SECRET: set it (the same for the API and every dispatcher) before e-mailing through "
-            f"{SmtpSettings.from_url(url).describe()}: the links of the e-mails are signed with it"
+            f"{server.describe()}: the links of the e-mails are signed with it"
         )
     public = urlsplit(settings.public_url)
-    if public.scheme != "https" or public.hostname in (None, "localhost", "127.0.0.1", "::1"):
+    if public.scheme != "https" or public.hostname is None or is_loopback(public.hostname):
         raise MatchingError(
             f"MATCHING_PUBLIC_URL: the https address people reach the pages at, not {settings.public_url!r}: "
             "the links of the e-mails start with it"

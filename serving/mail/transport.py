@@ -116,7 +116,7 @@ class SmtpSettings:
             )
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         # addresses and links travel encrypted to a relay elsewhere unless told otherwise
-        starttls = query.get("starttls", "auto" if _loopback(parts.hostname) else "require").lower()
+        starttls = query.get("starttls", "auto" if is_loopback(parts.hostname) else "require").lower()
         if starttls not in ("auto", "require", "no"):
             raise MatchingError(f"MATCHING_SMTP_URL: starttls is auto, require or no, got {starttls!r}")
         try:
@@ -141,7 +141,8 @@ class SmtpSettings:
         return f"smtp{'s' if self.tls == 'implicit' else ''}://{self.host}:{self.port}"
 
 
-def _loopback(host: str) -> bool:
+def is_loopback(host: str | None) -> bool:
+    """Whether ``host`` names this machine (a server there sees no traffic leave it)."""
     return host in ("localhost", "127.0.0.1", "::1")
 
 
@@ -177,7 +178,7 @@ class SmtpTransport:
                 smtp.close()
                 raise TransportUnavailable(f"{s.describe()} does not offer STARTTLS (starttls=require)")
             if s.username:
-                if not encrypted and not _loopback(s.host):
+                if not encrypted and not is_loopback(s.host):
                     smtp.close()
                     raise TransportUnavailable(
                         f"{s.describe()}: no login over an unencrypted connection (the server offers no STARTTLS)"
